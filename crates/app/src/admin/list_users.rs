@@ -1,0 +1,66 @@
+//! `GET /api/v1/admin/users`: every account, newest first, with role and status,
+//! optionally filtered by a username or nickname prefix.
+
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+
+use crate::accounts::rules;
+use crate::error::Result;
+use crate::http::{Admin, Cursor, Page, PageQuery};
+use crate::users::model::{UserRow, UserView, USER_COLUMNS};
+use crate::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdminUsersQuery {
+    /// Username or nickname prefix.
+    pub q: Option<String>,
+    /// Items per page, 1–100 (default 20).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users",
+    tag = "admin",
+    params(AdminUsersQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Accounts, newest first", body = Page<UserView>),
+        (status = 401, description = "Not signed in", body = kit::error::ErrorBody),
+        (status = 403, description = "Not an admin (`admin_required`)", body = kit::error::ErrorBody),
+    )
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(query): Query<AdminUsersQuery>,
+) -> Result<Json<Page<UserView>>> {
+    let (limit, cursor) = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .resolve()?;
+    let key = rules::key(query.q.as_deref().unwrap_or("").trim());
+    let end = format!("{key}\u{10FFFF}");
+    let rows = sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.id < $1 \
+           AND ($2 = '' OR (u.username_key >= $2 AND u.username_key < $3) \
+                OR (u.nickname_key >= $2 AND u.nickname_key < $3)) \
+         ORDER BY u.id DESC LIMIT $4"
+    ))
+    .bind(cursor.id)
+    .bind(&key)
+    .bind(&end)
+    .bind(limit + 1)
+    .fetch_all(state.store().pool())
+    .await?;
+    let views = rows.into_iter().map(UserView::for_admin).collect();
+    Ok(Json(Page::from_rows(views, limit, |u: &UserView| Cursor {
+        key: u.id,
+        id: u.id,
+    })))
+}

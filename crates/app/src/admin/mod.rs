@@ -1,0 +1,13 @@
+//! Operator routes under `/api/v1/admin`, every one behind the [`Admin`](crate::http::Admin)
+//! guard (403 `admin_required` for anyone else).
+
+pub mod list_users;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_users::list_users))
+}

@@ -1,0 +1,113 @@
+//! Authentication extractors: who is calling, from `Authorization: Bearer <token>`.
+//!
+//! - [`Auth`]: a valid access token is required (401 otherwise).
+//! - [`MaybeAuth`]: anonymous callers are welcome, but a token that is present must be valid.
+//! - [`Admin`]: the route guard for operators; the role is re-read from the database so a
+//!   demoted or banned admin loses access at once, not when the token expires.
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+use kit::ApiError;
+
+use crate::accounts::Role;
+use crate::error::Error;
+use crate::AppState;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Auth {
+    pub user_id: i64,
+    pub role: Role,
+}
+
+/// A caller who may or may not be signed in.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuth(pub Option<Auth>);
+
+impl MaybeAuth {
+    /// The caller's id, or 0 (no user has it) when anonymous; handy in SQL.
+    pub fn viewer_id(&self) -> i64 {
+        self.0.map(|a| a.user_id).unwrap_or(0)
+    }
+}
+
+/// A caller with the admin role.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin(pub Auth);
+
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some(token.trim()))
+}
+
+fn malformed() -> ApiError {
+    ApiError::unauthorized(
+        "invalid_token",
+        "the Authorization header must be `Bearer <access_token>`",
+    )
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(*auth);
+        }
+        let token = bearer(parts)?.ok_or_else(|| {
+            ApiError::unauthorized(
+                "missing_token",
+                "sign in and send `Authorization: Bearer <access_token>`",
+            )
+        })?;
+        let (user_id, claims) = state.tokens().verify(token)?;
+        let auth = Auth {
+            user_id,
+            role: claims.role,
+        };
+        parts.extensions.insert(auth);
+        Ok(auth)
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if bearer(parts)?.is_none() {
+            return Ok(MaybeAuth(None));
+        }
+        Auth::from_request_parts(parts, state)
+            .await
+            .map(|a| MaybeAuth(Some(a)))
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT role, status FROM users WHERE id = $1")
+                .bind(auth.user_id)
+                .fetch_optional(state.store().pool())
+                .await?;
+        match row {
+            Some((role, status)) if role == Role::Admin.as_str() && status == "active" => {
+                Ok(Admin(Auth {
+                    user_id: auth.user_id,
+                    role: Role::Admin,
+                }))
+            }
+            _ => Err(ApiError::forbidden("admin_required", "this needs an admin account").into()),
+        }
+    }
+}

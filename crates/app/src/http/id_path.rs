@@ -1,0 +1,31 @@
+//! `IdPath`: a numeric id from the route's one `{id}` segment, refused clearly when it
+//! is not a positive integer.
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use kit::ApiError;
+
+/// The positive integer id in the path.
+#[derive(Debug, Clone, Copy)]
+pub struct IdPath(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let bad = || {
+            ApiError::bad_request(
+                "invalid_id",
+                "the id in the path must be a positive integer",
+            )
+        };
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| bad())?;
+        raw.parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(IdPath)
+            .ok_or_else(bad)
+    }
+}

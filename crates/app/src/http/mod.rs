@@ -1,0 +1,17 @@
+//! HTTP plumbing shared by every handler: the JSON body extractor, authentication,
+//! the client's address, cursors, and the layers that keep every error in JSON.
+
+pub mod auth;
+pub mod body;
+pub mod client_ip;
+pub mod cursor;
+pub mod id_path;
+pub mod json_errors;
+pub mod validate;
+
+pub use auth::{Admin, Auth, MaybeAuth};
+pub use body::Body;
+pub use client_ip::ClientIp;
+pub use cursor::{Cursor, Page, PageQuery};
+pub use id_path::IdPath;
+pub use validate::Fields;

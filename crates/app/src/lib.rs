@@ -1,0 +1,152 @@
+//! momo's application API: accounts, profiles and the social graph, over [`store`].
+//!
+//! One folder per domain, one file per use case, the HTTP handler beside it:
+//! `accounts/login.rs` is how signing in works, `social/follow.rs` how following does.
+//! [`router`] assembles them, with the layers every request passes through (metrics,
+//! tracing, body limit, timeout, panic guard, JSON errors), and the OpenAPI document
+//! generated from the handlers themselves.
+
+pub mod accounts;
+pub mod admin;
+pub mod error;
+pub mod http;
+pub mod ops;
+pub mod settings;
+pub mod social;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use accounts::login::LoginGuard;
+use accounts::password::Passwords;
+use accounts::tokens::Tokens;
+pub use settings::Settings;
+
+/// Everything a handler needs, shared by all requests. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    settings: Settings,
+    tokens: Tokens,
+    passwords: Passwords,
+    login_guard: LoginGuard,
+}
+
+impl AppState {
+    /// `jwt_secret` signs access tokens; it must be the same on every node.
+    pub fn new(store: Store, settings: Settings, jwt_secret: &[u8]) -> Self {
+        let tokens = Tokens::new(jwt_secret, settings.auth.access_ttl_secs);
+        let login_guard = LoginGuard::new(&settings.auth);
+        AppState(Arc::new(Inner {
+            store,
+            tokens,
+            passwords: Passwords::new(),
+            login_guard,
+            settings,
+        }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.0.tokens
+    }
+
+    pub fn passwords(&self) -> &Passwords {
+        &self.0.passwords
+    }
+
+    pub fn login_guard(&self) -> &LoginGuard {
+        &self.0.login_guard
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "momo",
+        description = "The HTTP API of momo, a self-hostable backend for live-streaming social apps. \
+                       Errors are always `{\"error\": {\"code\", \"message\", \"fields\"?}}`."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registration, sign-in and sessions"),
+        (name = "users", description = "Profiles"),
+        (name = "social", description = "Follows, friends and blocks"),
+        (name = "admin", description = "Operator routes (admin role)"),
+        (name = "ops", description = "Health, readiness and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The routes and their OpenAPI document, before state and layers.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::routes())
+        .merge(accounts::routes())
+        .merge(users::routes())
+        .merge(social::routes())
+        .merge(admin::routes())
+        .split_for_parts()
+}
+
+/// The whole HTTP application: API, docs, ops endpoints and the layers around them.
+pub fn router(state: AppState) -> Router {
+    // Install the metrics recorder before the first request records anything.
+    kit::metrics::handle();
+    let (api, openapi) = api();
+    let api_settings = &state.settings().api;
+    let timeout = Duration::from_secs(api_settings.request_timeout_secs.max(1));
+    let body_limit = api_settings.max_body_bytes;
+    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .fallback(http::json_errors::not_found)
+        .method_not_allowed_fallback(http::json_errors::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(http::json_errors::ensure_json))
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(kit::metrics::track_http))
+        .with_state(state)
+}

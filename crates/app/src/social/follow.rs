@@ -1,0 +1,69 @@
+//! `POST /api/v1/users/{id}/follow`: follow someone. Following twice is no error.
+
+use axum::extract::State;
+use axum::Json;
+use kit::ApiError;
+
+use crate::error::Result;
+use crate::http::{Auth, IdPath};
+use crate::social::{adjust_counts, blocks, Relation};
+use crate::AppState;
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/follow",
+    tag = "social",
+    params(("id" = i64, Path, description = "The user to follow")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Now following (also when already following)", body = Relation),
+        (status = 400, description = "Following oneself (`cannot_follow_self`)", body = kit::error::ErrorBody),
+        (status = 403, description = "They block you (`blocked_by_user`) or you block them (`user_blocked`)", body = kit::error::ErrorBody),
+        (status = 404, description = "No such user (`user_not_found`)", body = kit::error::ErrorBody),
+    )
+)]
+pub async fn follow(
+    State(state): State<AppState>,
+    auth: Auth,
+    IdPath(target): IdPath,
+) -> Result<Json<Relation>> {
+    let me = auth.user_id;
+    if target == me {
+        return Err(
+            ApiError::bad_request("cannot_follow_self", "you cannot follow yourself").into(),
+        );
+    }
+    crate::users::ensure_exists(&state, target).await?;
+    let mut tx = state.store().begin().await?;
+    if blocks(&mut *tx, target, me).await? {
+        return Err(ApiError::forbidden(
+            "blocked_by_user",
+            "this user does not accept your follow",
+        )
+        .into());
+    }
+    if blocks(&mut *tx, me, target).await? {
+        return Err(
+            ApiError::forbidden("user_blocked", "you block this user; unblock them first").into(),
+        );
+    }
+    let added = sqlx::query(
+        "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (follower_id, followee_id) DO NOTHING",
+    )
+    .bind(me)
+    .bind(target)
+    .bind(kit::time::now_ms())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if added > 0 {
+        adjust_counts(&mut tx, me, target, 1).await?;
+    }
+    tx.commit().await?;
+    Ok(Json(Relation {
+        user_id: target,
+        is_following: true,
+        is_blocking: false,
+    }))
+}

@@ -1,0 +1,13 @@
+//! Shared plumbing for every momo crate.
+//!
+//! Nothing here knows about users, rooms or streams: it is the error shape every HTTP
+//! answer uses, the Prometheus recorder, the limiter that slows down password guessing,
+//! the shutdown signal and the clock. Domain crates build on it; it depends on none of them.
+
+pub mod error;
+pub mod limiter;
+pub mod metrics;
+pub mod shutdown;
+pub mod time;
+
+pub use error::ApiError;

@@ -1,0 +1,197 @@
+//! A limiter for repeated failures, used to slow and then stop password guessing.
+//!
+//! Each key (a username, an IP address) counts its failures in a sliding window. The first
+//! `free` failures cost nothing; each later one makes the next attempt wait a little longer
+//! (`delay_step` per failure over `free`); at `max` failures the key is locked until the
+//! window has passed since its last failure. A success clears the key.
+//!
+//! Cost: one short mutex hold per check; memory is bounded by pruning keys whose window
+//! has passed whenever the table grows past `prune_at` entries.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How a [`FailureLimiter`] behaves.
+#[derive(Debug, Clone)]
+pub struct FailurePolicy {
+    /// Failures allowed before attempts are slowed.
+    pub free: u32,
+    /// Extra wait per failure beyond `free`.
+    pub delay_step: Duration,
+    /// Failures at which further attempts are refused until the window passes.
+    pub max: u32,
+    /// How long failures are remembered, counted from the latest one.
+    pub window: Duration,
+}
+
+impl Default for FailurePolicy {
+    fn default() -> Self {
+        Self {
+            free: 3,
+            delay_step: Duration::from_millis(250),
+            max: 10,
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What to do with the next attempt for a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go ahead.
+    Allow,
+    /// Go ahead after waiting this long.
+    Delay(Duration),
+    /// Refuse; the key unlocks after this long.
+    Refuse(Duration),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    failures: u32,
+    last: Instant,
+}
+
+/// Counts failures per key; see the module documentation.
+#[derive(Debug)]
+pub struct FailureLimiter {
+    policy: FailurePolicy,
+    entries: Mutex<HashMap<String, Entry>>,
+    prune_at: usize,
+}
+
+impl FailureLimiter {
+    pub fn new(policy: FailurePolicy) -> Self {
+        Self {
+            policy,
+            entries: Mutex::new(HashMap::new()),
+            prune_at: 100_000,
+        }
+    }
+
+    pub fn policy(&self) -> &FailurePolicy {
+        &self.policy
+    }
+
+    /// The verdict for the next attempt on `key`, at time `now`.
+    pub fn check_at(&self, key: &str, now: Instant) -> Verdict {
+        let entries = self.lock();
+        let Some(e) = entries.get(key) else {
+            return Verdict::Allow;
+        };
+        let age = now.saturating_duration_since(e.last);
+        if age >= self.policy.window {
+            return Verdict::Allow;
+        }
+        if e.failures >= self.policy.max {
+            return Verdict::Refuse(self.policy.window - age);
+        }
+        if e.failures > self.policy.free {
+            return Verdict::Delay(self.policy.delay_step * (e.failures - self.policy.free));
+        }
+        Verdict::Allow
+    }
+
+    pub fn check(&self, key: &str) -> Verdict {
+        self.check_at(key, Instant::now())
+    }
+
+    /// Records a failure on `key` at time `now`.
+    pub fn fail_at(&self, key: &str, now: Instant) {
+        let mut entries = self.lock();
+        if entries.len() >= self.prune_at {
+            let window = self.policy.window;
+            entries.retain(|_, e| now.saturating_duration_since(e.last) < window);
+        }
+        let e = entries.entry(key.to_string()).or_insert(Entry {
+            failures: 0,
+            last: now,
+        });
+        if now.saturating_duration_since(e.last) >= self.policy.window {
+            e.failures = 0;
+        }
+        e.failures = e.failures.saturating_add(1);
+        e.last = now;
+    }
+
+    pub fn fail(&self, key: &str) {
+        self.fail_at(key, Instant::now())
+    }
+
+    /// Forgets `key`'s failures (after a success).
+    pub fn clear(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // A poisoned lock only means another thread panicked mid-update of a counter;
+        // the map itself is still usable.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The stricter of two verdicts: refusal beats delay beats allow; longer waits win.
+pub fn stricter(a: Verdict, b: Verdict) -> Verdict {
+    use Verdict::*;
+    match (a, b) {
+        (Refuse(x), Refuse(y)) => Refuse(x.max(y)),
+        (Refuse(x), _) | (_, Refuse(x)) => Refuse(x),
+        (Delay(x), Delay(y)) => Delay(x.max(y)),
+        (Delay(x), _) | (_, Delay(x)) => Delay(x),
+        (Allow, Allow) => Allow,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter() -> FailureLimiter {
+        FailureLimiter::new(FailurePolicy {
+            free: 2,
+            delay_step: Duration::from_millis(100),
+            max: 4,
+            window: Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn failures_are_slowed_then_refused_then_forgotten() {
+        let l = limiter();
+        let t = Instant::now();
+        assert_eq!(l.check_at("a", t), Verdict::Allow);
+        l.fail_at("a", t);
+        l.fail_at("a", t);
+        assert_eq!(l.check_at("a", t), Verdict::Allow);
+        l.fail_at("a", t);
+        assert_eq!(
+            l.check_at("a", t),
+            Verdict::Delay(Duration::from_millis(100))
+        );
+        l.fail_at("a", t);
+        assert_eq!(l.check_at("a", t), Verdict::Refuse(Duration::from_secs(60)));
+        let later = t + Duration::from_secs(61);
+        assert_eq!(l.check_at("a", later), Verdict::Allow);
+        assert_eq!(l.check_at("b", t), Verdict::Allow);
+    }
+
+    #[test]
+    fn success_clears_the_key() {
+        let l = limiter();
+        let t = Instant::now();
+        for _ in 0..4 {
+            l.fail_at("a", t);
+        }
+        l.clear("a");
+        assert_eq!(l.check_at("a", t), Verdict::Allow);
+    }
+
+    #[test]
+    fn stricter_prefers_refusal() {
+        let d = Verdict::Delay(Duration::from_secs(1));
+        let r = Verdict::Refuse(Duration::from_secs(2));
+        assert_eq!(stricter(d, r), r);
+        assert_eq!(stricter(Verdict::Allow, d), d);
+    }
+}

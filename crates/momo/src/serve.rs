@@ -1,0 +1,150 @@
+//! Starting and stopping a momo node.
+//!
+//! [`open`] connects the database, runs migrations and builds the application state;
+//! [`start`] binds the listeners and serves until its shutdown future resolves, then
+//! stops accepting, lets in-flight requests finish (up to the grace period) and closes
+//! the database.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use app::AppState;
+use store::{PoolSettings, Store};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::Config;
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    let url = config.database_url();
+    let settings = PoolSettings {
+        max_connections: config.database_max_connections,
+        ..Default::default()
+    };
+    let store = Store::connect(&url, &settings)
+        .await
+        .with_context(|| format!("database {}", redact(&url)))?;
+    store.migrate().await?;
+    tracing::info!(backend = store.backend().name(), "database ready");
+    Ok(store)
+}
+
+/// The database and the application state built on it.
+pub async fn open(config: &Config) -> anyhow::Result<AppState> {
+    let store = open_store(config).await?;
+    let secret =
+        crate::secrets::jwt_secret(config.app.auth.jwt_secret.as_deref(), &config.data_dir)?;
+    Ok(AppState::new(store, config.app.clone(), &secret))
+}
+
+/// A running node.
+pub struct Running {
+    /// Where the HTTP server listens (useful when the config said port 0).
+    pub http_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Asks the node to stop and waits until it has.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.context("server task failed")?
+    }
+
+    /// Waits until the node stops by itself (its shutdown future resolved).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task failed")?
+    }
+}
+
+/// Opens the database, binds the HTTP listener and serves in a background task until
+/// `shutdown` resolves or [`Running::stop`] is called.
+pub async fn start(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
+    let state = open(&config).await?;
+    let listener = TcpListener::bind(&config.http)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", config.http))?;
+    let http_addr = listener.local_addr()?;
+    let router = app::router(state.clone());
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
+
+    let task = tokio::spawn(async move {
+        let signal = async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = stop_rx => {}
+            }
+            tracing::info!("stopping: no new connections; finishing requests in flight");
+            let _ = stopping_tx.send(());
+        };
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
+        let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+        // Serve; once stopping, give in-flight requests `grace` to finish.
+        let result = tokio::select! {
+            r = &mut server => r.map_err(anyhow::Error::from),
+            _ = async {
+                let _ = stopping_rx.await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!("requests still running after {grace:?}; closing them");
+                Ok(())
+            }
+        };
+        state.store().close().await;
+        tracing::info!("stopped");
+        result
+    });
+    tracing::info!("HTTP listening on http://{http_addr}");
+    Ok(Running {
+        http_addr,
+        stop: Some(stop_tx),
+        task,
+    })
+}
+
+/// The URL without its password, for logs and errors.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            super::redact("sqlite://data/momo.db"),
+            "sqlite://data/momo.db"
+        );
+    }
+}
