@@ -114,7 +114,10 @@ async fn concurrent_use_of_one_refresh_token_lets_only_one_win() {
             s.post("/api/v1/auth/refresh", None, body.clone()),
             s.post("/api/v1/auth/refresh", None, body.clone())
         );
-        let ok = [a.0, b.0].iter().filter(|st| **st == StatusCode::OK).count();
+        let ok = [a.0, b.0]
+            .iter()
+            .filter(|st| **st == StatusCode::OK)
+            .count();
         assert!(ok <= 1, "both refreshes succeeded: {a:?} {b:?}");
     });
 }
@@ -124,16 +127,28 @@ async fn logout_revokes_the_session() {
     each_backend!(|s| {
         let u = s.register("frank").await;
         let (status, _) = s
-            .post("/api/v1/auth/logout", None, json!({"refresh_token": u.refresh}))
+            .post(
+                "/api/v1/auth/logout",
+                None,
+                json!({"refresh_token": u.refresh}),
+            )
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         let (status, body) = s
-            .post("/api/v1/auth/refresh", None, json!({"refresh_token": u.refresh}))
+            .post(
+                "/api/v1/auth/refresh",
+                None,
+                json!({"refresh_token": u.refresh}),
+            )
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["error"]["code"], "refresh_token_revoked");
         let (status, body) = s
-            .post("/api/v1/auth/logout", None, json!({"refresh_token": "rt_unknown"}))
+            .post(
+                "/api/v1/auth/logout",
+                None,
+                json!({"refresh_token": "rt_unknown"}),
+            )
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["error"]["code"], "invalid_refresh_token");
@@ -172,7 +187,11 @@ async fn failed_logins_are_slowed_then_refused_with_retry_after() {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-        let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        let retry: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=60).contains(&retry), "retry-after {retry}");
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["error"]["code"], "too_many_requests");
@@ -294,33 +313,11 @@ async fn admin_routes_need_the_admin_role() {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
 
         // An admin made the way `momo admin create` makes one.
-        let state = momo::serve::open(&admin_config(&s)).await.unwrap();
-        app::accounts::create_admin::create_admin(&state, "root_admin", "admin-password", None)
-            .await
-            .unwrap();
-        state.store().close().await;
-        let (status, body) = s
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({"username": "root_admin", "password": "admin-password"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["user"]["role"], "admin");
-        let token = body["access_token"].as_str().unwrap();
+        let token = s.admin_token("root_admin").await;
+        let token = token.as_str();
         let (status, page) = s.get("/api/v1/admin/users?q=jud", Some(token)).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert_eq!(page["items"][0]["username"], "judy");
         assert_eq!(page["items"][0]["role"], "user");
     });
-}
-
-/// A config that reaches the same database as the running server `s`.
-fn admin_config(s: &common::TestServer) -> momo::Config {
-    let mut c = momo::Config::load(None, &Default::default()).unwrap();
-    c.data_dir = s.data_dir().to_path_buf();
-    c.database_url = s.database_url();
-    c.app.auth.jwt_secret = Some(common::SECRET.into());
-    c
 }

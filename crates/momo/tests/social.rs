@@ -6,13 +6,23 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 async fn follow(s: &common::TestServer, token: &str, id: i64) -> (StatusCode, Value) {
-    s.call(Method::POST, &format!("/api/v1/users/{id}/follow"), Some(token), None)
-        .await
+    s.call(
+        Method::POST,
+        &format!("/api/v1/users/{id}/follow"),
+        Some(token),
+        None,
+    )
+    .await
 }
 
 async fn unfollow(s: &common::TestServer, token: &str, id: i64) -> (StatusCode, Value) {
-    s.call(Method::DELETE, &format!("/api/v1/users/{id}/follow"), Some(token), None)
-        .await
+    s.call(
+        Method::DELETE,
+        &format!("/api/v1/users/{id}/follow"),
+        Some(token),
+        None,
+    )
+    .await
 }
 
 async fn counts(s: &common::TestServer, id: i64) -> (i64, i64) {
@@ -44,7 +54,9 @@ async fn follow_and_unfollow_are_idempotent_and_counts_exact() {
         }
         assert_eq!(counts(&s, a.id).await, (1, 0));
         assert_eq!(counts(&s, f.id).await, (0, 1));
-        let (_, seen) = s.get(&format!("/api/v1/users/{}", a.id), Some(&f.token)).await;
+        let (_, seen) = s
+            .get(&format!("/api/v1/users/{}", a.id), Some(&f.token))
+            .await;
         assert_eq!(seen["is_following"], true);
         assert_eq!(seen["is_followed_by"], false);
         for _ in 0..2 {
@@ -97,7 +109,12 @@ async fn bad_follows_are_refused() {
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["error"]["code"], "user_not_found");
         let (status, _) = s
-            .call(Method::POST, &format!("/api/v1/users/{}/follow", a.id), None, None)
+            .call(
+                Method::POST,
+                &format!("/api/v1/users/{}/follow", a.id),
+                None,
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(counts(&s, a.id).await, (0, 0));
@@ -150,7 +167,10 @@ async fn follower_pages_are_newest_first_and_stable() {
             .await;
         assert_eq!(ids(&following), vec![star.id]);
         let (status, body) = s
-            .get(&format!("/api/v1/users/{}/followers?cursor=bogus", star.id), None)
+            .get(
+                &format!("/api/v1/users/{}/followers?cursor=bogus", star.id),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"]["code"], "invalid_cursor");
@@ -171,7 +191,9 @@ async fn friends_are_mutual_follows() {
             .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(ids(&page), vec![b.id]);
-        let (_, page) = s.get(&format!("/api/v1/users/{}/friends", c.id), None).await;
+        let (_, page) = s
+            .get(&format!("/api/v1/users/{}/friends", c.id), None)
+            .await;
         assert!(ids(&page).is_empty());
     });
 }
@@ -186,7 +208,12 @@ async fn blocking_removes_follows_both_ways_and_stops_new_ones() {
         assert_eq!(counts(&s, a.id).await, (1, 1));
 
         let (status, body) = s
-            .call(Method::POST, &format!("/api/v1/users/{}/block", b.id), Some(&a.token), None)
+            .call(
+                Method::POST,
+                &format!("/api/v1/users/{}/block", b.id),
+                Some(&a.token),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["is_blocking"], true);
@@ -204,13 +231,23 @@ async fn blocking_removes_follows_both_ways_and_stops_new_ones() {
         let (_, blocks) = s.get("/api/v1/users/me/blocks", Some(&a.token)).await;
         assert_eq!(ids(&blocks), vec![b.id]);
         let (status, body) = s
-            .call(Method::POST, &format!("/api/v1/users/{}/block", a.id), Some(&a.token), None)
+            .call(
+                Method::POST,
+                &format!("/api/v1/users/{}/block", a.id),
+                Some(&a.token),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"]["code"], "cannot_block_self");
 
         let (status, _) = s
-            .call(Method::DELETE, &format!("/api/v1/users/{}/block", b.id), Some(&a.token), None)
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/users/{}/block", b.id),
+                Some(&a.token),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK);
         let (status, _) = follow(&s, &b.token, a.id).await;

@@ -19,7 +19,12 @@ async fn profile_edits_are_saved_and_private_fields_stay_private() {
             "location": "Chengdu"
         });
         let (status, body) = s
-            .call(Method::PATCH, "/api/v1/users/me", Some(&me.token), Some(patch))
+            .call(
+                Method::PATCH,
+                "/api/v1/users/me",
+                Some(&me.token),
+                Some(patch),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["nickname"], "Kate 🌸");
@@ -58,21 +63,53 @@ async fn invalid_profile_edits_are_refused_and_nothing_is_written() {
     each_backend!(|s| {
         let me = s.register("mia").await;
         let cases = [
-            (json!({"bio": "x".repeat(281)}), StatusCode::BAD_REQUEST, "bio"),
+            (
+                json!({"bio": "x".repeat(281)}),
+                StatusCode::BAD_REQUEST,
+                "bio",
+            ),
             (json!({"nickname": ""}), StatusCode::BAD_REQUEST, "nickname"),
-            (json!({"nickname": "a\u{0007}b"}), StatusCode::BAD_REQUEST, "nickname"),
-            (json!({"birthday": "2001-02-29"}), StatusCode::BAD_REQUEST, "birthday"),
-            (json!({"avatar_url": "javascript:alert(1)"}), StatusCode::BAD_REQUEST, "avatar_url"),
-            (json!({"gender": "robot"}), StatusCode::UNPROCESSABLE_ENTITY, "gender"),
+            (
+                json!({"nickname": "a\u{0007}b"}),
+                StatusCode::BAD_REQUEST,
+                "nickname",
+            ),
+            (
+                json!({"birthday": "2001-02-29"}),
+                StatusCode::BAD_REQUEST,
+                "birthday",
+            ),
+            (
+                json!({"avatar_url": "javascript:alert(1)"}),
+                StatusCode::BAD_REQUEST,
+                "avatar_url",
+            ),
+            (
+                json!({"gender": "robot"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "gender",
+            ),
             (json!({"bio": 42}), StatusCode::UNPROCESSABLE_ENTITY, "bio"),
-            (json!({"is_admin": true}), StatusCode::UNPROCESSABLE_ENTITY, "is_admin"),
+            (
+                json!({"is_admin": true}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "is_admin",
+            ),
         ];
         for (patch, status, field) in cases {
             let (got, body) = s
-                .call(Method::PATCH, "/api/v1/users/me", Some(&me.token), Some(patch.clone()))
+                .call(
+                    Method::PATCH,
+                    "/api/v1/users/me",
+                    Some(&me.token),
+                    Some(patch.clone()),
+                )
                 .await;
             assert_eq!(got, status, "{patch} -> {body}");
-            assert!(body["error"]["fields"][field].is_string(), "{patch} -> {body}");
+            assert!(
+                body["error"]["fields"][field].is_string(),
+                "{patch} -> {body}"
+            );
         }
         // A request with one bad field changes nothing, not even its good fields.
         let (status, _) = s
@@ -129,9 +166,15 @@ async fn search_finds_username_and_nickname_prefixes_page_by_page() {
             .iter()
             .map(|u| u["username"].as_str().unwrap().to_string())
             .collect();
-        let cursor = page["next_cursor"].as_str().expect("a second page").to_string();
+        let cursor = page["next_cursor"]
+            .as_str()
+            .expect("a second page")
+            .to_string();
         let (_, page2) = s
-            .get(&format!("/api/v1/users/search?q=star&limit=4&cursor={cursor}"), None)
+            .get(
+                &format!("/api/v1/users/search?q=star&limit=4&cursor={cursor}"),
+                None,
+            )
             .await;
         names.extend(
             page2["items"]

@@ -72,7 +72,9 @@ impl TestServer {
                 COUNTER.fetch_add(1, Ordering::Relaxed),
                 kit::time::now_ms() % 1_000_000
             );
-            let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to PostgreSQL");
+            let mut conn = sqlx::PgConnection::connect(url)
+                .await
+                .expect("connect to PostgreSQL");
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
                 .await
@@ -161,6 +163,44 @@ impl TestServer {
             token: body["access_token"].as_str().unwrap().to_string(),
             refresh: body["refresh_token"].as_str().unwrap().to_string(),
         }
+    }
+
+    /// Creates an admin the way `momo admin create` does (straight into the database)
+    /// and signs them in; returns their access token.
+    pub async fn admin_token(&self, username: &str) -> String {
+        let mut c = Config::load(None, &Overrides::default()).expect("default config");
+        c.data_dir = self.data_dir().to_path_buf();
+        c.database_url = self.database_url();
+        c.app.auth.jwt_secret = Some(SECRET.into());
+        let state = momo::serve::open(&c).await.expect("open the database");
+        app::accounts::create_admin::create_admin(&state, username, "admin-password", None)
+            .await
+            .expect("create admin");
+        state.store().close().await;
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": username, "password": "admin-password"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "admin login: {body}");
+        assert_eq!(body["user"]["role"], "admin");
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Every account, as the admin list shows them (usernames, newest first).
+    pub async fn all_usernames(&self, admin_token: &str) -> Vec<String> {
+        let (status, page) = self
+            .get("/api/v1/admin/users?limit=100", Some(admin_token))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_string())
+            .collect()
     }
 
     /// Stops the server and drops its PostgreSQL database.

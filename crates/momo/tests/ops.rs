@@ -1,0 +1,124 @@
+//! Operations endpoints: health, readiness, metrics, the OpenAPI document and its UI.
+
+mod common;
+
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    each_backend!(|s| {
+        let (status, body) = s.get("/healthz", None).await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("ok"))
+        );
+        let (status, body) = s.get("/readyz", None).await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("ok"))
+        );
+    });
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    each_backend!(|s| {
+        let u = s.register("metered").await;
+        s.get(&format!("/api/v1/users/{}", u.id), None).await;
+        s.get("/api/v1/users/987654", None).await;
+        let text = s
+            .client
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for needle in [
+            r#"http_requests_total{method="GET",route="/api/v1/users/{id}",status="200"}"#,
+            r#"http_requests_total{method="GET",route="/api/v1/users/{id}",status="404"}"#,
+            r#"http_request_duration_seconds_bucket{method="POST",route="/api/v1/auth/register",status="201",le="0.5"}"#,
+            "http_requests_in_flight",
+            "db_pool_connections",
+            "db_pool_idle",
+            "db_pool_max_connections",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in:\n{text}");
+        }
+    });
+}
+
+#[tokio::test]
+async fn openapi_document_lists_every_route() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let (status, doc) = s.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let expected = [
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+        ("/api/v1/auth/register", "post"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/refresh", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/users/me", "get"),
+        ("/api/v1/users/me", "patch"),
+        ("/api/v1/users/me/blocks", "get"),
+        ("/api/v1/users/search", "get"),
+        ("/api/v1/users/{id}", "get"),
+        ("/api/v1/users/{id}/follow", "post"),
+        ("/api/v1/users/{id}/follow", "delete"),
+        ("/api/v1/users/{id}/block", "post"),
+        ("/api/v1/users/{id}/block", "delete"),
+        ("/api/v1/users/{id}/followers", "get"),
+        ("/api/v1/users/{id}/following", "get"),
+        ("/api/v1/users/{id}/friends", "get"),
+        ("/api/v1/admin/users", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+    }
+    assert_eq!(
+        doc["paths"].as_object().unwrap().len(),
+        17,
+        "an undocumented or unexpected path"
+    );
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_without_the_network() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let page = s.client.get(s.url("/api/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(
+        !html.contains("https://"),
+        "the page loads something from the network"
+    );
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "swagger-initializer.js",
+    ] {
+        let res = s
+            .client
+            .get(s.url(&format!("/api/docs/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{asset}");
+        let body = res.text().await.unwrap();
+        if asset == "swagger-initializer.js" {
+            assert!(body.contains("/api/openapi.json"), "{body}");
+        }
+    }
+    s.stop().await;
+}
