@@ -176,9 +176,14 @@ async fn unknown_routes_methods_and_parameters_answer_in_json() {
         let (status, body) = s.call(Method::PUT, "/api/v1/auth/login", None, None).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(body["error"]["code"], "method_not_allowed");
+        s.register("someone").await;
         let (status, body) = s.get("/api/v1/users/1/followers?limit=abc", None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(body["error"]["code"].is_string());
+        assert_eq!(body["error"]["code"], "invalid_query", "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("limit"),
+            "{body}"
+        );
         let (status, body) = s.get("/api/v1/users/99999999999999999999999", None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"]["code"], "invalid_id");

@@ -1,32 +1,22 @@
 //! `GET /api/v1/admin/users`: every account, newest first, with role and status,
-//! optionally filtered by a username or nickname prefix.
+//! optionally filtered by a username or nickname prefix (`q`, which may be empty here).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
 
 use crate::accounts::rules;
 use crate::error::Result;
-use crate::http::{Admin, Cursor, Page, PageQuery};
+use crate::http::{Admin, Cursor, Page, PageQuery, Query};
 use crate::users::model::{UserRow, UserView, USER_COLUMNS};
+use crate::users::prefix_range;
+use crate::users::search::SearchQuery;
 use crate::AppState;
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdminUsersQuery {
-    /// Username or nickname prefix.
-    pub q: Option<String>,
-    /// Items per page, 1–100 (default 20).
-    pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
 
 #[utoipa::path(
     get,
     path = "/api/v1/admin/users",
     tag = "admin",
-    params(AdminUsersQuery),
+    params(SearchQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Accounts, newest first", body = Page<UserView>),
@@ -37,15 +27,14 @@ pub struct AdminUsersQuery {
 pub async fn list_users(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(query): Query<AdminUsersQuery>,
+    Query(query): Query<SearchQuery>,
 ) -> Result<Json<Page<UserView>>> {
     let (limit, cursor) = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
     }
     .resolve()?;
-    let key = rules::key(query.q.as_deref().unwrap_or("").trim());
-    let end = format!("{key}\u{10FFFF}");
+    let (key, end) = prefix_range(&rules::key(query.q.as_deref().unwrap_or("").trim()));
     let rows = sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {USER_COLUMNS} FROM users u WHERE u.id < $1 \
            AND ($2 = '' OR (u.username_key >= $2 AND u.username_key < $3) \

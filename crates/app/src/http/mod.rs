@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod cursor;
 pub mod id_path;
 pub mod json_errors;
+pub mod query;
 pub mod validate;
 
 pub use auth::{Admin, Auth, MaybeAuth};
@@ -14,4 +15,5 @@ pub use body::Body;
 pub use client_ip::ClientIp;
 pub use cursor::{Cursor, Page, PageQuery};
 pub use id_path::IdPath;
+pub use query::Query;
 pub use validate::Fields;

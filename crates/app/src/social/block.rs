@@ -7,7 +7,7 @@ use kit::ApiError;
 
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
-use crate::social::{remove_follow, Relation};
+use crate::social::{check_target, remove_follow, Relation};
 use crate::AppState;
 
 #[utoipa::path(
@@ -28,10 +28,8 @@ pub async fn block(
     IdPath(target): IdPath,
 ) -> Result<Json<Relation>> {
     let me = auth.user_id;
-    if target == me {
-        return Err(ApiError::bad_request("cannot_block_self", "you cannot block yourself").into());
-    }
-    crate::users::ensure_exists(&state, target).await?;
+    let self_error = ApiError::bad_request("cannot_block_self", "you cannot block yourself");
+    check_target(&state, me, target, self_error).await?;
     let mut tx = state.store().begin().await?;
     sqlx::query(
         "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \

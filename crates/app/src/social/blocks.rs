@@ -1,10 +1,10 @@
 //! `GET /api/v1/users/me/blocks`: the people the caller blocks, newest first.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 
 use crate::error::Result;
-use crate::http::{Auth, Page, PageQuery};
+use crate::http::{Auth, Page, PageQuery, Query};
 use crate::social::edge_page;
 use crate::users::model::UserView;
 use crate::AppState;

@@ -6,7 +6,7 @@ use kit::ApiError;
 
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
-use crate::social::{adjust_counts, blocks, Relation};
+use crate::social::{adjust_counts, blocks, check_target, Relation};
 use crate::AppState;
 
 #[utoipa::path(
@@ -28,12 +28,8 @@ pub async fn follow(
     IdPath(target): IdPath,
 ) -> Result<Json<Relation>> {
     let me = auth.user_id;
-    if target == me {
-        return Err(
-            ApiError::bad_request("cannot_follow_self", "you cannot follow yourself").into(),
-        );
-    }
-    crate::users::ensure_exists(&state, target).await?;
+    let self_error = ApiError::bad_request("cannot_follow_self", "you cannot follow yourself");
+    check_target(&state, me, target, self_error).await?;
     let mut tx = state.store().begin().await?;
     if blocks(&mut *tx, target, me).await? {
         return Err(ApiError::forbidden(

@@ -6,9 +6,7 @@
 pub mod block;
 pub mod blocks;
 pub mod follow;
-pub mod followers;
-pub mod following;
-pub mod friends;
+pub mod lists;
 pub mod unblock;
 pub mod unfollow;
 
@@ -26,9 +24,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(follow::follow, unfollow::unfollow))
         .routes(routes!(block::block, unblock::unblock))
-        .routes(routes!(followers::followers))
-        .routes(routes!(following::following))
-        .routes(routes!(friends::friends))
+        .routes(routes!(lists::followers))
+        .routes(routes!(lists::following))
+        .routes(routes!(lists::friends))
         .routes(routes!(blocks::blocks))
 }
 
@@ -82,6 +80,20 @@ pub(crate) async fn edge_page(
         items: page.items.into_iter().map(|(_, u)| u).collect(),
         next_cursor: page.next_cursor,
     })
+}
+
+/// Checks that `target` is an active user other than `me`; `self_error` is the answer
+/// when it is `me`.
+pub(crate) async fn check_target(
+    state: &AppState,
+    me: i64,
+    target: i64,
+    self_error: kit::ApiError,
+) -> Result<()> {
+    if target == me {
+        return Err(self_error.into());
+    }
+    crate::users::ensure_exists(state, target).await
 }
 
 /// Deletes the follow `follower → followee` if present, and its counts with it.

@@ -35,6 +35,12 @@ pub async fn load(state: &AppState, id: i64, viewer: i64) -> Result<UserRow> {
     .ok_or_else(|| ApiError::not_found("user_not_found", "no such user").into())
 }
 
+/// The range `[start, end)` holding every key that starts with `prefix` (byte order;
+/// PostgreSQL keys use the "C" collation so the order is the same on both engines).
+pub fn prefix_range(prefix: &str) -> (String, String) {
+    (prefix.to_string(), format!("{prefix}\u{10FFFF}"))
+}
+
 /// Checks that an active user `id` exists.
 pub async fn ensure_exists(state: &AppState, id: i64) -> Result<()> {
     let found: Option<i64> =

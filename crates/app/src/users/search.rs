@@ -1,13 +1,13 @@
 //! `GET /api/v1/users/search?q=…`: people whose username or nickname starts with `q`
 //! (case-insensitive), in id order, paged by cursor.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 
 use crate::accounts::rules;
 use crate::error::Result;
-use crate::http::{Cursor, Fields, MaybeAuth, Page, PageQuery};
+use crate::http::{Cursor, Fields, MaybeAuth, Page, PageQuery, Query};
 use crate::users::model::{UserRow, UserView, RELATION_COLUMNS, USER_COLUMNS};
 use crate::AppState;
 
@@ -20,11 +20,6 @@ pub struct SearchQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-/// The smallest string greater than every string that starts with `prefix` (by bytes).
-fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}\u{10FFFF}")
 }
 
 #[utoipa::path(
@@ -58,7 +53,7 @@ pub async fn search(
     } else {
         cursor.id
     };
-    let key = rules::key(q);
+    let (start, end) = super::prefix_range(&rules::key(q));
     let rows = sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {USER_COLUMNS}, {RELATION_COLUMNS} FROM users u \
          WHERE u.status = 'active' AND u.id > $2 \
@@ -68,8 +63,8 @@ pub async fn search(
     ))
     .bind(viewer.viewer_id())
     .bind(after)
-    .bind(&key)
-    .bind(prefix_end(&key))
+    .bind(&start)
+    .bind(&end)
     .bind(limit + 1)
     .fetch_all(state.store().pool())
     .await?;
