@@ -1,1 +1,319 @@
-fn main() {}
+//! `momo-bench`: a closed-loop HTTP load generator for comparing endpoints of one
+//! server, and the numbers in `docs/benchmarks.md`.
+//!
+//! It exists to answer "how much does this request cost next to that one, on this
+//! machine?" rather than to find a server's absolute limit. Targets are measured in
+//! interleaved rounds so machine noise falls on all of them alike, throughput is the
+//! median over rounds, and latency percentiles are exact. The result is printed as JSON
+//! and, with `--markdown FILE`, appended to FILE as a section that records the command,
+//! the machine and the date next to the table.
+//!
+//! ```sh
+//! # Any endpoints:
+//! momo-bench http --target health=http://127.0.0.1:8080/healthz \
+//!     --target login=POST:http://127.0.0.1:8080/api/v1/auth/login \
+//!     --body-for login='{"username":"bench_user","password":"bench-password-1"}' \
+//!     --baseline health --connections 64 --duration 10s --warmup 2s --rounds 3
+//!
+//! # momo's accounts API, set up and compared in one go:
+//! momo-bench accounts --base http://127.0.0.1:8080 --markdown docs/benchmarks.md
+//! ```
+//!
+//! The load generator shares the machine with the server when both run locally; its
+//! cost per request is kept small (see `load.rs`), but ratios between targets are the
+//! numbers to trust more than absolute requests per second.
+
+mod args;
+mod context;
+mod load;
+mod report;
+mod rounds;
+mod scenario;
+mod stats;
+mod target;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::Method;
+
+use crate::args::{TargetFlags, TargetSpec};
+use crate::report::Report;
+use crate::rounds::Plan;
+use crate::target::Target;
+
+/// Closed-loop HTTP load generator: compares endpoints in interleaved rounds and prints
+/// JSON (optionally appending a Markdown section to a file).
+#[derive(Debug, Parser)]
+#[command(name = "momo-bench", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load any HTTP endpoints and compare them.
+    ///
+    /// Each --target is NAME=URL or NAME=METHOD:URL. Every round runs every target in
+    /// turn: warmup, then the measured duration.
+    Http(HttpArgs),
+    /// Compare momo's accounts API (profile read, login) against /healthz.
+    ///
+    /// Registers bench_user (or signs in if it exists), then measures GET /healthz,
+    /// GET /api/v1/users/{id} with the user's token, and POST /api/v1/auth/login.
+    Accounts(AccountsArgs),
+}
+
+#[derive(Debug, Args)]
+struct HttpArgs {
+    /// A target: NAME=URL or NAME=METHOD:URL (repeatable; at least one).
+    #[arg(long = "target", value_name = "NAME=[METHOD:]URL", value_parser = args::target_spec, required = true)]
+    targets: Vec<TargetSpec>,
+    /// Method for targets that do not name one.
+    #[arg(long, default_value = "GET", value_parser = args::method)]
+    method: Method,
+    /// JSON body for targets without --body-for; sent with Content-Type: application/json.
+    #[arg(long, value_name = "JSON", value_parser = args::json)]
+    body: Option<String>,
+    /// JSON body for one target (repeatable).
+    #[arg(long = "body-for", value_name = "NAME=JSON", value_parser = args::body_for)]
+    body_for: Vec<(String, String)>,
+    /// A header sent to every target, as 'Name: value' (repeatable).
+    #[arg(long = "header", value_name = "'K: V'", value_parser = args::header)]
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// Report each target's throughput as a ratio to this target's.
+    #[arg(long, value_name = "NAME")]
+    baseline: Option<String>,
+    /// Heading of the Markdown section.
+    #[arg(long, default_value = "HTTP load test")]
+    title: String,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+struct AccountsArgs {
+    /// Root URL of a running momo server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base: String,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// How hard, how long and where to write: shared by every command.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Concurrent keep-alive connections, each with one request in flight (1–4096).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    connections: u16,
+    /// Measured time per target per round (10s, 500ms, 2m).
+    #[arg(long, default_value = "10s", value_parser = args::duration)]
+    duration: Duration,
+    /// Unmeasured time before each measured duration, on the same connections.
+    #[arg(long, default_value = "2s", value_parser = args::duration)]
+    warmup: Duration,
+    /// Rounds; each runs every target once. Throughput is the median over rounds.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    rounds: u16,
+    /// Also append a Markdown section with the results to this file.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+}
+
+impl RunArgs {
+    fn plan(&self) -> Result<Plan> {
+        if self.duration.is_zero() {
+            bail!("--duration must be more than zero");
+        }
+        Ok(Plan {
+            connections: usize::from(self.connections),
+            warmup: self.warmup,
+            duration: self.duration,
+            rounds: usize::from(self.rounds),
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("momo-bench: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("momo-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Http(a) => {
+            let plan = a.run.plan()?;
+            let targets = TargetFlags {
+                targets: a.targets,
+                method: Some(a.method),
+                body: a.body,
+                body_for: a.body_for,
+                headers: a.headers,
+            }
+            .build()?;
+            if let Some(b) = &a.baseline {
+                if !targets.iter().any(|t| &t.name == b) {
+                    bail!("--baseline {b} names no target");
+                }
+            }
+            measure(targets, plan, &a.title, a.baseline.as_deref(), &a.run).await
+        }
+        Command::Accounts(a) => {
+            let plan = a.run.plan()?;
+            let targets = scenario::accounts_targets(&a.base).await?;
+            let total = (plan.warmup + plan.duration) * (plan.rounds * targets.len()) as u32;
+            if total > Duration::from_secs(14 * 60) {
+                eprintln!(
+                    "momo-bench: warning: the run takes {}s; momo's access tokens last \
+                     15 minutes by default, so profile reads may start failing with 401",
+                    total.as_secs()
+                );
+            }
+            measure(
+                targets,
+                plan,
+                scenario::TITLE,
+                Some(scenario::BASELINE),
+                &a.run,
+            )
+            .await
+        }
+    }
+}
+
+/// Runs the rounds, prints the JSON and appends the Markdown if asked.
+async fn measure(
+    targets: Vec<Target>,
+    plan: Plan,
+    title: &str,
+    baseline: Option<&str>,
+    run: &RunArgs,
+) -> Result<()> {
+    let measured = rounds::run(targets, plan).await?;
+    let report = Report::new(title, plan, baseline, measured)?;
+    println!("{}", report.to_json()?);
+    if let Some(path) = &run.markdown {
+        report.append_markdown(path)?;
+        eprintln!("momo-bench: appended the results to {}", path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(line.split_whitespace())
+    }
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn http_defaults() {
+        let cli = parse("momo-bench http --target a=http://127.0.0.1:1/").unwrap();
+        let Command::Http(a) = cli.command else {
+            panic!("expected http");
+        };
+        assert_eq!(a.method, Method::GET);
+        assert_eq!(a.run.connections, 64);
+        assert_eq!(a.run.duration, Duration::from_secs(10));
+        assert_eq!(a.run.warmup, Duration::from_secs(2));
+        assert_eq!(a.run.rounds, 3);
+        assert!(a.run.markdown.is_none());
+    }
+
+    #[test]
+    fn http_with_everything() {
+        let cli = Cli::try_parse_from([
+            "momo-bench",
+            "http",
+            "--target",
+            "h=http://127.0.0.1:1/healthz",
+            "--target",
+            "l=POST:http://127.0.0.1:1/login",
+            "--body-for",
+            r#"l={"u":1}"#,
+            "--header",
+            "X-A: b",
+            "--connections",
+            "8",
+            "--duration",
+            "500ms",
+            "--warmup",
+            "0s",
+            "--rounds",
+            "1",
+            "--baseline",
+            "h",
+            "--markdown",
+            "/tmp/x.md",
+            "--title",
+            "T",
+        ])
+        .unwrap();
+        let Command::Http(a) = cli.command else {
+            panic!("expected http");
+        };
+        assert_eq!(a.targets.len(), 2);
+        assert_eq!(a.targets[1].method, Some(Method::POST));
+        assert_eq!(
+            a.body_for,
+            vec![("l".to_string(), r#"{"u":1}"#.to_string())]
+        );
+        assert_eq!(a.run.duration, Duration::from_millis(500));
+        assert_eq!(a.run.plan().unwrap().connections, 8);
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        assert!(parse("momo-bench http").is_err());
+        assert!(parse("momo-bench http --target nourl").is_err());
+        assert!(parse("momo-bench http --target a=http://h/ --connections 0").is_err());
+        assert!(parse("momo-bench http --target a=http://h/ --connections 5000").is_err());
+        assert!(parse("momo-bench http --target a=http://h/ --rounds 0").is_err());
+        assert!(parse("momo-bench http --target a=http://h/ --duration 10x").is_err());
+        assert!(parse("momo-bench http --target a=http://h/ --body {x").is_err());
+        let zero = parse("momo-bench http --target a=http://h/ --duration 0s").unwrap();
+        let Command::Http(a) = zero.command else {
+            panic!("expected http");
+        };
+        assert!(a.run.plan().is_err());
+    }
+
+    #[test]
+    fn accounts_defaults() {
+        let cli = parse("momo-bench accounts --base http://127.0.0.1:18090 --rounds 1").unwrap();
+        let Command::Accounts(a) = cli.command else {
+            panic!("expected accounts");
+        };
+        assert_eq!(a.base, "http://127.0.0.1:18090");
+        assert_eq!(a.run.rounds, 1);
+    }
+}

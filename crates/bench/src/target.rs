@@ -36,11 +36,9 @@ impl Target {
         if name.is_empty() {
             bail!("a target needs a name, as in NAME=URL");
         }
-        let uri: Uri = url
-            .parse()
-            .with_context(|| {
-                format!("target {name}: {url:?} is not a URL like http://HOST:PORT/PATH")
-            })?;
+        let uri: Uri = url.parse().with_context(|| {
+            format!("target {name}: {url:?} is not a URL like http://HOST:PORT/PATH")
+        })?;
         match uri.scheme_str() {
             Some("http") => {}
             Some("https") => bail!(
@@ -52,7 +50,10 @@ impl Target {
         let Some(authority) = uri.authority() else {
             bail!("target {name}: {url:?} has no host");
         };
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         let port = authority.port_u16().unwrap_or(80);
         let path: Uri = uri
             .path_and_query()
@@ -170,7 +171,10 @@ mod tests {
     fn an_explicit_content_type_is_kept() {
         let t = Target::new("a", Method::POST, "http://h/x")
             .unwrap()
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"))
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-ndjson"),
+            )
             .json_body("{}")
             .unwrap();
         assert_eq!(t.request().headers()[CONTENT_TYPE], "application/x-ndjson");
