@@ -45,6 +45,7 @@ struct Inner {
     tokens: Tokens,
     passwords: Passwords,
     login_guard: LoginGuard,
+    user_cache: users::cache::UserCache,
 }
 
 impl AppState {
@@ -52,11 +53,13 @@ impl AppState {
     pub fn new(store: Store, settings: Settings, jwt_secret: &[u8]) -> Self {
         let tokens = Tokens::new(jwt_secret, settings.auth.access_ttl_secs);
         let login_guard = LoginGuard::new(&settings.auth);
+        let user_cache = users::cache::UserCache::new(&settings.cache);
         AppState(Arc::new(Inner {
             store,
             tokens,
             passwords: Passwords::new(),
             login_guard,
+            user_cache,
             settings,
         }))
     }
@@ -79,6 +82,10 @@ impl AppState {
 
     pub fn login_guard(&self) -> &LoginGuard {
         &self.0.login_guard
+    }
+
+    pub fn user_cache(&self) -> &users::cache::UserCache {
+        &self.0.user_cache
     }
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     pub auth: AuthSettings,
     pub api: ApiSettings,
+    pub cache: CacheSettings,
 }
 
 /// `[auth]`: tokens and login protection.
@@ -65,6 +66,26 @@ impl Default for ApiSettings {
         Self {
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 30,
+        }
+    }
+}
+
+/// `[cache]`: in-process caches of hot reads.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CacheSettings {
+    /// How long a cached profile or follow edge may be served, in seconds; it is also
+    /// dropped at once when changed through this node. 0 turns the cache off.
+    pub profile_ttl_secs: u64,
+    /// Most entries per cache.
+    pub capacity: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            profile_ttl_secs: 10,
+            capacity: 100_000,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! answer uses, the Prometheus recorder, the limiter that slows down password guessing,
 //! the shutdown signal and the clock. Domain crates build on it; it depends on none of them.
 
+pub mod cache;
 pub mod error;
 pub mod limiter;
 pub mod metrics;

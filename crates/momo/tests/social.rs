@@ -257,3 +257,30 @@ async fn blocking_removes_follows_both_ways_and_stops_new_ones() {
         assert!(ids(&blocks).is_empty());
     });
 }
+
+#[tokio::test]
+async fn profile_reads_never_show_a_stale_relation_or_count_after_a_write() {
+    each_backend!(|s| {
+        let a = s.register("watched").await;
+        let v = s.register("watcher").await;
+        let path = format!("/api/v1/users/{}", a.id);
+        for round in 0..3 {
+            // Read (and so cache), change, read again: the change shows at once.
+            let (_, before) = s.get(&path, Some(&v.token)).await;
+            assert_eq!(before["is_following"], false, "round {round}");
+            follow(&s, &v.token, a.id).await;
+            let (_, after) = s.get(&path, Some(&v.token)).await;
+            assert_eq!(after["is_following"], true, "round {round}");
+            assert_eq!(after["follower_count"], 1, "round {round}");
+            let (_, me) = s
+                .get(&format!("/api/v1/users/{}", v.id), Some(&a.token))
+                .await;
+            assert_eq!(me["is_followed_by"], true);
+            assert_eq!(me["following_count"], 1);
+            unfollow(&s, &v.token, a.id).await;
+            let (_, gone) = s.get(&path, Some(&v.token)).await;
+            assert_eq!(gone["is_following"], false, "round {round}");
+            assert_eq!(gone["follower_count"], 0, "round {round}");
+        }
+    });
+}

@@ -57,6 +57,7 @@ pub async fn follow(
         adjust_counts(&mut tx, me, target, 1).await?;
     }
     tx.commit().await?;
+    state.user_cache().forget_follow(me, target);
     Ok(Json(Relation {
         user_id: target,
         is_following: true,

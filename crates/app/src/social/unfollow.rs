@@ -29,6 +29,7 @@ pub async fn unfollow(
     remove_follow(&mut tx, auth.user_id, target).await?;
     let is_blocking = blocks(&mut *tx, auth.user_id, target).await?;
     tx.commit().await?;
+    state.user_cache().forget_follow(auth.user_id, target);
     Ok(Json(Relation {
         user_id: target,
         is_following: false,

@@ -1,5 +1,6 @@
 //! Profiles: reading and editing them, and finding people.
 
+pub mod cache;
 pub mod get_me;
 pub mod get_user;
 pub mod model;
@@ -12,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::AppState;
-use model::{UserRow, RELATION_COLUMNS, USER_COLUMNS};
+use model::{UserRow, USER_COLUMNS};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -21,18 +22,47 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user::get_user))
 }
 
-/// Loads an active user with `viewer`'s relation to them; 404 `user_not_found` if there
-/// is none (banned users are not shown).
+/// Loads an active user with `viewer`'s relation to them (0: anonymous); 404
+/// `user_not_found` if there is none (banned users are not shown). Served from the
+/// profile cache when it can be.
 pub async fn load(state: &AppState, id: i64, viewer: i64) -> Result<UserRow> {
-    sqlx::query_as::<_, UserRow>(&format!(
-        "SELECT {USER_COLUMNS}, {RELATION_COLUMNS} FROM users u \
-         WHERE u.id = $2 AND u.status = 'active'"
-    ))
-    .bind(viewer)
-    .bind(id)
-    .fetch_optional(state.store().pool())
-    .await?
-    .ok_or_else(|| ApiError::not_found("user_not_found", "no such user").into())
+    let cache = state.user_cache();
+    let mut row = match cache.profile(id) {
+        Some(row) => row,
+        None => {
+            let row = sqlx::query_as::<_, UserRow>(&format!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.status = 'active'"
+            ))
+            .bind(id)
+            .fetch_optional(state.store().pool())
+            .await?
+            .ok_or_else(|| ApiError::not_found("user_not_found", "no such user"))?;
+            cache.remember_profile(&row);
+            row
+        }
+    };
+    if viewer != 0 && viewer != id {
+        row.is_following = follows(state, viewer, id).await? as i64;
+        row.is_followed_by = follows(state, id, viewer).await? as i64;
+    }
+    Ok(row)
+}
+
+/// Whether `follower` follows `followee`, from the cache when it can be.
+async fn follows(state: &AppState, follower: i64, followee: i64) -> Result<bool> {
+    if let Some(yes) = state.user_cache().follow(follower, followee) {
+        return Ok(yes);
+    }
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2")
+            .bind(follower)
+            .bind(followee)
+            .fetch_optional(state.store().pool())
+            .await?;
+    state
+        .user_cache()
+        .remember_follow(follower, followee, found.is_some());
+    Ok(found.is_some())
 }
 
 /// The range `[start, end)` holding every key that starts with `prefix` (byte order;
@@ -43,12 +73,5 @@ pub fn prefix_range(prefix: &str) -> (String, String) {
 
 /// Checks that an active user `id` exists.
 pub async fn ensure_exists(state: &AppState, id: i64) -> Result<()> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND status = 'active'")
-            .bind(id)
-            .fetch_optional(state.store().pool())
-            .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found("user_not_found", "no such user").into())
+    load(state, id, 0).await.map(|_| ())
 }

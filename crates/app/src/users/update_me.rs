@@ -95,6 +95,7 @@ pub async fn update_me(
     .bind(auth.user_id)
     .execute(state.store().pool())
     .await?;
+    state.user_cache().forget_user(auth.user_id);
     let row = super::load(&state, auth.user_id, auth.user_id).await?;
     Ok(Json(UserView::new(row, auth.user_id)))
 }
