@@ -101,6 +101,9 @@ struct AccountsArgs {
     /// Root URL of a running momo server.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     base: String,
+    /// Heading of the Markdown section (say what is special about the server run).
+    #[arg(long, default_value = scenario::TITLE)]
+    title: String,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -190,14 +193,7 @@ async fn run(command: Command) -> Result<()> {
                     total.as_secs()
                 );
             }
-            measure(
-                targets,
-                plan,
-                scenario::TITLE,
-                Some(scenario::BASELINE),
-                &a.run,
-            )
-            .await
+            measure(targets, plan, &a.title, Some(scenario::BASELINE), &a.run).await
         }
     }
 }

@@ -1,12 +1,13 @@
 //! `accounts`: a ready-made comparison on momo's accounts API.
 //!
 //! Three targets on one server, against `/healthz` as the baseline: what the HTTP stack
-//! costs on its own (`healthz`), a database read behind token checking (`profile`), and
-//! a login, which is dominated on purpose by the password hash (`login`). The ratios
-//! say how much of the server's capacity each kind of request takes.
+//! costs on its own (`healthz`), a signed-in viewer reading someone else's profile, with
+//! counts and follow flags (`profile`), and a login, which is dominated on purpose by the
+//! password hash (`login`). The ratios say how much of the server's capacity each kind
+//! of request takes.
 //!
-//! The user it signs in as is created on first use and reused after, so the scenario
-//! can be run again on the same data directory.
+//! The users it needs (a viewer, and an anchor the viewer follows) are created on first
+//! use and reused after, so the scenario can be run again on the same data directory.
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use crate::target::Target;
 pub const TITLE: &str = "Accounts API: profile read and login against /healthz";
 pub const BASELINE: &str = "healthz";
 const USERNAME: &str = "bench_user";
+const ANCHOR: &str = "bench_anchor";
 const PASSWORD: &str = "bench-password-1";
 
 /// How long a set-up request may take. Registration hashes a password, which is slow
@@ -37,6 +39,62 @@ struct Session {
 #[derive(Debug, Deserialize)]
 struct User {
     id: i64,
+}
+
+/// One page of a user list.
+#[derive(Debug, Deserialize)]
+struct Page {
+    items: Vec<User>,
+}
+
+/// The anchor's id: registered on first use (found by search after that), and followed
+/// by the viewer so that the profile read carries a real relation.
+async fn anchor_id(base: &str, bearer: &HeaderValue) -> Result<i64> {
+    let credentials = serde_json::json!({ "username": ANCHOR, "password": PASSWORD }).to_string();
+    let register = Target::new(
+        "register",
+        Method::POST,
+        &format!("{base}/api/v1/auth/register"),
+    )?
+    .json_body(&credentials)?;
+    let (status, body) = load::fetch(&register, SETUP_LIMIT).await?;
+    let id = match status {
+        StatusCode::CREATED => {
+            let s: Session = serde_json::from_slice(&body).context("unexpected register answer")?;
+            s.user.id
+        }
+        StatusCode::CONFLICT => {
+            let search = Target::new(
+                "search",
+                Method::GET,
+                &format!("{base}/api/v1/users/search?q={ANCHOR}"),
+            )?;
+            let (_, body) = load::fetch(&search, SETUP_LIMIT).await?;
+            let page: Page = serde_json::from_slice(&body).context("unexpected search answer")?;
+            page.items
+                .first()
+                .map(|u| u.id)
+                .with_context(|| format!("{ANCHOR} exists but search does not find it"))?
+        }
+        other => bail!(
+            "registering {ANCHOR} answered {other}: {}",
+            String::from_utf8_lossy(&body)
+        ),
+    };
+    let follow = Target::new(
+        "follow",
+        Method::POST,
+        &format!("{base}/api/v1/users/{id}/follow"),
+    )?
+    .header(AUTHORIZATION, bearer.clone());
+    let (status, body) = load::fetch(&follow, SETUP_LIMIT).await?;
+    if !status.is_success() {
+        bail!(
+            "following {ANCHOR} answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    Ok(id)
 }
 
 /// Signs in as the bench user (registering it first if needed) and returns the three
@@ -82,13 +140,14 @@ pub async fn accounts_targets(base: &str) -> Result<Vec<Target>> {
         .with_context(|| format!("unexpected sign-in answer from {base}"))?;
     let bearer = HeaderValue::from_str(&format!("Bearer {}", session.access_token))
         .context("the access token is not a valid header value")?;
+    let anchor = anchor_id(base, &bearer).await?;
 
     Ok(vec![
         Target::new(BASELINE, Method::GET, &format!("{base}/healthz"))?,
         Target::new(
             "profile",
             Method::GET,
-            &format!("{base}/api/v1/users/{}", session.user.id),
+            &format!("{base}/api/v1/users/{anchor}"),
         )?
         .header(AUTHORIZATION, bearer),
         login,
