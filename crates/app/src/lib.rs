@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod admin;
 pub mod error;
 pub mod http;
+pub mod live;
 pub mod ops;
 pub mod settings;
 pub mod social;
@@ -101,6 +102,7 @@ impl AppState {
         (name = "auth", description = "Registration, sign-in and sessions"),
         (name = "users", description = "Profiles"),
         (name = "social", description = "Follows, friends and blocks"),
+        (name = "live", description = "Live rooms"),
         (name = "admin", description = "Operator routes (admin role)"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
@@ -131,6 +133,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(accounts::routes())
         .merge(users::routes())
         .merge(social::routes())
+        .merge(live::routes())
         .merge(admin::routes())
         .split_for_parts()
 }

@@ -10,6 +10,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub api: ApiSettings,
     pub cache: CacheSettings,
+    pub live: LiveSettings,
 }
 
 /// `[auth]`: tokens and login protection.
@@ -86,6 +87,30 @@ impl Default for CacheSettings {
         Self {
             profile_ttl_secs: 10,
             capacity: 100_000,
+        }
+    }
+}
+
+/// `[live]`: how rooms tell encoders and players where to go.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LiveSettings {
+    /// Base of play URLs, e.g. `https://live.example.com`; default: `http://` + the
+    /// request's Host.
+    pub public_http_url: Option<String>,
+    /// Base of RTMP URLs, e.g. `rtmp://live.example.com/live`; default: the request's
+    /// host name, the RTMP port and `/live`.
+    pub public_rtmp_url: Option<String>,
+    /// The RTMP port for the default URLs (set from the `rtmp` address at start).
+    pub rtmp_port: u16,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self {
+            public_http_url: None,
+            public_rtmp_url: None,
+            rtmp_port: 1935,
         }
     }
 }

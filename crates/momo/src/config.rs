@@ -31,9 +31,68 @@ pub struct Config {
     pub log_level: String,
     /// Seconds to let in-flight requests finish after a stop signal.
     pub shutdown_grace_secs: u64,
-    /// Settings of the application API: `[auth]` and `[api]`.
+    /// Live media: `[media]`.
+    pub media: MediaSettings,
+    /// Settings of the application API: `[auth]`, `[api]`, `[cache]` and `[live]`.
     #[serde(flatten)]
     pub app: app::Settings,
+}
+
+/// `[media]`: the live media server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MediaSettings {
+    /// Seconds a stream waits for its publisher to reconnect before it ends.
+    pub grace_secs: u64,
+    /// HLS segment target duration, in seconds (segments are cut on keyframes).
+    pub hls_segment_secs: u64,
+    /// Segments in the live HLS playlist.
+    pub hls_window: usize,
+    /// Frames a viewer may have queued before it skips to the next keyframe.
+    pub viewer_queue: usize,
+    /// Most simultaneous RTMP connections.
+    pub rtmp_max_connections: usize,
+    /// Seconds an RTMP connection may stay silent before it is closed.
+    pub rtmp_idle_timeout_secs: u64,
+    /// Seconds a publisher may send no media before it is disconnected.
+    pub publish_media_timeout_secs: u64,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            grace_secs: 10,
+            hls_segment_secs: 2,
+            hls_window: 6,
+            viewer_queue: 512,
+            rtmp_max_connections: 10_000,
+            rtmp_idle_timeout_secs: 60,
+            publish_media_timeout_secs: 15,
+        }
+    }
+}
+
+impl MediaSettings {
+    pub fn hub(&self) -> media::hub::HubConfig {
+        media::hub::HubConfig {
+            stream: media::hub::StreamConfig {
+                viewer_queue: self.viewer_queue.max(16),
+                hls_target_ms: self.hls_segment_secs.max(1) * 1000,
+                hls_window: self.hls_window.max(3),
+                ..Default::default()
+            },
+            grace: std::time::Duration::from_secs(self.grace_secs),
+        }
+    }
+
+    pub fn rtmp(&self) -> media::server::RtmpConfig {
+        media::server::RtmpConfig {
+            max_connections: self.rtmp_max_connections.max(1),
+            idle_timeout: std::time::Duration::from_secs(self.rtmp_idle_timeout_secs.max(1)),
+            media_timeout: std::time::Duration::from_secs(self.publish_media_timeout_secs.max(1)),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
@@ -54,6 +113,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             shutdown_grace_secs: 30,
+            media: MediaSettings::default(),
             app: app::Settings::default(),
         }
     }

@@ -47,6 +47,10 @@ pub async fn open(config: &Config) -> anyhow::Result<AppState> {
 pub struct Running {
     /// Where the HTTP server listens (useful when the config said port 0).
     pub http_addr: SocketAddr,
+    /// Where the RTMP server listens.
+    pub rtmp_addr: SocketAddr,
+    /// The live streams of this node.
+    pub hub: std::sync::Arc<media::hub::Hub>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -72,12 +76,32 @@ pub async fn start(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
+    let mut config = config;
+    let rtmp_listener = TcpListener::bind(&config.rtmp)
+        .await
+        .with_context(|| format!("cannot listen for RTMP on {}", config.rtmp))?;
+    let rtmp_addr = rtmp_listener.local_addr()?;
+    config.app.live.rtmp_port = rtmp_addr.port();
     let state = open(&config).await?;
     let listener = TcpListener::bind(&config.http)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http))?;
     let http_addr = listener.local_addr()?;
-    let router = app::router(state.clone());
+
+    let hub = media::hub::Hub::new(config.media.hub());
+    tokio::spawn(app::live::events::follow_hub(state.clone(), hub.events()));
+    let auth = std::sync::Arc::new(app::live::stream_auth::DbStreamAuth(state.clone()));
+    let (rtmp_stop_tx, rtmp_stop_rx) = oneshot::channel::<()>();
+    tokio::spawn(media::server::rtmp::serve(
+        rtmp_listener,
+        hub.clone(),
+        auth,
+        config.media.rtmp(),
+        async move {
+            let _ = rtmp_stop_rx.await;
+        },
+    ));
+    let router = app::router(state.clone()).merge(media::server::http::routes(hub.clone()));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
@@ -89,6 +113,7 @@ pub async fn start(
                 _ = stop_rx => {}
             }
             tracing::info!("stopping: no new connections; finishing requests in flight");
+            let _ = rtmp_stop_tx.send(());
             let _ = stopping_tx.send(());
         };
         let server = axum::serve(
@@ -112,9 +137,12 @@ pub async fn start(
         tracing::info!("stopped");
         result
     });
+    tracing::info!("RTMP listening on rtmp://{rtmp_addr}/live");
     tracing::info!("HTTP listening on http://{http_addr}");
     Ok(Running {
         http_addr,
+        rtmp_addr,
+        hub,
         stop: Some(stop_tx),
         task,
     })

@@ -140,6 +140,7 @@ async fn serve_reads_env_and_file_logs_json_and_stops_gracefully() {
         ])
         .arg(&config)
         .env("MOMO_HTTP", "127.0.0.1:0")
+        .env("MOMO_RTMP", "127.0.0.1:0")
         .env_remove("MOMO_DATABASE_URL")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())

@@ -75,6 +75,9 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/users/{id}/following", "get"),
         ("/api/v1/users/{id}/friends", "get"),
         ("/api/v1/admin/users", "get"),
+        ("/api/v1/rooms", "post"),
+        ("/api/v1/rooms/{id}", "get"),
+        ("/api/v1/rooms/{id}/stream-key", "post"),
     ];
     for (path, method) in expected {
         assert!(
@@ -84,7 +87,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        17,
+        20,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

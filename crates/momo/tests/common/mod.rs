@@ -41,6 +41,8 @@ pub fn backends() -> Vec<Backend> {
 /// A running server and a client for it.
 pub struct TestServer {
     pub base: String,
+    /// `rtmp://127.0.0.1:PORT/live`
+    pub rtmp_base: String,
     pub backend: Backend,
     pub client: reqwest::Client,
     running: Option<Running>,
@@ -62,6 +64,7 @@ impl TestServer {
         let mut config = Config::load(None, &Overrides::default()).expect("default config");
         config.data_dir = dir.path().to_path_buf();
         config.http = "127.0.0.1:0".into();
+        config.rtmp = "127.0.0.1:0".into();
         config.app.auth.jwt_secret = Some(SECRET.into());
         config.shutdown_grace_secs = 5;
         let mut pg_db = None;
@@ -90,6 +93,7 @@ impl TestServer {
             .expect("server starts");
         TestServer {
             base: format!("http://{}", running.http_addr),
+            rtmp_base: format!("rtmp://{}/live", running.rtmp_addr),
             backend,
             client: reqwest::Client::new(),
             running: Some(running),

@@ -1,0 +1,87 @@
+//! `POST /api/v1/rooms`: the caller's live room, created on first call.
+
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use crate::error::Result;
+use crate::http::{Auth, Body, Fields};
+use crate::live::model::{new_stream_key, BaseUrls, RoomRow, RoomView, ROOM_COLUMNS};
+use crate::AppState;
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoom {
+    /// 1–64 characters; defaults to "{nickname}'s room".
+    pub title: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/rooms",
+    tag = "live",
+    security(("bearer" = [])),
+    request_body = CreateRoom,
+    responses(
+        (status = 201, description = "Room created, with its stream key and URLs", body = RoomView),
+        (status = 200, description = "The caller already had a room: here it is", body = RoomView),
+        (status = 400, description = "Bad title (`validation_failed`)", body = kit::error::ErrorBody),
+        (status = 401, description = "Not signed in", body = kit::error::ErrorBody),
+    )
+)]
+pub async fn create_room(
+    State(state): State<AppState>,
+    auth: Auth,
+    parts: Parts,
+    Body(req): Body<CreateRoom>,
+) -> Result<(StatusCode, Json<RoomView>)> {
+    if let Some(t) = &req.title {
+        let mut f = Fields::new();
+        f.text("title", t.trim(), 1, 64);
+        f.finish()?;
+    }
+    let urls = BaseUrls::from_request(&parts, &state.settings().live);
+    if let Some(row) = find_by_owner(&state, auth.user_id).await? {
+        return Ok((
+            StatusCode::OK,
+            Json(RoomView::new(row, auth.user_id, &urls)),
+        ));
+    }
+    let owner = crate::users::load(&state, auth.user_id, auth.user_id).await?;
+    let title = req
+        .title
+        .map(|t| t.trim().to_string())
+        .unwrap_or_else(|| format!("{}'s room", owner.nickname));
+    let now = kit::time::now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO live_rooms (owner_id, title, stream_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (owner_id) DO NOTHING",
+    )
+    .bind(auth.user_id)
+    .bind(&title)
+    .bind(new_stream_key())
+    .bind(now)
+    .execute(state.store().pool())
+    .await?
+    .rows_affected();
+    let row = find_by_owner(&state, auth.user_id)
+        .await?
+        .ok_or_else(|| crate::error::Error::internal("room vanished after insert"))?;
+    let status = if inserted > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(RoomView::new(row, auth.user_id, &urls))))
+}
+
+async fn find_by_owner(state: &AppState, owner: i64) -> Result<Option<RoomRow>> {
+    Ok(sqlx::query_as::<_, RoomRow>(&format!(
+        "SELECT {ROOM_COLUMNS} FROM live_rooms r WHERE r.owner_id = $1"
+    ))
+    .bind(owner)
+    .fetch_optional(state.store().pool())
+    .await?)
+}

@@ -1,0 +1,115 @@
+//! How a room is read from the database and shown.
+
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::settings::LiveSettings;
+
+pub const ROOM_COLUMNS: &str =
+    "r.id, r.owner_id, r.title, r.stream_key, r.status, r.banned, r.live_since, r.created_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RoomRow {
+    pub id: i64,
+    pub owner_id: i64,
+    pub title: String,
+    pub stream_key: String,
+    pub status: String,
+    pub banned: i64,
+    pub live_since: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Where a room's stream can be watched.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlayUrls {
+    pub rtmp: String,
+    pub flv: String,
+    pub hls: String,
+}
+
+/// A room as the API shows it. The key and publish URL are shown to the owner only.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RoomView {
+    pub id: i64,
+    pub owner_id: i64,
+    pub title: String,
+    /// `live` or `offline`.
+    pub status: String,
+    pub banned: bool,
+    /// When the current live session started (ms since the epoch).
+    pub live_since: Option<i64>,
+    pub created_at: i64,
+    pub play: PlayUrls,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_key: Option<String>,
+    /// The URL to give the encoder: `rtmp://HOST:1935/live/{stream_key}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_url: Option<String>,
+}
+
+/// The public base URLs, from the settings or else from the request's `Host`.
+pub struct BaseUrls {
+    pub http: String,
+    pub rtmp: String,
+}
+
+impl BaseUrls {
+    pub fn from_request(parts: &Parts, live: &LiveSettings) -> BaseUrls {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+            .unwrap_or("localhost");
+        let hostname = match host.rsplit_once(':') {
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+            _ => host,
+        };
+        BaseUrls {
+            http: live
+                .public_http_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{host}")),
+            rtmp: live
+                .public_rtmp_url
+                .clone()
+                .unwrap_or_else(|| format!("rtmp://{hostname}:{}/live", live.rtmp_port)),
+        }
+    }
+}
+
+impl RoomView {
+    pub fn new(row: RoomRow, viewer: i64, urls: &BaseUrls) -> RoomView {
+        let own = viewer == row.owner_id;
+        let base = urls.http.trim_end_matches('/');
+        let rtmp = urls.rtmp.trim_end_matches('/');
+        RoomView {
+            play: PlayUrls {
+                rtmp: format!("{rtmp}/{}", row.id),
+                flv: format!("{base}/live/{}.flv", row.id),
+                hls: format!("{base}/live/{}/index.m3u8", row.id),
+            },
+            publish_url: own.then(|| format!("{rtmp}/{}", row.stream_key)),
+            stream_key: own.then_some(row.stream_key),
+            id: row.id,
+            owner_id: row.owner_id,
+            title: row.title,
+            status: row.status,
+            banned: row.banned != 0,
+            live_since: row.live_since,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A new random stream key.
+pub fn new_stream_key() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("sk_{}", URL_SAFE_NO_PAD.encode(bytes))
+}

@@ -1,0 +1,48 @@
+//! `POST /api/v1/rooms/{id}/stream-key`: a new stream key; the old one stops working
+//! at once for new publishes.
+
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::Json;
+use kit::ApiError;
+
+use crate::error::Result;
+use crate::http::{Auth, IdPath};
+use crate::live::get_room::load;
+use crate::live::model::{new_stream_key, BaseUrls, RoomView};
+use crate::AppState;
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/rooms/{id}/stream-key",
+    tag = "live",
+    params(("id" = i64, Path, description = "Room id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The room with its new key", body = RoomView),
+        (status = 403, description = "Not the room's owner (`not_room_owner`)", body = kit::error::ErrorBody),
+        (status = 404, description = "No such room (`room_not_found`)", body = kit::error::ErrorBody),
+    )
+)]
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    auth: Auth,
+    IdPath(id): IdPath,
+    parts: Parts,
+) -> Result<Json<RoomView>> {
+    let room = load(&state, id).await?;
+    if room.owner_id != auth.user_id {
+        return Err(
+            ApiError::forbidden("not_room_owner", "only the room's owner can do this").into(),
+        );
+    }
+    sqlx::query("UPDATE live_rooms SET stream_key = $1, updated_at = $2 WHERE id = $3")
+        .bind(new_stream_key())
+        .bind(kit::time::now_ms())
+        .bind(id)
+        .execute(state.store().pool())
+        .await?;
+    let row = load(&state, id).await?;
+    let urls = BaseUrls::from_request(&parts, &state.settings().live);
+    Ok(Json(RoomView::new(row, auth.user_id, &urls)))
+}

@@ -1,0 +1,245 @@
+//! The hub: every live stream in this process, by key (the room id viewers play).
+//!
+//! A publisher takes a stream with [`Hub::publish`] and pushes frames through the
+//! returned [`Publisher`]; viewers join with [`Hub::subscribe`]. When a publisher goes
+//! away the stream lingers for the grace period with its viewers attached, so an anchor
+//! whose phone switched networks can come back without the audience noticing; if nobody
+//! resumes it, the stream ends and its viewers are disconnected.
+//!
+//! What happens is told on a broadcast channel of [`MediaEvent`]s, which the app turns
+//! into "room is live / offline".
+
+pub mod packet;
+pub mod stream;
+pub mod timestamps;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::frame::Frame;
+pub use packet::{Class, Packet};
+pub use stream::{Protocol, Stream, StreamConfig, Subscription};
+
+/// Tunables of the hub.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub stream: StreamConfig,
+    /// How long a stream waits for its publisher to come back.
+    pub grace: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            stream: StreamConfig::default(),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why a publisher left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// The encoder said so (`FCUnpublish` / `deleteStream`) or closed cleanly.
+    Unpublished,
+    /// The connection failed or timed out.
+    Disconnected(String),
+}
+
+/// Totals of a stream when it ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamSummary {
+    pub frames_in: u64,
+    pub bytes_in: u64,
+    pub frames_dropped: u64,
+    pub viewers_peak: u64,
+}
+
+/// What the hub tells the rest of momo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// A publisher started (or, with `resumed`, came back within the grace period).
+    PublishStarted { key: String, resumed: bool },
+    /// A publisher left; the stream waits out the grace period.
+    PublisherLeft { key: String, reason: StopReason },
+    /// The stream is over: no publisher came back in time.
+    StreamEnded { key: String, summary: StreamSummary },
+}
+
+/// Refusals of [`Hub::publish`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HubError {
+    #[error("stream {0} already has a publisher")]
+    AlreadyPublishing(String),
+}
+
+/// All live streams of this process.
+pub struct Hub {
+    streams: Mutex<HashMap<String, Arc<Stream>>>,
+    config: HubConfig,
+    events: broadcast::Sender<MediaEvent>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    pub fn new(config: HubConfig) -> Arc<Hub> {
+        let (events, _) = broadcast::channel(1024);
+        Arc::new(Hub {
+            streams: Mutex::new(HashMap::new()),
+            config,
+            events,
+        })
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// Listens to what happens to streams.
+    pub fn events(&self) -> broadcast::Receiver<MediaEvent> {
+        self.events.subscribe()
+    }
+
+    fn streams(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Stream>>> {
+        self.streams.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes stream `key` for a publisher: a new stream, or one in its grace period.
+    pub fn publish(self: &Arc<Self>, key: &str) -> Result<Publisher, HubError> {
+        let (stream, session, resumed) = {
+            let mut streams = self.streams();
+            let stream = streams
+                .entry(key.to_string())
+                .or_insert_with(|| {
+                    Arc::new(Stream::new(key.to_string(), self.config.stream.clone()))
+                })
+                .clone();
+            let session = stream
+                .attach_publisher()
+                .ok_or_else(|| HubError::AlreadyPublishing(key.to_string()))?;
+            (stream, session, session > 1)
+        };
+        metrics::gauge!("media_publishers").increment(1.0);
+        let _ = self.events.send(MediaEvent::PublishStarted {
+            key: key.to_string(),
+            resumed,
+        });
+        Ok(Publisher {
+            hub: self.clone(),
+            stream,
+            session,
+            reason: None,
+        })
+    }
+
+    /// Joins stream `key` as a viewer; `None` when it is not live.
+    pub fn subscribe(&self, key: &str, protocol: Protocol) -> Option<Subscription> {
+        let stream = self.streams().get(key).cloned()?;
+        Some(stream.subscribe(protocol))
+    }
+
+    /// Stream `key`, if it is live (or in its grace period).
+    pub fn stream(&self, key: &str) -> Option<Arc<Stream>> {
+        self.streams().get(key).cloned()
+    }
+
+    /// Keys of the streams now live.
+    pub fn keys(&self) -> Vec<String> {
+        self.streams().keys().cloned().collect()
+    }
+
+    /// Ends stream `key` if publisher `session` is still its last one and has not
+    /// come back.
+    fn end_if_abandoned(&self, stream: &Arc<Stream>, session: u64) {
+        if stream.is_publishing() || stream.session() != session {
+            return;
+        }
+        {
+            let mut streams = self.streams();
+            match streams.get(stream.key()) {
+                Some(s) if Arc::ptr_eq(s, stream) => {
+                    streams.remove(stream.key());
+                }
+                _ => return,
+            }
+        }
+        stream.close_viewers();
+        let st = &stream.stats;
+        let summary = StreamSummary {
+            frames_in: st.frames_in.load(Ordering::Relaxed),
+            bytes_in: st.bytes_in.load(Ordering::Relaxed),
+            frames_dropped: st.frames_dropped.load(Ordering::Relaxed),
+            viewers_peak: st.viewers_peak.load(Ordering::Relaxed),
+        };
+        let _ = self.events.send(MediaEvent::StreamEnded {
+            key: stream.key().to_string(),
+            summary,
+        });
+    }
+}
+
+/// A publisher's hold on a stream. Dropping it starts the grace period.
+pub struct Publisher {
+    hub: Arc<Hub>,
+    stream: Arc<Stream>,
+    session: u64,
+    reason: Option<StopReason>,
+}
+
+impl Publisher {
+    /// Hands one frame to every viewer.
+    pub fn push(&self, frame: Frame) {
+        self.stream.publish(frame);
+    }
+
+    pub fn stream(&self) -> &Arc<Stream> {
+        &self.stream
+    }
+
+    /// Says why the publisher is leaving, for the event sent when it is dropped
+    /// (the default is a disconnect).
+    pub fn set_stop_reason(&mut self, reason: StopReason) {
+        self.reason = Some(reason);
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        if !self.stream.detach_publisher(self.session) {
+            return;
+        }
+        metrics::gauge!("media_publishers").decrement(1.0);
+        let reason = self
+            .reason
+            .take()
+            .unwrap_or_else(|| StopReason::Disconnected("connection closed".into()));
+        let _ = self.hub.events.send(MediaEvent::PublisherLeft {
+            key: self.stream.key().to_string(),
+            reason,
+        });
+        let hub = self.hub.clone();
+        let stream = self.stream.clone();
+        let session = self.session;
+        let grace = hub.config.grace;
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) if !grace.is_zero() => {
+                rt.spawn(async move {
+                    tokio::time::sleep(grace).await;
+                    hub.end_if_abandoned(&stream, session);
+                });
+            }
+            _ => hub.end_if_abandoned(&stream, session),
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! One live stream: what a new viewer needs to start at once (metadata, codec headers,
+//! the current GOP from its keyframe), and the viewers' queues.
+//!
+//! Cost per frame: one classification, one `Arc<Packet>`, then for each viewer one
+//! `try_send` of a pointer. Nothing is encoded here; each output format is encoded once
+//! per frame by the first viewer of that format (see [`Packet`]). The lock is never held
+//! across an `.await`: publishing and joining are synchronous.
+//!
+//! A viewer whose queue is full is never waited for: it loses frames until the next
+//! keyframe, and then gets the codec headers again and resumes there. The drops are
+//! counted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::mpsc;
+
+use super::packet::{Class, Packet};
+use super::timestamps::Timeline;
+use crate::frame::{Frame, FrameKind};
+use crate::hls::Segmenter;
+
+/// How a viewer watches; used for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    Rtmp,
+    HttpFlv,
+    WsFlv,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Rtmp => "rtmp",
+            Protocol::HttpFlv => "http_flv",
+            Protocol::WsFlv => "ws_flv",
+        }
+    }
+}
+
+/// Tunables of a stream.
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    /// Frames a viewer may have queued before it starts losing frames.
+    pub viewer_queue: usize,
+    /// Most frames kept in the GOP cache (a pathological GOP is cut, not kept whole).
+    pub gop_max_frames: usize,
+    /// HLS segment target duration in milliseconds, and playlist length.
+    pub hls_target_ms: u64,
+    pub hls_window: usize,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self {
+            viewer_queue: 512,
+            gop_max_frames: 2048,
+            hls_target_ms: 2_000,
+            hls_window: 6,
+        }
+    }
+}
+
+struct Viewer {
+    id: u64,
+    protocol: Protocol,
+    tx: mpsc::Sender<Arc<Packet>>,
+    /// Lost a frame; skipping until the next keyframe.
+    resyncing: bool,
+}
+
+struct State {
+    metadata: Option<Arc<Packet>>,
+    video_header: Option<Arc<Packet>>,
+    audio_header: Option<Arc<Packet>>,
+    /// From the latest keyframe on.
+    gop: Vec<Arc<Packet>>,
+    has_video: bool,
+    viewers: Vec<Viewer>,
+    next_viewer: u64,
+    timeline: Timeline,
+    hls: Segmenter,
+    /// Whether a publisher is attached right now.
+    publishing: bool,
+    /// Bumped on every publish, so a late "unpublished" from an old session is ignored.
+    session: u64,
+}
+
+/// Running totals of a stream.
+#[derive(Debug, Default)]
+pub struct StreamStats {
+    pub frames_in: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub frames_dropped: AtomicU64,
+    pub viewers_peak: AtomicU64,
+}
+
+/// A live stream; shared by its publisher, its viewers and the hub.
+pub struct Stream {
+    key: String,
+    config: StreamConfig,
+    state: Mutex<State>,
+    pub stats: StreamStats,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A viewer's end: frames arrive on `rx`; dropping it leaves the stream.
+pub struct Subscription {
+    pub rx: mpsc::Receiver<Arc<Packet>>,
+    stream: Arc<Stream>,
+    id: u64,
+}
+
+impl Subscription {
+    pub fn stream(&self) -> &Arc<Stream> {
+        &self.stream
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.stream.leave(self.id);
+    }
+}
+
+impl Stream {
+    pub(crate) fn new(key: String, config: StreamConfig) -> Stream {
+        let hls = Segmenter::new(crate::hls::SegmenterConfig {
+            target_duration_ms: config.hls_target_ms,
+            window: config.hls_window,
+        });
+        Stream {
+            key,
+            state: Mutex::new(State {
+                metadata: None,
+                video_header: None,
+                audio_header: None,
+                gop: Vec::new(),
+                has_video: false,
+                viewers: Vec::new(),
+                next_viewer: 1,
+                timeline: Timeline::new(),
+                hls,
+                publishing: false,
+                session: 0,
+            }),
+            config,
+            stats: StreamStats::default(),
+        }
+    }
+
+    /// The stream's key (the room id it plays as).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Poisoning means a panic mid-update elsewhere; the state is still coherent
+        // enough to serve or tear down.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Attaches a publisher; returns its session number, or `None` if one is attached.
+    pub(crate) fn attach_publisher(&self) -> Option<u64> {
+        let mut s = self.lock();
+        if s.publishing {
+            return None;
+        }
+        s.publishing = true;
+        s.session += 1;
+        if s.session > 1 {
+            // A reconnect within the grace period: continue the same timeline.
+            s.timeline.restart();
+            s.hls.discontinuity();
+        }
+        Some(s.session)
+    }
+
+    /// Detaches publisher `session`; returns whether it was the current one.
+    pub(crate) fn detach_publisher(&self, session: u64) -> bool {
+        let mut s = self.lock();
+        if s.session == session && s.publishing {
+            s.publishing = false;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether a publisher is attached now.
+    pub fn is_publishing(&self) -> bool {
+        self.lock().publishing
+    }
+
+    /// The current publisher session number.
+    pub(crate) fn session(&self) -> u64 {
+        self.lock().session
+    }
+
+    /// Takes one frame from the publisher and hands it to every viewer.
+    pub fn publish(&self, frame: Frame) {
+        self.stats.frames_in.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .bytes_in
+            .fetch_add(frame.payload.len() as u64, Ordering::Relaxed);
+        metrics::counter!("media_bytes_in_total").increment(frame.payload.len() as u64);
+        let mut s = self.lock();
+        let out_ts = s.timeline.map(frame.kind, frame.timestamp);
+        let frame = Frame {
+            timestamp: out_ts as u32,
+            ..frame
+        };
+        let packet = Arc::new(Packet::new(frame));
+        if packet.frame.kind == FrameKind::Video {
+            s.has_video = true;
+        }
+        match packet.class {
+            Class::VideoHeader => s.video_header = Some(packet.clone()),
+            Class::AudioHeader => s.audio_header = Some(packet.clone()),
+            Class::Metadata => s.metadata = Some(packet.clone()),
+            Class::Keyframe => {
+                s.gop.clear();
+                s.gop.push(packet.clone());
+            }
+            Class::Video | Class::Audio => {
+                if !s.gop.is_empty() && s.gop.len() < self.config.gop_max_frames {
+                    s.gop.push(packet.clone());
+                }
+            }
+        }
+        s.hls.push(&packet.frame);
+        let mut dropped = 0;
+        let state = &mut *s;
+        state.viewers.retain_mut(|v| {
+            match deliver(
+                v,
+                &packet,
+                state.has_video,
+                &state.video_header,
+                &state.audio_header,
+            ) {
+                Delivery::Sent => true,
+                Delivery::Dropped => {
+                    dropped += 1;
+                    true
+                }
+                Delivery::Gone => false,
+            }
+        });
+        if dropped > 0 {
+            self.stats
+                .frames_dropped
+                .fetch_add(dropped, Ordering::Relaxed);
+            metrics::counter!("media_frames_dropped_total").increment(dropped);
+        }
+    }
+
+    /// Adds a viewer, primed with metadata, codec headers and the current GOP so that its
+    /// first video frame is a keyframe, sent at once.
+    pub fn subscribe(self: &Arc<Self>, protocol: Protocol) -> Subscription {
+        let mut s = self.lock();
+        let primer: Vec<Arc<Packet>> = s
+            .metadata
+            .iter()
+            .chain(s.video_header.iter())
+            .chain(s.audio_header.iter())
+            .chain(s.gop.iter())
+            .cloned()
+            .collect();
+        let (tx, rx) = mpsc::channel(self.config.viewer_queue.max(primer.len() + 8));
+        for p in primer {
+            // Capacity was sized for the primer above.
+            let _ = tx.try_send(p);
+        }
+        let id = s.next_viewer;
+        s.next_viewer += 1;
+        s.viewers.push(Viewer {
+            id,
+            protocol,
+            tx,
+            resyncing: false,
+        });
+        let count = s.viewers.len() as u64;
+        self.stats.viewers_peak.fetch_max(count, Ordering::Relaxed);
+        metrics::gauge!("media_viewers", "protocol" => protocol.name()).increment(1.0);
+        drop(s);
+        Subscription {
+            rx,
+            stream: self.clone(),
+            id,
+        }
+    }
+
+    fn leave(&self, id: u64) {
+        let mut s = self.lock();
+        if let Some(i) = s.viewers.iter().position(|v| v.id == id) {
+            let v = s.viewers.swap_remove(i);
+            metrics::gauge!("media_viewers", "protocol" => v.protocol.name()).decrement(1.0);
+        }
+    }
+
+    /// Disconnects every viewer (their queues close once drained of nothing more).
+    pub(crate) fn close_viewers(&self) {
+        let mut s = self.lock();
+        for v in s.viewers.drain(..) {
+            metrics::gauge!("media_viewers", "protocol" => v.protocol.name()).decrement(1.0);
+        }
+    }
+
+    /// Viewers now.
+    pub fn viewer_count(&self) -> usize {
+        self.lock().viewers.len()
+    }
+
+    /// The HLS playlist text, if at least one segment is complete.
+    pub fn hls_playlist(&self) -> Option<String> {
+        self.lock().hls.playlist()
+    }
+
+    /// One HLS segment by file name (`seg-12.ts`).
+    pub fn hls_segment(&self, name: &str) -> Option<bytes::Bytes> {
+        self.lock().hls.segment(name)
+    }
+}
+
+enum Delivery {
+    Sent,
+    Dropped,
+    Gone,
+}
+
+fn deliver(
+    v: &mut Viewer,
+    p: &Arc<Packet>,
+    has_video: bool,
+    video_header: &Option<Arc<Packet>>,
+    audio_header: &Option<Arc<Packet>>,
+) -> Delivery {
+    use mpsc::error::TrySendError;
+    if v.resyncing {
+        let restart_point = p.class == Class::Keyframe || (!has_video && p.class == Class::Audio);
+        if p.class.is_header() {
+            // Headers are re-sent at the restart point anyway.
+            return Delivery::Dropped;
+        }
+        if !restart_point {
+            return Delivery::Dropped;
+        }
+        let needed = 1 + video_header.is_some() as usize + audio_header.is_some() as usize;
+        if v.tx.capacity() < needed {
+            return if v.tx.is_closed() {
+                Delivery::Gone
+            } else {
+                Delivery::Dropped
+            };
+        }
+        for h in video_header.iter().chain(audio_header.iter()) {
+            let _ = v.tx.try_send(h.clone());
+        }
+        v.resyncing = false;
+    }
+    match v.tx.try_send(p.clone()) {
+        Ok(()) => Delivery::Sent,
+        Err(TrySendError::Full(_)) => {
+            v.resyncing = true;
+            Delivery::Dropped
+        }
+        Err(TrySendError::Closed(_)) => Delivery::Gone,
+    }
+}

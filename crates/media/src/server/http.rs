@@ -1,0 +1,164 @@
+//! The HTTP outputs: HTTP-FLV and WebSocket-FLV at `/live/{room}.flv`, HLS at
+//! `/live/{room}/index.m3u8` and `/live/{room}/seg-N.ts`. A stream that is not live is a
+//! 404 on each. All answers allow any origin, since players run on other sites.
+//!
+//! Per viewer and frame, HTTP-FLV costs one `Bytes` clone of the frame's shared FLV tag;
+//! HLS segments are made once on the publish path and served from memory.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+
+use crate::flv::tag::FlvHeader;
+use crate::hub::{Hub, Protocol, Subscription};
+
+/// The routes of the HTTP outputs, to merge into the HTTP server.
+pub fn routes(hub: Arc<Hub>) -> Router {
+    Router::new()
+        .route("/live/{file}", get(flv))
+        .route("/live/{room}/{file}", get(hls))
+        .with_state(hub)
+}
+
+fn not_live() -> Response {
+    let body = r#"{"error":{"code":"stream_not_found","message":"this stream is not live"}}"#;
+    (
+        StatusCode::NOT_FOUND,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /live/{room}.flv`: HTTP-FLV, or WebSocket-FLV when the request is an upgrade.
+async fn flv(State(hub): State<Arc<Hub>>, Path(file): Path<String>, req: Request) -> Response {
+    let Some(room) = file.strip_suffix(".flv") else {
+        return not_live();
+    };
+    let (mut parts, _body) = req.into_parts();
+    let wants_ws = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let protocol = if wants_ws {
+        Protocol::WsFlv
+    } else {
+        Protocol::HttpFlv
+    };
+    let Some(sub) = hub.subscribe(room, protocol) else {
+        return not_live();
+    };
+    if wants_ws {
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+            Ok(ws) => ws.on_upgrade(move |socket| ws_flv(socket, sub)),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let header = FlvHeader {
+        has_audio: true,
+        has_video: true,
+    }
+    .encode();
+    let body = futures::stream::unfold((Some(header), sub), |(first, mut sub)| async move {
+        if let Some(h) = first {
+            return Some((Ok::<Bytes, std::convert::Infallible>(h), (None, sub)));
+        }
+        let packet = sub.rx.recv().await?;
+        let tag = packet.flv_tag().clone();
+        metrics::counter!("media_bytes_out_total", "protocol" => "http_flv")
+            .increment(tag.len() as u64);
+        Some((Ok(tag), (None, sub)))
+    });
+    let mut res = Response::new(Body::from_stream(body));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("video/x-flv"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    res
+}
+
+/// WebSocket-FLV: the FLV header, then one binary message per tag.
+async fn ws_flv(mut socket: WebSocket, mut sub: Subscription) {
+    let header = FlvHeader {
+        has_audio: true,
+        has_video: true,
+    }
+    .encode();
+    if socket.send(Message::Binary(header)).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            packet = sub.rx.recv() => {
+                let Some(packet) = packet else { break };
+                let tag = packet.flv_tag().clone();
+                metrics::counter!("media_bytes_out_total", "protocol" => "ws_flv")
+                    .increment(tag.len() as u64);
+                if socket.send(Message::Binary(tag)).await.is_err() {
+                    break;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                // Players send nothing we need; a close or an error ends the session.
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+/// `GET /live/{room}/index.m3u8` and `GET /live/{room}/seg-N.ts`.
+async fn hls(State(hub): State<Arc<Hub>>, Path((room, file)): Path<(String, String)>) -> Response {
+    let Some(stream) = hub.stream(&room) else {
+        return not_live();
+    };
+    if file == "index.m3u8" {
+        return match stream.hls_playlist() {
+            Some(text) => (
+                [
+                    (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
+                    (header::CACHE_CONTROL, "no-cache"),
+                    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                ],
+                text,
+            )
+                .into_response(),
+            // Live, but the first segment is not complete yet.
+            None => not_live(),
+        };
+    }
+    match stream.hls_segment(&file) {
+        Some(bytes) => {
+            metrics::counter!("media_bytes_out_total", "protocol" => "hls")
+                .increment(bytes.len() as u64);
+            (
+                [
+                    (header::CONTENT_TYPE, "video/mp2t"),
+                    (header::CACHE_CONTROL, "max-age=60"),
+                    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        None => not_live(),
+    }
+}
