@@ -1,0 +1,309 @@
+//! Live rooms with real clients: `ffmpeg` publishes over RTMP with the room's stream key,
+//! `ffprobe` reads RTMP, HTTP-FLV and HLS, a WebSocket client reads WebSocket-FLV, and
+//! the room goes live and then offline. Needs ffmpeg: switched on by MOMO_TEST_FFMPEG=1
+//! (CI installs ffmpeg and sets it). Room management itself is tested without ffmpeg.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../media/tests/fixtures/sample.flv"
+);
+
+fn ffmpeg_enabled() -> bool {
+    let on = std::env::var("MOMO_TEST_FFMPEG").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!(
+            "\n*** SKIPPED: the ffmpeg/ffprobe interop test. Install ffmpeg and set \
+             MOMO_TEST_FFMPEG=1 to run it. ***\n"
+        );
+    }
+    on
+}
+
+async fn create_room(s: &common::TestServer, token: &str) -> Value {
+    let (status, room) = s
+        .post(
+            "/api/v1/rooms",
+            Some(token),
+            json!({"title": "Night stream"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{room}");
+    room
+}
+
+#[tokio::test]
+async fn rooms_have_secret_keys_that_rotate() {
+    each_backend!(|s| {
+        let anchor = s.register("anchor").await;
+        let viewer = s.register("viewer").await;
+        let room = create_room(&s, &anchor.token).await;
+        let id = room["id"].as_i64().unwrap();
+        let key = room["stream_key"].as_str().unwrap().to_string();
+        assert!(key.starts_with("sk_") && key.len() > 20);
+        assert_eq!(room["status"], "offline");
+        assert!(room["publish_url"].as_str().unwrap().ends_with(&key));
+        assert!(room["play"]["flv"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/live/{id}.flv")));
+
+        // Asking again returns the same room; others never see the key.
+        let (status, again) = s
+            .post("/api/v1/rooms", Some(&anchor.token), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(again["id"], id);
+        let (_, seen) = s
+            .get(&format!("/api/v1/rooms/{id}"), Some(&viewer.token))
+            .await;
+        assert!(
+            seen.get("stream_key").is_none() && seen.get("publish_url").is_none(),
+            "{seen}"
+        );
+
+        let (status, body) = s
+            .call(
+                Method::POST,
+                &format!("/api/v1/rooms/{id}/stream-key"),
+                Some(&viewer.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"]["code"], "not_room_owner");
+        let (status, rotated) = s
+            .call(
+                Method::POST,
+                &format!("/api/v1/rooms/{id}/stream-key"),
+                Some(&anchor.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_ne!(rotated["stream_key"], key.as_str());
+
+        let (status, body) = s.get("/api/v1/rooms/9999", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"]["code"], "room_not_found");
+        let (status, body) = s
+            .post(
+                "/api/v1/rooms",
+                Some(&viewer.token),
+                json!({"title": "x".repeat(65)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, _) = s.get(&format!("/live/{id}.flv"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = s.get(&format!("/live/{id}/index.m3u8"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    });
+}
+
+/// `ffprobe`'s view of `url`: (codec, width, height) per stream.
+async fn probe(url: &str) -> Vec<(String, i64, i64)> {
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_name,width,height",
+                "-of",
+                "json",
+                url,
+            ])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("ffprobe {url} timed out"))
+    .expect("ffprobe runs");
+    assert!(
+        out.status.success(),
+        "ffprobe {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["codec_name"].as_str().unwrap_or_default().to_string(),
+                s["width"].as_i64().unwrap_or(0),
+                s["height"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn assert_h264_aac(url: &str, streams: &[(String, i64, i64)]) {
+    assert!(
+        streams.iter().any(|s| s == &("h264".to_string(), 320, 180)),
+        "{url}: {streams:?}"
+    );
+    assert!(streams.iter().any(|s| s.0 == "aac"), "{url}: {streams:?}");
+}
+
+async fn room_status(s: &common::TestServer, id: i64) -> String {
+    let (_, room) = s.get(&format!("/api/v1/rooms/{id}"), None).await;
+    room["status"].as_str().unwrap_or_default().to_string()
+}
+
+async fn wait_for_status(s: &common::TestServer, id: i64, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while room_status(s, id).await != want {
+        assert!(Instant::now() < deadline, "room {id} never became {want}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn ffmpeg_publishes_and_ffprobe_reads_every_output() {
+    if !ffmpeg_enabled() {
+        return;
+    }
+    for backend in common::backends() {
+        let s = common::TestServer::start_with(backend, |c| c.media.grace_secs = 1).await;
+        let anchor = s.register("anchor").await;
+        let room = create_room(&s, &anchor.token).await;
+        let id = room["id"].as_i64().unwrap();
+        let key = room["stream_key"].as_str().unwrap();
+
+        // A wrong key is refused and ffmpeg gives up.
+        let refused = tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio::process::Command::new("ffmpeg")
+                .args([
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-re",
+                    "-i",
+                    FIXTURE,
+                    "-c",
+                    "copy",
+                    "-f",
+                    "flv",
+                ])
+                .arg(format!("{}/sk_wrong", s.rtmp_base))
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("ffmpeg with a wrong key finishes")
+        .unwrap();
+        assert!(!refused.status.success());
+        assert_eq!(room_status(&s, id).await, "offline");
+
+        let mut publisher = tokio::process::Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-re",
+                "-stream_loop",
+                "-1",
+                "-i",
+                FIXTURE,
+            ])
+            .args(["-c", "copy", "-f", "flv"])
+            .arg(format!("{}/{key}", s.rtmp_base))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("ffmpeg starts");
+        wait_for_status(&s, id, "live").await;
+
+        let rtmp = format!("{}/{id}", s.rtmp_base);
+        let flv = s.url(&format!("/live/{id}.flv"));
+        assert_h264_aac(&rtmp, &probe(&rtmp).await);
+        assert_h264_aac(&flv, &probe(&flv).await);
+
+        // WebSocket-FLV: the FLV header, then tags starting with metadata and headers.
+        let ws_url = flv.replace("http://", "ws://");
+        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
+            .await
+            .expect("ws connects");
+        let first = ws.next().await.unwrap().unwrap().into_data();
+        assert_eq!(&first[..3], b"FLV");
+        let mut reader = media::flv::reader::FlvReader::new();
+        reader.push(&first);
+        let mut kinds = Vec::new();
+        while kinds.len() < 4 {
+            let msg = ws.next().await.unwrap().unwrap().into_data();
+            reader.push(&msg);
+            while let Some(frame) = reader.poll().unwrap() {
+                kinds.push(media::hub::Class::of(&frame));
+            }
+        }
+        use media::hub::Class::*;
+        assert_eq!(
+            kinds[..4],
+            [Metadata, VideoHeader, AudioHeader, Keyframe],
+            "{kinds:?}"
+        );
+        drop(ws);
+
+        // HLS, once a segment is complete.
+        let hls = s.url(&format!("/live/{id}/index.m3u8"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let res = s.client.get(&hls).send().await.unwrap();
+            if res.status() == StatusCode::OK {
+                assert_eq!(
+                    res.headers()["content-type"],
+                    "application/vnd.apple.mpegurl"
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "no HLS playlist");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_h264_aac(&hls, &probe(&hls).await);
+
+        // A second publisher with the same key is refused while the first is live.
+        let second = tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio::process::Command::new("ffmpeg")
+                .args([
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-re",
+                    "-i",
+                    FIXTURE,
+                    "-c",
+                    "copy",
+                    "-f",
+                    "flv",
+                ])
+                .arg(format!("{}/{key}", s.rtmp_base))
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("a second ffmpeg finishes")
+        .unwrap();
+        assert!(!second.status.success());
+
+        publisher.kill().await.unwrap();
+        wait_for_status(&s, id, "offline").await;
+        let (status, _) = s.get(&format!("/live/{id}.flv"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        s.stop().await;
+    }
+}
