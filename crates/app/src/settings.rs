@@ -103,6 +103,12 @@ pub struct LiveSettings {
     pub public_rtmp_url: Option<String>,
     /// The RTMP port for the default URLs (set from the `rtmp` address at start).
     pub rtmp_port: u16,
+    /// When set, play URLs must be signed with this secret (`?expires=…&sign=…`);
+    /// rooms hand out signed URLs, and unsigned or expired ones are refused (403).
+    #[serde(skip_serializing)]
+    pub play_secret: Option<String>,
+    /// How long a signed play URL stays valid, in seconds.
+    pub play_url_ttl_secs: u64,
 }
 
 impl Default for LiveSettings {
@@ -111,6 +117,8 @@ impl Default for LiveSettings {
             public_http_url: None,
             public_rtmp_url: None,
             rtmp_port: 1935,
+            play_secret: None,
+            play_url_ttl_secs: 3600,
         }
     }
 }

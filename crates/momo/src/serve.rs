@@ -91,17 +91,27 @@ pub async fn start(
     let hub = media::hub::Hub::new(config.media.hub());
     tokio::spawn(app::live::events::follow_hub(state.clone(), hub.events()));
     let auth = std::sync::Arc::new(app::live::stream_auth::DbStreamAuth(state.clone()));
+    let signing = config
+        .app
+        .live
+        .play_secret
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| media::server::PlaySigning::new(s.as_bytes()));
+    let mut rtmp_config = config.media.rtmp();
+    rtmp_config.play_signing = signing.clone();
     let (rtmp_stop_tx, rtmp_stop_rx) = oneshot::channel::<()>();
     tokio::spawn(media::server::rtmp::serve(
         rtmp_listener,
         hub.clone(),
         auth,
-        config.media.rtmp(),
+        rtmp_config,
         async move {
             let _ = rtmp_stop_rx.await;
         },
     ));
-    let router = app::router(state.clone()).merge(media::server::http::routes(hub.clone()));
+    let router =
+        app::router(state.clone()).merge(media::server::http::routes_with(hub.clone(), signing));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();

@@ -307,3 +307,72 @@ async fn ffmpeg_publishes_and_ffprobe_reads_every_output() {
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn signed_play_urls_are_required_when_turned_on() {
+    let s = common::TestServer::start_with(common::Backend::Sqlite, |c| {
+        c.app.live.play_secret = Some("play-secret-play-secret".into());
+    })
+    .await;
+    let anchor = s.register("anchor").await;
+    let room = create_room(&s, &anchor.token).await;
+    let id = room["id"].as_i64().unwrap();
+    let flv = room["play"]["flv"].as_str().unwrap();
+    assert!(flv.contains("?expires=") && flv.contains("&sign="), "{flv}");
+    let signed_path = &flv[flv.find("/live/").unwrap()..];
+
+    // Unsigned and tampered URLs: 403, before anything else is looked at.
+    for path in [
+        format!("/live/{id}.flv"),
+        format!("/live/{id}/index.m3u8"),
+        signed_path.replace("sign=", "sign=00"),
+        signed_path.replace(&format!("/live/{id}.flv"), &format!("/live/{}.flv", id + 1)),
+    ] {
+        let (status, body) = s.get(&path, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(body["error"]["code"], "play_forbidden", "{path}");
+    }
+    // The signed URL passes the check; the room is simply not live yet.
+    let (status, body) = s.get(signed_path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    if ffmpeg_enabled() {
+        let key = room["stream_key"].as_str().unwrap();
+        let _publisher = tokio::process::Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-re",
+                "-stream_loop",
+                "-1",
+                "-i",
+                FIXTURE,
+            ])
+            .args(["-c", "copy", "-f", "flv"])
+            .arg(format!("{}/{key}", s.rtmp_base))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("ffmpeg starts");
+        wait_for_status(&s, id, "live").await;
+        let (_, room) = s.get(&format!("/api/v1/rooms/{id}"), None).await;
+        let signed_rtmp = room["play"]["rtmp"].as_str().unwrap();
+        let port = s.rtmp_base.rsplit(':').next().unwrap();
+        let signed_rtmp = signed_rtmp.replace("localhost", "127.0.0.1");
+        assert!(signed_rtmp.contains(port), "{signed_rtmp}");
+        assert_h264_aac(&signed_rtmp, &probe(&signed_rtmp).await);
+        let unsigned = tokio::process::Command::new("ffprobe")
+            .args(["-v", "error", &format!("{}/{id}", s.rtmp_base)])
+            .kill_on_drop(true)
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            !unsigned.status.success(),
+            "an unsigned RTMP play was allowed"
+        );
+    }
+    s.stop().await;
+}

@@ -52,10 +52,13 @@ pub struct RoomView {
     pub publish_url: Option<String>,
 }
 
-/// The public base URLs, from the settings or else from the request's `Host`.
+/// The public base URLs, from the settings or else from the request's `Host`, and the
+/// signer of play URLs when they must be signed.
 pub struct BaseUrls {
     pub http: String,
     pub rtmp: String,
+    /// The signer and the expiry (Unix seconds) to sign play URLs with.
+    pub signing: Option<(media::server::PlaySigning, i64)>,
 }
 
 impl BaseUrls {
@@ -79,6 +82,14 @@ impl BaseUrls {
                 .public_rtmp_url
                 .clone()
                 .unwrap_or_else(|| format!("rtmp://{hostname}:{}/live", live.rtmp_port)),
+            signing: live
+                .play_secret
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|secret| {
+                    let expires = kit::time::now_secs() + live.play_url_ttl_secs as i64;
+                    (media::server::PlaySigning::new(secret.as_bytes()), expires)
+                }),
         }
     }
 }
@@ -88,11 +99,16 @@ impl RoomView {
         let own = viewer == row.owner_id;
         let base = urls.http.trim_end_matches('/');
         let rtmp = urls.rtmp.trim_end_matches('/');
+        let room = row.id.to_string();
+        let query = match &urls.signing {
+            Some((signer, expires)) => format!("?{}", signer.sign(&room, *expires)),
+            None => String::new(),
+        };
         RoomView {
             play: PlayUrls {
-                rtmp: format!("{rtmp}/{}", row.id),
-                flv: format!("{base}/live/{}.flv", row.id),
-                hls: format!("{base}/live/{}/index.m3u8", row.id),
+                rtmp: format!("{rtmp}/{room}{query}"),
+                flv: format!("{base}/live/{room}.flv{query}"),
+                hls: format!("{base}/live/{room}/index.m3u8{query}"),
             },
             publish_url: own.then(|| format!("{rtmp}/{}", row.stream_key)),
             stream_key: own.then_some(row.stream_key),

@@ -10,21 +10,66 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Path, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 
+use super::signed_play::PlaySigning;
 use crate::flv::tag::FlvHeader;
 use crate::hub::{Hub, Protocol, Subscription};
 
-/// The routes of the HTTP outputs, to merge into the HTTP server.
+/// The routes of the HTTP outputs, to merge into the HTTP server; anyone may play.
 pub fn routes(hub: Arc<Hub>) -> Router {
+    routes_with(hub, None)
+}
+
+/// The routes of the HTTP outputs; with `signing`, every play URL must be signed.
+pub fn routes_with(hub: Arc<Hub>, signing: Option<PlaySigning>) -> Router {
     Router::new()
         .route("/live/{file}", get(flv))
         .route("/live/{room}/{file}", get(hls))
-        .with_state(hub)
+        .with_state(Outputs {
+            hub,
+            signing: signing.map(Arc::new),
+        })
+}
+
+#[derive(Clone)]
+struct Outputs {
+    hub: Arc<Hub>,
+    signing: Option<Arc<PlaySigning>>,
+}
+
+impl Outputs {
+    /// `Err` with the 403 answer when signing is on and `query` does not allow `room`.
+    #[allow(clippy::result_large_err)] // the error is the response itself
+    fn check(&self, room: &str, query: Option<&str>) -> Result<(), Response> {
+        let Some(signing) = &self.signing else {
+            return Ok(());
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        signing
+            .check(room, query.unwrap_or(""), now)
+            .map_err(|refusal| {
+                metrics::counter!("media_play_refused_total").increment(1);
+                let body =
+                    format!(r#"{{"error":{{"code":"play_forbidden","message":"{refusal}"}}}}"#);
+                (
+                    StatusCode::FORBIDDEN,
+                    [
+                        (header::CONTENT_TYPE, "application/json"),
+                        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                    ],
+                    body,
+                )
+                    .into_response()
+            })
+    }
 }
 
 fn not_live() -> Response {
@@ -41,10 +86,14 @@ fn not_live() -> Response {
 }
 
 /// `GET /live/{room}.flv`: HTTP-FLV, or WebSocket-FLV when the request is an upgrade.
-async fn flv(State(hub): State<Arc<Hub>>, Path(file): Path<String>, req: Request) -> Response {
+async fn flv(State(out): State<Outputs>, Path(file): Path<String>, req: Request) -> Response {
     let Some(room) = file.strip_suffix(".flv") else {
         return not_live();
     };
+    if let Err(refused) = out.check(room, req.uri().query()) {
+        return refused;
+    }
+    let hub = &out.hub;
     let (mut parts, _body) = req.into_parts();
     let wants_ws = parts
         .headers
@@ -126,8 +175,19 @@ async fn ws_flv(mut socket: WebSocket, mut sub: Subscription) {
 }
 
 /// `GET /live/{room}/index.m3u8` and `GET /live/{room}/seg-N.ts`.
-async fn hls(State(hub): State<Arc<Hub>>, Path((room, file)): Path<(String, String)>) -> Response {
-    let Some(stream) = hub.stream(&room) else {
+async fn hls(
+    State(out): State<Outputs>,
+    Path((room, file)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    // Segments are named by the playlist, which was already checked; signing the
+    // playlist is what guards the stream.
+    if file == "index.m3u8" {
+        if let Err(refused) = out.check(&room, uri.query()) {
+            return refused;
+        }
+    }
+    let Some(stream) = out.hub.stream(&room) else {
         return not_live();
     };
     if file == "index.m3u8" {

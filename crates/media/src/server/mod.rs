@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod http;
 pub mod rtmp;
+pub mod signed_play;
 
 pub use auth::{AuthFuture, PublishAuth, PublishRefusal, StaticKeys};
 pub use rtmp::RtmpConfig;
+pub use signed_play::{PlayRefusal, PlaySigning};

@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::auth::{PublishAuth, PublishRefusal};
+use super::signed_play::PlaySigning;
 use crate::hub::{Hub, HubError, Protocol, Publisher, StopReason, Subscription};
 use crate::rtmp::play::{encode_frame_for, PLAY_STREAM_ID};
 use crate::rtmp::reply::StatusCode;
@@ -35,6 +36,8 @@ pub struct RtmpConfig {
     pub media_timeout: Duration,
     /// A player whose socket takes this long to accept a write is disconnected.
     pub write_timeout: Duration,
+    /// When set, `play` needs a signed name (`{room}?expires=…&sign=…`).
+    pub play_signing: Option<PlaySigning>,
 }
 
 impl Default for RtmpConfig {
@@ -45,6 +48,7 @@ impl Default for RtmpConfig {
             idle_timeout: Duration::from_secs(60),
             media_timeout: Duration::from_secs(15),
             write_timeout: Duration::from_secs(10),
+            play_signing: None,
         }
     }
 }
@@ -322,10 +326,24 @@ impl Connection {
     }
 
     fn on_play(&mut self, stream_id: u32, name: &str) -> Result<(), String> {
-        let room = name.split('?').next().unwrap_or_default();
+        let (room, query) = name.split_once('?').unwrap_or((name, ""));
         if self.player.is_some() || self.publisher.is_some() {
             self.closing = true;
             return Ok(());
+        }
+        if let Some(signing) = &self.config.play_signing {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            if let Err(refusal) = signing.check(room, query, now) {
+                metrics::counter!("media_play_refused_total").increment(1);
+                self.session
+                    .reject_play(stream_id, StatusCode::PlayFailed, &refusal.to_string())
+                    .map_err(|e| e.to_string())?;
+                self.closing = true;
+                return Ok(());
+            }
         }
         match self.hub.subscribe(room, Protocol::Rtmp) {
             Some(sub) => {
