@@ -145,8 +145,11 @@ impl Hub {
 
     /// Joins stream `key` as a viewer; `None` when it is not live.
     pub fn subscribe(&self, key: &str, protocol: Protocol) -> Option<Subscription> {
-        let stream = self.streams().get(key).cloned()?;
-        Some(stream.subscribe(protocol))
+        // Joined under the map's lock, so a stream that is ending either has this
+        // viewer when it disconnects its viewers or is no longer found: never a viewer
+        // left waiting on a stream that has already ended.
+        let streams = self.streams();
+        Some(streams.get(key)?.subscribe(protocol))
     }
 
     /// Stream `key`, if it is live (or in its grace period).
@@ -162,11 +165,14 @@ impl Hub {
     /// Ends stream `key` if publisher `session` is still its last one and has not
     /// come back.
     fn end_if_abandoned(&self, stream: &Arc<Stream>, session: u64) {
-        if stream.is_publishing() || stream.session() != session {
-            return;
-        }
         {
+            // Checked under the map's lock, which `publish` holds while it attaches a
+            // publisher: one that comes back as the grace period runs out either
+            // keeps the stream or gets a new one, never a stream already removed.
             let mut streams = self.streams();
+            if stream.is_publishing() || stream.session() != session {
+                return;
+            }
             match streams.get(stream.key()) {
                 Some(s) if Arc::ptr_eq(s, stream) => {
                     streams.remove(stream.key());
@@ -241,5 +247,63 @@ impl Drop for Publisher {
             }
             _ => hub.end_if_abandoned(&stream, session),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(grace: Duration) -> Arc<Hub> {
+        Hub::new(HubConfig {
+            grace,
+            ..HubConfig::default()
+        })
+    }
+
+    #[test]
+    fn without_grace_a_stream_ends_with_its_publisher_and_viewers_are_let_go() {
+        let hub = hub(Duration::ZERO);
+        let mut events = hub.events();
+        let publisher = hub.publish("42").unwrap();
+        let mut viewer = hub.subscribe("42", Protocol::HttpFlv).unwrap();
+        drop(publisher);
+        assert!(hub.stream("42").is_none());
+        assert!(hub.subscribe("42", Protocol::HttpFlv).is_none());
+        assert!(matches!(
+            viewer.rx.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+        ));
+        assert!(matches!(
+            events.try_recv(),
+            Ok(MediaEvent::PublishStarted { resumed: false, .. })
+        ));
+        assert!(matches!(
+            events.try_recv(),
+            Ok(MediaEvent::PublisherLeft { .. })
+        ));
+        assert!(matches!(
+            events.try_recv(),
+            Ok(MediaEvent::StreamEnded { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_grace_timer_of_a_publisher_that_came_back_ends_nothing() {
+        let hub = hub(Duration::from_millis(50));
+        let first = hub.publish("42").unwrap();
+        let stream = first.stream().clone();
+        drop(first);
+        let second = hub.publish("42").unwrap();
+        assert!(
+            Arc::ptr_eq(second.stream(), &stream),
+            "resumed, same stream"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(hub.stream("42").is_some());
+        assert!(hub.subscribe("42", Protocol::Rtmp).is_some());
+        drop(second);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(hub.stream("42").is_none(), "ended once nobody came back");
     }
 }

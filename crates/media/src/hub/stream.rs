@@ -79,6 +79,10 @@ struct State {
     viewers: Vec<Viewer>,
     next_viewer: u64,
     timeline: Timeline,
+    /// The latest output timestamps of each track, which headers sent again to a viewer
+    /// that lost frames carry so its timeline never goes back.
+    last_video_ts: u32,
+    last_audio_ts: u32,
     hls: Segmenter,
     /// Whether a publisher is attached right now.
     publishing: bool,
@@ -147,6 +151,8 @@ impl Stream {
                 viewers: Vec::new(),
                 next_viewer: 1,
                 timeline: Timeline::new(),
+                last_video_ts: 0,
+                last_audio_ts: 0,
                 hls,
                 publishing: false,
                 session: 0,
@@ -218,11 +224,29 @@ impl Stream {
             ..frame
         };
         let packet = Arc::new(Packet::new(frame));
-        if packet.frame.kind == FrameKind::Video {
-            s.has_video = true;
+        match packet.frame.kind {
+            FrameKind::Video => {
+                s.has_video = true;
+                s.last_video_ts = packet.frame.timestamp;
+            }
+            FrameKind::Audio => s.last_audio_ts = packet.frame.timestamp,
+            FrameKind::Script => {}
         }
         match packet.class {
-            Class::VideoHeader => s.video_header = Some(packet.clone()),
+            Class::VideoHeader => {
+                // A different configuration (a publisher that came back may have
+                // restarted its encoder) makes the cached frames undecodable with it: a
+                // viewer joining now waits for a keyframe that goes with it. Encoders
+                // that repeat the same header mid-GOP leave the cache alone.
+                let changed = s
+                    .video_header
+                    .as_ref()
+                    .is_none_or(|h| h.frame.payload != packet.frame.payload);
+                if changed {
+                    s.gop.clear();
+                }
+                s.video_header = Some(packet.clone());
+            }
             Class::AudioHeader => s.audio_header = Some(packet.clone()),
             Class::Metadata => s.metadata = Some(packet.clone()),
             Class::Keyframe => {
@@ -238,22 +262,23 @@ impl Stream {
         s.hls.push(&packet.frame);
         let mut dropped = 0;
         let state = &mut *s;
-        state.viewers.retain_mut(|v| {
-            match deliver(
-                v,
-                &packet,
-                state.has_video,
-                &state.video_header,
-                &state.audio_header,
-            ) {
+        let mut restart = Restart {
+            video_header: &state.video_header,
+            audio_header: &state.audio_header,
+            video_ts: state.last_video_ts,
+            audio_ts: state.last_audio_ts,
+            headers: None,
+        };
+        state.viewers.retain_mut(
+            |v| match deliver(v, &packet, state.has_video, &mut restart) {
                 Delivery::Sent => true,
                 Delivery::Dropped => {
                     dropped += 1;
                     true
                 }
                 Delivery::Gone => false,
-            }
-        });
+            },
+        );
         if dropped > 0 {
             self.stats
                 .frames_dropped
@@ -336,12 +361,52 @@ enum Delivery {
     Gone,
 }
 
+/// The codec headers a viewer that lost frames gets again before the frame it resumes
+/// on. They are stamped with their track's latest timestamp, not their original one,
+/// so the viewer's timeline never goes back; the re-stamped copies are made once per
+/// resume point, by the first viewer that needs them, and shared with the others.
+struct Restart<'a> {
+    video_header: &'a Option<Arc<Packet>>,
+    audio_header: &'a Option<Arc<Packet>>,
+    video_ts: u32,
+    audio_ts: u32,
+    headers: Option<Vec<Arc<Packet>>>,
+}
+
+impl Restart<'_> {
+    fn headers(&mut self) -> &[Arc<Packet>] {
+        let (video, audio) = (self.video_header, self.audio_header);
+        let (video_ts, audio_ts) = (self.video_ts, self.audio_ts);
+        self.headers.get_or_insert_with(|| {
+            video
+                .iter()
+                .map(|h| restamped(h, video_ts))
+                .chain(audio.iter().map(|h| restamped(h, audio_ts)))
+                .collect()
+        })
+    }
+
+    fn count(&self) -> usize {
+        self.video_header.is_some() as usize + self.audio_header.is_some() as usize
+    }
+}
+
+/// `header` carrying `timestamp`: the same packet if it already does.
+fn restamped(header: &Arc<Packet>, timestamp: u32) -> Arc<Packet> {
+    if header.frame.timestamp == timestamp {
+        return header.clone();
+    }
+    Arc::new(Packet::new(Frame {
+        timestamp,
+        ..header.frame.clone()
+    }))
+}
+
 fn deliver(
     v: &mut Viewer,
     p: &Arc<Packet>,
     has_video: bool,
-    video_header: &Option<Arc<Packet>>,
-    audio_header: &Option<Arc<Packet>>,
+    restart: &mut Restart<'_>,
 ) -> Delivery {
     use mpsc::error::TrySendError;
     if v.resyncing {
@@ -353,7 +418,7 @@ fn deliver(
         if !restart_point {
             return Delivery::Dropped;
         }
-        let needed = 1 + video_header.is_some() as usize + audio_header.is_some() as usize;
+        let needed = 1 + restart.count();
         if v.tx.capacity() < needed {
             return if v.tx.is_closed() {
                 Delivery::Gone
@@ -361,7 +426,7 @@ fn deliver(
                 Delivery::Dropped
             };
         }
-        for h in video_header.iter().chain(audio_header.iter()) {
+        for h in restart.headers() {
             let _ = v.tx.try_send(h.clone());
         }
         v.resyncing = false;
@@ -373,5 +438,117 @@ fn deliver(
             Delivery::Dropped
         }
         Err(TrySendError::Closed(_)) => Delivery::Gone,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn frame(kind: FrameKind, timestamp: u32, payload: &'static [u8]) -> Frame {
+        Frame {
+            kind,
+            timestamp,
+            payload: Bytes::from_static(payload),
+        }
+    }
+
+    const VIDEO_HEADER: &[u8] = &[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1F];
+    const OTHER_VIDEO_HEADER: &[u8] = &[0x17, 0, 0, 0, 0, 1, 0x4D, 0, 0x1F];
+    const KEYFRAME: &[u8] = &[0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65];
+    const INTER: &[u8] = &[0x27, 1, 0, 0, 0, 0, 0, 0, 1, 0x41];
+    const AUDIO_HEADER: &[u8] = &[0xAF, 0, 0x12, 0x10];
+    const AUDIO: &[u8] = &[0xAF, 1, 0x21];
+
+    fn stream(viewer_queue: usize) -> Arc<Stream> {
+        Arc::new(Stream::new(
+            "room".into(),
+            StreamConfig {
+                viewer_queue,
+                ..StreamConfig::default()
+            },
+        ))
+    }
+
+    fn drain(sub: &mut Subscription) -> Vec<Arc<Packet>> {
+        std::iter::from_fn(|| sub.rx.try_recv().ok()).collect()
+    }
+
+    /// Video and audio every 40 ms from `from` (exclusive) to `to` (inclusive).
+    fn publish_inter(stream: &Stream, from: u32, to: u32) {
+        for ts in (from + 40..=to).step_by(40) {
+            stream.publish(frame(FrameKind::Video, ts, INTER));
+            stream.publish(frame(FrameKind::Audio, ts + 3, AUDIO));
+        }
+    }
+
+    #[test]
+    fn a_viewer_that_lost_frames_resumes_on_a_keyframe_with_headers_at_the_current_time() {
+        let stream = stream(8);
+        let mut slow = stream.subscribe(Protocol::Rtmp);
+        let mut slower = stream.subscribe(Protocol::HttpFlv);
+        stream.publish(frame(FrameKind::Video, 0, VIDEO_HEADER));
+        stream.publish(frame(FrameKind::Audio, 0, AUDIO_HEADER));
+        stream.publish(frame(FrameKind::Video, 0, KEYFRAME));
+        publish_inter(&stream, 0, 960);
+        assert!(stream.stats.frames_dropped.load(Ordering::Relaxed) > 0);
+
+        let mut received = drain(&mut slow);
+        drain(&mut slower);
+        publish_inter(&stream, 960, 990);
+        stream.publish(frame(FrameKind::Video, 1000, KEYFRAME));
+        stream.publish(frame(FrameKind::Audio, 1003, AUDIO));
+        let resumed = drain(&mut slow);
+        let classes: Vec<(Class, u32)> = resumed
+            .iter()
+            .map(|p| (p.class, p.frame.timestamp))
+            .collect();
+        assert_eq!(
+            classes,
+            vec![
+                (Class::VideoHeader, 1000),
+                (Class::AudioHeader, 963),
+                (Class::Keyframe, 1000),
+                (Class::Audio, 1003)
+            ]
+        );
+        // Made once for every viewer resuming at this keyframe.
+        let other = drain(&mut slower);
+        assert!(Arc::ptr_eq(&resumed[0], &other[0]));
+        assert!(Arc::ptr_eq(&resumed[1], &other[1]));
+
+        received.extend(resumed);
+        for kind in [FrameKind::Video, FrameKind::Audio] {
+            let ts: Vec<u32> = received
+                .iter()
+                .filter(|p| p.frame.kind == kind)
+                .map(|p| p.frame.timestamp)
+                .collect();
+            assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{kind:?}: {ts:?}");
+        }
+    }
+
+    #[test]
+    fn a_changed_video_header_empties_the_gop_cache() {
+        let stream = stream(512);
+        stream.publish(frame(FrameKind::Video, 0, VIDEO_HEADER));
+        stream.publish(frame(FrameKind::Video, 0, KEYFRAME));
+        publish_inter(&stream, 0, 120);
+        // The same header repeated mid-GOP, as some encoders do, changes nothing.
+        stream.publish(frame(FrameKind::Video, 120, VIDEO_HEADER));
+        let mut early = stream.subscribe(Protocol::Rtmp);
+        assert_eq!(drain(&mut early)[1].class, Class::Keyframe);
+        publish_inter(&stream, 120, 200);
+        // The publisher came back with an encoder configured otherwise.
+        stream.publish(frame(FrameKind::Video, 240, OTHER_VIDEO_HEADER));
+
+        let mut viewer = stream.subscribe(Protocol::HttpFlv);
+        let primer = drain(&mut viewer);
+        assert_eq!(primer.len(), 1, "only the new header");
+        assert_eq!(&primer[0].frame.payload[..], OTHER_VIDEO_HEADER);
+        stream.publish(frame(FrameKind::Video, 240, KEYFRAME));
+        assert_eq!(drain(&mut viewer)[0].class, Class::Keyframe);
     }
 }

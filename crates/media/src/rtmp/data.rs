@@ -6,7 +6,7 @@
 //! a slice of the original bytes, not a re-encode, so what the encoder wrote reaches
 //! players unchanged.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::amf0::{self, Value};
 
@@ -27,6 +27,30 @@ pub fn unwrap_set_data_frame(body: Bytes) -> Bytes {
         }
         _ => body,
     }
+}
+
+/// The body with a leading `@setDataFrame` string, as encoders send metadata: the
+/// inverse of [`unwrap_set_data_frame`], for momo's own publisher
+/// ([`ClientSession`](super::client::ClientSession)). A body already wrapped is returned
+/// unchanged. Costs one copy of the body, which only script frames pay.
+pub fn wrap_set_data_frame(body: &Bytes) -> Bytes {
+    let prefix = set_data_frame_prefix();
+    if body.starts_with(&prefix) {
+        return body.clone();
+    }
+    let mut out = BytesMut::with_capacity(prefix.len() + body.len());
+    out.extend_from_slice(&prefix);
+    out.extend_from_slice(body);
+    out.freeze()
+}
+
+/// `@setDataFrame` as an AMF0 string value: marker, 16-bit length, text.
+fn set_data_frame_prefix() -> [u8; 3 + SET_DATA_FRAME.len()] {
+    let mut prefix = [0u8; 3 + SET_DATA_FRAME.len()];
+    prefix[0] = 0x02;
+    prefix[2] = SET_DATA_FRAME.len() as u8;
+    prefix[3..].copy_from_slice(SET_DATA_FRAME.as_bytes());
+    prefix
 }
 
 /// The metadata properties of an `onMetaData` body (wrapped in `@setDataFrame` or not):
@@ -68,6 +92,19 @@ mod tests {
             meta(),
         ]);
         assert_eq!(unwrap_set_data_frame(wrapped), inner);
+    }
+
+    #[test]
+    fn wrapping_is_what_encoders_send_and_unwrapping_undoes_it() {
+        let inner = to_bytes(&[Value::String(ON_METADATA.into()), meta()]);
+        let wrapped = to_bytes(&[
+            Value::String(SET_DATA_FRAME.into()),
+            Value::String(ON_METADATA.into()),
+            meta(),
+        ]);
+        assert_eq!(wrap_set_data_frame(&inner), wrapped);
+        assert_eq!(wrap_set_data_frame(&wrapped), wrapped, "not wrapped twice");
+        assert_eq!(unwrap_set_data_frame(wrap_set_data_frame(&inner)), inner);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! RTMP, server side and sans-IO: the protocol encoders speak to push a stream, and
-//! that players speak to pull one.
+//! RTMP, sans-IO: the protocol encoders speak to push a stream, and that players speak
+//! to pull one. momo is the server; the client side exists for momo's own tests and
+//! bench.
 //!
 //! Layers, bottom up, one file each:
 //!
@@ -10,12 +11,16 @@
 //! * [`reply`]: what the server answers (`_result`, `onStatus` …).
 //! * [`data`]: `@setDataFrame` / `onMetaData` data messages.
 //! * [`play`]: what players are sent, a frame encoded once for all of them.
+//! * [`aggregate`]: aggregate messages, unpacked into the messages they carry.
 //! * [`session`]: the state machine that ties them together for one connection.
+//! * [`client`]: the other end, a publisher or player, on the same layers.
 //!
-//! Nothing here reads a socket or a clock; [`session::ServerSession`] takes bytes and
-//! gives back events and bytes.
+//! Nothing here reads a socket or a clock; [`session::ServerSession`] and
+//! [`client::ClientSession`] take bytes and give back events and bytes.
 
+pub mod aggregate;
 pub mod chunk;
+pub mod client;
 pub mod command;
 pub mod data;
 pub mod handshake;
@@ -25,4 +30,5 @@ pub mod reply;
 pub mod session;
 
 pub use chunk::{ChunkDecoder, ChunkEncoder, ChunkError, ChunkLimits, Message};
+pub use client::{ClientError, ClientEvent, ClientSession};
 pub use session::{Event, ServerSession, SessionConfig, SessionError};

@@ -28,6 +28,7 @@ use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
+use super::aggregate;
 use super::chunk::{ChunkDecoder, ChunkEncoder, ChunkError, Message};
 use super::command::{Command, CommandError};
 use super::data::unwrap_set_data_frame;
@@ -558,29 +559,15 @@ impl ServerSession {
         }));
     }
 
-    /// Unpacks an aggregate message: FLV-style tags (type, length, timestamp, stream id,
-    /// body, back pointer), whose timestamps are moved so the first one is the
-    /// aggregate's own. Malformed tails are dropped.
+    /// Unpacks an aggregate message into the frames it carries.
     fn handle_aggregate(&mut self, message: &Message) {
-        let body = &message.payload;
-        let mut at = 0;
-        let mut first_ts = None;
-        while let Some(header) = body.get(at..at + 11) {
-            let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
-            let ts = u32::from_be_bytes([header[7], header[4], header[5], header[6]]);
-            let start = at + 11;
-            let Some(end) = start.checked_add(len).filter(|&end| end <= body.len()) else {
-                break;
-            };
-            let base = *first_ts.get_or_insert(ts);
-            let timestamp = message.timestamp.wrapping_add(ts.wrapping_sub(base));
+        for part in aggregate::split(message.timestamp, &message.payload) {
             self.handle_media(
-                header[0],
-                timestamp,
+                part.type_id,
+                part.timestamp,
                 message.stream_id,
-                body.slice(start..end),
+                part.payload,
             );
-            at = end + 4;
         }
     }
 }
