@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod chat;
 pub mod error;
 pub mod http;
 pub mod live;

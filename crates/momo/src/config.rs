@@ -33,9 +33,67 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Live media: `[media]`.
     pub media: MediaSettings,
+    /// The chat gateway: `[chat]`.
+    pub chat: ChatSettings,
     /// Settings of the application API: `[auth]`, `[api]`, `[cache]` and `[live]`.
     #[serde(flatten)]
     pub app: app::Settings,
+}
+
+/// `[chat]`: the chat gateway at `/ws`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ChatSettings {
+    /// Largest packet body a client may send, in bytes.
+    pub max_body: usize,
+    /// Seconds a new connection has to authenticate.
+    pub auth_timeout_secs: u64,
+    /// Seconds of silence (no heartbeat) after which a connection is closed.
+    pub heartbeat_timeout_secs: u64,
+    /// Messages waiting for one connection before room messages to it are dropped.
+    pub queue: usize,
+    /// Room messages a joiner is sent from before it joined.
+    pub room_recent: usize,
+    /// Room messages a user may send per second.
+    pub send_per_sec: u32,
+    /// Longest room message, in characters.
+    pub max_text: usize,
+    /// A secret that may call the push API in place of an admin's token.
+    #[serde(skip_serializing)]
+    pub service_token: Option<String>,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        let d = im::gateway::GatewayConfig::default();
+        Self {
+            max_body: d.max_body,
+            auth_timeout_secs: d.auth_timeout.as_secs(),
+            heartbeat_timeout_secs: d.heartbeat_timeout.as_secs(),
+            queue: d.queue,
+            room_recent: d.room_recent,
+            send_per_sec: d.send_per_sec,
+            max_text: d.max_text,
+            service_token: None,
+        }
+    }
+}
+
+impl ChatSettings {
+    pub fn gateway(&self) -> im::gateway::GatewayConfig {
+        use std::time::Duration;
+        im::gateway::GatewayConfig {
+            max_body: self.max_body.clamp(64, 1 << 20),
+            auth_timeout: Duration::from_secs(self.auth_timeout_secs.max(1)),
+            heartbeat_timeout: Duration::from_secs(self.heartbeat_timeout_secs.max(5)),
+            queue: self.queue.max(8),
+            room_recent: self.room_recent,
+            send_per_sec: self.send_per_sec.max(1),
+            max_text: self.max_text.max(1),
+            service_token: self.service_token.clone().filter(|t| !t.is_empty()),
+            ..Default::default()
+        }
+    }
 }
 
 /// `[media]`: the live media server.
@@ -114,6 +172,7 @@ impl Default for Config {
             log_level: "info".into(),
             shutdown_grace_secs: 30,
             media: MediaSettings::default(),
+            chat: ChatSettings::default(),
             app: app::Settings::default(),
         }
     }

@@ -51,6 +51,8 @@ pub struct Running {
     pub rtmp_addr: SocketAddr,
     /// The live streams of this node.
     pub hub: std::sync::Arc<media::hub::Hub>,
+    /// The chat connections of this node.
+    pub gateway: std::sync::Arc<im::gateway::Gateway>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -110,8 +112,13 @@ pub async fn start(
             let _ = rtmp_stop_rx.await;
         },
     ));
-    let router =
-        app::router(state.clone()).merge(media::server::http::routes_with(hub.clone(), signing));
+    let gateway = im::gateway::Gateway::new(
+        config.chat.gateway(),
+        std::sync::Arc::new(app::chat::auth::ChatAuth(state.clone())),
+    );
+    let router = app::router(state.clone())
+        .merge(media::server::http::routes_with(hub.clone(), signing))
+        .merge(im::gateway::http::routes(gateway.clone()));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
@@ -153,6 +160,7 @@ pub async fn start(
         http_addr,
         rtmp_addr,
         hub,
+        gateway,
         stop: Some(stop_tx),
         task,
     })

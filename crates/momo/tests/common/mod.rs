@@ -103,6 +103,11 @@ impl TestServer {
         }
     }
 
+    /// The server's chat gateway, to push from the test as the rest of momo does.
+    pub fn gateway(&self) -> std::sync::Arc<im::gateway::Gateway> {
+        self.running.as_ref().expect("running").gateway.clone()
+    }
+
     /// The database URL the server uses (`None`: the data dir's SQLite file).
     pub fn database_url(&self) -> Option<String> {
         self.database_url.clone()

@@ -1,0 +1,36 @@
+//! The gateway's question "who is this token?", answered with the app's tokens and users.
+
+use im::gateway::{AuthError, AuthFuture, Authenticator, Identity};
+
+use crate::accounts::Role;
+use crate::AppState;
+
+/// Checks access tokens as the HTTP API does, and reads the user's name and role.
+#[derive(Debug, Clone)]
+pub struct ChatAuth(pub AppState);
+
+impl Authenticator for ChatAuth {
+    fn authenticate(&self, token: &str) -> AuthFuture<'_> {
+        let checked = self.0.tokens().verify(token);
+        Box::pin(async move {
+            let (user_id, _) = checked.map_err(|e| {
+                if e.code == "token_expired" {
+                    AuthError::Expired
+                } else {
+                    AuthError::InvalidToken
+                }
+            })?;
+            // The row, not the token, says the name and the role now; a banned or
+            // deleted account is refused even with a token that has not expired.
+            match crate::users::load(&self.0, user_id, user_id).await {
+                Ok(row) => Ok(Identity {
+                    user_id,
+                    is_admin: Role::parse(&row.role) == Role::Admin,
+                    name: row.nickname,
+                }),
+                Err(crate::error::Error::Api(_)) => Err(AuthError::Banned),
+                Err(e) => Err(AuthError::Unavailable(e.to_string())),
+            }
+        })
+    }
+}

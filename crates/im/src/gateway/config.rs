@@ -1,0 +1,42 @@
+//! Settings of the chat gateway; every field has a default that works.
+
+use std::time::Duration;
+
+/// How the gateway treats connections.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Largest packet body accepted from a client, in bytes.
+    pub max_body: usize,
+    /// A connection must authenticate within this long.
+    pub auth_timeout: Duration,
+    /// A connection that sends nothing (not even a heartbeat) for this long is closed.
+    pub heartbeat_timeout: Duration,
+    /// Messages a connection may have waiting before room messages to it are dropped.
+    pub queue: usize,
+    /// Room messages a joiner gets from before it joined.
+    pub room_recent: usize,
+    /// Room messages a user may send per second (a burst of twice this is allowed).
+    pub send_per_sec: u32,
+    /// Longest room message, in characters.
+    pub max_text: usize,
+    /// A connection whose socket takes this long to accept a write is closed.
+    pub write_timeout: Duration,
+    /// A shared secret that may call the push API in place of an admin token.
+    pub service_token: Option<String>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            max_body: 4096,
+            auth_timeout: Duration::from_secs(10),
+            heartbeat_timeout: Duration::from_secs(90),
+            queue: 256,
+            room_recent: 20,
+            send_per_sec: 5,
+            max_text: 200,
+            write_timeout: Duration::from_secs(10),
+            service_token: None,
+        }
+    }
+}

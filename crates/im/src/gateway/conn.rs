@@ -1,0 +1,482 @@
+//! One WebSocket connection: authenticate, then shuttle packets both ways.
+//!
+//! The first packet must be auth (op 7) within `auth_timeout`; the frame type of that
+//! first packet (binary or text) fixes the connection's mode. After that the task reads
+//! client packets (heartbeat, change room, send, subscribe) and writes what the gateway
+//! queued for it, several pending messages per write (one goim RAW packet, op 9).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ws::{Message, WebSocket};
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Gateway, Identity, Outgoing};
+use crate::proto::{self, op, AuthBody, Packet};
+
+/// How many queued messages are written together at most.
+const BATCH: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Binary,
+    Text,
+}
+
+type Sink = futures::stream::SplitSink<WebSocket, Message>;
+
+/// Why a connection ended, for logs and metrics.
+#[derive(Debug)]
+enum End {
+    Closed,
+    Error(&'static str, String),
+}
+
+/// Serves one upgraded WebSocket until it closes.
+pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
+    let (mut sink, mut stream) = socket.split();
+    let cfg = gw.config().clone();
+
+    // 1. Authenticate.
+    let first = match tokio::time::timeout(cfg.auth_timeout, stream.next()).await {
+        Ok(Some(Ok(m))) => m,
+        Ok(_) => return,
+        Err(_) => {
+            metrics::counter!("im_errors_total", "code" => "auth_timeout").increment(1);
+            let _ = sink.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    let (mode, packets) = match decode(&first, &cfg) {
+        Some(Ok(x)) => x,
+        Some(Err(e)) => {
+            metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
+            let _ = send_error(&mut sink, mode_of(&first), 0, e.code(), &e.to_string()).await;
+            return;
+        }
+        None => return,
+    };
+    let Some(auth) = packets.first().filter(|p| p.op == op::AUTH) else {
+        let _ = send_error(
+            &mut sink,
+            mode,
+            0,
+            "auth_required",
+            "the first packet must be auth (op 7)",
+        )
+        .await;
+        return;
+    };
+    let body = match AuthBody::parse(&auth.body) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = send_error(&mut sink, mode, auth.seq, e.code(), &e.to_string()).await;
+            return;
+        }
+    };
+    let who = match gw.authenticator().authenticate(&body.token).await {
+        Ok(who) => who,
+        Err(e) => {
+            metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
+            let _ = send_error(&mut sink, mode, auth.seq, e.code(), &e.to_string()).await;
+            return;
+        }
+    };
+    let reg = gw.register(who.user_id, body.accepts.clone());
+    let mut conn = Session {
+        gw: gw.clone(),
+        id: reg.id,
+        who,
+        mode,
+        last_send: Instant::now(),
+        tokens: f64::from(cfg.send_per_sec * 2),
+    };
+    let reply = Packet {
+        ver: 1,
+        op: op::AUTH_REPLY,
+        seq: auth.seq,
+        body: Bytes::new(),
+    };
+    let mut end = conn.write(&mut sink, &reply).await.err();
+    if end.is_none() {
+        if let Some(room) = body.room() {
+            conn.gw.change_room(conn.id, Some(&room));
+        }
+        // Any further packets that came in the auth frame.
+        for p in packets.into_iter().skip(1) {
+            if let Err(e) = conn.handle(&mut sink, p).await {
+                end = Some(e);
+                break;
+            }
+        }
+    }
+
+    // 2. Serve.
+    let mut rx = reg.rx;
+    let mut kicked = reg.kicked;
+    while end.is_none() {
+        tokio::select! {
+            incoming = tokio::time::timeout(cfg.heartbeat_timeout, stream.next()) => {
+                let frame = match incoming {
+                    Err(_) => { end = Some(End::Error("heartbeat_timeout", "no heartbeat".into())); break }
+                    Ok(None) | Ok(Some(Err(_))) => { end = Some(End::Closed); break }
+                    Ok(Some(Ok(frame))) => frame,
+                };
+                match decode(&frame, &cfg) {
+                    None => {
+                        if matches!(frame, Message::Close(_)) { end = Some(End::Closed) }
+                    }
+                    Some(Err(e)) => {
+                        metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
+                        let _ = send_error(&mut sink, conn.mode, 0, e.code(), &e.to_string()).await;
+                        end = Some(End::Error(e.code(), e.to_string()));
+                    }
+                    Some(Ok((_, packets))) => {
+                        for p in packets {
+                            if let Err(e) = conn.handle(&mut sink, p).await {
+                                end = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            msg = rx.recv() => {
+                let Some(first) = msg else { end = Some(End::Closed); break };
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(m) => batch.push(m),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = conn.write_batch(&mut sink, &batch).await {
+                    end = Some(e);
+                }
+            }
+            _ = kicked.changed() => {
+                let bye = Packet { ver: 1, op: op::DISCONNECT_REPLY, seq: 0, body: Bytes::new() };
+                let _ = conn.write(&mut sink, &bye).await;
+                end = Some(End::Error("kicked", "disconnected by the server".into()));
+            }
+        }
+    }
+    gw.unregister(conn.id);
+    if let Some(End::Error(code, why)) = &end {
+        metrics::counter!("im_closed_total", "reason" => *code).increment(1);
+        tracing::debug!(
+            user = conn.who.user_id,
+            code,
+            "chat connection closed: {why}"
+        );
+    }
+    let _ = sink.send(Message::Close(None)).await;
+}
+
+/// Text frames get text answers; everything else binary.
+fn mode_of(frame: &Message) -> Mode {
+    if matches!(frame, Message::Text(_)) {
+        Mode::Text
+    } else {
+        Mode::Binary
+    }
+}
+
+/// The packets of a frame, and the mode its type implies; `None` for control frames.
+fn decode(
+    frame: &Message,
+    cfg: &super::GatewayConfig,
+) -> Option<Result<(Mode, Vec<Packet>), proto::ProtoError>> {
+    let limits = proto::Limits {
+        max_body: cfg.max_body,
+        ..proto::Limits::default()
+    };
+    match frame {
+        Message::Binary(b) => Some(proto::decode_frame(b, &limits).map(|p| (Mode::Binary, p))),
+        Message::Text(t) => {
+            Some(proto::decode_text(t.as_str(), &limits).map(|p| (Mode::Text, vec![p])))
+        }
+        _ => None,
+    }
+}
+
+async fn send_error(
+    sink: &mut Sink,
+    mode: Mode,
+    seq: u32,
+    code: &str,
+    message: &str,
+) -> Result<(), axum::Error> {
+    let body = json!({"code": code, "message": message}).to_string();
+    let p = Packet {
+        ver: 1,
+        op: op::ERROR,
+        seq,
+        body: Bytes::from(body),
+    };
+    let frame = match mode {
+        Mode::Binary => Message::Binary(proto::encode_to_bytes(&p)),
+        Mode::Text => Message::Text(proto::encode_text(&p).into()),
+    };
+    sink.send(frame).await?;
+    sink.send(Message::Close(None)).await
+}
+
+#[derive(Deserialize)]
+struct SendBody {
+    text: String,
+}
+
+/// An authenticated connection.
+struct Session {
+    gw: Arc<Gateway>,
+    id: u64,
+    who: Identity,
+    mode: Mode,
+    /// Token bucket for room messages.
+    last_send: Instant,
+    tokens: f64,
+}
+
+impl Session {
+    async fn write(&self, sink: &mut Sink, p: &Packet) -> Result<(), End> {
+        let frame = match self.mode {
+            Mode::Binary => Message::Binary(proto::encode_to_bytes(p)),
+            Mode::Text => Message::Text(proto::encode_text(p).into()),
+        };
+        self.send(sink, frame).await
+    }
+
+    async fn send(&self, sink: &mut Sink, frame: Message) -> Result<(), End> {
+        match tokio::time::timeout(self.gw.config().write_timeout, sink.send(frame)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Closed),
+            Err(_) => Err(End::Error(
+                "write_timeout",
+                "the client does not read".into(),
+            )),
+        }
+    }
+
+    /// Writes queued messages: one frame in binary mode (a RAW packet when several),
+    /// one text frame each in text mode.
+    async fn write_batch(&self, sink: &mut Sink, batch: &[Arc<Outgoing>]) -> Result<(), End> {
+        match self.mode {
+            Mode::Binary => {
+                let frame = if batch.len() == 1 {
+                    batch[0].binary().clone()
+                } else {
+                    let parts: Vec<Bytes> = batch.iter().map(|m| m.binary().clone()).collect();
+                    proto::encode_to_bytes(&proto::raw_batch(&parts))
+                };
+                self.send(sink, Message::Binary(frame)).await
+            }
+            Mode::Text => {
+                for m in batch {
+                    self.send(sink, Message::Text(m.text().to_string().into()))
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn reply_json(
+        &self,
+        sink: &mut Sink,
+        op: u32,
+        seq: u32,
+        body: serde_json::Value,
+    ) -> Result<(), End> {
+        let p = Packet {
+            ver: 1,
+            op,
+            seq,
+            body: Bytes::from(body.to_string()),
+        };
+        self.write(sink, &p).await
+    }
+
+    /// An error reply that leaves the connection open.
+    async fn refuse(
+        &self,
+        sink: &mut Sink,
+        seq: u32,
+        about: u32,
+        code: &'static str,
+        message: &str,
+    ) -> Result<(), End> {
+        metrics::counter!("im_errors_total", "code" => code).increment(1);
+        self.reply_json(
+            sink,
+            op::ERROR,
+            seq,
+            json!({"code": code, "message": message, "op": about}),
+        )
+        .await
+    }
+
+    async fn handle(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
+        match p.op {
+            op::HEARTBEAT => {
+                let online = self
+                    .gw
+                    .room_of(self.id)
+                    .map(|r| self.gw.online(&r))
+                    .unwrap_or(0);
+                let body = match self.mode {
+                    Mode::Binary => proto::heartbeat_reply_body(online),
+                    Mode::Text => Bytes::from(json!({"online": online}).to_string()),
+                };
+                self.write(
+                    sink,
+                    &Packet {
+                        ver: 1,
+                        op: op::HEARTBEAT_REPLY,
+                        seq: p.seq,
+                        body,
+                    },
+                )
+                .await
+            }
+            op::CHANGE_ROOM => {
+                let target = match proto::ChangeRoomBody::parse(&p.body) {
+                    Ok(body) => body.room,
+                    Err(e) => {
+                        return self
+                            .refuse(sink, p.seq, p.op, e.code(), &e.to_string())
+                            .await
+                    }
+                };
+                let online = self.gw.change_room(self.id, target.as_deref());
+                let room_id = target.map(|t| format!("live://{t}"));
+                self.reply_json(
+                    sink,
+                    op::CHANGE_ROOM_REPLY,
+                    p.seq,
+                    json!({"room_id": room_id, "online": online}),
+                )
+                .await
+            }
+            op::SEND_MSG => self.send_to_room(sink, p).await,
+            op::SUB | op::UNSUB => {
+                let ops = match proto::OpsBody::parse(&p.body) {
+                    Ok(body) => body.ops,
+                    Err(e) => {
+                        return self
+                            .refuse(sink, p.seq, p.op, e.code(), &e.to_string())
+                            .await
+                    }
+                };
+                // goim: op 14 adds to the accepted operations, op 16 removes from them;
+                // an empty set accepts everything.
+                let accepts = self.gw.update_accepts(self.id, &ops, p.op == op::SUB);
+                let reply = if p.op == op::SUB {
+                    op::SUB_REPLY
+                } else {
+                    op::UNSUB_REPLY
+                };
+                self.reply_json(sink, reply, p.seq, json!({"ops": accepts}))
+                    .await
+            }
+            op::AUTH => {
+                self.refuse(
+                    sink,
+                    p.seq,
+                    p.op,
+                    "already_authenticated",
+                    "this connection is signed in",
+                )
+                .await
+            }
+            other => {
+                self.refuse(
+                    sink,
+                    p.seq,
+                    other,
+                    "unknown_operation",
+                    "this operation is not supported",
+                )
+                .await
+            }
+        }
+    }
+
+    async fn send_to_room(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
+        let Some(room) = self.gw.room_of(self.id) else {
+            return self
+                .refuse(
+                    sink,
+                    p.seq,
+                    p.op,
+                    "not_in_room",
+                    "join a room first (op 12)",
+                )
+                .await;
+        };
+        let Ok(body) = serde_json::from_slice::<SendBody>(&p.body) else {
+            return self
+                .refuse(
+                    sink,
+                    p.seq,
+                    p.op,
+                    "bad_body",
+                    "expected {\"text\": \"...\"}",
+                )
+                .await;
+        };
+        let text = body.text.trim();
+        let max = self.gw.config().max_text;
+        if text.is_empty() || text.chars().count() > max {
+            return self
+                .refuse(
+                    sink,
+                    p.seq,
+                    p.op,
+                    "bad_text",
+                    &format!("text must be 1 to {max} characters"),
+                )
+                .await;
+        }
+        if !self.take_token() {
+            return self
+                .refuse(sink, p.seq, p.op, "rate_limited", "slow down")
+                .await;
+        }
+        let body = json!({
+            "type": "danmaku",
+            "room_id": format!("live://{room}"),
+            "user": {"id": self.who.user_id, "name": self.who.name},
+            "text": text,
+            "ts": now_ms(),
+        });
+        self.gw
+            .push_room(&room, op::MESSAGE, Bytes::from(body.to_string()));
+        self.reply_json(sink, op::SEND_MSG_REPLY, p.seq, json!({"ok": true}))
+            .await
+    }
+
+    fn take_token(&mut self) -> bool {
+        let rate = f64::from(self.gw.config().send_per_sec.max(1));
+        let now = Instant::now();
+        let refill = now.duration_since(self.last_send).as_secs_f64() * rate;
+        self.tokens = (self.tokens + refill).min(rate * 2.0);
+        self.last_send = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

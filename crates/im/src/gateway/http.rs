@@ -1,0 +1,204 @@
+//! HTTP side of the gateway: the WebSocket endpoint `GET /ws`, and goim's push API
+//! (`POST /api/v1/push/users`, `/api/v1/push/rooms/{id}`, `/api/v1/push/all`) with online
+//! counts (`GET /api/v1/online/rooms/{id}`, `/api/v1/online/top`), for admins or callers
+//! holding the service token. Errors use momo's JSON shape.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use kit::ApiError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::Gateway;
+use crate::proto::{self, op};
+
+/// The gateway's routes, to merge into the HTTP server.
+pub fn routes(gw: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/ws", get(ws))
+        .route("/api/v1/push/users", post(push_users))
+        .route("/api/v1/push/rooms/{id}", post(push_room))
+        .route("/api/v1/push/all", post(push_all))
+        .route("/api/v1/online/rooms/{id}", get(online_room))
+        .route("/api/v1/online/top", get(online_top))
+        .with_state(gw)
+}
+
+async fn ws(State(gw): State<Arc<Gateway>>, upgrade: WebSocketUpgrade) -> Response {
+    let limits = proto::Limits {
+        max_body: gw.config().max_body,
+        ..proto::Limits::default()
+    };
+    let max = limits.max_binary_frame().max(limits.max_text_frame());
+    upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| super::conn::serve(socket, gw))
+}
+
+/// Admin token or service token, or a 401/403.
+async fn operator(gw: &Gateway, headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("missing_token", "send an admin or service token"))?;
+    if let Some(service) = &gw.config().service_token {
+        if !service.is_empty() && constant_time_eq(service.as_bytes(), token.as_bytes()) {
+            return Ok(());
+        }
+    }
+    match gw.authenticator().authenticate(token).await {
+        Ok(who) if who.is_admin => Ok(()),
+        Ok(_) => Err(ApiError::forbidden(
+            "admin_required",
+            "this needs an admin or service token",
+        )),
+        Err(e) => Err(ApiError::unauthorized(e.code(), e.to_string())),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PushUsers {
+    user_ids: Vec<i64>,
+    op: Option<u32>,
+    body: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Push {
+    op: Option<u32>,
+    body: Value,
+}
+
+/// Parses a push request body (JSON), with momo's error shape.
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            e.to_string(),
+        )
+    })
+}
+
+fn message_op(op: Option<u32>) -> Result<u32, ApiError> {
+    let op = op.unwrap_or(op::MESSAGE);
+    if op < 1000 {
+        return Err(ApiError::bad_request(
+            "invalid_op",
+            "pushed operations must be 1000 or above (below is the protocol's own)",
+        ));
+    }
+    Ok(op)
+}
+
+fn body_bytes(gw: &Gateway, body: &Value) -> Result<Bytes, ApiError> {
+    let text = body.to_string();
+    if text.len() > gw.config().max_body * 16 {
+        return Err(ApiError::from_status(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        ));
+    }
+    Ok(Bytes::from(text))
+}
+
+async fn push_users(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    operator(&gw, &headers).await?;
+    let req: PushUsers = parse(&body)?;
+    if req.user_ids.is_empty() || req.user_ids.len() > 10_000 {
+        return Err(ApiError::bad_request(
+            "invalid_user_ids",
+            "give 1 to 10000 user ids",
+        ));
+    }
+    let op = message_op(req.op)?;
+    let n = gw.push_users(&req.user_ids, op, body_bytes(&gw, &req.body)?);
+    Ok(Json(json!({"delivered": n})))
+}
+
+async fn push_room(
+    State(gw): State<Arc<Gateway>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    operator(&gw, &headers).await?;
+    let room = proto::parse_room(&format!("live://{id}"))
+        .ok_or_else(|| ApiError::bad_request("invalid_room", "bad room id"))?;
+    let req: Push = parse(&body)?;
+    let op = message_op(req.op)?;
+    let n = gw.push_room(&room, op, body_bytes(&gw, &req.body)?);
+    Ok(Json(json!({"delivered": n})))
+}
+
+async fn push_all(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    operator(&gw, &headers).await?;
+    let req: Push = parse(&body)?;
+    let op = message_op(req.op)?;
+    let n = gw.push_all(op, body_bytes(&gw, &req.body)?);
+    Ok(Json(json!({"delivered": n})))
+}
+
+async fn online_room(
+    State(gw): State<Arc<Gateway>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    operator(&gw, &headers).await?;
+    let room = proto::parse_room(&format!("live://{id}"))
+        .ok_or_else(|| ApiError::bad_request("invalid_room", "bad room id"))?;
+    Ok(Json(
+        json!({"room_id": format!("live://{room}"), "online": gw.online(&room)}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct TopQuery {
+    limit: Option<usize>,
+}
+
+async fn online_top(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Query(q): Query<TopQuery>,
+) -> Result<Json<Value>, ApiError> {
+    operator(&gw, &headers).await?;
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let rooms: Vec<Value> = gw
+        .top_rooms(limit)
+        .into_iter()
+        .map(|(room, online)| json!({"room_id": format!("live://{room}"), "online": online}))
+        .collect();
+    Ok(Json(json!({"rooms": rooms})))
+}
+
+impl IntoResponse for super::AuthError {
+    fn into_response(self) -> Response {
+        ApiError::unauthorized(self.code(), self.to_string()).into_response()
+    }
+}

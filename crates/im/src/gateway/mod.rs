@@ -1,0 +1,298 @@
+//! The gateway: live connections by user and by room, and the ways to reach them.
+//!
+//! A room broadcast builds one [`Outgoing`] (encoded at most once per wire format) and
+//! offers a pointer to every member's bounded queue with `try_send`; a member whose queue
+//! is full loses that message (counted in `im_dropped_total`) and never slows the room.
+//! The registry lock is held only for those `try_send`s, never across an `.await`.
+
+pub mod auth;
+pub mod config;
+pub mod conn;
+pub mod http;
+pub mod outgoing;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, watch};
+
+pub use auth::{AuthError, AuthFuture, Authenticator, Identity, StaticTokens};
+pub use config::GatewayConfig;
+pub use outgoing::Outgoing;
+
+/// A connection as the registry sees it.
+struct Conn {
+    user_id: i64,
+    tx: mpsc::Sender<Arc<Outgoing>>,
+    room: Option<String>,
+    /// Operations the client wants; empty means all.
+    accepts: Vec<u32>,
+    /// Set to true to make the connection close itself.
+    kick: watch::Sender<bool>,
+}
+
+impl Conn {
+    fn wants(&self, op: u32) -> bool {
+        self.accepts.is_empty() || self.accepts.contains(&op)
+    }
+
+    /// Offers `msg`; returns whether it was queued.
+    fn offer(&self, msg: &Arc<Outgoing>) -> bool {
+        if !self.wants(msg.op) {
+            return false;
+        }
+        match self.tx.try_send(msg.clone()) {
+            Ok(()) => true,
+            Err(_) => {
+                metrics::counter!("im_dropped_total").increment(1);
+                false
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Room {
+    members: Vec<u64>,
+    recent: VecDeque<Arc<Outgoing>>,
+}
+
+#[derive(Default)]
+struct Registry {
+    conns: HashMap<u64, Conn>,
+    by_user: HashMap<i64, Vec<u64>>,
+    rooms: HashMap<String, Room>,
+}
+
+/// The chat gateway of this process. Cheap to share (`Arc`).
+pub struct Gateway {
+    config: GatewayConfig,
+    auth: Arc<dyn Authenticator>,
+    registry: Mutex<Registry>,
+    next_conn: AtomicU64,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a new connection gets from [`Gateway::register`].
+pub(crate) struct Registration {
+    pub id: u64,
+    pub rx: mpsc::Receiver<Arc<Outgoing>>,
+    pub kicked: watch::Receiver<bool>,
+}
+
+impl Gateway {
+    pub fn new(config: GatewayConfig, auth: Arc<dyn Authenticator>) -> Arc<Gateway> {
+        Arc::new(Gateway {
+            config,
+            auth,
+            registry: Mutex::new(Registry::default()),
+            next_conn: AtomicU64::new(1),
+        })
+    }
+
+    pub fn config(&self) -> &GatewayConfig {
+        &self.config
+    }
+
+    pub fn authenticator(&self) -> &dyn Authenticator {
+        &*self.auth
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn register(&self, user_id: i64, accepts: Vec<u32>) -> Registration {
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.config.queue.max(8));
+        let (kick, kicked) = watch::channel(false);
+        let mut r = self.registry();
+        r.conns.insert(
+            id,
+            Conn {
+                user_id,
+                tx,
+                room: None,
+                accepts,
+                kick,
+            },
+        );
+        r.by_user.entry(user_id).or_default().push(id);
+        metrics::gauge!("im_connections").increment(1.0);
+        Registration { id, rx, kicked }
+    }
+
+    pub(crate) fn unregister(&self, id: u64) {
+        let mut r = self.registry();
+        let Some(conn) = r.conns.remove(&id) else {
+            return;
+        };
+        if let Some(room) = &conn.room {
+            leave_room(&mut r, room, id);
+        }
+        if let Some(list) = r.by_user.get_mut(&conn.user_id) {
+            list.retain(|c| *c != id);
+            if list.is_empty() {
+                r.by_user.remove(&conn.user_id);
+            }
+        }
+        metrics::gauge!("im_connections").decrement(1.0);
+    }
+
+    /// Adds `ops` to (or removes them from) the operations connection `id` accepts;
+    /// returns the set now in force (empty: everything).
+    pub(crate) fn update_accepts(&self, id: u64, ops: &[u32], add: bool) -> Vec<u32> {
+        let mut r = self.registry();
+        let Some(c) = r.conns.get_mut(&id) else {
+            return Vec::new();
+        };
+        if add {
+            for op in ops {
+                if !c.accepts.contains(op) {
+                    c.accepts.push(*op);
+                }
+            }
+        } else {
+            c.accepts.retain(|op| !ops.contains(op));
+        }
+        c.accepts.clone()
+    }
+
+    /// Moves connection `id` into `room` (or out of any with `None`); queues the room's
+    /// recent messages for it. Returns the room's online count.
+    pub(crate) fn change_room(&self, id: u64, room: Option<&str>) -> u32 {
+        let mut r = self.registry();
+        let Some(old) = r.conns.get_mut(&id).map(|c| c.room.take()) else {
+            return 0;
+        };
+        if let Some(old) = old {
+            leave_room(&mut r, &old, id);
+        }
+        let Some(room) = room else {
+            return 0;
+        };
+        let entry = r.rooms.entry(room.to_string()).or_default();
+        entry.members.push(id);
+        let recent: Vec<Arc<Outgoing>> = entry.recent.iter().cloned().collect();
+        let online = entry.members.len() as u32;
+        if let Some(c) = r.conns.get_mut(&id) {
+            c.room = Some(room.to_string());
+            for m in &recent {
+                c.offer(m);
+            }
+        }
+        online
+    }
+
+    /// The room connection `id` is in.
+    pub(crate) fn room_of(&self, id: u64) -> Option<String> {
+        self.registry().conns.get(&id).and_then(|c| c.room.clone())
+    }
+
+    /// Connections in `room` now.
+    pub fn online(&self, room: &str) -> u32 {
+        self.registry()
+            .rooms
+            .get(room)
+            .map(|r| r.members.len() as u32)
+            .unwrap_or(0)
+    }
+
+    /// The busiest rooms, most members first.
+    pub fn top_rooms(&self, limit: usize) -> Vec<(String, u32)> {
+        let r = self.registry();
+        let mut v: Vec<(String, u32)> = r
+            .rooms
+            .iter()
+            .map(|(k, room)| (k.clone(), room.members.len() as u32))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.truncate(limit);
+        v
+    }
+
+    /// Sends `body` (JSON) with `op` to everyone in `room`, and keeps it among the
+    /// room's recent messages. Returns how many connections it was queued for.
+    pub fn push_room(&self, room: &str, op: u32, body: Bytes) -> usize {
+        let msg = Arc::new(Outgoing::new(op, body));
+        let mut r = self.registry();
+        let Registry { conns, rooms, .. } = &mut *r;
+        let Some(target) = rooms.get_mut(room) else {
+            return 0;
+        };
+        target.recent.push_back(msg.clone());
+        while target.recent.len() > self.config.room_recent {
+            target.recent.pop_front();
+        }
+        let mut queued = 0;
+        for id in &target.members {
+            if let Some(c) = conns.get(id) {
+                queued += c.offer(&msg) as usize;
+            }
+        }
+        metrics::counter!("im_deliveries_total", "kind" => "room").increment(queued as u64);
+        queued
+    }
+
+    /// Sends to every connection of each user in `users`.
+    pub fn push_users(&self, users: &[i64], op: u32, body: Bytes) -> usize {
+        let msg = Arc::new(Outgoing::new(op, body));
+        let r = self.registry();
+        let mut queued = 0;
+        for user in users {
+            for id in r.by_user.get(user).into_iter().flatten() {
+                if let Some(c) = r.conns.get(id) {
+                    queued += c.offer(&msg) as usize;
+                }
+            }
+        }
+        metrics::counter!("im_deliveries_total", "kind" => "user").increment(queued as u64);
+        queued
+    }
+
+    /// Sends to every connection.
+    pub fn push_all(&self, op: u32, body: Bytes) -> usize {
+        let msg = Arc::new(Outgoing::new(op, body));
+        let r = self.registry();
+        let queued = r.conns.values().map(|c| c.offer(&msg) as usize).sum();
+        metrics::counter!("im_deliveries_total", "kind" => "all").increment(queued as u64);
+        queued
+    }
+
+    /// Closes every connection of `user` (after a ban); returns how many.
+    pub fn disconnect_user(&self, user: i64) -> usize {
+        let r = self.registry();
+        let ids = r.by_user.get(&user).cloned().unwrap_or_default();
+        for id in &ids {
+            if let Some(c) = r.conns.get(id) {
+                let _ = c.kick.send(true);
+            }
+        }
+        ids.len()
+    }
+
+    /// Connections now.
+    pub fn connection_count(&self) -> usize {
+        self.registry().conns.len()
+    }
+}
+
+fn leave_room(r: &mut Registry, room: &str, id: u64) {
+    if let Some(entry) = r.rooms.get_mut(room) {
+        if let Some(i) = entry.members.iter().position(|m| *m == id) {
+            entry.members.swap_remove(i);
+        }
+        if entry.members.is_empty() {
+            r.rooms.remove(room);
+        }
+    }
+}

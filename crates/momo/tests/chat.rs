@@ -1,0 +1,330 @@
+//! The chat gateway with real WebSocket clients: goim binary packets and JSON text
+//! frames, authentication with the API's access tokens, rooms, heartbeats with online
+//! counts, the push API, and bad input.
+
+mod common;
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(s: &common::TestServer) -> Ws {
+    let url = format!("{}/ws", s.base.replace("http://", "ws://"));
+    tokio_tungstenite::connect_async(url).await.expect("ws connects").0
+}
+
+async fn send_json(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+/// The next JSON text frame (skipping pings), or `None` when the server closed.
+async fn next_json(ws: &mut Ws) -> Option<Value> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within 5 s")?;
+        match msg {
+            Ok(Message::Text(t)) => return Some(serde_json::from_str(t.as_str()).unwrap()),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// Waits for a frame with `op`, skipping others.
+async fn expect_op(ws: &mut Ws, op: u64) -> Value {
+    loop {
+        let v = next_json(ws).await.unwrap_or_else(|| panic!("closed while waiting for op {op}"));
+        if v["op"] == op {
+            return v;
+        }
+    }
+}
+
+async fn signed_in(s: &common::TestServer, token: &str, room: Option<&str>) -> Ws {
+    let mut ws = connect(s).await;
+    let mut body = json!({"token": token, "platform": "web"});
+    if let Some(r) = room {
+        body["room_id"] = json!(r);
+    }
+    send_json(&mut ws, json!({"op": 7, "seq": 1, "body": body})).await;
+    let reply = expect_op(&mut ws, 8).await;
+    assert_eq!(reply["seq"], 1);
+    ws
+}
+
+#[tokio::test]
+async fn users_chat_in_a_room_and_see_who_is_online() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let mut clients = Vec::new();
+    for i in 0..20 {
+        let u = s.register(&format!("viewer{i}")).await;
+        clients.push(signed_in(&s, &u.token, Some("live://7")).await);
+    }
+    // Heartbeat: the reply carries the room's online count.
+    send_json(&mut clients[0], json!({"op": 2, "seq": 9})).await;
+    let hb = expect_op(&mut clients[0], 3).await;
+    assert_eq!(hb["seq"], 9);
+    assert_eq!(hb["body"]["online"], 20);
+
+    send_json(&mut clients[3], json!({"op": 4, "seq": 2, "body": {"text": "hello <b>room</b>"}})).await;
+    let ack = expect_op(&mut clients[3], 5).await;
+    assert_eq!(ack["body"]["ok"], true);
+    for ws in clients.iter_mut() {
+        let m = expect_op(ws, 1000).await;
+        assert_eq!(m["body"]["type"], "danmaku");
+        assert_eq!(m["body"]["text"], "hello <b>room</b>");
+        assert_eq!(m["body"]["user"]["name"], "viewer3");
+        assert_eq!(m["body"]["room_id"], "live://7");
+    }
+    // A latecomer gets the recent messages on joining.
+    let late = s.register("late").await;
+    let mut ws = signed_in(&s, &late.token, Some("live://7")).await;
+    let m = expect_op(&mut ws, 1000).await;
+    assert_eq!(m["body"]["text"], "hello <b>room</b>");
+
+    // Changing room: the old room no longer counts it.
+    send_json(&mut ws, json!({"op": 12, "seq": 3, "body": {"room_id": "live://8"}})).await;
+    let changed = expect_op(&mut ws, 13).await;
+    assert_eq!(changed["body"]["room_id"], "live://8");
+    assert_eq!(changed["body"]["online"], 1);
+    send_json(&mut clients[0], json!({"op": 2, "seq": 10})).await;
+    assert_eq!(expect_op(&mut clients[0], 3).await["body"]["online"], 20);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn goim_binary_packets_work_byte_for_byte() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let u = s.register("binary").await;
+    let mut ws = connect(&s).await;
+    let packet = |op: u32, seq: u32, body: &[u8]| {
+        let mut p = Vec::new();
+        p.extend_from_slice(&((16 + body.len()) as u32).to_be_bytes());
+        p.extend_from_slice(&16u16.to_be_bytes());
+        p.extend_from_slice(&1u16.to_be_bytes());
+        p.extend_from_slice(&op.to_be_bytes());
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(body);
+        p
+    };
+    let auth = json!({"token": u.token, "room_id": "live://5"}).to_string();
+    // Auth and a heartbeat in one frame: several packets may share one.
+    let mut frame = packet(7, 1, auth.as_bytes());
+    frame.extend(packet(2, 2, b""));
+    ws.send(Message::Binary(frame.into())).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+        if let Message::Binary(b) = msg {
+            assert_eq!(u16::from_be_bytes([b[4], b[5]]), 16, "header length");
+            let len = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+            assert_eq!(len, b.len());
+            let op = u32::from_be_bytes([b[8], b[9], b[10], b[11]]);
+            seen.push((op, b[16..].to_vec()));
+        }
+    }
+    assert_eq!(seen[0], (8, vec![]), "auth reply, empty body");
+    assert_eq!(seen[1], (3, 1u32.to_be_bytes().to_vec()), "heartbeat reply: online count");
+
+    // A header length that is not 16: an error packet (op 24), then the close.
+    let mut bad = packet(2, 3, b"");
+    bad[5] = 20;
+    ws.send(Message::Binary(bad.into())).await.unwrap();
+    let mut got_error = false;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        match msg {
+            Message::Binary(b) => {
+                got_error |= u32::from_be_bytes([b[8], b[9], b[10], b[11]]) == 24;
+            }
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    assert!(got_error);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_tokens_silence_and_garbage_are_refused_and_the_gateway_serves_on() {
+    let s = common::TestServer::start_with(common::Backend::Sqlite, |c| c.chat.auth_timeout_secs = 1).await;
+    // Not auth first.
+    let mut ws = connect(&s).await;
+    send_json(&mut ws, json!({"op": 2, "seq": 1})).await;
+    assert_eq!(next_json(&mut ws).await.unwrap()["body"]["code"], "auth_required");
+    assert!(next_json(&mut ws).await.is_none(), "closed");
+    // A forged token.
+    let mut ws = connect(&s).await;
+    send_json(&mut ws, json!({"op": 7, "seq": 1, "body": {"token": "forged"}})).await;
+    assert_eq!(next_json(&mut ws).await.unwrap()["body"]["code"], "invalid_token");
+    assert!(next_json(&mut ws).await.is_none(), "closed");
+    // Not JSON.
+    let mut ws = connect(&s).await;
+    ws.send(Message::Text("{not json".into())).await.unwrap();
+    let err = next_json(&mut ws).await.unwrap();
+    assert_eq!(err["op"], 24, "{err}");
+    // Silence: closed after the auth timeout.
+    let mut ws = connect(&s).await;
+    let t = std::time::Instant::now();
+    assert!(next_json(&mut ws).await.is_none());
+    assert!(t.elapsed() < Duration::from_secs(4));
+
+    // Unknown operations and bad bodies get an error reply; the connection lives on.
+    let u = s.register("tester").await;
+    let mut ws = signed_in(&s, &u.token, None).await;
+    send_json(&mut ws, json!({"op": 77, "seq": 4})).await;
+    let e = expect_op(&mut ws, 24).await;
+    assert_eq!(e["body"]["code"], "unknown_operation");
+    send_json(&mut ws, json!({"op": 4, "seq": 5, "body": {"text": "hi"}})).await;
+    assert_eq!(expect_op(&mut ws, 24).await["body"]["code"], "not_in_room");
+    send_json(&mut ws, json!({"op": 12, "seq": 6, "body": {"room_id": "live://7"}})).await;
+    expect_op(&mut ws, 13).await;
+    send_json(&mut ws, json!({"op": 4, "seq": 7, "body": {"text": "x".repeat(201)}})).await;
+    assert_eq!(expect_op(&mut ws, 24).await["body"]["code"], "bad_text");
+    // A flood: the first burst passes, then rate_limited.
+    for seq in 10..30 {
+        send_json(&mut ws, json!({"op": 4, "seq": seq, "body": {"text": "flood"}})).await;
+    }
+    let mut limited = 0;
+    let mut ok = 0;
+    while ok + limited < 20 {
+        let v = next_json(&mut ws).await.unwrap();
+        match v["op"].as_u64() {
+            Some(5) => ok += 1,
+            Some(24) => {
+                assert_eq!(v["body"]["code"], "rate_limited");
+                limited += 1
+            }
+            _ => {}
+        }
+    }
+    assert!(ok >= 5 && limited >= 5, "ok {ok}, limited {limited}");
+    send_json(&mut ws, json!({"op": 2, "seq": 99})).await;
+    expect_op(&mut ws, 3).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_push_api_reaches_users_rooms_and_everyone_for_operators_only() {
+    let s = common::TestServer::start_with(common::Backend::Sqlite, |c| {
+        c.chat.service_token = Some("service-secret".into());
+    })
+    .await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let admin = s.admin_token("boss").await;
+    // Alice on two devices, Bob in room 3.
+    let mut a1 = signed_in(&s, &alice.token, None).await;
+    let mut a2 = signed_in(&s, &alice.token, None).await;
+    let mut b = signed_in(&s, &bob.token, Some("live://3")).await;
+
+    let (status, body) = s
+        .post("/api/v1/push/users", Some(&admin), json!({"user_ids": [alice.id], "body": {"hi": 1}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["delivered"], 2);
+    assert_eq!(expect_op(&mut a1, 1000).await["body"]["hi"], 1);
+    assert_eq!(expect_op(&mut a2, 1000).await["body"]["hi"], 1);
+
+    let (status, body) = s
+        .post("/api/v1/push/rooms/3", Some("service-secret"), json!({"op": 1001, "body": {"gift": "rocket"}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["delivered"], 1);
+    assert_eq!(expect_op(&mut b, 1001).await["body"]["gift"], "rocket");
+
+    let (status, body) = s.post("/api/v1/push/all", Some(&admin), json!({"body": {"notice": "maintenance"}})).await;
+    assert_eq!((status, body["delivered"].as_u64()), (StatusCode::OK, Some(3)));
+    expect_op(&mut b, 1000).await;
+
+    let (status, body) = s.get("/api/v1/online/rooms/3", Some(&admin)).await;
+    assert_eq!((status, body["online"].as_u64()), (StatusCode::OK, Some(1)));
+    let (status, body) = s.get("/api/v1/online/top", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["rooms"][0]["room_id"], "live://3");
+
+    // Not for ordinary users, nor anonymous callers; bad requests are refused.
+    let (status, body) = s.post("/api/v1/push/all", Some(&alice.token), json!({"body": {}})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "admin_required");
+    let (status, _) = s.post("/api/v1/push/all", None, json!({"body": {}})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = s.post("/api/v1/push/all", Some(&admin), json!({"op": 3, "body": {}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = s.post("/api/v1/push/users", Some(&admin), json!({"user_ids": "x", "body": {}})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_reader_that_stalls_loses_messages_without_delaying_the_room() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let stalled = s.register("stalled").await;
+    let reader = s.register("reader").await;
+    let _stalled_ws = signed_in(&s, &stalled.token, Some("live://9")).await; // never read again
+    let mut ws = signed_in(&s, &reader.token, Some("live://9")).await;
+    let gw = s.gateway();
+    let filler = "x".repeat(2000);
+    let started = std::time::Instant::now();
+    let total = 3000;
+    let mut received = 0;
+    for i in 0..total {
+        let body = json!({"n": i, "filler": filler}).to_string();
+        gw.push_room("9", 1000, body.into());
+        // Read as we go, as a live client does, keeping its backlog under its queue.
+        if i % 100 == 99 {
+            while received + 50 < i + 1 {
+                match next_json(&mut ws).await {
+                    Some(v) if v["op"] == 1000 => received += 1,
+                    Some(_) => {}
+                    None => panic!("the reading client was closed"),
+                }
+            }
+        }
+    }
+    while received < total {
+        match next_json(&mut ws).await {
+            Some(v) if v["op"] == 1000 => received += 1,
+            Some(_) => {}
+            None => panic!("the reading client was closed"),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(20), "the room was held up: {:?}", started.elapsed());
+    // Six megabytes to a client that reads nothing: most of it was dropped, not queued.
+    let metrics = s.client.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let dropped: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("im_dropped_total"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .expect("im_dropped_total in /metrics");
+    assert!(dropped > 0.0, "nothing was dropped for the stalled client");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn subscriptions_filter_pushed_operations() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let u = s.register("picky").await;
+    let mut ws = connect(&s).await;
+    send_json(&mut ws, json!({"op": 7, "seq": 1, "body": {"token": u.token, "accepts": [1001]}})).await;
+    expect_op(&mut ws, 8).await;
+    let gw = s.gateway();
+    gw.push_users(&[u.id], 1000, r#"{"n":1}"#.into());
+    gw.push_users(&[u.id], 1001, r#"{"n":2}"#.into());
+    assert_eq!(expect_op(&mut ws, 1001).await["body"]["n"], 2, "op 1000 was filtered out");
+    // Add 1002, then remove 1001.
+    send_json(&mut ws, json!({"op": 14, "seq": 2, "body": {"ops": [1002]}})).await;
+    assert_eq!(expect_op(&mut ws, 15).await["body"]["ops"], json!([1001, 1002]));
+    send_json(&mut ws, json!({"op": 16, "seq": 3, "body": {"ops": [1001]}})).await;
+    assert_eq!(expect_op(&mut ws, 17).await["body"]["ops"], json!([1002]));
+    gw.push_users(&[u.id], 1001, r#"{"n":3}"#.into());
+    gw.push_users(&[u.id], 1002, r#"{"n":4}"#.into());
+    assert_eq!(expect_op(&mut ws, 1002).await["body"]["n"], 4);
+    s.stop().await;
+}
