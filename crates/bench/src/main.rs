@@ -17,6 +17,11 @@
 //!
 //! # momo's accounts API, set up and compared in one go:
 //! momo-bench accounts --base http://127.0.0.1:8080 --markdown docs/benchmarks.md
+//!
+//! # What live viewers cost: publish a file, connect 250, then 1000 viewers per protocol:
+//! momo-bench live --publish rtmp://127.0.0.1:1935/live/KEY --file stream.flv \
+//!     --rtmp-play rtmp://127.0.0.1:1935/live/ROOM --flv-play http://127.0.0.1:8080/live/ROOM.flv \
+//!     --players 250,1000 --duration 30s --server-pid PID --label momo
 //! ```
 //!
 //! The load generator shares the machine with the server when both run locally; its
@@ -25,6 +30,7 @@
 
 mod args;
 mod context;
+mod live;
 mod load;
 mod report;
 mod rounds;
@@ -67,6 +73,13 @@ enum Command {
     /// Registers bench_user (or signs in if it exists), then measures GET /healthz,
     /// GET /api/v1/users/{id} with the user's token, and POST /api/v1/auth/login.
     Accounts(AccountsArgs),
+    /// What live viewers cost a media server: RTMP and HTTP-FLV viewers in steps.
+    ///
+    /// Publishes --file in real time to --publish (or relies on another publisher),
+    /// connects --players viewers per step at --ramp per second, measures for
+    /// --duration, and reports per viewer: the server's CPU ms per viewer-minute and
+    /// KiB of RSS (with --server-pid), time to the first picture, frames dropped.
+    Live(Box<live::LiveArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -144,10 +157,13 @@ impl RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // The live viewers share the machine with the server they measure: keep them to
+    // the threads asked for.
+    if let Command::Live(a) = &cli.command {
+        builder.worker_threads(usize::from(a.threads));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("momo-bench: cannot start the async runtime: {e}");
@@ -195,6 +211,7 @@ async fn run(command: Command) -> Result<()> {
             }
             measure(targets, plan, &a.title, Some(scenario::BASELINE), &a.run).await
         }
+        Command::Live(a) => live::run(*a).await,
     }
 }
 
@@ -301,6 +318,26 @@ mod tests {
             panic!("expected http");
         };
         assert!(a.run.plan().is_err());
+    }
+
+    #[test]
+    fn live_needs_a_play_url_and_takes_a_list_of_counts() {
+        assert!(parse("momo-bench live --players 10").is_err());
+        assert!(parse("momo-bench live --rtmp-play http://h/live/x").is_err());
+        assert!(
+            parse("momo-bench live --rtmp-play rtmp://h/live/x --publish rtmp://h/live/k").is_err()
+        );
+        let cli = parse(
+            "momo-bench live --rtmp-play rtmp://h/live/x --flv-play http://h/live/x.flv \
+             --players 250,1000,2000 --duration 30s --server-pid 1",
+        )
+        .unwrap();
+        let Command::Live(a) = cli.command else {
+            panic!("expected live");
+        };
+        assert_eq!(a.threads, 1);
+        let dbg = format!("{a:?}");
+        assert!(dbg.contains("players: [250, 1000, 2000]"), "{dbg}");
     }
 
     #[test]
