@@ -114,6 +114,9 @@ pub struct MediaSettings {
     pub rtmp_idle_timeout_secs: u64,
     /// Seconds a publisher may send no media before it is disconnected.
     pub publish_media_timeout_secs: u64,
+    /// Milliseconds a viewer's connection rests between writes, so that the frames of
+    /// that time go out in one write (less CPU per viewer, at most this much delay).
+    pub viewer_flush_ms: u64,
 }
 
 impl Default for MediaSettings {
@@ -126,6 +129,7 @@ impl Default for MediaSettings {
             rtmp_max_connections: 10_000,
             rtmp_idle_timeout_secs: 60,
             publish_media_timeout_secs: 15,
+            viewer_flush_ms: 50,
         }
     }
 }
@@ -143,11 +147,17 @@ impl MediaSettings {
         }
     }
 
+    /// How long viewers rest between writes.
+    pub fn flush(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.viewer_flush_ms.min(1000))
+    }
+
     pub fn rtmp(&self) -> media::server::RtmpConfig {
         media::server::RtmpConfig {
             max_connections: self.rtmp_max_connections.max(1),
             idle_timeout: std::time::Duration::from_secs(self.rtmp_idle_timeout_secs.max(1)),
             media_timeout: std::time::Duration::from_secs(self.publish_media_timeout_secs.max(1)),
+            flush_interval: self.flush(),
             ..Default::default()
         }
     }

@@ -117,7 +117,11 @@ pub async fn start(
         std::sync::Arc::new(app::chat::auth::ChatAuth(state.clone())),
     );
     let router = app::router(state.clone())
-        .merge(media::server::http::routes_with(hub.clone(), signing))
+        .merge(media::server::http::routes_tuned(
+            hub.clone(),
+            signing,
+            config.media.flush(),
+        ))
         .merge(im::gateway::http::routes(gateway.clone()));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let grace = Duration::from_secs(config.shutdown_grace_secs);

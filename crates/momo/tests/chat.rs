@@ -11,11 +11,15 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(s: &common::TestServer) -> Ws {
     let url = format!("{}/ws", s.base.replace("http://", "ws://"));
-    tokio_tungstenite::connect_async(url).await.expect("ws connects").0
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("ws connects")
+        .0
 }
 
 async fn send_json(ws: &mut Ws, v: Value) {
@@ -39,7 +43,9 @@ async fn next_json(ws: &mut Ws) -> Option<Value> {
 /// Waits for a frame with `op`, skipping others.
 async fn expect_op(ws: &mut Ws, op: u64) -> Value {
     loop {
-        let v = next_json(ws).await.unwrap_or_else(|| panic!("closed while waiting for op {op}"));
+        let v = next_json(ws)
+            .await
+            .unwrap_or_else(|| panic!("closed while waiting for op {op}"));
         if v["op"] == op {
             return v;
         }
@@ -72,7 +78,11 @@ async fn users_chat_in_a_room_and_see_who_is_online() {
     assert_eq!(hb["seq"], 9);
     assert_eq!(hb["body"]["online"], 20);
 
-    send_json(&mut clients[3], json!({"op": 4, "seq": 2, "body": {"text": "hello <b>room</b>"}})).await;
+    send_json(
+        &mut clients[3],
+        json!({"op": 4, "seq": 2, "body": {"text": "hello <b>room</b>"}}),
+    )
+    .await;
     let ack = expect_op(&mut clients[3], 5).await;
     assert_eq!(ack["body"]["ok"], true);
     for ws in clients.iter_mut() {
@@ -89,7 +99,11 @@ async fn users_chat_in_a_room_and_see_who_is_online() {
     assert_eq!(m["body"]["text"], "hello <b>room</b>");
 
     // Changing room: the old room no longer counts it.
-    send_json(&mut ws, json!({"op": 12, "seq": 3, "body": {"room_id": "live://8"}})).await;
+    send_json(
+        &mut ws,
+        json!({"op": 12, "seq": 3, "body": {"room_id": "live://8"}}),
+    )
+    .await;
     let changed = expect_op(&mut ws, 13).await;
     assert_eq!(changed["body"]["room_id"], "live://8");
     assert_eq!(changed["body"]["online"], 1);
@@ -120,7 +134,11 @@ async fn goim_binary_packets_work_byte_for_byte() {
     ws.send(Message::Binary(frame.into())).await.unwrap();
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         if let Message::Binary(b) = msg {
             assert_eq!(u16::from_be_bytes([b[4], b[5]]), 16, "header length");
             let len = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
@@ -130,7 +148,11 @@ async fn goim_binary_packets_work_byte_for_byte() {
         }
     }
     assert_eq!(seen[0], (8, vec![]), "auth reply, empty body");
-    assert_eq!(seen[1], (3, 1u32.to_be_bytes().to_vec()), "heartbeat reply: online count");
+    assert_eq!(
+        seen[1],
+        (3, 1u32.to_be_bytes().to_vec()),
+        "heartbeat reply: online count"
+    );
 
     // A header length that is not 16: an error packet (op 24), then the close.
     let mut bad = packet(2, 3, b"");
@@ -152,16 +174,28 @@ async fn goim_binary_packets_work_byte_for_byte() {
 
 #[tokio::test]
 async fn bad_tokens_silence_and_garbage_are_refused_and_the_gateway_serves_on() {
-    let s = common::TestServer::start_with(common::Backend::Sqlite, |c| c.chat.auth_timeout_secs = 1).await;
+    let s =
+        common::TestServer::start_with(common::Backend::Sqlite, |c| c.chat.auth_timeout_secs = 1)
+            .await;
     // Not auth first.
     let mut ws = connect(&s).await;
     send_json(&mut ws, json!({"op": 2, "seq": 1})).await;
-    assert_eq!(next_json(&mut ws).await.unwrap()["body"]["code"], "auth_required");
+    assert_eq!(
+        next_json(&mut ws).await.unwrap()["body"]["code"],
+        "auth_required"
+    );
     assert!(next_json(&mut ws).await.is_none(), "closed");
     // A forged token.
     let mut ws = connect(&s).await;
-    send_json(&mut ws, json!({"op": 7, "seq": 1, "body": {"token": "forged"}})).await;
-    assert_eq!(next_json(&mut ws).await.unwrap()["body"]["code"], "invalid_token");
+    send_json(
+        &mut ws,
+        json!({"op": 7, "seq": 1, "body": {"token": "forged"}}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut ws).await.unwrap()["body"]["code"],
+        "invalid_token"
+    );
     assert!(next_json(&mut ws).await.is_none(), "closed");
     // Not JSON.
     let mut ws = connect(&s).await;
@@ -182,13 +216,25 @@ async fn bad_tokens_silence_and_garbage_are_refused_and_the_gateway_serves_on() 
     assert_eq!(e["body"]["code"], "unknown_operation");
     send_json(&mut ws, json!({"op": 4, "seq": 5, "body": {"text": "hi"}})).await;
     assert_eq!(expect_op(&mut ws, 24).await["body"]["code"], "not_in_room");
-    send_json(&mut ws, json!({"op": 12, "seq": 6, "body": {"room_id": "live://7"}})).await;
+    send_json(
+        &mut ws,
+        json!({"op": 12, "seq": 6, "body": {"room_id": "live://7"}}),
+    )
+    .await;
     expect_op(&mut ws, 13).await;
-    send_json(&mut ws, json!({"op": 4, "seq": 7, "body": {"text": "x".repeat(201)}})).await;
+    send_json(
+        &mut ws,
+        json!({"op": 4, "seq": 7, "body": {"text": "x".repeat(201)}}),
+    )
+    .await;
     assert_eq!(expect_op(&mut ws, 24).await["body"]["code"], "bad_text");
     // A flood: the first burst passes, then rate_limited.
     for seq in 10..30 {
-        send_json(&mut ws, json!({"op": 4, "seq": seq, "body": {"text": "flood"}})).await;
+        send_json(
+            &mut ws,
+            json!({"op": 4, "seq": seq, "body": {"text": "flood"}}),
+        )
+        .await;
     }
     let mut limited = 0;
     let mut ok = 0;
@@ -224,7 +270,11 @@ async fn the_push_api_reaches_users_rooms_and_everyone_for_operators_only() {
     let mut b = signed_in(&s, &bob.token, Some("live://3")).await;
 
     let (status, body) = s
-        .post("/api/v1/push/users", Some(&admin), json!({"user_ids": [alice.id], "body": {"hi": 1}}))
+        .post(
+            "/api/v1/push/users",
+            Some(&admin),
+            json!({"user_ids": [alice.id], "body": {"hi": 1}}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["delivered"], 2);
@@ -232,14 +282,27 @@ async fn the_push_api_reaches_users_rooms_and_everyone_for_operators_only() {
     assert_eq!(expect_op(&mut a2, 1000).await["body"]["hi"], 1);
 
     let (status, body) = s
-        .post("/api/v1/push/rooms/3", Some("service-secret"), json!({"op": 1001, "body": {"gift": "rocket"}}))
+        .post(
+            "/api/v1/push/rooms/3",
+            Some("service-secret"),
+            json!({"op": 1001, "body": {"gift": "rocket"}}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["delivered"], 1);
     assert_eq!(expect_op(&mut b, 1001).await["body"]["gift"], "rocket");
 
-    let (status, body) = s.post("/api/v1/push/all", Some(&admin), json!({"body": {"notice": "maintenance"}})).await;
-    assert_eq!((status, body["delivered"].as_u64()), (StatusCode::OK, Some(3)));
+    let (status, body) = s
+        .post(
+            "/api/v1/push/all",
+            Some(&admin),
+            json!({"body": {"notice": "maintenance"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["delivered"].as_u64()),
+        (StatusCode::OK, Some(3))
+    );
     expect_op(&mut b, 1000).await;
 
     let (status, body) = s.get("/api/v1/online/rooms/3", Some(&admin)).await;
@@ -249,14 +312,28 @@ async fn the_push_api_reaches_users_rooms_and_everyone_for_operators_only() {
     assert_eq!(body["rooms"][0]["room_id"], "live://3");
 
     // Not for ordinary users, nor anonymous callers; bad requests are refused.
-    let (status, body) = s.post("/api/v1/push/all", Some(&alice.token), json!({"body": {}})).await;
+    let (status, body) = s
+        .post("/api/v1/push/all", Some(&alice.token), json!({"body": {}}))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"]["code"], "admin_required");
     let (status, _) = s.post("/api/v1/push/all", None, json!({"body": {}})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = s.post("/api/v1/push/all", Some(&admin), json!({"op": 3, "body": {}})).await;
+    let (status, _) = s
+        .post(
+            "/api/v1/push/all",
+            Some(&admin),
+            json!({"op": 3, "body": {}}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = s.post("/api/v1/push/users", Some(&admin), json!({"user_ids": "x", "body": {}})).await;
+    let (status, _) = s
+        .post(
+            "/api/v1/push/users",
+            Some(&admin),
+            json!({"user_ids": "x", "body": {}}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     s.stop().await;
 }
@@ -294,9 +371,21 @@ async fn a_reader_that_stalls_loses_messages_without_delaying_the_room() {
             None => panic!("the reading client was closed"),
         }
     }
-    assert!(started.elapsed() < Duration::from_secs(20), "the room was held up: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the room was held up: {:?}",
+        started.elapsed()
+    );
     // Six megabytes to a client that reads nothing: most of it was dropped, not queued.
-    let metrics = s.client.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let dropped: f64 = metrics
         .lines()
         .find(|l| l.starts_with("im_dropped_total"))
@@ -312,16 +401,35 @@ async fn subscriptions_filter_pushed_operations() {
     let s = common::TestServer::start(common::Backend::Sqlite).await;
     let u = s.register("picky").await;
     let mut ws = connect(&s).await;
-    send_json(&mut ws, json!({"op": 7, "seq": 1, "body": {"token": u.token, "accepts": [1001]}})).await;
+    send_json(
+        &mut ws,
+        json!({"op": 7, "seq": 1, "body": {"token": u.token, "accepts": [1001]}}),
+    )
+    .await;
     expect_op(&mut ws, 8).await;
     let gw = s.gateway();
     gw.push_users(&[u.id], 1000, r#"{"n":1}"#.into());
     gw.push_users(&[u.id], 1001, r#"{"n":2}"#.into());
-    assert_eq!(expect_op(&mut ws, 1001).await["body"]["n"], 2, "op 1000 was filtered out");
+    assert_eq!(
+        expect_op(&mut ws, 1001).await["body"]["n"],
+        2,
+        "op 1000 was filtered out"
+    );
     // Add 1002, then remove 1001.
-    send_json(&mut ws, json!({"op": 14, "seq": 2, "body": {"ops": [1002]}})).await;
-    assert_eq!(expect_op(&mut ws, 15).await["body"]["ops"], json!([1001, 1002]));
-    send_json(&mut ws, json!({"op": 16, "seq": 3, "body": {"ops": [1001]}})).await;
+    send_json(
+        &mut ws,
+        json!({"op": 14, "seq": 2, "body": {"ops": [1002]}}),
+    )
+    .await;
+    assert_eq!(
+        expect_op(&mut ws, 15).await["body"]["ops"],
+        json!([1001, 1002])
+    );
+    send_json(
+        &mut ws,
+        json!({"op": 16, "seq": 3, "body": {"ops": [1001]}}),
+    )
+    .await;
     assert_eq!(expect_op(&mut ws, 17).await["body"]["ops"], json!([1002]));
     gw.push_users(&[u.id], 1001, r#"{"n":3}"#.into());
     gw.push_users(&[u.id], 1002, r#"{"n":4}"#.into());

@@ -14,7 +14,10 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use std::time::Duration;
+
 use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
 
 use super::signed_play::PlaySigning;
 use crate::flv::tag::FlvHeader;
@@ -27,12 +30,20 @@ pub fn routes(hub: Arc<Hub>) -> Router {
 
 /// The routes of the HTTP outputs; with `signing`, every play URL must be signed.
 pub fn routes_with(hub: Arc<Hub>, signing: Option<PlaySigning>) -> Router {
+    routes_tuned(hub, signing, Duration::from_millis(50))
+}
+
+/// As [`routes_with`], with the flush interval of FLV viewers: after a write, a viewer
+/// rests this long so that the frames of that time go out together (see
+/// [`RtmpConfig::flush_interval`](super::RtmpConfig::flush_interval)).
+pub fn routes_tuned(hub: Arc<Hub>, signing: Option<PlaySigning>, flush: Duration) -> Router {
     Router::new()
         .route("/live/{file}", get(flv))
         .route("/live/{room}/{file}", get(hls))
         .with_state(Outputs {
             hub,
             signing: signing.map(Arc::new),
+            flush,
         })
 }
 
@@ -40,6 +51,7 @@ pub fn routes_with(hub: Arc<Hub>, signing: Option<PlaySigning>) -> Router {
 struct Outputs {
     hub: Arc<Hub>,
     signing: Option<Arc<PlaySigning>>,
+    flush: Duration,
 }
 
 impl Outputs {
@@ -110,7 +122,10 @@ async fn flv(State(out): State<Outputs>, Path(file): Path<String>, req: Request)
     };
     if wants_ws {
         return match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-            Ok(ws) => ws.on_upgrade(move |socket| ws_flv(socket, sub)),
+            Ok(ws) => {
+                let flush = out.flush;
+                ws.on_upgrade(move |socket| ws_flv(socket, sub, flush))
+            }
             Err(rejection) => rejection.into_response(),
         };
     }
@@ -119,16 +134,29 @@ async fn flv(State(out): State<Outputs>, Path(file): Path<String>, req: Request)
         has_video: true,
     }
     .encode();
-    let body = futures::stream::unfold((Some(header), sub), |(first, mut sub)| async move {
-        if let Some(h) = first {
-            return Some((Ok::<Bytes, std::convert::Infallible>(h), (None, sub)));
-        }
-        let packet = sub.rx.recv().await?;
-        let tag = packet.flv_tag().clone();
-        metrics::counter!("media_bytes_out_total", "protocol" => "http_flv")
-            .increment(tag.len() as u64);
-        Some((Ok(tag), (None, sub)))
-    });
+    let flush = out.flush;
+    // The header and the primer (metadata, codec headers, cached GOP) go out at once;
+    // after each write the viewer rests for `flush` and then takes all that queued up.
+    let body = futures::stream::unfold(
+        (Some(header), sub, false),
+        move |(header, mut sub, rest)| async move {
+            if rest && !flush.is_zero() {
+                tokio::time::sleep(flush).await;
+            }
+            let first = sub.rx.recv().await?;
+            let mut tags: Vec<Bytes> = header.into_iter().collect();
+            tags.push(first.flv_tag().clone());
+            while let Ok(p) = sub.rx.try_recv() {
+                tags.push(p.flv_tag().clone());
+            }
+            let len: usize = tags.iter().map(Bytes::len).sum();
+            metrics::counter!("media_bytes_out_total", "protocol" => "http_flv")
+                .increment(len as u64);
+            let tags = tags.into_iter().map(Ok::<Bytes, std::convert::Infallible>);
+            Some((futures::stream::iter(tags), (None, sub, true)))
+        },
+    )
+    .flatten();
     let mut res = Response::new(Body::from_stream(body));
     let h = res.headers_mut();
     h.insert(
@@ -143,8 +171,9 @@ async fn flv(State(out): State<Outputs>, Path(file): Path<String>, req: Request)
     res
 }
 
-/// WebSocket-FLV: the FLV header, then one binary message per tag.
-async fn ws_flv(mut socket: WebSocket, mut sub: Subscription) {
+/// WebSocket-FLV: the FLV header, then one binary message per tag, the tags of each
+/// flush interval written together.
+async fn ws_flv(mut socket: WebSocket, mut sub: Subscription, flush: Duration) {
     let header = FlvHeader {
         has_audio: true,
         has_video: true,
@@ -157,11 +186,25 @@ async fn ws_flv(mut socket: WebSocket, mut sub: Subscription) {
         tokio::select! {
             packet = sub.rx.recv() => {
                 let Some(packet) = packet else { break };
-                let tag = packet.flv_tag().clone();
+                let mut tags = vec![packet.flv_tag().clone()];
+                while let Ok(p) = sub.rx.try_recv() {
+                    tags.push(p.flv_tag().clone());
+                }
+                let bytes: usize = tags.iter().map(Bytes::len).sum();
                 metrics::counter!("media_bytes_out_total", "protocol" => "ws_flv")
-                    .increment(tag.len() as u64);
-                if socket.send(Message::Binary(tag)).await.is_err() {
+                    .increment(bytes as u64);
+                let mut failed = false;
+                for tag in tags {
+                    if socket.feed(Message::Binary(tag)).await.is_err() {
+                        failed = true;
+                        break;
+                    }
+                }
+                if failed || socket.flush().await.is_err() {
                     break;
+                }
+                if !flush.is_zero() {
+                    tokio::time::sleep(flush).await;
                 }
             }
             incoming = socket.recv() => match incoming {
