@@ -48,6 +48,8 @@ struct Inner {
     passwords: Passwords,
     login_guard: LoginGuard,
     user_cache: users::cache::UserCache,
+    /// The chat gateway, once the node has one (it is built after the state).
+    chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             passwords: Passwords::new(),
             login_guard,
             user_cache,
+            chat: std::sync::OnceLock::new(),
             settings,
         }))
     }
@@ -88,6 +91,16 @@ impl AppState {
 
     pub fn user_cache(&self) -> &users::cache::UserCache {
         &self.0.user_cache
+    }
+
+    /// Connects the chat gateway, so that use cases can reach connected users.
+    pub fn set_chat(&self, gateway: Arc<im::gateway::Gateway>) {
+        let _ = self.0.chat.set(gateway);
+    }
+
+    /// The chat gateway, if this node runs one.
+    pub fn chat(&self) -> Option<&Arc<im::gateway::Gateway>> {
+        self.0.chat.get()
     }
 }
 

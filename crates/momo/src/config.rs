@@ -61,6 +61,19 @@ pub struct ChatSettings {
     /// A secret that may call the push API in place of an admin's token.
     #[serde(skip_serializing)]
     pub service_token: Option<String>,
+    /// Words not allowed in room messages.
+    pub sensitive_words: Vec<String>,
+    /// `replace` masks them with `*`; `reject` refuses the message.
+    pub sensitive_mode: SensitiveMode,
+}
+
+/// What the chat gateway does with a message holding a sensitive word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SensitiveMode {
+    #[default]
+    Replace,
+    Reject,
 }
 
 impl Default for ChatSettings {
@@ -75,6 +88,8 @@ impl Default for ChatSettings {
             send_per_sec: d.send_per_sec,
             max_text: d.max_text,
             service_token: None,
+            sensitive_words: Vec::new(),
+            sensitive_mode: SensitiveMode::Replace,
         }
     }
 }
@@ -91,6 +106,11 @@ impl ChatSettings {
             send_per_sec: self.send_per_sec.max(1),
             max_text: self.max_text.max(1),
             service_token: self.service_token.clone().filter(|t| !t.is_empty()),
+            sensitive_words: self.sensitive_words.clone(),
+            sensitive_mode: match self.sensitive_mode {
+                SensitiveMode::Replace => im::gateway::moderation::WordMode::Replace,
+                SensitiveMode::Reject => im::gateway::moderation::WordMode::Reject,
+            },
             ..Default::default()
         }
     }

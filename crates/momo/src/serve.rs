@@ -116,6 +116,7 @@ pub async fn start(
         config.chat.gateway(),
         std::sync::Arc::new(app::chat::auth::ChatAuth(state.clone())),
     );
+    state.set_chat(gateway.clone());
     let router = app::router(state.clone())
         .merge(media::server::http::routes_tuned(
             hub.clone(),

@@ -436,3 +436,99 @@ async fn subscriptions_filter_pushed_operations() {
     assert_eq!(expect_op(&mut ws, 1002).await["body"]["n"], 4);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn sensitive_words_are_masked_or_refused_as_configured() {
+    for (mode, expect_masked) in [("replace", true), ("reject", false)] {
+        let s = common::TestServer::start_with(common::Backend::Sqlite, |c| {
+            c.chat.sensitive_words = vec!["spam".into(), "坏话".into()];
+            c.chat.sensitive_mode = if mode == "replace" {
+                momo::config::SensitiveMode::Replace
+            } else {
+                momo::config::SensitiveMode::Reject
+            };
+        })
+        .await;
+        let u = s.register("talker").await;
+        let mut ws = signed_in(&s, &u.token, Some("live://4")).await;
+        send_json(
+            &mut ws,
+            json!({"op": 4, "seq": 1, "body": {"text": "no SPAM, 坏话 here"}}),
+        )
+        .await;
+        if expect_masked {
+            let m = expect_op(&mut ws, 1000).await;
+            assert_eq!(m["body"]["text"], "no ****, ** here");
+        } else {
+            let e = expect_op(&mut ws, 24).await;
+            assert_eq!(e["body"]["code"], "sensitive_words");
+        }
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_banned_user_is_disconnected_and_kept_out_until_unbanned() {
+    for backend in common::backends() {
+        let s = common::TestServer::start(backend).await;
+        let admin = s.admin_token("boss").await;
+        let u = s.register("troll").await;
+        let mut ws = signed_in(&s, &u.token, Some("live://1")).await;
+
+        let path = format!("/api/v1/admin/users/{}/ban", u.id);
+        let (status, body) = s.post(&path, Some(&u.token), json!({})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (status, body) = s.post(&path, Some(&admin), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["connections_closed"], 1);
+        // The open connection is told (op 6) and closed.
+        assert_eq!(expect_op(&mut ws, 6).await["op"], 6);
+        assert!(next_json(&mut ws).await.is_none());
+        // New connections, sign-ins, refreshes and the profile are refused.
+        let mut again = connect(&s).await;
+        send_json(
+            &mut again,
+            json!({"op": 7, "seq": 1, "body": {"token": u.token}}),
+        )
+        .await;
+        assert_eq!(
+            next_json(&mut again).await.unwrap()["body"]["code"],
+            "account_banned"
+        );
+        let (status, body) = s
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": "troll", "password": "password-123"}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("account_banned"))
+        );
+        let (status, _) = s
+            .post(
+                "/api/v1/auth/refresh",
+                None,
+                json!({"refresh_token": u.refresh}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _) = s.get(&format!("/api/v1/users/{}", u.id), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let (status, body) = s
+            .call(reqwest::Method::DELETE, &path, Some(&admin), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, _) = s
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": "troll", "password": "password-123"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        s.stop().await;
+    }
+}

@@ -75,6 +75,8 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/users/{id}/following", "get"),
         ("/api/v1/users/{id}/friends", "get"),
         ("/api/v1/admin/users", "get"),
+        ("/api/v1/admin/users/{id}/ban", "post"),
+        ("/api/v1/admin/users/{id}/ban", "delete"),
         ("/api/v1/rooms", "post"),
         ("/api/v1/rooms/{id}", "get"),
         ("/api/v1/rooms/{id}/stream-key", "post"),
@@ -87,7 +89,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        20,
+        21,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

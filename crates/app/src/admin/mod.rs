@@ -1,7 +1,9 @@
 //! Operator routes under `/api/v1/admin`, every one behind the [`Admin`](crate::http::Admin)
 //! guard (403 `admin_required` for anyone else).
 
+pub mod ban_user;
 pub mod list_users;
+pub mod unban_user;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -9,5 +11,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_users::list_users))
+    OpenApiRouter::new()
+        .routes(routes!(list_users::list_users))
+        .routes(routes!(ban_user::ban_user, unban_user::unban_user))
 }

@@ -23,6 +23,9 @@ pub struct GatewayConfig {
     pub write_timeout: Duration,
     /// A shared secret that may call the push API in place of an admin token.
     pub service_token: Option<String>,
+    /// Words not allowed in room messages, and what to do about them.
+    pub sensitive_words: Vec<String>,
+    pub sensitive_mode: super::moderation::WordMode,
 }
 
 impl Default for GatewayConfig {
@@ -37,6 +40,8 @@ impl Default for GatewayConfig {
             max_text: 200,
             write_timeout: Duration::from_secs(10),
             service_token: None,
+            sensitive_words: Vec::new(),
+            sensitive_mode: super::moderation::WordMode::Replace,
         }
     }
 }

@@ -446,6 +446,10 @@ impl Session {
                 .refuse(sink, p.seq, p.op, "rate_limited", "slow down")
                 .await;
         }
+        let Some(text) = self.gw.words().apply(text) else {
+            let why = "the message contains words that are not allowed";
+            return self.refuse(sink, p.seq, p.op, "sensitive_words", why).await;
+        };
         let body = json!({
             "type": "danmaku",
             "room_id": format!("live://{room}"),

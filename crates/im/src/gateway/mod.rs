@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod conn;
 pub mod http;
+pub mod moderation;
 pub mod outgoing;
 
 use std::collections::{HashMap, VecDeque};
@@ -69,6 +70,7 @@ struct Registry {
 /// The chat gateway of this process. Cheap to share (`Arc`).
 pub struct Gateway {
     config: GatewayConfig,
+    words: moderation::WordFilter,
     auth: Arc<dyn Authenticator>,
     registry: Mutex<Registry>,
     next_conn: AtomicU64,
@@ -92,6 +94,7 @@ pub(crate) struct Registration {
 impl Gateway {
     pub fn new(config: GatewayConfig, auth: Arc<dyn Authenticator>) -> Arc<Gateway> {
         Arc::new(Gateway {
+            words: moderation::WordFilter::new(&config.sensitive_words, config.sensitive_mode),
             config,
             auth,
             registry: Mutex::new(Registry::default()),
@@ -101,6 +104,11 @@ impl Gateway {
 
     pub fn config(&self) -> &GatewayConfig {
         &self.config
+    }
+
+    /// The sensitive-word filter room messages pass through.
+    pub fn words(&self) -> &moderation::WordFilter {
+        &self.words
     }
 
     pub fn authenticator(&self) -> &dyn Authenticator {

@@ -1,0 +1,71 @@
+//! `POST /api/v1/admin/users/{id}/ban`: ban an account. Its sessions are revoked (no
+//! more refreshes or sign-ins), its chat connections are closed and new ones refused,
+//! and it vanishes from profiles and lists.
+
+use axum::extract::State;
+use axum::Json;
+use kit::ApiError;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::http::{Admin, IdPath};
+use crate::AppState;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BanResult {
+    pub user_id: i64,
+    /// `banned` or `active`.
+    pub status: &'static str,
+    /// Chat connections closed by this ban.
+    pub connections_closed: usize,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/ban",
+    tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Banned (also when already banned)", body = BanResult),
+        (status = 400, description = "Banning oneself (`cannot_ban_self`)", body = kit::error::ErrorBody),
+        (status = 403, description = "Not an admin (`admin_required`)", body = kit::error::ErrorBody),
+        (status = 404, description = "No such user (`user_not_found`)", body = kit::error::ErrorBody),
+    )
+)]
+pub async fn ban_user(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    IdPath(id): IdPath,
+) -> Result<Json<BanResult>> {
+    if id == admin.user_id {
+        return Err(ApiError::bad_request("cannot_ban_self", "you cannot ban yourself").into());
+    }
+    let now = kit::time::now_ms();
+    let mut tx = state.store().begin().await?;
+    let changed = sqlx::query("UPDATE users SET status = 'banned', updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(ApiError::not_found("user_not_found", "no such user").into());
+    }
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    state.user_cache().forget_user(id);
+    let connections_closed = state.chat().map(|gw| gw.disconnect_user(id)).unwrap_or(0);
+    tracing::info!(admin = admin.user_id, user = id, "user banned");
+    Ok(Json(BanResult {
+        user_id: id,
+        status: "banned",
+        connections_closed,
+    }))
+}
