@@ -28,6 +28,38 @@ fn ffmpeg_enabled() -> bool {
     on
 }
 
+/// ffmpeg pushing the fixture once to `url`; `None` if it did not finish in 30 s.
+async fn publish_once(url: &str) -> Option<std::process::Output> {
+    let run = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-re", "-i", FIXTURE])
+        .args(["-c", "copy", "-f", "flv", url])
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .ok()?
+        .ok()
+}
+
+/// ffmpeg pushing the fixture to `url` in a loop until it is killed or dropped.
+fn publish_looping(url: &str) -> tokio::process::Child {
+    tokio::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-stream_loop",
+            "-1",
+        ])
+        .args(["-i", FIXTURE, "-c", "copy", "-f", "flv", url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ffmpeg starts")
+}
+
 async fn create_room(s: &common::TestServer, token: &str) -> Value {
     let (status, room) = s
         .post(
@@ -183,49 +215,13 @@ async fn ffmpeg_publishes_and_ffprobe_reads_every_output() {
         let key = room["stream_key"].as_str().unwrap();
 
         // A wrong key is refused and ffmpeg gives up.
-        let refused = tokio::time::timeout(
-            Duration::from_secs(30),
-            tokio::process::Command::new("ffmpeg")
-                .args([
-                    "-hide_banner",
-                    "-loglevel",
-                    "error",
-                    "-re",
-                    "-i",
-                    FIXTURE,
-                    "-c",
-                    "copy",
-                    "-f",
-                    "flv",
-                ])
-                .arg(format!("{}/sk_wrong", s.rtmp_base))
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .expect("ffmpeg with a wrong key finishes")
-        .unwrap();
+        let refused = publish_once(&format!("{}/sk_wrong", s.rtmp_base))
+            .await
+            .expect("ffmpeg with a wrong key finishes");
         assert!(!refused.status.success());
         assert_eq!(room_status(&s, id).await, "offline");
 
-        let mut publisher = tokio::process::Command::new("ffmpeg")
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-re",
-                "-stream_loop",
-                "-1",
-                "-i",
-                FIXTURE,
-            ])
-            .args(["-c", "copy", "-f", "flv"])
-            .arg(format!("{}/{key}", s.rtmp_base))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("ffmpeg starts");
+        let mut publisher = publish_looping(&format!("{}/{key}", s.rtmp_base));
         wait_for_status(&s, id, "live").await;
 
         let rtmp = format!("{}/{id}", s.rtmp_base);
@@ -276,28 +272,9 @@ async fn ffmpeg_publishes_and_ffprobe_reads_every_output() {
         assert_h264_aac(&hls, &probe(&hls).await);
 
         // A second publisher with the same key is refused while the first is live.
-        let second = tokio::time::timeout(
-            Duration::from_secs(30),
-            tokio::process::Command::new("ffmpeg")
-                .args([
-                    "-hide_banner",
-                    "-loglevel",
-                    "error",
-                    "-re",
-                    "-i",
-                    FIXTURE,
-                    "-c",
-                    "copy",
-                    "-f",
-                    "flv",
-                ])
-                .arg(format!("{}/{key}", s.rtmp_base))
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .expect("a second ffmpeg finishes")
-        .unwrap();
+        let second = publish_once(&format!("{}/{key}", s.rtmp_base))
+            .await
+            .expect("a second ffmpeg finishes");
         assert!(!second.status.success());
 
         publisher.kill().await.unwrap();
@@ -338,24 +315,7 @@ async fn signed_play_urls_are_required_when_turned_on() {
 
     if ffmpeg_enabled() {
         let key = room["stream_key"].as_str().unwrap();
-        let _publisher = tokio::process::Command::new("ffmpeg")
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-re",
-                "-stream_loop",
-                "-1",
-                "-i",
-                FIXTURE,
-            ])
-            .args(["-c", "copy", "-f", "flv"])
-            .arg(format!("{}/{key}", s.rtmp_base))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("ffmpeg starts");
+        let _publisher = publish_looping(&format!("{}/{key}", s.rtmp_base));
         wait_for_status(&s, id, "live").await;
         let (_, room) = s.get(&format!("/api/v1/rooms/{id}"), None).await;
         let signed_rtmp = room["play"]["rtmp"].as_str().unwrap();
