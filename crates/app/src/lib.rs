@@ -117,6 +117,7 @@ impl AppState {
         (name = "users", description = "Profiles"),
         (name = "social", description = "Follows, friends and blocks"),
         (name = "live", description = "Live rooms"),
+        (name = "chat", description = "Conversations and messages"),
         (name = "admin", description = "Operator routes (admin role)"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
@@ -147,6 +148,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(accounts::routes())
         .merge(users::routes())
         .merge(social::routes())
+        .merge(chat::routes())
         .merge(live::routes())
         .merge(admin::routes())
         .split_for_parts()

@@ -77,6 +77,11 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/admin/users", "get"),
         ("/api/v1/admin/users/{id}/ban", "post"),
         ("/api/v1/admin/users/{id}/ban", "delete"),
+        ("/api/v1/conversations", "get"),
+        ("/api/v1/conversations/direct", "post"),
+        ("/api/v1/conversations/{id}/messages", "get"),
+        ("/api/v1/conversations/{id}/messages", "post"),
+        ("/api/v1/conversations/{id}/read", "post"),
         ("/api/v1/rooms", "post"),
         ("/api/v1/rooms/{id}", "get"),
         ("/api/v1/rooms/{id}/stream-key", "post"),
@@ -89,7 +94,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        21,
+        25,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

@@ -1,3 +1,28 @@
-//! The app's side of the chat gateway: telling it who a token belongs to.
+//! Chat in the app: who a gateway token belongs to ([`auth`]), and conversations —
+//! stored messages with a sequence number per conversation, persisted before the sender
+//! is answered, then pushed to the members' connections; clients catch up by asking for
+//! everything after the last sequence number they have.
 
 pub mod auth;
+pub mod list_conversations;
+pub mod list_messages;
+pub mod mark_read;
+pub mod model;
+pub mod open_direct;
+pub mod send_message;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(open_direct::open_direct))
+        .routes(routes!(list_conversations::list_conversations))
+        .routes(routes!(
+            send_message::send_message,
+            list_messages::list_messages
+        ))
+        .routes(routes!(mark_read::mark_read))
+}

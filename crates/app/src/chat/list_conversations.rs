@@ -1,0 +1,47 @@
+//! `GET /api/v1/conversations`: the caller's conversations, latest activity first, each
+//! with its last sequence number, the caller's read position and the unread count.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::http::Auth;
+use crate::AppState;
+
+#[derive(Debug, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct ConversationSummary {
+    pub id: i64,
+    pub kind: String,
+    /// The other member of a direct conversation.
+    pub peer_id: Option<i64>,
+    pub last_seq: i64,
+    pub read_seq: i64,
+    pub unread: i64,
+    pub updated_at: i64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations",
+    tag = "chat",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Conversations, latest first (at most 200)", body = [ConversationSummary]))
+)]
+pub async fn list_conversations(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Vec<ConversationSummary>>> {
+    let rows = sqlx::query_as::<_, ConversationSummary>(
+        "SELECT c.id, c.kind, \
+           (SELECT o.user_id FROM conversation_members o \
+             WHERE o.conversation_id = c.id AND o.user_id <> $1 LIMIT 1) AS peer_id, \
+           c.last_seq, m.read_seq, c.last_seq - m.read_seq AS unread, c.updated_at \
+         FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.user_id = $1 ORDER BY c.updated_at DESC, c.id DESC LIMIT 200",
+    )
+    .bind(auth.user_id)
+    .fetch_all(state.store().pool())
+    .await?;
+    Ok(Json(rows))
+}

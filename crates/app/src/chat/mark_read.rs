@@ -1,0 +1,75 @@
+//! `POST /api/v1/conversations/{id}/read`: the caller has read up to `seq`.
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::chat::model::members_if_member;
+use crate::error::Result;
+use crate::http::{Auth, Body, Fields, IdPath};
+use crate::AppState;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRead {
+    pub seq: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReadPosition {
+    pub conversation_id: i64,
+    pub read_seq: i64,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/read",
+    tag = "chat",
+    params(("id" = i64, Path, description = "Conversation id")),
+    security(("bearer" = [])),
+    request_body = MarkRead,
+    responses(
+        (status = 200, description = "The read position (it never moves back)", body = ReadPosition),
+        (status = 400, description = "Beyond the last message (`validation_failed`)", body = kit::error::ErrorBody),
+        (status = 404, description = "Not a conversation of yours (`conversation_not_found`)", body = kit::error::ErrorBody),
+    )
+)]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    auth: Auth,
+    IdPath(id): IdPath,
+    Body(req): Body<MarkRead>,
+) -> Result<Json<ReadPosition>> {
+    members_if_member(&state, id, auth.user_id).await?;
+    let last: i64 = sqlx::query_scalar("SELECT last_seq FROM conversations WHERE id = $1")
+        .bind(id)
+        .fetch_one(state.store().pool())
+        .await?;
+    let mut f = Fields::new();
+    f.check(
+        "seq",
+        (0..=last).contains(&req.seq),
+        "must be between 0 and the last sequence number",
+    );
+    f.finish()?;
+    sqlx::query(
+        "UPDATE conversation_members SET read_seq = $1 \
+         WHERE conversation_id = $2 AND user_id = $3 AND read_seq < $1",
+    )
+    .bind(req.seq)
+    .bind(id)
+    .bind(auth.user_id)
+    .execute(state.store().pool())
+    .await?;
+    let read_seq: i64 = sqlx::query_scalar(
+        "SELECT read_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(auth.user_id)
+    .fetch_one(state.store().pool())
+    .await?;
+    Ok(Json(ReadPosition {
+        conversation_id: id,
+        read_seq,
+    }))
+}

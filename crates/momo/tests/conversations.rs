@@ -1,0 +1,276 @@
+//! Private conversations end to end: messages stored with consecutive sequence numbers
+//! before the sender's answer, pushed live to the recipient's WebSocket, and synced
+//! exactly by a recipient who was away; idempotent retries, read positions, blocks.
+
+mod common;
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn open(s: &common::TestServer, token: &str, peer: i64) -> i64 {
+    let (status, body) = s
+        .post(
+            "/api/v1/conversations/direct",
+            Some(token),
+            json!({"user_id": peer}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+async fn say(
+    s: &common::TestServer,
+    token: &str,
+    conv: i64,
+    text: &str,
+    client_id: &str,
+) -> (StatusCode, Value) {
+    s.post(
+        &format!("/api/v1/conversations/{conv}/messages"),
+        Some(token),
+        json!({"kind": "text", "content": {"text": text}, "client_id": client_id}),
+    )
+    .await
+}
+
+fn texts(history: &Value) -> Vec<String> {
+    history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"]["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_offline_user_syncs_exactly_the_messages_it_missed() {
+    each_backend!(|s| {
+        let alice = s.register("alice").await;
+        let bob = s.register("bob").await;
+        let conv = open(&s, &alice.token, bob.id).await;
+        assert_eq!(
+            open(&s, &bob.token, alice.id).await,
+            conv,
+            "one conversation per pair"
+        );
+
+        // Bob is online: he gets the first message pushed.
+        let url = format!("{}/ws", s.base.replace("http://", "ws://"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        ws.send(Message::Text(
+            json!({"op": 7, "seq": 1, "body": {"token": bob.token}})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+        let (status, first) = say(&s, &alice.token, conv, "hi bob", "m1").await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        assert_eq!(first["seq"], 1);
+        let pushed = loop {
+            let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            if let Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                if v["op"] == 1000 {
+                    break v;
+                }
+            }
+        };
+        assert_eq!(pushed["body"]["type"], "message");
+        assert_eq!(pushed["body"]["message"]["seq"], 1);
+        assert_eq!(pushed["body"]["message"]["content"]["text"], "hi bob");
+        drop(ws); // Bob goes away.
+
+        for i in 2..=6 {
+            let (status, m) = say(
+                &s,
+                &alice.token,
+                conv,
+                &format!("msg {i}"),
+                &format!("m{i}"),
+            )
+            .await;
+            assert_eq!((status, m["seq"].as_i64()), (StatusCode::CREATED, Some(i)));
+        }
+        // Bob comes back knowing seq 1: he gets 2..=6, in order, page by page.
+        let (status, page) = s
+            .get(
+                &format!("/api/v1/conversations/{conv}/messages?after_seq=1&limit=3"),
+                Some(&bob.token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(texts(&page), ["msg 2", "msg 3", "msg 4"]);
+        let next = page["next_after_seq"].as_i64().unwrap();
+        let (_, page) = s
+            .get(
+                &format!("/api/v1/conversations/{conv}/messages?after_seq={next}&limit=3"),
+                Some(&bob.token),
+            )
+            .await;
+        assert_eq!(texts(&page), ["msg 5", "msg 6"]);
+        assert!(page["next_after_seq"].is_null());
+
+        // Unread counts and read positions.
+        let (_, list) = s.get("/api/v1/conversations", Some(&bob.token)).await;
+        assert_eq!(list[0]["id"], conv);
+        assert_eq!(list[0]["peer_id"], alice.id);
+        assert_eq!(list[0]["unread"], 6);
+        let (status, read) = s
+            .post(
+                &format!("/api/v1/conversations/{conv}/read"),
+                Some(&bob.token),
+                json!({"seq": 4}),
+            )
+            .await;
+        assert_eq!(
+            (status, read["read_seq"].as_i64()),
+            (StatusCode::OK, Some(4))
+        );
+        let (_, list) = s.get("/api/v1/conversations", Some(&bob.token)).await;
+        assert_eq!(list[0]["unread"], 2);
+        let (status, _) = s
+            .post(
+                &format!("/api/v1/conversations/{conv}/read"),
+                Some(&bob.token),
+                json!({"seq": 99}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (_, list) = s.get("/api/v1/conversations", Some(&alice.token)).await;
+        assert_eq!(list[0]["unread"], 0, "the sender has read what it wrote");
+    });
+}
+
+#[tokio::test]
+async fn concurrent_sends_get_consecutive_numbers_and_retries_store_nothing() {
+    each_backend!(|s| {
+        let a = s.register("anna").await;
+        let b = s.register("boris").await;
+        let conv = open(&s, &a.token, b.id).await;
+        let server = &s;
+        let sends = (0..20).map(|i| {
+            let (token, cid) = if i % 2 == 0 {
+                (&a.token, format!("a{i}"))
+            } else {
+                (&b.token, format!("b{i}"))
+            };
+            async move { say(server, token, conv, &format!("n{i}"), &cid).await }
+        });
+        let results = futures::future::join_all(sends).await;
+        let mut seqs: Vec<i64> = results
+            .iter()
+            .map(|(st, m)| {
+                assert_eq!(*st, StatusCode::CREATED, "{m}");
+                m["seq"].as_i64().unwrap()
+            })
+            .collect();
+        seqs.sort();
+        assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+
+        // A retry with the same client_id answers the stored message again.
+        let (status, again) = say(&s, &a.token, conv, "n0 (retry)", "a0").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(again["content"]["text"], "n0");
+        let (_, page) = s
+            .get(
+                &format!("/api/v1/conversations/{conv}/messages?limit=200"),
+                Some(&a.token),
+            )
+            .await;
+        assert_eq!(page["items"].as_array().unwrap().len(), 20);
+    });
+}
+
+#[tokio::test]
+async fn strangers_blocks_and_bad_messages_are_refused() {
+    each_backend!(|s| {
+        let a = s.register("amy").await;
+        let b = s.register("ben").await;
+        let c = s.register("cat").await;
+        let conv = open(&s, &a.token, b.id).await;
+
+        let (status, body) = say(&s, &c.token, conv, "let me in", "x").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"]["code"], "conversation_not_found");
+        let (status, _) = s
+            .get(
+                &format!("/api/v1/conversations/{conv}/messages"),
+                Some(&c.token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = s
+            .post(
+                "/api/v1/conversations/direct",
+                Some(&a.token),
+                json!({"user_id": a.id}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("cannot_message_self"))
+        );
+
+        for (kind, content) in [
+            ("text", json!({"text": ""})),
+            ("text", json!({"text": "x".repeat(4001)})),
+            ("image", json!({"url": "javascript:alert(1)"})),
+            ("custom", json!({"blob": "y".repeat(9000)})),
+        ] {
+            let (status, body) = s
+                .post(
+                    &format!("/api/v1/conversations/{conv}/messages"),
+                    Some(&a.token),
+                    json!({"kind": kind, "content": content, "client_id": "bad"}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{kind}: {body}");
+        }
+        let (status, _) = s
+            .post(
+                &format!("/api/v1/conversations/{conv}/messages"),
+                Some(&a.token),
+                json!({"kind": "sticker", "content": {}, "client_id": "bad"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        s.call(
+            reqwest::Method::POST,
+            &format!("/api/v1/users/{}/block", a.id),
+            Some(&b.token),
+            None,
+        )
+        .await;
+        let (status, body) = say(&s, &a.token, conv, "hello?", "h1").await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("blocked_by_user"))
+        );
+        let (status, body) = say(&s, &b.token, conv, "go away", "g1").await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("user_blocked"))
+        );
+        let (_, page) = s
+            .get(
+                &format!("/api/v1/conversations/{conv}/messages"),
+                Some(&a.token),
+            )
+            .await;
+        assert!(
+            page["items"].as_array().unwrap().is_empty(),
+            "nothing was stored"
+        );
+    });
+}
