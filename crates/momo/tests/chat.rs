@@ -516,6 +516,11 @@ async fn a_banned_user_is_disconnected_and_kept_out_until_unbanned() {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         let (status, _) = s.get(&format!("/api/v1/users/{}", u.id), None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = s.get("/api/v1/users/me", Some(&u.token)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("account_banned"))
+        );
 
         let (status, body) = s
             .call(reqwest::Method::DELETE, &path, Some(&admin), None)

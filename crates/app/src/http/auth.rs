@@ -4,6 +4,9 @@
 //! - [`MaybeAuth`]: anonymous callers are welcome, but a token that is present must be valid.
 //! - [`Admin`]: the route guard for operators; the role is re-read from the database so a
 //!   demoted or banned admin loses access at once, not when the token expires.
+//!
+//! Every token is also checked against the account (through the profile cache): a banned
+//! account's tokens stop working at once.
 
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
@@ -68,6 +71,16 @@ impl FromRequestParts<AppState> for Auth {
             )
         })?;
         let (user_id, claims) = state.tokens().verify(token)?;
+        // A banned or deleted account loses access at once, not when its token expires.
+        // The profile cache answers this almost always; writers drop it on a ban.
+        if let Err(e) = crate::users::load(state, user_id, user_id).await {
+            return Err(match e {
+                Error::Api(api) if api.code == "user_not_found" => {
+                    ApiError::forbidden("account_banned", "this account is banned")
+                }
+                other => ApiError::from(other),
+            });
+        }
         let auth = Auth {
             user_id,
             role: claims.role,
