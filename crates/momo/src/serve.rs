@@ -116,6 +116,9 @@ pub async fn start(
         config.chat.gateway(),
         std::sync::Arc::new(app::chat::auth::ChatAuth(state.clone())),
     );
+    gateway.set_history(std::sync::Arc::new(app::chat::history::ChatHistory(
+        state.clone(),
+    )));
     state.set_chat(gateway.clone());
     let router = app::router(state.clone())
         .merge(media::server::http::routes_tuned(

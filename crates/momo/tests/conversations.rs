@@ -274,3 +274,98 @@ async fn strangers_blocks_and_bad_messages_are_refused() {
         );
     });
 }
+
+/// The next text frame with `op`, skipping others.
+async fn next_op(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    op: u64,
+) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["op"] == op {
+                return v;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_syncs_and_reports_reading_over_the_socket() {
+    each_backend!(|s| {
+        let alice = s.register("alice").await;
+        let bob = s.register("bob").await;
+        let eve = s.register("eve").await;
+        let conv = open(&s, &alice.token, bob.id).await;
+        for i in 1..=5 {
+            say(&s, &alice.token, conv, &format!("m{i}"), &format!("c{i}")).await;
+        }
+        let url = format!("{}/ws", s.base.replace("http://", "ws://"));
+        let connect_as = |token: String| {
+            let url = url.clone();
+            async move {
+                let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+                ws.send(Message::Text(
+                    json!({"op": 7, "seq": 1, "body": {"token": token}})
+                        .to_string()
+                        .into(),
+                ))
+                .await
+                .unwrap();
+                ws
+            }
+        };
+        let mut ws = connect_as(bob.token.clone()).await;
+        next_op(&mut ws, 8).await;
+        let positions = json!({"positions": {conv.to_string(): 2}});
+        ws.send(Message::Text(
+            json!({"op": 20, "seq": 2, "body": positions})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+        let synced = next_op(&mut ws, 21).await;
+        let seqs: Vec<i64> = synced["body"]["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_i64().unwrap())
+            .collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        assert_eq!(synced["body"]["more"], false);
+        ws.send(Message::Text(
+            json!({"op": 22, "seq": 3, "body": {"conversation_id": conv, "seq": 5}})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(next_op(&mut ws, 23).await["body"]["read_seq"], 5);
+        let (_, list) = s.get("/api/v1/conversations", Some(&bob.token)).await;
+        assert_eq!(list[0]["unread"], 0);
+
+        // Someone else's conversation is not theirs to sync.
+        let mut intruder = connect_as(eve.token.clone()).await;
+        next_op(&mut intruder, 8).await;
+        intruder
+            .send(Message::Text(
+                json!({"op": 20, "seq": 2, "body": positions})
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            next_op(&mut intruder, 24).await["body"]["code"],
+            "conversation_not_found"
+        );
+    });
+}

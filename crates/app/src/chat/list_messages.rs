@@ -50,6 +50,26 @@ pub async fn list_messages(
     f.check("limit", (1..=200).contains(&limit), "must be 1 to 200");
     f.finish()?;
     members_if_member(&state, id, auth.user_id).await?;
+    let (rows, more) = messages_after(&state, id, after, limit).await?;
+    let next_after_seq = if more {
+        rows.last().map(|r| r.seq)
+    } else {
+        None
+    };
+    Ok(Json(History {
+        items: rows.into_iter().map(MessageView::from).collect(),
+        next_after_seq,
+    }))
+}
+
+/// Up to `limit` messages of conversation `id` after `after`, in order, and whether there
+/// are more.
+pub async fn messages_after(
+    state: &AppState,
+    id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<MessageRow>, bool)> {
     let mut rows = sqlx::query_as::<_, MessageRow>(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 \
          ORDER BY seq LIMIT $3"
@@ -61,13 +81,5 @@ pub async fn list_messages(
     .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_after_seq = if more {
-        rows.last().map(|r| r.seq)
-    } else {
-        None
-    };
-    Ok(Json(History {
-        items: rows.into_iter().map(MessageView::from).collect(),
-        next_after_seq,
-    }))
+    Ok((rows, more))
 }

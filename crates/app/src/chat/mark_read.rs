@@ -40,7 +40,17 @@ pub async fn mark_read(
     IdPath(id): IdPath,
     Body(req): Body<MarkRead>,
 ) -> Result<Json<ReadPosition>> {
-    members_if_member(&state, id, auth.user_id).await?;
+    let read_seq = read_upto(&state, id, auth.user_id, req.seq).await?;
+    Ok(Json(ReadPosition {
+        conversation_id: id,
+        read_seq,
+    }))
+}
+
+/// Moves `user`'s read position in conversation `id` up to `seq` (never back); returns
+/// the position now. 404 if not a member, 400 if `seq` is beyond the last message.
+pub async fn read_upto(state: &AppState, id: i64, user: i64, seq: i64) -> Result<i64> {
+    members_if_member(state, id, user).await?;
     let last: i64 = sqlx::query_scalar("SELECT last_seq FROM conversations WHERE id = $1")
         .bind(id)
         .fetch_one(state.store().pool())
@@ -48,7 +58,7 @@ pub async fn mark_read(
     let mut f = Fields::new();
     f.check(
         "seq",
-        (0..=last).contains(&req.seq),
+        (0..=last).contains(&seq),
         "must be between 0 and the last sequence number",
     );
     f.finish()?;
@@ -56,20 +66,16 @@ pub async fn mark_read(
         "UPDATE conversation_members SET read_seq = $1 \
          WHERE conversation_id = $2 AND user_id = $3 AND read_seq < $1",
     )
-    .bind(req.seq)
+    .bind(seq)
     .bind(id)
-    .bind(auth.user_id)
+    .bind(user)
     .execute(state.store().pool())
     .await?;
-    let read_seq: i64 = sqlx::query_scalar(
+    Ok(sqlx::query_scalar(
         "SELECT read_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
     )
     .bind(id)
-    .bind(auth.user_id)
+    .bind(user)
     .fetch_one(state.store().pool())
-    .await?;
-    Ok(Json(ReadPosition {
-        conversation_id: id,
-        read_seq,
-    }))
+    .await?)
 }

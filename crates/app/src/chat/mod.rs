@@ -4,6 +4,7 @@
 //! everything after the last sequence number they have.
 
 pub mod auth;
+pub mod history;
 pub mod list_conversations;
 pub mod list_messages;
 pub mod mark_read;

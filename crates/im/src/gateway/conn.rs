@@ -226,6 +226,17 @@ async fn send_error(
 }
 
 #[derive(Deserialize)]
+struct SyncBody {
+    positions: std::collections::HashMap<String, i64>,
+}
+
+#[derive(Deserialize)]
+struct ReadBody {
+    conversation_id: i64,
+    seq: i64,
+}
+
+#[derive(Deserialize)]
 struct SendBody {
     text: String,
 }
@@ -362,6 +373,8 @@ impl Session {
                 .await
             }
             op::SEND_MSG => self.send_to_room(sink, p).await,
+            op::SYNC => self.sync(sink, p).await,
+            op::READ => self.read(sink, p).await,
             op::SUB | op::UNSUB => {
                 let ops = match proto::OpsBody::parse(&p.body) {
                     Ok(body) => body.ops,
@@ -402,6 +415,93 @@ impl Session {
                 )
                 .await
             }
+        }
+    }
+
+    /// Op 20: `{"positions": {"<conversation_id>": last_seq, ...}}` → op 21 with every
+    /// message after each position, in order.
+    async fn sync(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
+        let Some(history) = self.gw.history().cloned() else {
+            return self
+                .refuse(
+                    sink,
+                    p.seq,
+                    p.op,
+                    "unavailable",
+                    "conversations are not served here",
+                )
+                .await;
+        };
+        let Ok(body) = serde_json::from_slice::<SyncBody>(&p.body) else {
+            return self
+                .refuse(
+                    sink,
+                    p.seq,
+                    p.op,
+                    "bad_body",
+                    "expected {\"positions\": {\"<id>\": seq}}",
+                )
+                .await;
+        };
+        let mut positions = Vec::with_capacity(body.positions.len());
+        for (id, seq) in body.positions {
+            match id.parse::<i64>() {
+                Ok(id) if seq >= 0 && positions.len() < 100 => positions.push((id, seq)),
+                _ => {
+                    return self
+                        .refuse(
+                            sink,
+                            p.seq,
+                            p.op,
+                            "bad_body",
+                            "positions: up to 100 ids with seq >= 0",
+                        )
+                        .await
+                }
+            }
+        }
+        match history.sync(self.who.user_id, positions, 200).await {
+            Ok(page) => {
+                let body = json!({"messages": page.messages, "more": page.more});
+                self.reply_json(sink, op::SYNC_REPLY, p.seq, body).await
+            }
+            Err(e) => self.refuse(sink, p.seq, p.op, e.code, &e.message).await,
+        }
+    }
+
+    /// Op 22: `{"conversation_id": id, "seq": n}` → op 23 with the read position.
+    async fn read(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
+        let Some(history) = self.gw.history().cloned() else {
+            return self
+                .refuse(
+                    sink,
+                    p.seq,
+                    p.op,
+                    "unavailable",
+                    "conversations are not served here",
+                )
+                .await;
+        };
+        let Ok(body) = serde_json::from_slice::<ReadBody>(&p.body) else {
+            return self
+                .refuse(
+                    sink,
+                    p.seq,
+                    p.op,
+                    "bad_body",
+                    "expected {\"conversation_id\": id, \"seq\": n}",
+                )
+                .await;
+        };
+        match history
+            .read(self.who.user_id, body.conversation_id, body.seq)
+            .await
+        {
+            Ok(read_seq) => {
+                let body = json!({"conversation_id": body.conversation_id, "read_seq": read_seq});
+                self.reply_json(sink, op::READ_REPLY, p.seq, body).await
+            }
+            Err(e) => self.refuse(sink, p.seq, p.op, e.code, &e.message).await,
         }
     }
 

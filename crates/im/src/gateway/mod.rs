@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod config;
 pub mod conn;
+pub mod history;
 pub mod http;
 pub mod moderation;
 pub mod outgoing;
@@ -70,6 +71,7 @@ struct Registry {
 /// The chat gateway of this process. Cheap to share (`Arc`).
 pub struct Gateway {
     config: GatewayConfig,
+    history: std::sync::OnceLock<Arc<dyn history::History>>,
     words: moderation::WordFilter,
     auth: Arc<dyn Authenticator>,
     registry: Mutex<Registry>,
@@ -94,6 +96,7 @@ pub(crate) struct Registration {
 impl Gateway {
     pub fn new(config: GatewayConfig, auth: Arc<dyn Authenticator>) -> Arc<Gateway> {
         Arc::new(Gateway {
+            history: std::sync::OnceLock::new(),
             words: moderation::WordFilter::new(&config.sensitive_words, config.sensitive_mode),
             config,
             auth,
@@ -104,6 +107,15 @@ impl Gateway {
 
     pub fn config(&self) -> &GatewayConfig {
         &self.config
+    }
+
+    /// Connects the app's stored conversations (for sync and read over the socket).
+    pub fn set_history(&self, history: Arc<dyn history::History>) {
+        let _ = self.history.set(history);
+    }
+
+    pub fn history(&self) -> Option<&Arc<dyn history::History>> {
+        self.history.get()
     }
 
     /// The sensitive-word filter room messages pass through.
