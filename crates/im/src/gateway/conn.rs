@@ -14,6 +14,7 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::history::History;
 use super::{Gateway, Identity, Outgoing};
 use crate::proto::{self, op, AuthBody, Packet};
 
@@ -241,6 +242,9 @@ struct SendBody {
     text: String,
 }
 
+/// An error reply's code and message.
+type Refusal = (&'static str, &'static str);
+
 /// An authenticated connection.
 struct Session {
     gw: Arc<Gateway>,
@@ -418,30 +422,30 @@ impl Session {
         }
     }
 
+    /// The app's conversation history and `p`'s body as `T`, or the refusal to send:
+    /// `unavailable` without a history, `bad_body` (with `expected`) for a body that is
+    /// not a `T`.
+    fn history_request<T: serde::de::DeserializeOwned>(
+        &self,
+        p: &Packet,
+        expected: &'static str,
+    ) -> Result<(Arc<dyn History>, T), Refusal> {
+        let history = self
+            .gw
+            .history()
+            .cloned()
+            .ok_or(("unavailable", "conversations are not served here"))?;
+        let body = serde_json::from_slice::<T>(&p.body).map_err(|_| ("bad_body", expected))?;
+        Ok((history, body))
+    }
+
     /// Op 20: `{"positions": {"<conversation_id>": last_seq, ...}}` → op 21 with every
     /// message after each position, in order.
     async fn sync(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
-        let Some(history) = self.gw.history().cloned() else {
-            return self
-                .refuse(
-                    sink,
-                    p.seq,
-                    p.op,
-                    "unavailable",
-                    "conversations are not served here",
-                )
-                .await;
-        };
-        let Ok(body) = serde_json::from_slice::<SyncBody>(&p.body) else {
-            return self
-                .refuse(
-                    sink,
-                    p.seq,
-                    p.op,
-                    "bad_body",
-                    "expected {\"positions\": {\"<id>\": seq}}",
-                )
-                .await;
+        let expected = "expected {\"positions\": {\"<id>\": seq}}";
+        let (history, body) = match self.history_request::<SyncBody>(&p, expected) {
+            Ok(found) => found,
+            Err((code, why)) => return self.refuse(sink, p.seq, p.op, code, why).await,
         };
         let mut positions = Vec::with_capacity(body.positions.len());
         for (id, seq) in body.positions {
@@ -471,27 +475,10 @@ impl Session {
 
     /// Op 22: `{"conversation_id": id, "seq": n}` → op 23 with the read position.
     async fn read(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
-        let Some(history) = self.gw.history().cloned() else {
-            return self
-                .refuse(
-                    sink,
-                    p.seq,
-                    p.op,
-                    "unavailable",
-                    "conversations are not served here",
-                )
-                .await;
-        };
-        let Ok(body) = serde_json::from_slice::<ReadBody>(&p.body) else {
-            return self
-                .refuse(
-                    sink,
-                    p.seq,
-                    p.op,
-                    "bad_body",
-                    "expected {\"conversation_id\": id, \"seq\": n}",
-                )
-                .await;
+        let expected = "expected {\"conversation_id\": id, \"seq\": n}";
+        let (history, body) = match self.history_request::<ReadBody>(&p, expected) {
+            Ok(found) => found,
+            Err((code, why)) => return self.refuse(sink, p.seq, p.op, code, why).await,
         };
         match history
             .read(self.who.user_id, body.conversation_id, body.seq)
