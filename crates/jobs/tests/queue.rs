@@ -235,3 +235,35 @@ async fn stats_count_jobs_by_state() {
         db.remove().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_enqueues_of_one_key_from_two_nodes_make_one_job() {
+    for db in databases().await {
+        let node_a = db.queue().await;
+        let node_b = db.queue().await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let queue = if i % 2 == 0 {
+                node_a.clone()
+            } else {
+                node_b.clone()
+            };
+            tasks.spawn(async move {
+                queue
+                    .enqueue(
+                        "once",
+                        json!({"i": i}),
+                        Enqueue::default().unique_key("once"),
+                    )
+                    .await
+                    .unwrap()
+            });
+        }
+        let ids: std::collections::HashSet<i64> = tasks.join_all().await.into_iter().collect();
+        assert_eq!(ids.len(), 1, "{}: {ids:?}", db.engine);
+        assert_eq!(node_a.stats().await.unwrap().queued, 1, "{}", db.engine);
+        node_a.store().close().await;
+        node_b.store().close().await;
+        db.remove().await;
+    }
+}
