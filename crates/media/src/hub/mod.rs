@@ -180,6 +180,23 @@ impl Hub {
                 _ => return,
             }
         }
+        self.finish(stream);
+    }
+
+    /// Cuts stream `key` now: its publisher is disconnected, its viewers are closed, and
+    /// the stream ends without a grace period. Returns whether it was live here.
+    pub fn cut(&self, key: &str) -> bool {
+        let Some(stream) = self.streams().remove(key) else {
+            return false;
+        };
+        stream.cut();
+        metrics::counter!("media_streams_cut_total").increment(1);
+        self.finish(&stream);
+        true
+    }
+
+    /// Closes an ended stream's viewers and says that it ended.
+    fn finish(&self, stream: &Arc<Stream>) {
         stream.close_viewers();
         let st = &stream.stats;
         let summary = StreamSummary {
@@ -305,5 +322,34 @@ mod tests {
         drop(second);
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert!(hub.stream("42").is_none(), "ended once nobody came back");
+    }
+
+    #[tokio::test]
+    async fn a_cut_stream_ends_at_once_and_its_publisher_is_told() {
+        let hub = hub(Duration::from_secs(60));
+        let mut events = hub.events();
+        let publisher = hub.publish("42").unwrap();
+        let mut viewer = hub.subscribe("42", Protocol::Rtmp).unwrap();
+        assert!(hub.cut("42"));
+        assert!(!hub.cut("42"), "only once");
+        assert!(hub.stream("42").is_none());
+        assert!(viewer.rx.recv().await.is_none(), "the viewer is let go");
+        tokio::time::timeout(Duration::from_secs(1), publisher.stream().cut_requested())
+            .await
+            .expect("the publisher hears of the cut");
+        let _ = events.try_recv(); // PublishStarted
+        assert!(matches!(
+            events.try_recv(),
+            Ok(MediaEvent::StreamEnded { .. })
+        ));
+        drop(publisher);
+        assert!(matches!(
+            events.try_recv(),
+            Ok(MediaEvent::PublisherLeft { .. })
+        ));
+        assert!(
+            hub.publish("42").is_ok(),
+            "the key may publish again if allowed"
+        );
     }
 }

@@ -105,6 +105,8 @@ pub struct Stream {
     config: StreamConfig,
     state: Mutex<State>,
     pub stats: StreamStats,
+    /// Told when an operator cuts the stream, so its publisher hangs up.
+    cut: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Stream {
@@ -159,6 +161,7 @@ impl Stream {
             }),
             config,
             stats: StreamStats::default(),
+            cut: tokio::sync::Notify::new(),
         }
     }
 
@@ -332,6 +335,16 @@ impl Stream {
     }
 
     /// Disconnects every viewer (their queues close once drained of nothing more).
+    /// Tells the publisher to hang up (the permit is kept if it is not waiting yet).
+    pub(crate) fn cut(&self) {
+        self.cut.notify_one();
+    }
+
+    /// Resolves when the stream is cut.
+    pub async fn cut_requested(&self) {
+        self.cut.notified().await
+    }
+
     pub(crate) fn close_viewers(&self) {
         let mut s = self.lock();
         for v in s.viewers.drain(..) {

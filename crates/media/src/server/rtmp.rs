@@ -166,6 +166,9 @@ impl Connection {
                 _ = tokio::time::sleep_until(media_deadline), if publishing => {
                     break Err("no media from the publisher".into());
                 }
+                _ = cut(&self.publisher), if publishing => {
+                    break Err("the stream was cut by an operator".into());
+                }
                 packet = recv(&mut self.player) => match packet {
                     Some(first) => {
                         if let Err(e) = self.play(&mut wr, first).await {
@@ -405,6 +408,14 @@ impl Connection {
 }
 
 /// The next frame for the player, or pending forever when not playing.
+/// Resolves when the publisher's stream is cut.
+async fn cut(publisher: &Option<(u32, Publisher)>) {
+    match publisher {
+        Some((_, p)) => p.stream().cut_requested().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn recv(player: &mut Option<(u32, Subscription)>) -> Option<Arc<crate::hub::Packet>> {
     match player {
         Some((_, sub)) => sub.rx.recv().await,
