@@ -8,14 +8,17 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod background;
 pub mod chat;
 pub mod error;
+pub mod gifts;
 pub mod http;
 pub mod live;
 pub mod ops;
 pub mod settings;
 pub mod social;
 pub mod users;
+pub mod wallet;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,8 +51,12 @@ struct Inner {
     passwords: Passwords,
     login_guard: LoginGuard,
     user_cache: users::cache::UserCache,
+    payments: wallet::Payments,
+    jobs: jobs::Queue,
     /// The chat gateway, once the node has one (it is built after the state).
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
+    /// The live streams of this node, once it has a media server.
+    media: std::sync::OnceLock<Arc<media::hub::Hub>>,
 }
 
 impl AppState {
@@ -58,13 +65,18 @@ impl AppState {
         let tokens = Tokens::new(jwt_secret, settings.auth.access_ttl_secs);
         let login_guard = LoginGuard::new(&settings.auth);
         let user_cache = users::cache::UserCache::new(&settings.cache);
+        let payments = wallet::Payments::new(&settings.economy, jwt_secret);
+        let jobs = jobs::Queue::new(store.clone());
         AppState(Arc::new(Inner {
             store,
             tokens,
             passwords: Passwords::new(),
             login_guard,
             user_cache,
+            payments,
+            jobs,
             chat: std::sync::OnceLock::new(),
+            media: std::sync::OnceLock::new(),
             settings,
         }))
     }
@@ -93,6 +105,16 @@ impl AppState {
         &self.0.user_cache
     }
 
+    /// The durable job queue.
+    pub fn jobs(&self) -> &jobs::Queue {
+        &self.0.jobs
+    }
+
+    /// The payment providers.
+    pub fn payments(&self) -> &wallet::Payments {
+        &self.0.payments
+    }
+
     /// Connects the chat gateway, so that use cases can reach connected users.
     pub fn set_chat(&self, gateway: Arc<im::gateway::Gateway>) {
         let _ = self.0.chat.set(gateway);
@@ -101,6 +123,28 @@ impl AppState {
     /// The chat gateway, if this node runs one.
     pub fn chat(&self) -> Option<&Arc<im::gateway::Gateway>> {
         self.0.chat.get()
+    }
+
+    /// Connects the media hub, so that use cases can see and cut streams.
+    pub fn set_media(&self, hub: Arc<media::hub::Hub>) {
+        let _ = self.0.media.set(hub);
+    }
+
+    /// The media hub, if this node runs one.
+    pub fn media(&self) -> Option<&Arc<media::hub::Hub>> {
+        self.0.media.get()
+    }
+
+    /// How many people are in room `id` on this node: players of its stream or members
+    /// of its chat room, whichever is more.
+    pub fn room_viewers(&self, id: i64) -> u64 {
+        let key = id.to_string();
+        let players = self
+            .media()
+            .and_then(|h| h.stream(&key))
+            .map_or(0, |s| s.viewer_count() as u64);
+        let chatting = self.chat().map_or(0, |g| g.online(&key) as u64);
+        players.max(chatting)
     }
 }
 
@@ -118,6 +162,8 @@ impl AppState {
         (name = "social", description = "Follows, friends and blocks"),
         (name = "live", description = "Live rooms"),
         (name = "chat", description = "Conversations and messages"),
+        (name = "wallet", description = "Coins, diamonds, recharges and withdrawals"),
+        (name = "gifts", description = "The gift catalogue, sending gifts and rankings"),
         (name = "admin", description = "Operator routes (admin role)"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
@@ -151,6 +197,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(chat::routes())
         .merge(live::routes())
         .merge(admin::routes())
+        .merge(wallet::routes())
+        .merge(gifts::routes())
         .split_for_parts()
 }
 

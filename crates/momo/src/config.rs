@@ -35,7 +35,7 @@ pub struct Config {
     pub media: MediaSettings,
     /// The chat gateway: `[chat]`.
     pub chat: ChatSettings,
-    /// Settings of the application API: `[auth]`, `[api]`, `[cache]` and `[live]`.
+    /// Settings of the application API: `[auth]`, `[api]`, `[cache]`, `[live]` and `[economy]`.
     #[serde(flatten)]
     pub app: app::Settings,
 }

@@ -91,7 +91,13 @@ pub async fn start(
     let http_addr = listener.local_addr()?;
 
     let hub = media::hub::Hub::new(config.media.hub());
+    state.set_media(hub.clone());
     tokio::spawn(app::live::events::follow_hub(state.clone(), hub.events()));
+    let heartbeat = tokio::spawn(app::live::upkeep::run_heartbeat(state.clone()));
+    let (jobs_stop_tx, jobs_stop_rx) = oneshot::channel::<()>();
+    let worker = tokio::spawn(app::background::worker(&state).run(async move {
+        let _ = jobs_stop_rx.await;
+    }));
     let auth = std::sync::Arc::new(app::live::stream_auth::DbStreamAuth(state.clone()));
     let signing = config
         .app
@@ -139,6 +145,7 @@ pub async fn start(
             }
             tracing::info!("stopping: no new connections; finishing requests in flight");
             let _ = rtmp_stop_tx.send(());
+            let _ = jobs_stop_tx.send(());
             let _ = stopping_tx.send(());
         };
         let server = axum::serve(
@@ -158,6 +165,10 @@ pub async fn start(
                 Ok(())
             }
         };
+        heartbeat.abort();
+        if tokio::time::timeout(grace, worker).await.is_err() {
+            tracing::warn!("jobs still running after {grace:?}; they will run again");
+        }
         state.store().close().await;
         tracing::info!("stopped");
         result

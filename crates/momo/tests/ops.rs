@@ -85,6 +85,35 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/rooms", "post"),
         ("/api/v1/rooms/{id}", "get"),
         ("/api/v1/rooms/{id}/stream-key", "post"),
+        ("/api/v1/rooms", "get"),
+        ("/api/v1/rooms/{id}", "patch"),
+        ("/api/v1/rooms/following", "get"),
+        ("/api/v1/admin/rooms", "get"),
+        ("/api/v1/admin/rooms/{id}/cut", "post"),
+        ("/api/v1/admin/rooms/{id}/ban", "post"),
+        ("/api/v1/admin/rooms/{id}/ban", "delete"),
+        ("/api/v1/wallet", "get"),
+        ("/api/v1/wallet/ledger", "get"),
+        ("/api/v1/wallet/recharge/packages", "get"),
+        ("/api/v1/wallet/recharge/orders", "post"),
+        ("/api/v1/wallet/recharge/orders/{order_no}", "get"),
+        ("/api/v1/payments/{provider}/callback", "post"),
+        ("/api/v1/payments/dev/checkout/{order_no}", "post"),
+        ("/api/v1/wallet/withdrawals", "post"),
+        ("/api/v1/wallet/withdrawals", "get"),
+        ("/api/v1/admin/withdrawals", "get"),
+        ("/api/v1/admin/withdrawals/{id}/approve", "post"),
+        ("/api/v1/admin/withdrawals/{id}/reject", "post"),
+        ("/api/v1/admin/wallet/adjustments", "post"),
+        ("/api/v1/admin/wallet/audit", "get"),
+        ("/api/v1/gifts", "get"),
+        ("/api/v1/admin/gifts", "get"),
+        ("/api/v1/admin/gifts", "post"),
+        ("/api/v1/admin/gifts/{id}", "patch"),
+        ("/api/v1/admin/gifts/{id}", "delete"),
+        ("/api/v1/rooms/{id}/gifts", "post"),
+        ("/api/v1/rooms/{id}/rankings", "get"),
+        ("/api/v1/rankings/anchors", "get"),
     ];
     for (path, method) in expected {
         assert!(
@@ -94,7 +123,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        25,
+        48,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

@@ -3,6 +3,7 @@
 
 pub mod ban_user;
 pub mod list_users;
+pub mod rooms;
 pub mod unban_user;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -14,4 +15,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users::list_users))
         .routes(routes!(ban_user::ban_user, unban_user::unban_user))
+        .routes(routes!(rooms::list_live_rooms))
+        .routes(routes!(rooms::cut_stream))
+        .routes(routes!(rooms::ban_room, rooms::unban_room))
 }

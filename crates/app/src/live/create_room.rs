@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::error::Result;
 use crate::http::{Auth, Body, Fields};
-use crate::live::model::{new_stream_key, BaseUrls, RoomRow, RoomView, ROOM_COLUMNS};
+use crate::live::model::{new_stream_key, BaseUrls, RoomRow, RoomView, ROOM_COLUMNS, ROOM_FROM};
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -46,7 +46,7 @@ pub async fn create_room(
     if let Some(row) = find_by_owner(&state, auth.user_id).await? {
         return Ok((
             StatusCode::OK,
-            Json(RoomView::new(row, auth.user_id, &urls)),
+            Json(RoomView::new(row, auth.user_id, &urls).with_viewers(0)),
         ));
     }
     let owner = crate::users::load(&state, auth.user_id, auth.user_id).await?;
@@ -74,12 +74,15 @@ pub async fn create_room(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(RoomView::new(row, auth.user_id, &urls))))
+    Ok((
+        status,
+        Json(RoomView::new(row, auth.user_id, &urls).with_viewers(0)),
+    ))
 }
 
 async fn find_by_owner(state: &AppState, owner: i64) -> Result<Option<RoomRow>> {
     Ok(sqlx::query_as::<_, RoomRow>(&format!(
-        "SELECT {ROOM_COLUMNS} FROM live_rooms r WHERE r.owner_id = $1"
+        "SELECT {ROOM_COLUMNS} FROM {ROOM_FROM} WHERE r.owner_id = $1"
     ))
     .bind(owner)
     .fetch_optional(state.store().pool())

@@ -1,6 +1,9 @@
-//! The media server's news, applied to rooms: live when a publisher starts, offline
-//! when its stream ends (after the grace period, not on a brief disconnect).
+//! The media server's news, applied to rooms: a room goes live when a publisher starts
+//! and a live session is opened; it goes offline when its stream ends (after the grace
+//! period, not on a brief disconnect) and the session is closed with its peak audience.
+//! Both are told to the room's chat (op 1000, `{"type": "live_started" | "live_ended"}`).
 
+use bytes::Bytes;
 use media::hub::MediaEvent;
 
 use crate::error::Result;
@@ -8,35 +11,114 @@ use crate::AppState;
 
 /// Records what `event` means for its room.
 pub async fn apply(state: &AppState, event: &MediaEvent) -> Result<()> {
-    let (key, live) = match event {
-        MediaEvent::PublishStarted { key, .. } => (key, true),
-        MediaEvent::StreamEnded { key, .. } => (key, false),
-        MediaEvent::PublisherLeft { .. } => return Ok(()),
-    };
-    let Ok(id) = key.parse::<i64>() else {
-        return Ok(());
-    };
     let now = kit::time::now_ms();
-    if live {
-        sqlx::query(
-            "UPDATE live_rooms SET status = 'live', \
-             live_since = CASE WHEN status = 'live' THEN live_since ELSE $1 END, updated_at = $1 \
-             WHERE id = $2",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(state.store().pool())
-        .await?;
-    } else {
-        sqlx::query(
-            "UPDATE live_rooms SET status = 'offline', live_since = NULL, updated_at = $1 WHERE id = $2",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(state.store().pool())
-        .await?;
+    match event {
+        MediaEvent::PublishStarted { key, resumed } => {
+            let Ok(id) = key.parse::<i64>() else {
+                return Ok(());
+            };
+            if go_live(state, id, now).await? && !resumed {
+                tell_room(state, id, "live_started");
+            }
+        }
+        MediaEvent::StreamEnded { key, summary } => {
+            let Ok(id) = key.parse::<i64>() else {
+                return Ok(());
+            };
+            if end_session(state, id, "ended", summary.viewers_peak as i64, now).await? {
+                tell_room(state, id, "live_ended");
+            }
+        }
+        MediaEvent::PublisherLeft { .. } => {}
     }
     Ok(())
+}
+
+/// Marks room `id` live, opening a session unless one is open. Returns whether a new
+/// session was opened.
+pub async fn go_live(state: &AppState, id: i64, now: i64) -> Result<bool> {
+    let mut tx = state.store().begin().await?;
+    let open: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT session_id FROM live_rooms WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(open) = open else {
+        return Ok(false);
+    };
+    let opened = open.is_none();
+    let session = match open {
+        Some(s) => s,
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO live_sessions (room_id, started_at) VALUES ($1, $2) RETURNING id",
+            )
+            .bind(id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+        }
+    };
+    sqlx::query(
+        "UPDATE live_rooms SET status = 'live', session_id = $1, live_seen_at = $2, \
+         live_since = CASE WHEN status = 'live' AND live_since IS NOT NULL THEN live_since ELSE $2 END, \
+         updated_at = $2 WHERE id = $3",
+    )
+    .bind(session)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(opened)
+}
+
+/// Marks room `id` offline and closes its open session with `reason`. Returns whether a
+/// session was open.
+pub async fn end_session(
+    state: &AppState,
+    id: i64,
+    reason: &str,
+    peak: i64,
+    now: i64,
+) -> Result<bool> {
+    let mut tx = state.store().begin().await?;
+    let session: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT session_id FROM live_rooms WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let session = session.flatten();
+    if let Some(s) = session {
+        sqlx::query(
+            "UPDATE live_sessions SET ended_at = $1, end_reason = $2, \
+             peak_viewers = CASE WHEN peak_viewers > $3 THEN peak_viewers ELSE $3 END \
+             WHERE id = $4 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(peak)
+        .bind(s)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE live_rooms SET status = 'offline', live_since = NULL, session_id = NULL, \
+         updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(session.is_some())
+}
+
+fn tell_room(state: &AppState, id: i64, what: &str) {
+    if let Some(gw) = state.chat() {
+        let body = serde_json::json!({"type": what, "room_id": id}).to_string();
+        gw.push_room(&id.to_string(), im::proto::op::MESSAGE, Bytes::from(body));
+    }
 }
 
 /// Applies every event from the hub until it closes.

@@ -7,7 +7,7 @@ use kit::ApiError;
 
 use crate::error::Result;
 use crate::http::{IdPath, MaybeAuth};
-use crate::live::model::{BaseUrls, RoomRow, RoomView, ROOM_COLUMNS};
+use crate::live::model::{BaseUrls, RoomRow, RoomView, ROOM_COLUMNS, ROOM_FROM};
 use crate::AppState;
 
 #[utoipa::path(
@@ -29,13 +29,15 @@ pub async fn get_room(
 ) -> Result<Json<RoomView>> {
     let row = load(&state, id).await?;
     let urls = BaseUrls::from_request(&parts, &state.settings().live);
-    Ok(Json(RoomView::new(row, viewer.viewer_id(), &urls)))
+    Ok(Json(
+        RoomView::new(row, viewer.viewer_id(), &urls).with_viewers(state.room_viewers(id)),
+    ))
 }
 
 /// Room `id`, or 404 `room_not_found`.
 pub async fn load(state: &AppState, id: i64) -> Result<RoomRow> {
     sqlx::query_as::<_, RoomRow>(&format!(
-        "SELECT {ROOM_COLUMNS} FROM live_rooms r WHERE r.id = $1"
+        "SELECT {ROOM_COLUMNS} FROM {ROOM_FROM} WHERE r.id = $1"
     ))
     .bind(id)
     .fetch_optional(state.store().pool())

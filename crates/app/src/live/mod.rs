@@ -5,9 +5,12 @@
 pub mod create_room;
 pub mod events;
 pub mod get_room;
+pub mod list_rooms;
 pub mod model;
 pub mod rotate_key;
 pub mod stream_auth;
+pub mod update_room;
+pub mod upkeep;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,7 +19,8 @@ use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_room::create_room))
-        .routes(routes!(get_room::get_room))
+        .routes(routes!(get_room::get_room, update_room::update_room))
+        .routes(routes!(create_room::create_room, list_rooms::list_rooms))
+        .routes(routes!(list_rooms::following_rooms))
         .routes(routes!(rotate_key::rotate_key))
 }

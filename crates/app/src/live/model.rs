@@ -10,7 +10,12 @@ use serde::Serialize;
 use crate::settings::LiveSettings;
 
 pub const ROOM_COLUMNS: &str =
-    "r.id, r.owner_id, r.title, r.stream_key, r.status, r.banned, r.live_since, r.created_at";
+    "r.id, r.owner_id, r.title, r.stream_key, r.status, r.banned, r.live_since, r.created_at, \
+     r.cover_url, r.category, r.tags, r.session_id, u.nickname AS owner_nickname, \
+     u.avatar_url AS owner_avatar";
+
+/// The tables [`ROOM_COLUMNS`] come from.
+pub const ROOM_FROM: &str = "live_rooms r JOIN users u ON u.id = r.owner_id";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RoomRow {
@@ -22,6 +27,12 @@ pub struct RoomRow {
     pub banned: i64,
     pub live_since: Option<i64>,
     pub created_at: i64,
+    pub cover_url: String,
+    pub category: String,
+    pub tags: String,
+    pub session_id: Option<i64>,
+    pub owner_nickname: String,
+    pub owner_avatar: Option<String>,
 }
 
 /// Where a room's stream can be watched.
@@ -38,8 +49,15 @@ pub struct RoomView {
     pub id: i64,
     pub owner_id: i64,
     pub title: String,
+    pub cover_url: String,
+    pub category: String,
+    pub tags: Vec<String>,
+    /// The anchor.
+    pub owner: RoomOwner,
     /// `live` or `offline`.
     pub status: String,
+    /// People watching or in the room's chat now (on this node).
+    pub viewers: u64,
     pub banned: bool,
     /// When the current live session started (ms since the epoch).
     pub live_since: Option<i64>,
@@ -50,6 +68,14 @@ pub struct RoomView {
     /// The URL to give the encoder: `rtmp://HOST:1935/live/{stream_key}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_url: Option<String>,
+}
+
+/// Who a room belongs to, as lists show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RoomOwner {
+    pub id: i64,
+    pub nickname: String,
+    pub avatar_url: Option<String>,
 }
 
 /// The public base URLs, from the settings or else from the request's `Host`, and the
@@ -115,11 +141,28 @@ impl RoomView {
             id: row.id,
             owner_id: row.owner_id,
             title: row.title,
+            cover_url: row.cover_url,
+            category: row.category,
+            tags: serde_json::from_str(&row.tags).unwrap_or_default(),
+            owner: RoomOwner {
+                id: row.owner_id,
+                nickname: row.owner_nickname,
+                avatar_url: row.owner_avatar,
+            },
+            viewers: 0,
             status: row.status,
             banned: row.banned != 0,
             live_since: row.live_since,
             created_at: row.created_at,
         }
+    }
+}
+
+impl RoomView {
+    /// The same view with its live audience.
+    pub fn with_viewers(mut self, n: u64) -> RoomView {
+        self.viewers = n;
+        self
     }
 }
 

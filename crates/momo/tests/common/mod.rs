@@ -108,6 +108,33 @@ impl TestServer {
         self.running.as_ref().expect("running").gateway.clone()
     }
 
+    /// The server's media hub, to publish from the test without an encoder.
+    pub fn hub(&self) -> std::sync::Arc<media::hub::Hub> {
+        self.running.as_ref().expect("running").hub.clone()
+    }
+
+    /// Makes `room` live as its encoder would (a publisher on the hub) and waits until
+    /// the room says so. The stream lasts as long as the returned publisher.
+    pub async fn go_live(&self, room: i64) -> media::hub::Publisher {
+        let publisher = self
+            .hub()
+            .publish(&room.to_string())
+            .expect("room can publish");
+        for _ in 0..200 {
+            let (_, body) = self.get(&format!("/api/v1/rooms/{room}"), None).await;
+            if body["status"] == "live" {
+                return publisher;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("room {room} did not go live");
+    }
+
+    /// Calls with `method` and no body.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
     /// The database URL the server uses (`None`: the data dir's SQLite file).
     pub fn database_url(&self) -> Option<String> {
         self.database_url.clone()

@@ -1,0 +1,103 @@
+//! The work momo does on its own: jobs from the durable queue and schedules, run by a
+//! [`jobs::Worker`] on every node (the queue makes sure each runs once).
+//!
+//! | job | when | what |
+//! |---|---|---|
+//! | `wallet.close_order` | `order_ttl_secs` after an order is made | close it if still unpaid |
+//! | `wallet.credit_order` | when a payment is recorded | credit it, if the request did not |
+//! | `wallet.sweep` | every minute | close expired orders, credit paid ones (belt and braces) |
+//! | `live.sweep` | every 30 s | close rooms whose stream vanished |
+//! | `rankings.prune` | every hour | drop daily and weekly rankings past their keeping |
+
+use std::time::Duration;
+
+use jobs::{JobContext, JobError, Worker, WorkerConfig};
+use serde::Deserialize;
+
+use crate::wallet::recharge::{self, CLOSE_ORDER, CREDIT_ORDER};
+use crate::AppState;
+
+#[derive(Deserialize)]
+struct OrderJob {
+    order_no: String,
+}
+
+fn failed(e: crate::error::Error) -> JobError {
+    JobError::new(e.to_string())
+}
+
+/// The worker with every handler and schedule of momo.
+pub fn worker(state: &AppState) -> Worker {
+    let s1 = state.clone();
+    let s2 = state.clone();
+    let s3 = state.clone();
+    let s4 = state.clone();
+    let s5 = state.clone();
+    Worker::new(state.jobs().clone(), WorkerConfig::default())
+        .handle(CLOSE_ORDER, move |job: JobContext| {
+            let state = s1.clone();
+            async move {
+                let order: OrderJob = job.payload_as()?;
+                recharge::close_order(&state, &order.order_no)
+                    .await
+                    .map_err(failed)?;
+                Ok::<(), JobError>(())
+            }
+        })
+        .handle(CREDIT_ORDER, move |job: JobContext| {
+            let state = s2.clone();
+            async move {
+                let order: OrderJob = job.payload_as()?;
+                recharge::credit(&state, &order.order_no)
+                    .await
+                    .map_err(failed)?;
+                Ok::<(), JobError>(())
+            }
+        })
+        .handle("wallet.sweep", move |_job: JobContext| {
+            let state = s3.clone();
+            async move {
+                recharge::close_expired_orders(&state)
+                    .await
+                    .map_err(failed)?;
+                recharge::credit_paid_orders(&state).await.map_err(failed)?;
+                Ok::<(), JobError>(())
+            }
+        })
+        .handle("live.sweep", move |_job: JobContext| {
+            let state = s4.clone();
+            async move {
+                crate::live::upkeep::sweep_vanished(&state)
+                    .await
+                    .map_err(failed)?;
+                Ok::<(), JobError>(())
+            }
+        })
+        .handle("rankings.prune", move |_job: JobContext| {
+            let state = s5.clone();
+            async move {
+                crate::gifts::rankings::prune(&state, kit::time::now_ms())
+                    .await
+                    .map_err(failed)?;
+                Ok::<(), JobError>(())
+            }
+        })
+        .every(
+            "wallet.sweep",
+            Duration::from_secs(60),
+            "wallet.sweep",
+            serde_json::Value::Null,
+        )
+        .every(
+            "live.sweep",
+            Duration::from_secs(30),
+            "live.sweep",
+            serde_json::Value::Null,
+        )
+        .every(
+            "rankings.prune",
+            Duration::from_secs(3600),
+            "rankings.prune",
+            serde_json::Value::Null,
+        )
+}

@@ -1,0 +1,271 @@
+//! `POST /api/v1/rooms/{id}/gifts`: send a gift to a live room's anchor.
+//!
+//! One database transaction takes the coins from the sender (refused with 402 when there
+//! are too few), mints the anchor's diamonds at the configured rate, records the gift,
+//! adds it to the room's and the anchor's rankings and to the live session's income, and
+//! stores the answer under the sender's idempotency key: a retry is answered the same
+//! and charged nothing. After the commit the gift is announced to the room through the
+//! chat gateway (op 1000, `{"type": "gift", ...}`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use bytes::Bytes;
+use kit::ApiError;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::gifts::catalogue::{self, GiftView};
+use crate::gifts::rankings;
+use crate::http::{Auth, Body, Fields, IdPath};
+use crate::wallet::ledger::{self, Account, Opened, Posting};
+use crate::AppState;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendGift {
+    pub gift_id: i64,
+    /// How many, 1 to `max_gift_count` (9999 by default).
+    pub count: i64,
+    /// The sender's key for this request (1–64 characters); a retry with the same key
+    /// gets the first answer and is not charged again.
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GiftSent {
+    /// The gift event's id.
+    pub id: i64,
+    pub txn_id: i64,
+    pub room_id: i64,
+    pub sender_id: i64,
+    pub anchor_id: i64,
+    pub gift_id: i64,
+    pub count: i64,
+    /// Coins taken from the sender.
+    pub coins: i64,
+    /// Diamonds given to the anchor.
+    pub diamonds: i64,
+    /// The sender's coins left.
+    pub coins_left: i64,
+    pub created_at: i64,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/rooms/{id}/gifts",
+    tag = "gifts",
+    params(("id" = i64, Path, description = "Room id")),
+    security(("bearer" = [])),
+    request_body = SendGift,
+    responses(
+        (status = 201, description = "Sent", body = GiftSent),
+        (status = 200, description = "Already sent under this key; nothing charged", body = GiftSent),
+        (status = 400, description = "Bad count or key (`validation_failed`), or a gift to oneself (`cannot_gift_self`)", body = kit::error::ErrorBody),
+        (status = 402, description = "Too few coins (`insufficient_coins`)", body = kit::error::ErrorBody),
+        (status = 404, description = "No such room or gift (`room_not_found`, `gift_not_found`)", body = kit::error::ErrorBody),
+        (status = 409, description = "The room is not live (`room_offline`), or the key was used for another request (`idempotency_key_reused`)", body = kit::error::ErrorBody),
+    )
+)]
+pub async fn send_gift(
+    State(state): State<AppState>,
+    auth: Auth,
+    IdPath(room_id): IdPath,
+    Body(req): Body<SendGift>,
+) -> Result<(StatusCode, Json<GiftSent>)> {
+    let economy = &state.settings().economy;
+    let mut f = Fields::new();
+    f.check(
+        "count",
+        (1..=economy.max_gift_count).contains(&req.count),
+        format!("must be 1 to {}", economy.max_gift_count),
+    );
+    ledger::check_key(&mut f, &req.idempotency_key);
+    f.finish()?;
+    let me = auth.user_id;
+    let room: Option<(i64, String, i64, Option<i64>)> =
+        sqlx::query_as("SELECT owner_id, status, banned, session_id FROM live_rooms WHERE id = $1")
+            .bind(room_id)
+            .fetch_optional(state.store().pool())
+            .await?;
+    let (anchor, status, banned, session) =
+        room.ok_or_else(|| ApiError::not_found("room_not_found", "no such room"))?;
+    if anchor == me {
+        return Err(ApiError::bad_request(
+            "cannot_gift_self",
+            "you cannot send gifts to your own room",
+        )
+        .into());
+    }
+    if status != "live" || banned != 0 {
+        return Err(ApiError::conflict(
+            "room_offline",
+            "the room is not live; gifts go to live rooms",
+        )
+        .into());
+    }
+    let gift = catalogue::find(&state, req.gift_id)
+        .await?
+        .filter(|g| g.active != 0)
+        .ok_or_else(catalogue::not_found)?;
+    let coins = gift
+        .price_coins
+        .checked_mul(req.count)
+        .ok_or_else(|| ApiError::bad_request("validation_failed", "count is too large"))?;
+    let diamonds = coins * economy.diamond_rate_percent as i64 / 100;
+    let fingerprint = format!("gift:{room_id}:{}:{}", gift.id, req.count);
+    let memo = format!("{} x{} in room {room_id}", gift.name, req.count);
+    let periods = rankings::periods(
+        kit::time::now_ms(),
+        economy.ranking_utc_offset_minutes,
+        session,
+    );
+    let opened = ledger::open(
+        state.store(),
+        "gift",
+        me,
+        &req.idempotency_key,
+        &fingerprint,
+        &memo,
+    )
+    .await?;
+    let mut t = match opened {
+        Opened::Replay(first) => return Ok((StatusCode::OK, Json(first))),
+        Opened::New(t) => t,
+    };
+    let postings = [
+        Posting {
+            account: Account::Coins(me),
+            amount: -coins,
+        },
+        Posting {
+            account: Account::GiftCoins,
+            amount: coins,
+        },
+        Posting {
+            account: Account::GiftDiamonds,
+            amount: -diamonds,
+        },
+        Posting {
+            account: Account::Diamonds(anchor),
+            amount: diamonds,
+        },
+    ];
+    let after = ledger::post(&mut t.tx, t.id, &postings, t.now).await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO gift_events (txn_id, room_id, session_id, sender_id, anchor_id, gift_id, \
+                                  count, coins, diamonds, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(t.id)
+    .bind(room_id)
+    .bind(session)
+    .bind(me)
+    .bind(anchor)
+    .bind(gift.id)
+    .bind(req.count)
+    .bind(coins)
+    .bind(diamonds)
+    .bind(t.now)
+    .fetch_one(&mut *t.tx)
+    .await?;
+    add_to_rankings(&mut t.tx, room_id, me, anchor, &periods, coins).await?;
+    if let Some(s) = session {
+        sqlx::query(
+            "UPDATE live_sessions SET gift_coins = gift_coins + $1, \
+                 gift_diamonds = gift_diamonds + $2 WHERE id = $3",
+        )
+        .bind(coins)
+        .bind(diamonds)
+        .bind(s)
+        .execute(&mut *t.tx)
+        .await?;
+    }
+    let sent = GiftSent {
+        id,
+        txn_id: t.id,
+        room_id,
+        sender_id: me,
+        anchor_id: anchor,
+        gift_id: gift.id,
+        count: req.count,
+        coins,
+        diamonds,
+        coins_left: after[0].unwrap_or(0),
+        created_at: t.now,
+    };
+    t.commit(&sent).await?;
+    metrics::counter!("gifts_sent_total").increment(1);
+    metrics::counter!("gift_coins_total").increment(coins as u64);
+    announce(&state, &sent, gift.into()).await;
+    Ok((StatusCode::CREATED, Json(sent)))
+}
+
+/// Adds `coins` to the sender's place in the room's rankings and the anchor's place in
+/// the anchor ranking (room 0), for every period, in one statement.
+async fn add_to_rankings(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    room: i64,
+    sender: i64,
+    anchor: i64,
+    periods: &[String],
+    coins: i64,
+) -> Result<()> {
+    let mut rows: Vec<(i64, &str, i64)> =
+        periods.iter().map(|p| (room, p.as_str(), sender)).collect();
+    rows.extend(
+        periods
+            .iter()
+            .filter(|p| !p.starts_with('s'))
+            .map(|p| (0, p.as_str(), anchor)),
+    );
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            format!(
+                "(${}, ${}, ${}, ${})",
+                i * 4 + 1,
+                i * 4 + 2,
+                i * 4 + 3,
+                i * 4 + 4
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO gift_ranks (room_id, period, user_id, coins) VALUES {} \
+         ON CONFLICT (room_id, period, user_id) DO UPDATE SET coins = gift_ranks.coins + excluded.coins",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (room, period, user) in rows {
+        q = q.bind(room).bind(period).bind(user).bind(coins);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Tells the room that the gift was sent.
+async fn announce(state: &AppState, sent: &GiftSent, gift: GiftView) {
+    let Some(gw) = state.chat() else {
+        return;
+    };
+    let sender = match crate::users::load(state, sent.sender_id, 0).await {
+        Ok(u) => {
+            serde_json::json!({"id": u.id, "nickname": u.nickname, "avatar_url": u.avatar_url})
+        }
+        Err(_) => serde_json::json!({"id": sent.sender_id}),
+    };
+    let body = serde_json::json!({
+        "type": "gift",
+        "room_id": sent.room_id,
+        "sender": sender,
+        "gift": gift,
+        "count": sent.count,
+        "coins": sent.coins,
+        "created_at": sent.created_at,
+    });
+    gw.push_room(
+        &sent.room_id.to_string(),
+        im::proto::op::MESSAGE,
+        Bytes::from(body.to_string()),
+    );
+}
