@@ -8,61 +8,10 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(s: &common::TestServer) -> Ws {
-    let url = format!("{}/ws", s.base.replace("http://", "ws://"));
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("ws connects")
-        .0
-}
-
-async fn send_json(ws: &mut Ws, v: Value) {
-    ws.send(Message::Text(v.to_string().into())).await.unwrap();
-}
-
-/// The next JSON text frame (skipping pings), or `None` when the server closed.
-async fn next_json(ws: &mut Ws) -> Option<Value> {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("a frame within 5 s")?;
-        match msg {
-            Ok(Message::Text(t)) => return Some(serde_json::from_str(t.as_str()).unwrap()),
-            Ok(Message::Close(_)) | Err(_) => return None,
-            Ok(_) => continue,
-        }
-    }
-}
-
-/// Waits for a frame with `op`, skipping others.
-async fn expect_op(ws: &mut Ws, op: u64) -> Value {
-    loop {
-        let v = next_json(ws)
-            .await
-            .unwrap_or_else(|| panic!("closed while waiting for op {op}"));
-        if v["op"] == op {
-            return v;
-        }
-    }
-}
-
-async fn signed_in(s: &common::TestServer, token: &str, room: Option<&str>) -> Ws {
-    let mut ws = connect(s).await;
-    let mut body = json!({"token": token, "platform": "web"});
-    if let Some(r) = room {
-        body["room_id"] = json!(r);
-    }
-    send_json(&mut ws, json!({"op": 7, "seq": 1, "body": body})).await;
-    let reply = expect_op(&mut ws, 8).await;
-    assert_eq!(reply["seq"], 1);
-    ws
-}
+use common::ws::{connect, expect_op, next_json, send_json, signed_in};
 
 #[tokio::test]
 async fn users_chat_in_a_room_and_see_who_is_online() {

@@ -187,7 +187,11 @@ async fn gifts_are_paid_once_ranked_and_refused_precisely() {
             json!({"gift_id": rose, "count": "1", "idempotency_key": "x"}),
         )
         .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a count that is not a number");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a count that is not a number"
+        );
         let (status, err) = send_gift(&s, &fan.token, room, gift(1, "")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
         // A retired gift can no longer be sent.

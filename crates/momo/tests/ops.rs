@@ -114,6 +114,7 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/rooms/{id}/gifts", "post"),
         ("/api/v1/rooms/{id}/rankings", "get"),
         ("/api/v1/rankings/anchors", "get"),
+        ("/api/v1/rooms/{id}/sessions", "get"),
     ];
     for (path, method) in expected {
         assert!(
@@ -123,7 +124,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        48,
+        49,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

@@ -8,6 +8,7 @@ pub mod get_room;
 pub mod list_rooms;
 pub mod model;
 pub mod rotate_key;
+pub mod sessions;
 pub mod stream_auth;
 pub mod update_room;
 pub mod upkeep;
@@ -23,4 +24,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_room::create_room, list_rooms::list_rooms))
         .routes(routes!(list_rooms::following_rooms))
         .routes(routes!(rotate_key::rotate_key))
+        .routes(routes!(sessions::list_sessions))
 }

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod ws;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use momo::config::Overrides;
