@@ -12,6 +12,7 @@ pub mod chat;
 pub mod error;
 pub mod http;
 pub mod live;
+pub mod notifications;
 pub mod ops;
 pub mod settings;
 pub mod social;
@@ -48,6 +49,7 @@ struct Inner {
     passwords: Passwords,
     login_guard: LoginGuard,
     user_cache: users::cache::UserCache,
+    room_rules: live::room_rules::RoomRules,
     /// The chat gateway, once the node has one (it is built after the state).
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
 }
@@ -58,12 +60,14 @@ impl AppState {
         let tokens = Tokens::new(jwt_secret, settings.auth.access_ttl_secs);
         let login_guard = LoginGuard::new(&settings.auth);
         let user_cache = users::cache::UserCache::new(&settings.cache);
+        let room_rules = live::room_rules::RoomRules::new(settings.cache.capacity);
         AppState(Arc::new(Inner {
             store,
             tokens,
             passwords: Passwords::new(),
             login_guard,
             user_cache,
+            room_rules,
             chat: std::sync::OnceLock::new(),
             settings,
         }))
@@ -93,6 +97,11 @@ impl AppState {
         &self.0.user_cache
     }
 
+    /// Mutes and kicks in live rooms, cached for the chat gateway.
+    pub fn room_rules(&self) -> &live::room_rules::RoomRules {
+        &self.0.room_rules
+    }
+
     /// Connects the chat gateway, so that use cases can reach connected users.
     pub fn set_chat(&self, gateway: Arc<im::gateway::Gateway>) {
         let _ = self.0.chat.set(gateway);
@@ -118,6 +127,7 @@ impl AppState {
         (name = "social", description = "Follows, friends and blocks"),
         (name = "live", description = "Live rooms"),
         (name = "chat", description = "Conversations and messages"),
+        (name = "notifications", description = "The notifications inbox"),
         (name = "admin", description = "Operator routes (admin role)"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
@@ -150,6 +160,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(social::routes())
         .merge(chat::routes())
         .merge(live::routes())
+        .merge(notifications::routes())
         .merge(admin::routes())
         .split_for_parts()
 }

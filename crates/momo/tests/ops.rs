@@ -85,6 +85,17 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/rooms", "post"),
         ("/api/v1/rooms/{id}", "get"),
         ("/api/v1/rooms/{id}/stream-key", "post"),
+        ("/api/v1/rooms/{id}/admins", "get"),
+        ("/api/v1/rooms/{id}/admins/{user_id}", "put"),
+        ("/api/v1/rooms/{id}/admins/{user_id}", "delete"),
+        ("/api/v1/rooms/{id}/mutes", "get"),
+        ("/api/v1/rooms/{id}/mutes", "post"),
+        ("/api/v1/rooms/{id}/mutes/{user_id}", "delete"),
+        ("/api/v1/rooms/{id}/kicks", "post"),
+        ("/api/v1/notifications", "get"),
+        ("/api/v1/notifications/unread", "get"),
+        ("/api/v1/notifications/read", "post"),
+        ("/api/v1/admin/announcements", "post"),
     ];
     for (path, method) in expected {
         assert!(
@@ -94,7 +105,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        25,
+        34,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

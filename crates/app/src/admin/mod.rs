@@ -1,6 +1,7 @@
 //! Operator routes under `/api/v1/admin`, every one behind the [`Admin`](crate::http::Admin)
 //! guard (403 `admin_required` for anyone else).
 
+pub mod announce;
 pub mod ban_user;
 pub mod list_users;
 pub mod unban_user;
@@ -14,4 +15,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users::list_users))
         .routes(routes!(ban_user::ban_user, unban_user::unban_user))
+        .routes(routes!(announce::announce))
 }

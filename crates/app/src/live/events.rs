@@ -27,6 +27,7 @@ pub async fn apply(state: &AppState, event: &MediaEvent) -> Result<()> {
         .bind(id)
         .execute(state.store().pool())
         .await?;
+        crate::notifications::followers_live::spawn_if_went_live(state, id, now);
     } else {
         sqlx::query(
             "UPDATE live_rooms SET status = 'offline', live_since = NULL, updated_at = $1 WHERE id = $2",

@@ -1,11 +1,18 @@
 //! Live rooms: one per anchor, with the secret stream key their encoder publishes with
 //! and the URLs viewers play. The media server asks [`stream_auth::DbStreamAuth`] whether
 //! a key may publish, and tells [`events::apply`] when a room goes live or offline.
+//! The room's owner appoints room admins ([`admins`]); they mute ([`mutes`]) and kick
+//! ([`kick`]) members of the room's chat, which the gateway learns through
+//! [`room_rules`].
 
+pub mod admins;
 pub mod create_room;
 pub mod events;
 pub mod get_room;
+pub mod kick;
 pub mod model;
+pub mod mutes;
+pub mod room_rules;
 pub mod rotate_key;
 pub mod stream_auth;
 
@@ -19,4 +26,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_room::create_room))
         .routes(routes!(get_room::get_room))
         .routes(routes!(rotate_key::rotate_key))
+        .routes(routes!(admins::list_admins))
+        .routes(routes!(admins::add_admin, admins::remove_admin))
+        .routes(routes!(mutes::mute, mutes::list_mutes))
+        .routes(routes!(mutes::unmute))
+        .routes(routes!(kick::kick))
 }

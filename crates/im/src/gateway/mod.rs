@@ -10,8 +10,10 @@ pub mod config;
 pub mod conn;
 pub mod history;
 pub mod http;
+pub mod inbox;
 pub mod moderation;
 pub mod outgoing;
+pub mod policy;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,6 +74,8 @@ struct Registry {
 pub struct Gateway {
     config: GatewayConfig,
     history: std::sync::OnceLock<Arc<dyn history::History>>,
+    inbox: std::sync::OnceLock<Arc<dyn inbox::Inbox>>,
+    policy: std::sync::OnceLock<Arc<dyn policy::RoomPolicy>>,
     words: moderation::WordFilter,
     auth: Arc<dyn Authenticator>,
     registry: Mutex<Registry>,
@@ -97,6 +101,8 @@ impl Gateway {
     pub fn new(config: GatewayConfig, auth: Arc<dyn Authenticator>) -> Arc<Gateway> {
         Arc::new(Gateway {
             history: std::sync::OnceLock::new(),
+            inbox: std::sync::OnceLock::new(),
+            policy: std::sync::OnceLock::new(),
             words: moderation::WordFilter::new(&config.sensitive_words, config.sensitive_mode),
             config,
             auth,
@@ -116,6 +122,25 @@ impl Gateway {
 
     pub fn history(&self) -> Option<&Arc<dyn history::History>> {
         self.history.get()
+    }
+
+    /// Connects the app's notifications inbox (for its sync and read over the socket).
+    pub fn set_inbox(&self, inbox: Arc<dyn inbox::Inbox>) {
+        let _ = self.inbox.set(inbox);
+    }
+
+    pub fn inbox(&self) -> Option<&Arc<dyn inbox::Inbox>> {
+        self.inbox.get()
+    }
+
+    /// Connects the app's room rules (mutes and kicks), asked before a member speaks or
+    /// a connection joins.
+    pub fn set_policy(&self, policy: Arc<dyn policy::RoomPolicy>) {
+        let _ = self.policy.set(policy);
+    }
+
+    pub fn policy(&self) -> Option<&Arc<dyn policy::RoomPolicy>> {
+        self.policy.get()
     }
 
     /// The sensitive-word filter room messages pass through.
@@ -286,6 +311,44 @@ impl Gateway {
         let queued = r.conns.values().map(|c| c.offer(&msg) as usize).sum();
         metrics::counter!("im_deliveries_total", "kind" => "all").increment(queued as u64);
         queued
+    }
+
+    /// Which of `users` have a connection to this node now, in the order given; lets a
+    /// fan-out build messages only for those who can receive them.
+    pub fn connected(&self, users: &[i64]) -> Vec<i64> {
+        let r = self.registry();
+        users
+            .iter()
+            .copied()
+            .filter(|u| r.by_user.contains_key(u))
+            .collect()
+    }
+
+    /// Takes every connection of `user` that is in `room` out of it (they stay open),
+    /// and sends each `notice` as an op 13 (change room reply) with `seq` 0, whatever
+    /// operations it accepts. Returns how many connections left the room.
+    pub fn remove_from_room(&self, room: &str, user: i64, notice: Bytes) -> usize {
+        let msg = Arc::new(Outgoing::new(crate::proto::op::CHANGE_ROOM_REPLY, notice));
+        let mut r = self.registry();
+        let ids: Vec<u64> = r
+            .by_user
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|id| r.conns.get(id).and_then(|c| c.room.as_deref()) == Some(room))
+            .collect();
+        for id in &ids {
+            leave_room(&mut r, room, *id);
+            if let Some(c) = r.conns.get_mut(id) {
+                c.room = None;
+                // A notice about the connection itself, not a push: no accepts filter.
+                if c.tx.try_send(msg.clone()).is_err() {
+                    metrics::counter!("im_dropped_total").increment(1);
+                }
+            }
+        }
+        ids.len()
     }
 
     /// Closes every connection of `user` (after a ban); returns how many.
