@@ -99,6 +99,18 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
         last_send: Instant::now(),
         tokens: f64::from(cfg.send_per_sec * 2),
     };
+    // Join before answering, so that a client holding op 8 is in its room. Signed in
+    // either way: a refused join leaves the connection in no room, and says why after.
+    let refused_join = match body.room() {
+        Some(room) => match conn.may_join(&room).await {
+            Ok(()) => {
+                conn.gw.change_room(conn.id, Some(&room));
+                None
+            }
+            Err(no) => Some(no),
+        },
+        None => None,
+    };
     let reply = Packet {
         ver: 1,
         op: op::AUTH_REPLY,
@@ -107,19 +119,11 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
     };
     let mut end = conn.write(&mut sink, &reply).await.err();
     if end.is_none() {
-        if let Some(room) = body.room() {
-            // Signed in either way; a refused join leaves the connection in no room.
-            match conn.may_join(&room).await {
-                Ok(()) => {
-                    conn.gw.change_room(conn.id, Some(&room));
-                }
-                Err(no) => {
-                    end = conn
-                        .refuse_policy(&mut sink, auth.seq, op::AUTH, &no)
-                        .await
-                        .err()
-                }
-            }
+        if let Some(no) = refused_join {
+            end = conn
+                .refuse_policy(&mut sink, auth.seq, op::AUTH, &no)
+                .await
+                .err();
         }
         // Any further packets that came in the auth frame.
         for p in packets.into_iter().skip(1) {

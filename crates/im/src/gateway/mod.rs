@@ -379,3 +379,48 @@ fn leave_room(r: &mut Registry, room: &str, id: u64) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gateway() -> Arc<Gateway> {
+        Gateway::new(GatewayConfig::default(), Arc::new(StaticTokens(Vec::new())))
+    }
+
+    #[test]
+    fn only_connected_users_are_reported_connected() {
+        let gw = gateway();
+        let _a = gw.register(1, Vec::new());
+        let _b = gw.register(3, Vec::new());
+        assert_eq!(gw.connected(&[3, 2, 1, 4]), [3, 1]);
+        assert!(gw.connected(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_user_removed_from_a_room_leaves_only_that_room_and_is_told_so() {
+        let gw = gateway();
+        let mut in_room = gw.register(7, vec![1000]);
+        let mut elsewhere = gw.register(7, Vec::new());
+        let mut other_user = gw.register(8, Vec::new());
+        gw.change_room(in_room.id, Some("5"));
+        gw.change_room(elsewhere.id, Some("6"));
+        gw.change_room(other_user.id, Some("5"));
+        assert_eq!(gw.online("5"), 2);
+
+        let removed = gw.remove_from_room("5", 7, Bytes::from_static(b"{\"room_id\":null}"));
+        assert_eq!(removed, 1);
+        assert_eq!(gw.online("5"), 1);
+        assert_eq!(gw.room_of(in_room.id), None);
+        assert_eq!(gw.room_of(elsewhere.id).as_deref(), Some("6"));
+        // The notice reaches the connection even though it accepts only op 1000.
+        let notice = in_room.rx.try_recv().expect("a notice");
+        assert_eq!(notice.op, crate::proto::op::CHANGE_ROOM_REPLY);
+        assert!(elsewhere.rx.try_recv().is_err());
+        assert!(other_user.rx.try_recv().is_err());
+        // Room messages no longer reach it.
+        gw.push_room("5", 1000, Bytes::from_static(b"{}"));
+        assert!(in_room.rx.try_recv().is_err());
+        assert!(other_user.rx.try_recv().is_ok());
+    }
+}
