@@ -424,3 +424,51 @@ async fn a_live_notice_fans_out_to_a_thousand_followers() {
         state.store().close().await;
     });
 }
+
+#[tokio::test]
+async fn going_live_notifies_followers_once_per_session() {
+    each_backend!(|s| {
+        let anchor = s.register("anchor").await;
+        let fan = s.register("fan").await;
+        assert_eq!(follow(&s, &fan.token, anchor.id).await, StatusCode::OK);
+        let (_, room) = s
+            .post(
+                "/api/v1/rooms",
+                Some(&anchor.token),
+                json!({"title": "Morning show"}),
+            )
+            .await;
+        let room_id = room["id"].as_i64().unwrap();
+        let mut ws = signed_in(&s, &fan.token, None).await;
+        let state = s.app_state().await;
+        let started = |resumed| media::hub::MediaEvent::PublishStarted {
+            key: room_id.to_string(),
+            resumed,
+        };
+
+        app::live::events::apply(&state, &started(false))
+            .await
+            .unwrap();
+        let pushed = expect_op(&mut ws, 25).await;
+        assert_eq!(pushed["body"]["kind"], "live");
+        assert_eq!(
+            pushed["body"]["payload"],
+            json!({"room_id": room_id, "title": "Morning show"})
+        );
+        // The publisher drops and comes back within the grace period: same session.
+        app::live::events::apply(&state, &started(true))
+            .await
+            .unwrap();
+        assert!(
+            sees_op_within(&mut ws, 25, Duration::from_millis(500))
+                .await
+                .is_none(),
+            "a resumed stream notified again"
+        );
+        let (_, unread) = s
+            .get("/api/v1/notifications/unread", Some(&fan.token))
+            .await;
+        assert_eq!(unread["unread"], 1);
+        state.store().close().await;
+    });
+}
