@@ -14,6 +14,7 @@ pub mod error;
 pub mod gifts;
 pub mod http;
 pub mod live;
+pub mod notifications;
 pub mod ops;
 pub mod settings;
 pub mod social;
@@ -53,6 +54,7 @@ struct Inner {
     user_cache: users::cache::UserCache,
     payments: wallet::Payments,
     jobs: jobs::Queue,
+    room_rules: live::room_rules::RoomRules,
     /// The chat gateway, once the node has one (it is built after the state).
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
     /// The live streams of this node, once it has a media server.
@@ -67,6 +69,7 @@ impl AppState {
         let user_cache = users::cache::UserCache::new(&settings.cache);
         let payments = wallet::Payments::new(&settings.economy, jwt_secret);
         let jobs = jobs::Queue::new(store.clone());
+        let room_rules = live::room_rules::RoomRules::new(settings.cache.capacity);
         AppState(Arc::new(Inner {
             store,
             tokens,
@@ -75,6 +78,7 @@ impl AppState {
             user_cache,
             payments,
             jobs,
+            room_rules,
             chat: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
             settings,
@@ -113,6 +117,11 @@ impl AppState {
     /// The payment providers.
     pub fn payments(&self) -> &wallet::Payments {
         &self.0.payments
+    }
+
+    /// Mutes and kicks in live rooms, cached for the chat gateway.
+    pub fn room_rules(&self) -> &live::room_rules::RoomRules {
+        &self.0.room_rules
     }
 
     /// Connects the chat gateway, so that use cases can reach connected users.
@@ -164,6 +173,7 @@ impl AppState {
         (name = "chat", description = "Conversations and messages"),
         (name = "wallet", description = "Coins, diamonds, recharges and withdrawals"),
         (name = "gifts", description = "The gift catalogue, sending gifts and rankings"),
+        (name = "notifications", description = "The notifications inbox"),
         (name = "admin", description = "Operator routes (admin role)"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
@@ -196,6 +206,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(social::routes())
         .merge(chat::routes())
         .merge(live::routes())
+        .merge(notifications::routes())
         .merge(admin::routes())
         .merge(wallet::routes())
         .merge(gifts::routes())

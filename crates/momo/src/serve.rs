@@ -125,6 +125,12 @@ pub async fn start(
     gateway.set_history(std::sync::Arc::new(app::chat::history::ChatHistory(
         state.clone(),
     )));
+    gateway.set_inbox(std::sync::Arc::new(
+        app::notifications::socket::NotificationInbox(state.clone()),
+    ));
+    gateway.set_policy(std::sync::Arc::new(app::live::room_rules::ChatRoomRules(
+        state.clone(),
+    )));
     state.set_chat(gateway.clone());
     let router = app::router(state.clone())
         .merge(media::server::http::routes_tuned(

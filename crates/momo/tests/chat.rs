@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use common::ws::{connect, expect_op, next_json, send_json, signed_in};
+use common::ws::{expect_op, next_json, open, send, signed_in};
 
 #[tokio::test]
 async fn users_chat_in_a_room_and_see_who_is_online() {
@@ -22,12 +22,12 @@ async fn users_chat_in_a_room_and_see_who_is_online() {
         clients.push(signed_in(&s, &u.token, Some("live://7")).await);
     }
     // Heartbeat: the reply carries the room's online count.
-    send_json(&mut clients[0], json!({"op": 2, "seq": 9})).await;
+    send(&mut clients[0], json!({"op": 2, "seq": 9})).await;
     let hb = expect_op(&mut clients[0], 3).await;
     assert_eq!(hb["seq"], 9);
     assert_eq!(hb["body"]["online"], 20);
 
-    send_json(
+    send(
         &mut clients[3],
         json!({"op": 4, "seq": 2, "body": {"text": "hello <b>room</b>"}}),
     )
@@ -48,7 +48,7 @@ async fn users_chat_in_a_room_and_see_who_is_online() {
     assert_eq!(m["body"]["text"], "hello <b>room</b>");
 
     // Changing room: the old room no longer counts it.
-    send_json(
+    send(
         &mut ws,
         json!({"op": 12, "seq": 3, "body": {"room_id": "live://8"}}),
     )
@@ -56,7 +56,7 @@ async fn users_chat_in_a_room_and_see_who_is_online() {
     let changed = expect_op(&mut ws, 13).await;
     assert_eq!(changed["body"]["room_id"], "live://8");
     assert_eq!(changed["body"]["online"], 1);
-    send_json(&mut clients[0], json!({"op": 2, "seq": 10})).await;
+    send(&mut clients[0], json!({"op": 2, "seq": 10})).await;
     assert_eq!(expect_op(&mut clients[0], 3).await["body"]["online"], 20);
     s.stop().await;
 }
@@ -65,7 +65,7 @@ async fn users_chat_in_a_room_and_see_who_is_online() {
 async fn goim_binary_packets_work_byte_for_byte() {
     let s = common::TestServer::start(common::Backend::Sqlite).await;
     let u = s.register("binary").await;
-    let mut ws = connect(&s).await;
+    let mut ws = open(&s).await;
     let packet = |op: u32, seq: u32, body: &[u8]| {
         let mut p = Vec::new();
         p.extend_from_slice(&((16 + body.len()) as u32).to_be_bytes());
@@ -127,16 +127,16 @@ async fn bad_tokens_silence_and_garbage_are_refused_and_the_gateway_serves_on() 
         common::TestServer::start_with(common::Backend::Sqlite, |c| c.chat.auth_timeout_secs = 1)
             .await;
     // Not auth first.
-    let mut ws = connect(&s).await;
-    send_json(&mut ws, json!({"op": 2, "seq": 1})).await;
+    let mut ws = open(&s).await;
+    send(&mut ws, json!({"op": 2, "seq": 1})).await;
     assert_eq!(
         next_json(&mut ws).await.unwrap()["body"]["code"],
         "auth_required"
     );
     assert!(next_json(&mut ws).await.is_none(), "closed");
     // A forged token.
-    let mut ws = connect(&s).await;
-    send_json(
+    let mut ws = open(&s).await;
+    send(
         &mut ws,
         json!({"op": 7, "seq": 1, "body": {"token": "forged"}}),
     )
@@ -147,12 +147,12 @@ async fn bad_tokens_silence_and_garbage_are_refused_and_the_gateway_serves_on() 
     );
     assert!(next_json(&mut ws).await.is_none(), "closed");
     // Not JSON.
-    let mut ws = connect(&s).await;
+    let mut ws = open(&s).await;
     ws.send(Message::Text("{not json".into())).await.unwrap();
     let err = next_json(&mut ws).await.unwrap();
     assert_eq!(err["op"], 24, "{err}");
     // Silence: closed after the auth timeout.
-    let mut ws = connect(&s).await;
+    let mut ws = open(&s).await;
     let t = std::time::Instant::now();
     assert!(next_json(&mut ws).await.is_none());
     assert!(t.elapsed() < Duration::from_secs(4));
@@ -160,18 +160,18 @@ async fn bad_tokens_silence_and_garbage_are_refused_and_the_gateway_serves_on() 
     // Unknown operations and bad bodies get an error reply; the connection lives on.
     let u = s.register("tester").await;
     let mut ws = signed_in(&s, &u.token, None).await;
-    send_json(&mut ws, json!({"op": 77, "seq": 4})).await;
+    send(&mut ws, json!({"op": 77, "seq": 4})).await;
     let e = expect_op(&mut ws, 24).await;
     assert_eq!(e["body"]["code"], "unknown_operation");
-    send_json(&mut ws, json!({"op": 4, "seq": 5, "body": {"text": "hi"}})).await;
+    send(&mut ws, json!({"op": 4, "seq": 5, "body": {"text": "hi"}})).await;
     assert_eq!(expect_op(&mut ws, 24).await["body"]["code"], "not_in_room");
-    send_json(
+    send(
         &mut ws,
         json!({"op": 12, "seq": 6, "body": {"room_id": "live://7"}}),
     )
     .await;
     expect_op(&mut ws, 13).await;
-    send_json(
+    send(
         &mut ws,
         json!({"op": 4, "seq": 7, "body": {"text": "x".repeat(201)}}),
     )
@@ -179,7 +179,7 @@ async fn bad_tokens_silence_and_garbage_are_refused_and_the_gateway_serves_on() 
     assert_eq!(expect_op(&mut ws, 24).await["body"]["code"], "bad_text");
     // A flood: the first burst passes, then rate_limited.
     for seq in 10..30 {
-        send_json(
+        send(
             &mut ws,
             json!({"op": 4, "seq": seq, "body": {"text": "flood"}}),
         )
@@ -199,7 +199,7 @@ async fn bad_tokens_silence_and_garbage_are_refused_and_the_gateway_serves_on() 
         }
     }
     assert!(ok >= 5 && limited >= 5, "ok {ok}, limited {limited}");
-    send_json(&mut ws, json!({"op": 2, "seq": 99})).await;
+    send(&mut ws, json!({"op": 2, "seq": 99})).await;
     expect_op(&mut ws, 3).await;
     s.stop().await;
 }
@@ -349,8 +349,8 @@ async fn a_reader_that_stalls_loses_messages_without_delaying_the_room() {
 async fn subscriptions_filter_pushed_operations() {
     let s = common::TestServer::start(common::Backend::Sqlite).await;
     let u = s.register("picky").await;
-    let mut ws = connect(&s).await;
-    send_json(
+    let mut ws = open(&s).await;
+    send(
         &mut ws,
         json!({"op": 7, "seq": 1, "body": {"token": u.token, "accepts": [1001]}}),
     )
@@ -365,7 +365,7 @@ async fn subscriptions_filter_pushed_operations() {
         "op 1000 was filtered out"
     );
     // Add 1002, then remove 1001.
-    send_json(
+    send(
         &mut ws,
         json!({"op": 14, "seq": 2, "body": {"ops": [1002]}}),
     )
@@ -374,7 +374,7 @@ async fn subscriptions_filter_pushed_operations() {
         expect_op(&mut ws, 15).await["body"]["ops"],
         json!([1001, 1002])
     );
-    send_json(
+    send(
         &mut ws,
         json!({"op": 16, "seq": 3, "body": {"ops": [1001]}}),
     )
@@ -400,7 +400,7 @@ async fn sensitive_words_are_masked_or_refused_as_configured() {
         .await;
         let u = s.register("talker").await;
         let mut ws = signed_in(&s, &u.token, Some("live://4")).await;
-        send_json(
+        send(
             &mut ws,
             json!({"op": 4, "seq": 1, "body": {"text": "no SPAM, 坏话 here"}}),
         )
@@ -434,8 +434,8 @@ async fn a_banned_user_is_disconnected_and_kept_out_until_unbanned() {
         assert_eq!(expect_op(&mut ws, 6).await["op"], 6);
         assert!(next_json(&mut ws).await.is_none());
         // New connections, sign-ins, refreshes and the profile are refused.
-        let mut again = connect(&s).await;
-        send_json(
+        let mut again = open(&s).await;
+        send(
             &mut again,
             json!({"op": 7, "seq": 1, "body": {"token": u.token}}),
         )

@@ -115,6 +115,17 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/rooms/{id}/rankings", "get"),
         ("/api/v1/rankings/anchors", "get"),
         ("/api/v1/rooms/{id}/sessions", "get"),
+        ("/api/v1/rooms/{id}/admins", "get"),
+        ("/api/v1/rooms/{id}/admins/{user_id}", "put"),
+        ("/api/v1/rooms/{id}/admins/{user_id}", "delete"),
+        ("/api/v1/rooms/{id}/mutes", "get"),
+        ("/api/v1/rooms/{id}/mutes", "post"),
+        ("/api/v1/rooms/{id}/mutes/{user_id}", "delete"),
+        ("/api/v1/rooms/{id}/kicks", "post"),
+        ("/api/v1/notifications", "get"),
+        ("/api/v1/notifications/unread", "get"),
+        ("/api/v1/notifications/read", "post"),
+        ("/api/v1/admin/announcements", "post"),
     ];
     for (path, method) in expected {
         assert!(
@@ -124,7 +135,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        49,
+        58,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

@@ -1,6 +1,7 @@
 //! Operator routes under `/api/v1/admin`, every one behind the [`Admin`](crate::http::Admin)
 //! guard (403 `admin_required` for anyone else).
 
+pub mod announce;
 pub mod ban_user;
 pub mod list_users;
 pub mod rooms;
@@ -18,4 +19,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rooms::list_live_rooms))
         .routes(routes!(rooms::cut_stream))
         .routes(routes!(rooms::ban_room, rooms::unban_room))
+        .routes(routes!(announce::announce))
 }

@@ -14,6 +14,6 @@ pub use auth::{Admin, Auth, MaybeAuth};
 pub use body::Body;
 pub use client_ip::ClientIp;
 pub use cursor::{Cursor, Page, PageQuery};
-pub use id_path::IdPath;
+pub use id_path::{IdPairPath, IdPath};
 pub use query::Query;
 pub use validate::Fields;

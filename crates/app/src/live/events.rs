@@ -19,6 +19,7 @@ pub async fn apply(state: &AppState, event: &MediaEvent) -> Result<()> {
             };
             if go_live(state, id, now).await? && !resumed {
                 tell_room(state, id, "live_started");
+                crate::notifications::followers_live::spawn_if_went_live(state, id, now);
             }
         }
         MediaEvent::StreamEnded { key, summary } => {

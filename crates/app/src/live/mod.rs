@@ -1,12 +1,19 @@
 //! Live rooms: one per anchor, with the secret stream key their encoder publishes with
 //! and the URLs viewers play. The media server asks [`stream_auth::DbStreamAuth`] whether
 //! a key may publish, and tells [`events::apply`] when a room goes live or offline.
+//! The room's owner appoints room admins ([`admins`]); they mute ([`mutes`]) and kick
+//! ([`kick`]) members of the room's chat, which the gateway learns through
+//! [`room_rules`].
 
+pub mod admins;
 pub mod create_room;
 pub mod events;
 pub mod get_room;
+pub mod kick;
 pub mod list_rooms;
 pub mod model;
+pub mod mutes;
+pub mod room_rules;
 pub mod rotate_key;
 pub mod sessions;
 pub mod stream_auth;
@@ -25,4 +32,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_rooms::following_rooms))
         .routes(routes!(rotate_key::rotate_key))
         .routes(routes!(sessions::list_sessions))
+        .routes(routes!(admins::list_admins))
+        .routes(routes!(admins::add_admin, admins::remove_admin))
+        .routes(routes!(mutes::mute, mutes::list_mutes))
+        .routes(routes!(mutes::unmute))
+        .routes(routes!(kick::kick))
 }

@@ -1,4 +1,5 @@
-//! `POST /api/v1/users/{id}/follow`: follow someone. Following twice is no error.
+//! `POST /api/v1/users/{id}/follow`: follow someone. Following twice is no error. A new
+//! follow (not a repeat) puts a `follow` notification in the followee's inbox.
 
 use axum::extract::State;
 use axum::Json;
@@ -6,6 +7,7 @@ use kit::ApiError;
 
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
+use crate::notifications::{notify, Notification, NotificationKind};
 use crate::social::{adjust_counts, blocks, check_target, Relation};
 use crate::AppState;
 
@@ -58,6 +60,17 @@ pub async fn follow(
     }
     tx.commit().await?;
     state.user_cache().forget_follow(me, target);
+    if added > 0 {
+        let n = Notification {
+            kind: NotificationKind::Follow,
+            actor_id: Some(me),
+            payload: serde_json::json!({}),
+        };
+        // The follow stands even if the notice cannot be stored.
+        if let Err(e) = notify(&state, target, n).await {
+            tracing::error!(follower = me, followee = target, "follow notification: {e}");
+        }
+    }
     Ok(Json(Relation {
         user_id: target,
         is_following: true,

@@ -2,8 +2,10 @@
 //!
 //! The first packet must be auth (op 7) within `auth_timeout`; the frame type of that
 //! first packet (binary or text) fixes the connection's mode. After that the task reads
-//! client packets (heartbeat, change room, send, subscribe) and writes what the gateway
-//! queued for it, several pending messages per write (one goim RAW packet, op 9).
+//! client packets (heartbeat, change room, send, subscribe, sync and read of
+//! conversations and of the notifications inbox) and writes what the gateway queued for
+//! it, several pending messages per write (one goim RAW packet, op 9). Joining a room and
+//! sending to it first ask the app's room policy, when there is one (mutes, kicks).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,6 +17,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::history::History;
+use super::inbox::Inbox;
+use super::policy::Refusal;
 use super::{Gateway, Identity, Outgoing};
 use crate::proto::{self, op, AuthBody, Packet};
 
@@ -95,6 +99,18 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
         last_send: Instant::now(),
         tokens: f64::from(cfg.send_per_sec * 2),
     };
+    // Join before answering, so that a client holding op 8 is in its room. Signed in
+    // either way: a refused join leaves the connection in no room, and says why after.
+    let refused_join = match body.room() {
+        Some(room) => match conn.may_join(&room).await {
+            Ok(()) => {
+                conn.gw.change_room(conn.id, Some(&room));
+                None
+            }
+            Err(no) => Some(no),
+        },
+        None => None,
+    };
     let reply = Packet {
         ver: 1,
         op: op::AUTH_REPLY,
@@ -103,14 +119,19 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
     };
     let mut end = conn.write(&mut sink, &reply).await.err();
     if end.is_none() {
-        if let Some(room) = body.room() {
-            conn.gw.change_room(conn.id, Some(&room));
+        if let Some(no) = refused_join {
+            end = conn
+                .refuse_policy(&mut sink, auth.seq, op::AUTH, &no)
+                .await
+                .err();
         }
         // Any further packets that came in the auth frame.
         for p in packets.into_iter().skip(1) {
+            if end.is_some() {
+                break;
+            }
             if let Err(e) = conn.handle(&mut sink, p).await {
                 end = Some(e);
-                break;
             }
         }
     }
@@ -238,12 +259,23 @@ struct ReadBody {
 }
 
 #[derive(Deserialize)]
+struct NotifySyncBody {
+    #[serde(default)]
+    after_seq: i64,
+}
+
+#[derive(Deserialize)]
+struct NotifyReadBody {
+    seq: i64,
+}
+
+#[derive(Deserialize)]
 struct SendBody {
     text: String,
 }
 
 /// An error reply's code and message.
-type Refusal = (&'static str, &'static str);
+type BadRequest = (&'static str, &'static str);
 
 /// An authenticated connection.
 struct Session {
@@ -334,6 +366,30 @@ impl Session {
         .await
     }
 
+    /// A refusal by the room policy: an op 24 with the time it ends, when it does.
+    async fn refuse_policy(
+        &self,
+        sink: &mut Sink,
+        seq: u32,
+        about: u32,
+        no: &Refusal,
+    ) -> Result<(), End> {
+        metrics::counter!("im_errors_total", "code" => no.code).increment(1);
+        let mut body = json!({"code": no.code, "message": no.message, "op": about});
+        if let Some(until) = no.until {
+            body["until"] = json!(until);
+        }
+        self.reply_json(sink, op::ERROR, seq, body).await
+    }
+
+    /// Whether the room policy lets this user join `room` (yes without a policy).
+    async fn may_join(&self, room: &str) -> Result<(), Refusal> {
+        match self.gw.policy() {
+            Some(policy) => policy.may_join(room, self.who.user_id).await,
+            None => Ok(()),
+        }
+    }
+
     async fn handle(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
         match p.op {
             op::HEARTBEAT => {
@@ -366,6 +422,11 @@ impl Session {
                             .await
                     }
                 };
+                if let Some(room) = &target {
+                    if let Err(no) = self.may_join(room).await {
+                        return self.refuse_policy(sink, p.seq, p.op, &no).await;
+                    }
+                }
                 let online = self.gw.change_room(self.id, target.as_deref());
                 let room_id = target.map(|t| format!("live://{t}"));
                 self.reply_json(
@@ -379,6 +440,8 @@ impl Session {
             op::SEND_MSG => self.send_to_room(sink, p).await,
             op::SYNC => self.sync(sink, p).await,
             op::READ => self.read(sink, p).await,
+            op::NOTIFY_SYNC => self.notify_sync(sink, p).await,
+            op::NOTIFY_READ => self.notify_read(sink, p).await,
             op::SUB | op::UNSUB => {
                 let ops = match proto::OpsBody::parse(&p.body) {
                     Ok(body) => body.ops,
@@ -429,7 +492,7 @@ impl Session {
         &self,
         p: &Packet,
         expected: &'static str,
-    ) -> Result<(Arc<dyn History>, T), Refusal> {
+    ) -> Result<(Arc<dyn History>, T), BadRequest> {
         let history = self
             .gw
             .history()
@@ -492,6 +555,64 @@ impl Session {
         }
     }
 
+    /// The app's inbox and `p`'s body as `T`, or the refusal to send (as
+    /// [`Session::history_request`]).
+    fn inbox_request<T: serde::de::DeserializeOwned>(
+        &self,
+        p: &Packet,
+        expected: &'static str,
+    ) -> Result<(Arc<dyn Inbox>, T), BadRequest> {
+        let inbox = self
+            .gw
+            .inbox()
+            .cloned()
+            .ok_or(("unavailable", "notifications are not served here"))?;
+        // An empty body is an empty object: sync from the start.
+        let raw: &[u8] = if p.body.is_empty() { b"{}" } else { &p.body };
+        let body = serde_json::from_slice::<T>(raw).map_err(|_| ("bad_body", expected))?;
+        Ok((inbox, body))
+    }
+
+    /// Op 26: `{"after_seq": n}` → op 27 with the notifications after `n`, in order.
+    async fn notify_sync(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
+        let expected = "expected {\"after_seq\": n} with n >= 0";
+        let (inbox, body) = match self.inbox_request::<NotifySyncBody>(&p, expected) {
+            Ok(found) if found.1.after_seq >= 0 => found,
+            Ok(_) => return self.refuse(sink, p.seq, p.op, "bad_body", expected).await,
+            Err((code, why)) => return self.refuse(sink, p.seq, p.op, code, why).await,
+        };
+        match inbox.sync(self.who.user_id, body.after_seq, 200).await {
+            Ok(page) => {
+                let body = json!({
+                    "notifications": page.notifications,
+                    "more": page.more,
+                    "last_seq": page.last_seq,
+                    "read_seq": page.read_seq,
+                });
+                self.reply_json(sink, op::NOTIFY_SYNC_REPLY, p.seq, body)
+                    .await
+            }
+            Err(e) => self.refuse(sink, p.seq, p.op, e.code, &e.message).await,
+        }
+    }
+
+    /// Op 28: `{"seq": n}` → op 29 with the read position and the unread count.
+    async fn notify_read(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
+        let expected = "expected {\"seq\": n}";
+        let (inbox, body) = match self.inbox_request::<NotifyReadBody>(&p, expected) {
+            Ok(found) => found,
+            Err((code, why)) => return self.refuse(sink, p.seq, p.op, code, why).await,
+        };
+        match inbox.read(self.who.user_id, body.seq).await {
+            Ok(pos) => {
+                let body = json!({"read_seq": pos.read_seq, "unread": pos.unread});
+                self.reply_json(sink, op::NOTIFY_READ_REPLY, p.seq, body)
+                    .await
+            }
+            Err(e) => self.refuse(sink, p.seq, p.op, e.code, &e.message).await,
+        }
+    }
+
     async fn send_to_room(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
         let Some(room) = self.gw.room_of(self.id) else {
             return self
@@ -527,6 +648,11 @@ impl Session {
                     &format!("text must be 1 to {max} characters"),
                 )
                 .await;
+        }
+        if let Some(policy) = self.gw.policy() {
+            if let Err(no) = policy.may_speak(&room, self.who.user_id).await {
+                return self.refuse_policy(sink, p.seq, p.op, &no).await;
+            }
         }
         if !self.take_token() {
             return self

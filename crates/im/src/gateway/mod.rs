@@ -10,8 +10,10 @@ pub mod config;
 pub mod conn;
 pub mod history;
 pub mod http;
+pub mod inbox;
 pub mod moderation;
 pub mod outgoing;
+pub mod policy;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,6 +74,8 @@ struct Registry {
 pub struct Gateway {
     config: GatewayConfig,
     history: std::sync::OnceLock<Arc<dyn history::History>>,
+    inbox: std::sync::OnceLock<Arc<dyn inbox::Inbox>>,
+    policy: std::sync::OnceLock<Arc<dyn policy::RoomPolicy>>,
     words: moderation::WordFilter,
     auth: Arc<dyn Authenticator>,
     registry: Mutex<Registry>,
@@ -97,6 +101,8 @@ impl Gateway {
     pub fn new(config: GatewayConfig, auth: Arc<dyn Authenticator>) -> Arc<Gateway> {
         Arc::new(Gateway {
             history: std::sync::OnceLock::new(),
+            inbox: std::sync::OnceLock::new(),
+            policy: std::sync::OnceLock::new(),
             words: moderation::WordFilter::new(&config.sensitive_words, config.sensitive_mode),
             config,
             auth,
@@ -116,6 +122,25 @@ impl Gateway {
 
     pub fn history(&self) -> Option<&Arc<dyn history::History>> {
         self.history.get()
+    }
+
+    /// Connects the app's notifications inbox (for its sync and read over the socket).
+    pub fn set_inbox(&self, inbox: Arc<dyn inbox::Inbox>) {
+        let _ = self.inbox.set(inbox);
+    }
+
+    pub fn inbox(&self) -> Option<&Arc<dyn inbox::Inbox>> {
+        self.inbox.get()
+    }
+
+    /// Connects the app's room rules (mutes and kicks), asked before a member speaks or
+    /// a connection joins.
+    pub fn set_policy(&self, policy: Arc<dyn policy::RoomPolicy>) {
+        let _ = self.policy.set(policy);
+    }
+
+    pub fn policy(&self) -> Option<&Arc<dyn policy::RoomPolicy>> {
+        self.policy.get()
     }
 
     /// The sensitive-word filter room messages pass through.
@@ -288,6 +313,44 @@ impl Gateway {
         queued
     }
 
+    /// Which of `users` have a connection to this node now, in the order given; lets a
+    /// fan-out build messages only for those who can receive them.
+    pub fn connected(&self, users: &[i64]) -> Vec<i64> {
+        let r = self.registry();
+        users
+            .iter()
+            .copied()
+            .filter(|u| r.by_user.contains_key(u))
+            .collect()
+    }
+
+    /// Takes every connection of `user` that is in `room` out of it (they stay open),
+    /// and sends each `notice` as an op 13 (change room reply) with `seq` 0, whatever
+    /// operations it accepts. Returns how many connections left the room.
+    pub fn remove_from_room(&self, room: &str, user: i64, notice: Bytes) -> usize {
+        let msg = Arc::new(Outgoing::new(crate::proto::op::CHANGE_ROOM_REPLY, notice));
+        let mut r = self.registry();
+        let ids: Vec<u64> = r
+            .by_user
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|id| r.conns.get(id).and_then(|c| c.room.as_deref()) == Some(room))
+            .collect();
+        for id in &ids {
+            leave_room(&mut r, room, *id);
+            if let Some(c) = r.conns.get_mut(id) {
+                c.room = None;
+                // A notice about the connection itself, not a push: no accepts filter.
+                if c.tx.try_send(msg.clone()).is_err() {
+                    metrics::counter!("im_dropped_total").increment(1);
+                }
+            }
+        }
+        ids.len()
+    }
+
     /// Closes every connection of `user` (after a ban); returns how many.
     pub fn disconnect_user(&self, user: i64) -> usize {
         let r = self.registry();
@@ -314,5 +377,50 @@ fn leave_room(r: &mut Registry, room: &str, id: u64) {
         if entry.members.is_empty() {
             r.rooms.remove(room);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gateway() -> Arc<Gateway> {
+        Gateway::new(GatewayConfig::default(), Arc::new(StaticTokens(Vec::new())))
+    }
+
+    #[test]
+    fn only_connected_users_are_reported_connected() {
+        let gw = gateway();
+        let _a = gw.register(1, Vec::new());
+        let _b = gw.register(3, Vec::new());
+        assert_eq!(gw.connected(&[3, 2, 1, 4]), [3, 1]);
+        assert!(gw.connected(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_user_removed_from_a_room_leaves_only_that_room_and_is_told_so() {
+        let gw = gateway();
+        let mut in_room = gw.register(7, vec![1000]);
+        let mut elsewhere = gw.register(7, Vec::new());
+        let mut other_user = gw.register(8, Vec::new());
+        gw.change_room(in_room.id, Some("5"));
+        gw.change_room(elsewhere.id, Some("6"));
+        gw.change_room(other_user.id, Some("5"));
+        assert_eq!(gw.online("5"), 2);
+
+        let removed = gw.remove_from_room("5", 7, Bytes::from_static(b"{\"room_id\":null}"));
+        assert_eq!(removed, 1);
+        assert_eq!(gw.online("5"), 1);
+        assert_eq!(gw.room_of(in_room.id), None);
+        assert_eq!(gw.room_of(elsewhere.id).as_deref(), Some("6"));
+        // The notice reaches the connection even though it accepts only op 1000.
+        let notice = in_room.rx.try_recv().expect("a notice");
+        assert_eq!(notice.op, crate::proto::op::CHANGE_ROOM_REPLY);
+        assert!(elsewhere.rx.try_recv().is_err());
+        assert!(other_user.rx.try_recv().is_err());
+        // Room messages no longer reach it.
+        gw.push_room("5", 1000, Bytes::from_static(b"{}"));
+        assert!(in_room.rx.try_recv().is_err());
+        assert!(other_user.rx.try_recv().is_ok());
     }
 }

@@ -1,6 +1,7 @@
 //! Operation numbers. 0–17 are goim's, unchanged, so goim clients work as they are;
-//! 18–24 are momo's, for what goim lacks (acks, offline sync, read receipts, error
-//! replies). Requests are even and their replies the next odd number, as in goim.
+//! 18–29 are momo's, for what goim lacks (acks, offline sync, read receipts, error
+//! replies, the notifications inbox). Requests are even and their replies the next odd
+//! number, as in goim; 24 (error) and 25 (notification) are sent by the server alone.
 //! Numbers from 1000 up are application messages pushed by the server.
 
 /// Client → server, goim's handshake; momo answers but does nothing with it.
@@ -53,6 +54,16 @@ pub const READ: u32 = 22;
 pub const READ_REPLY: u32 = 23;
 /// Server → client (momo): `{"code","message","op"}` about a request it refused.
 pub const ERROR: u32 = 24;
+/// Server → client (momo), a new notification in the user's inbox (or an announcement).
+pub const NOTIFICATION: u32 = 25;
+/// Client → server (momo), "send me my notifications after this sequence number".
+pub const NOTIFY_SYNC: u32 = 26;
+/// Server → client (momo), the missed notifications.
+pub const NOTIFY_SYNC_REPLY: u32 = 27;
+/// Client → server (momo), "I have read my notifications up to this sequence number".
+pub const NOTIFY_READ: u32 = 28;
+/// Server → client (momo), answer to [`NOTIFY_READ`]: the read position and unread count.
+pub const NOTIFY_READ_REPLY: u32 = 29;
 /// Server → client, the default operation of pushed and broadcast messages.
 pub const MESSAGE: u32 = 1000;
 
@@ -85,6 +96,11 @@ pub fn name(op: u32) -> Option<&'static str> {
         READ => "read",
         READ_REPLY => "read_reply",
         ERROR => "error",
+        NOTIFICATION => "notification",
+        NOTIFY_SYNC => "notify_sync",
+        NOTIFY_SYNC_REPLY => "notify_sync_reply",
+        NOTIFY_READ => "notify_read",
+        NOTIFY_READ_REPLY => "notify_read_reply",
         MESSAGE.. => "message",
         _ => return None,
     })
@@ -118,16 +134,29 @@ mod tests {
             UNSUB_REPLY,
         ];
         assert_eq!(goim.to_vec(), (0..=17).collect::<Vec<u32>>());
-        let momo = [ACK, ACK_REPLY, SYNC, SYNC_REPLY, READ, READ_REPLY, ERROR];
-        assert_eq!(momo.to_vec(), (18..=24).collect::<Vec<u32>>());
+        let momo = [
+            ACK,
+            ACK_REPLY,
+            SYNC,
+            SYNC_REPLY,
+            READ,
+            READ_REPLY,
+            ERROR,
+            NOTIFICATION,
+            NOTIFY_SYNC,
+            NOTIFY_SYNC_REPLY,
+            NOTIFY_READ,
+            NOTIFY_READ_REPLY,
+        ];
+        assert_eq!(momo.to_vec(), (18..=29).collect::<Vec<u32>>());
     }
 
     #[test]
     fn every_defined_operation_has_a_name() {
-        for op in 0..=24 {
+        for op in 0..=29 {
             assert!(name(op).is_some(), "op {op}");
         }
-        assert_eq!(name(25), None);
+        assert_eq!(name(30), None);
         assert_eq!(name(999), None);
         assert_eq!(name(1000), Some("message"));
         assert_eq!(name(u32::MAX), Some("message"));

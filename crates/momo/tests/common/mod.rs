@@ -227,6 +227,18 @@ impl TestServer {
         body["access_token"].as_str().unwrap().to_string()
     }
 
+    /// The application state over the server's database, wired to the server's chat
+    /// gateway: for calling use cases that have no route (as other parts of momo do).
+    pub async fn app_state(&self) -> app::AppState {
+        let mut c = Config::load(None, &Overrides::default()).expect("default config");
+        c.data_dir = self.data_dir().to_path_buf();
+        c.database_url = self.database_url();
+        c.app.auth.jwt_secret = Some(SECRET.into());
+        let state = momo::serve::open(&c).await.expect("open the database");
+        state.set_chat(self.gateway());
+        state
+    }
+
     /// Every account, as the admin list shows them (usernames, newest first).
     pub async fn all_usernames(&self, admin_token: &str) -> Vec<String> {
         let (status, page) = self

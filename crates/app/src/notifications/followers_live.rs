@@ -1,0 +1,63 @@
+//! "An anchor you follow is live": one `live` notification to each follower.
+
+use serde_json::json;
+
+use crate::error::Result;
+use crate::notifications::model::{Notification, NotificationKind};
+use crate::notifications::notify::notify_many;
+use crate::AppState;
+
+/// Notifies every active follower of `anchor_id` that room `room_id` (titled `title`)
+/// went live. Returns how many were notified. Costs one indexed read of the followers
+/// and [`notify_many`]'s fan-out.
+pub async fn notify_followers_live(
+    state: &AppState,
+    anchor_id: i64,
+    room_id: i64,
+    title: &str,
+) -> Result<usize> {
+    let followers: Vec<i64> = sqlx::query_scalar(
+        "SELECT f.follower_id FROM follows f JOIN users u ON u.id = f.follower_id \
+         WHERE f.followee_id = $1 AND u.status = 'active'",
+    )
+    .bind(anchor_id)
+    .fetch_all(state.store().pool())
+    .await?;
+    let n = Notification {
+        kind: NotificationKind::Live,
+        actor_id: Some(anchor_id),
+        payload: json!({"room_id": room_id, "title": title}),
+    };
+    notify_many(state, &followers, n).await
+}
+
+/// For the media events: when room `room_id` has just gone live (its `live_since` is
+/// `since`, so this publish started the session rather than resumed it), notifies its
+/// owner's followers in the background; the events loop does not wait for the fan-out.
+pub fn spawn_if_went_live(state: &AppState, room_id: i64, since: i64) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let room: Option<(i64, String, Option<i64>)> = match sqlx::query_as(
+            "SELECT owner_id, title, live_since FROM live_rooms WHERE id = $1",
+        )
+        .bind(room_id)
+        .fetch_optional(state.store().pool())
+        .await
+        {
+            Ok(room) => room,
+            Err(e) => {
+                tracing::error!(room = room_id, "cannot read the room gone live: {e}");
+                return;
+            }
+        };
+        let Some((owner, title, Some(live_since))) = room else {
+            return;
+        };
+        if live_since != since {
+            return; // a publisher came back within the grace period: same session
+        }
+        if let Err(e) = notify_followers_live(&state, owner, room_id, &title).await {
+            tracing::error!(room = room_id, "cannot notify followers: {e}");
+        }
+    });
+}
