@@ -54,6 +54,7 @@ struct Inner {
     user_cache: users::cache::UserCache,
     payments: wallet::Payments,
     jobs: jobs::Queue,
+    gift_notices: gifts::notices::GiftNotices,
     room_rules: live::room_rules::RoomRules,
     /// The chat gateway, once the node has one (it is built after the state).
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
@@ -78,6 +79,7 @@ impl AppState {
             user_cache,
             payments,
             jobs,
+            gift_notices: Default::default(),
             room_rules,
             chat: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
@@ -112,6 +114,11 @@ impl AppState {
     /// The durable job queue.
     pub fn jobs(&self) -> &jobs::Queue {
         &self.0.jobs
+    }
+
+    /// Gifts received, waiting to become the anchors' notices.
+    pub fn gift_notices(&self) -> &gifts::notices::GiftNotices {
+        &self.0.gift_notices
     }
 
     /// The payment providers.

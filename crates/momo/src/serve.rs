@@ -94,6 +94,7 @@ pub async fn start(
     state.set_media(hub.clone());
     tokio::spawn(app::live::events::follow_hub(state.clone(), hub.events()));
     let heartbeat = tokio::spawn(app::live::upkeep::run_heartbeat(state.clone()));
+    let gift_notices = tokio::spawn(app::gifts::notices::run(state.clone()));
     let (jobs_stop_tx, jobs_stop_rx) = oneshot::channel::<()>();
     let worker = tokio::spawn(app::background::worker(&state).run(async move {
         let _ = jobs_stop_rx.await;
@@ -172,6 +173,8 @@ pub async fn start(
             }
         };
         heartbeat.abort();
+        gift_notices.abort();
+        app::gifts::notices::flush(&state).await;
         if tokio::time::timeout(grace, worker).await.is_err() {
             tracing::warn!("jobs still running after {grace:?}; they will run again");
         }

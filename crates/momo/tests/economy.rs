@@ -251,6 +251,28 @@ async fn gifts_are_paid_once_ranked_and_refused_precisely() {
         assert_eq!(kinds, ["adjustment", "gift", "gift", "recharge"]);
         audit(&s, &admin).await;
 
+        // The anchor's inbox tells of the gifts, added up per sender and gift.
+        let mut received = 0;
+        for _ in 0..100 {
+            let (_, inbox) = s.get("/api/v1/notifications", Some(&anchor.token)).await;
+            received = inbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["kind"] == "gift")
+                .map(|n| {
+                    assert_eq!(n["actor_id"], fan.id, "{n}");
+                    assert_eq!(n["payload"]["gift_name"], "Rose", "{n}");
+                    n["payload"]["count"].as_i64().unwrap()
+                })
+                .sum::<i64>();
+            if received == 6 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(received, 6, "two gifts of 2 and 4 roses");
+
         // The live session records its income when it ends.
         drop(publisher);
         let report = audit(&s, &admin).await;

@@ -5,7 +5,8 @@
 //! adds it to the room's and the anchor's rankings and to the live session's income, and
 //! stores the answer under the sender's idempotency key: a retry is answered the same
 //! and charged nothing. After the commit the gift is announced to the room through the
-//! chat gateway (op 1000, `{"type": "gift", ...}`).
+//! chat gateway (op 1000, `{"type": "gift", ...}`) and counted towards the anchor's next
+//! gift notice ([`notices`](crate::gifts::notices)).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -197,6 +198,16 @@ pub async fn send_gift(
     t.commit(&sent).await?;
     metrics::counter!("gifts_sent_total").increment(1);
     metrics::counter!("gift_coins_total").increment(coins as u64);
+    state.gift_notices().add(crate::gifts::notices::Received {
+        anchor,
+        sender: me,
+        gift_id: gift.id,
+        gift_name: &gift.name,
+        room_id,
+        count: req.count,
+        coins,
+        diamonds,
+    });
     announce(&state, &sent, gift.into()).await;
     Ok((StatusCode::CREATED, Json(sent)))
 }
