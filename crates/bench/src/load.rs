@@ -87,18 +87,31 @@ pub async fn run_phase(
     warmup: Duration,
     duration: Duration,
 ) -> Result<Tally> {
+    let target = Arc::new(target.clone());
+    run_phase_each(vec![target; connections], warmup, duration).await
+}
+
+/// Like [`run_phase`], one connection per target: for loads where each client is a
+/// different user (its own token, its own keys).
+pub async fn run_phase_each(
+    targets: Vec<Arc<Target>>,
+    warmup: Duration,
+    duration: Duration,
+) -> Result<Tally> {
+    let Some(first) = targets.first() else {
+        return Ok(Tally::default());
+    };
     // Resolve once per phase, not once per reconnect: the name lookup is not what is
     // being measured.
-    let addr = resolve(target).await?;
+    let addr = resolve(first).await?;
     let start = Instant::now();
     let window = Window {
         measure_from: start + warmup,
         end: start + warmup + duration,
     };
-    let target = Arc::new(target.clone());
     let mut tasks = JoinSet::new();
-    for _ in 0..connections {
-        tasks.spawn(connection_loop(target.clone(), addr, window));
+    for target in targets {
+        tasks.spawn(connection_loop(target, addr, window));
     }
     let mut total = Tally::default();
     while let Some(done) = tasks.join_next().await {

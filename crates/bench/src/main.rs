@@ -18,6 +18,10 @@
 //! # momo's accounts API, set up and compared in one go:
 //! momo-bench accounts --base http://127.0.0.1:8080 --markdown docs/benchmarks.md
 //!
+//! # Gifts per second at 1, 16 and 64 senders (an operator account is needed):
+//! momo-bench gifts --base http://127.0.0.1:8080 --rtmp rtmp://127.0.0.1:1935/live \
+//!     --file crates/media/tests/fixtures/sample.flv --admin boss:PASSWORD
+//!
 //! # What live viewers cost: publish a file, connect 250, then 1000 viewers per protocol:
 //! momo-bench live --publish rtmp://127.0.0.1:1935/live/KEY --file stream.flv \
 //!     --rtmp-play rtmp://127.0.0.1:1935/live/ROOM --flv-play http://127.0.0.1:8080/live/ROOM.flv \
@@ -30,6 +34,7 @@
 
 mod args;
 mod context;
+mod gifts;
 mod live;
 mod load;
 mod report;
@@ -80,6 +85,12 @@ enum Command {
     /// --duration, and reports per viewer: the server's CPU ms per viewer-minute and
     /// KiB of RSS (with --server-pid), time to the first picture, frames dropped.
     Live(Box<live::LiveArgs>),
+    /// Gift sends per second at 1, 16 and 64 concurrent senders (each its own wallet).
+    ///
+    /// Creates a one-coin gift and funds the senders with --admin's account, makes a
+    /// room live by publishing --file to it, then sends gifts with fresh idempotency
+    /// keys in interleaved rounds.
+    Gifts(Box<gifts::GiftArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +223,7 @@ async fn run(command: Command) -> Result<()> {
             measure(targets, plan, &a.title, Some(scenario::BASELINE), &a.run).await
         }
         Command::Live(a) => live::run(*a).await,
+        Command::Gifts(a) => gifts::run(*a).await,
     }
 }
 

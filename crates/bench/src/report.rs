@@ -28,6 +28,9 @@ pub struct Report {
     pub rounds: usize,
     pub baseline: Option<String>,
     pub targets: Vec<TargetReport>,
+    /// Replaces the description of the load when the scenario's shape is its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_note: Option<String>,
 }
 
 /// One target's numbers over all rounds.
@@ -103,6 +106,7 @@ impl Report {
             rounds: plan.rounds,
             baseline: baseline.map(str::to_string),
             targets,
+            load_note: None,
         })
     }
 
@@ -122,16 +126,23 @@ impl Report {
             "- Machine: {} CPUs, {}",
             self.machine.cpus, self.machine.cpu_model
         );
-        let _ = writeln!(
-            md,
-            "- Load: closed loop, {} keep-alive HTTP/1.1 connections; per target and round \
-             {} s warmup then {} s measured; {} round{}, targets interleaved",
-            self.connections,
-            trim_float(self.warmup_s),
-            trim_float(self.duration_s),
-            self.rounds,
-            if self.rounds == 1 { "" } else { "s" },
-        );
+        match &self.load_note {
+            Some(note) => {
+                let _ = writeln!(md, "- Load: {note}");
+            }
+            None => {
+                let _ = writeln!(
+                    md,
+                    "- Load: closed loop, {} keep-alive HTTP/1.1 connections; per target and round \
+                     {} s warmup then {} s measured; {} round{}, targets interleaved",
+                    self.connections,
+                    trim_float(self.warmup_s),
+                    trim_float(self.duration_s),
+                    self.rounds,
+                    if self.rounds == 1 { "" } else { "s" },
+                );
+            }
+        }
         let _ = writeln!(md, "\n```sh\n{}\n```\n", self.command);
 
         let ratio_head = match &self.baseline {

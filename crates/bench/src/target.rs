@@ -4,6 +4,9 @@
 //! `Content-Type`, `Content-Length`) is worked out here, so the connection loop only
 //! clones a method, a path, a header map and a `Bytes` handle per request.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -26,6 +29,17 @@ pub struct Target {
     path: Uri,
     headers: HeaderMap,
     body: Bytes,
+    /// When set, each request's body is the template with `{n}` replaced by the next
+    /// number, so that every request is a new one (idempotency keys).
+    numbered: Option<Arc<Numbered>>,
+}
+
+/// A body template around one `{n}`, and the count shared by every clone.
+#[derive(Debug)]
+struct Numbered {
+    before: Bytes,
+    after: Bytes,
+    next: AtomicU64,
 }
 
 impl Target {
@@ -79,6 +93,7 @@ impl Target {
             path,
             headers,
             body: Bytes::new(),
+            numbered: None,
         })
     }
 
@@ -112,12 +127,46 @@ impl Target {
         Ok(self)
     }
 
+    /// Sets a JSON body template with one `{n}` in it, replaced in each request by a
+    /// number that starts at `first` and grows by one per request across every clone of
+    /// this target: for requests that must each be new, such as ones carrying an
+    /// idempotency key.
+    pub fn numbered_json_body(self, template: &str, first: u64) -> Result<Self> {
+        let Some((before, after)) = template.split_once("{n}") else {
+            bail!("target {}: the body template has no {{n}}", self.name);
+        };
+        let mut t = self.json_body(&template.replacen("{n}", "0", 1))?;
+        t.headers.remove(CONTENT_LENGTH);
+        t.numbered = Some(Arc::new(Numbered {
+            before: Bytes::copy_from_slice(before.as_bytes()),
+            after: Bytes::copy_from_slice(after.as_bytes()),
+            next: AtomicU64::new(first),
+        }));
+        Ok(t)
+    }
+
     /// The request to send; cheap enough to build once per request.
     pub fn request(&self) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(self.body.clone()));
+        let body = match &self.numbered {
+            None => self.body.clone(),
+            Some(n) => {
+                let k = n.next.fetch_add(1, Ordering::Relaxed).to_string();
+                let mut b = Vec::with_capacity(n.before.len() + k.len() + n.after.len());
+                b.extend_from_slice(&n.before);
+                b.extend_from_slice(k.as_bytes());
+                b.extend_from_slice(&n.after);
+                Bytes::from(b)
+            }
+        };
+        let len = body.len();
+        let mut req = Request::new(Full::new(body));
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = self.path.clone();
         *req.headers_mut() = self.headers.clone();
+        if self.numbered.is_some() {
+            req.headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(len));
+        }
         req
     }
 
@@ -165,6 +214,28 @@ mod tests {
         assert_eq!(req.headers()[CONTENT_TYPE], "application/json");
         assert_eq!(req.headers()[CONTENT_LENGTH], "7");
         assert_eq!(t.body().as_ref(), br#"{"a":1}"#);
+    }
+
+    #[tokio::test]
+    async fn numbered_bodies_count_up_across_clones() {
+        use http_body_util::BodyExt;
+        let t = Target::new("g", Method::POST, "http://h/g")
+            .unwrap()
+            .numbered_json_body(r#"{"key":"k{n}"}"#, 9)
+            .unwrap();
+        let clone = t.clone();
+        let mut bodies = Vec::new();
+        for req in [t.request(), clone.request(), t.request()] {
+            let len = req.headers()[CONTENT_LENGTH].to_str().unwrap().to_string();
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(len, body.len().to_string());
+            bodies.push(String::from_utf8(body.to_vec()).unwrap());
+        }
+        assert_eq!(bodies, [r#"{"key":"k9"}"#, r#"{"key":"k10"}"#, r#"{"key":"k11"}"#]);
+        assert!(Target::new("g", Method::POST, "http://h/g")
+            .unwrap()
+            .numbered_json_body("{}", 0)
+            .is_err());
     }
 
     #[test]

@@ -16,13 +16,13 @@
 //! server. The bench's own CPU is reported next to the server's so that a saturated
 //! bench can be told from a slow server.
 
-mod endpoint;
+pub mod endpoint;
 mod flv_player;
 mod flv_scan;
 mod http_stream;
 mod player;
 mod procstat;
-mod publisher;
+pub mod publisher;
 mod report;
 mod rtmp_player;
 mod step;
