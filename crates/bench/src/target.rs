@@ -231,7 +231,10 @@ mod tests {
             assert_eq!(len, body.len().to_string());
             bodies.push(String::from_utf8(body.to_vec()).unwrap());
         }
-        assert_eq!(bodies, [r#"{"key":"k9"}"#, r#"{"key":"k10"}"#, r#"{"key":"k11"}"#]);
+        assert_eq!(
+            bodies,
+            [r#"{"key":"k9"}"#, r#"{"key":"k10"}"#, r#"{"key":"k11"}"#]
+        );
         assert!(Target::new("g", Method::POST, "http://h/g")
             .unwrap()
             .numbered_json_body("{}", 0)

@@ -84,6 +84,13 @@ pub async fn send_gift(
     ledger::check_key(&mut f, &req.idempotency_key);
     f.finish()?;
     let me = auth.user_id;
+    let fingerprint = format!("gift:{room_id}:{}:{}", req.gift_id, req.count);
+    // A retry gets its first answer even if the room has gone offline since.
+    if let Some(first) =
+        ledger::replay(state.store(), me, &req.idempotency_key, &fingerprint).await?
+    {
+        return Ok((StatusCode::OK, Json(first)));
+    }
     let room: Option<(i64, String, i64, Option<i64>)> =
         sqlx::query_as("SELECT owner_id, status, banned, session_id FROM live_rooms WHERE id = $1")
             .bind(room_id)
@@ -114,7 +121,6 @@ pub async fn send_gift(
         .checked_mul(req.count)
         .ok_or_else(|| ApiError::bad_request("validation_failed", "count is too large"))?;
     let diamonds = coins * economy.diamond_rate_percent as i64 / 100;
-    let fingerprint = format!("gift:{room_id}:{}:{}", gift.id, req.count);
     let memo = format!("{} x{} in room {room_id}", gift.name, req.count);
     let periods = rankings::periods(
         kit::time::now_ms(),

@@ -341,6 +341,37 @@ pub async fn open<R: serde::de::DeserializeOwned>(
     }
 }
 
+/// The stored answer to `user`'s key, if the key was used for this same request; an
+/// error if it was used for another. For use cases whose preconditions may have changed
+/// since the first answer (a room that went offline): a retry still gets that answer.
+pub async fn replay<R: serde::de::DeserializeOwned>(
+    store: &store::Store,
+    user: i64,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Option<R>> {
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT fingerprint, result FROM ledger_txns WHERE user_id = $1 AND idempotency_key = $2",
+    )
+    .bind(user)
+    .bind(key)
+    .fetch_optional(store.pool())
+    .await?;
+    let Some((first, result)) = found else {
+        return Ok(None);
+    };
+    if first != fingerprint {
+        return Err(ApiError::conflict(
+            "idempotency_key_reused",
+            "this idempotency key was used for a different request",
+        )
+        .into());
+    }
+    Ok(Some(
+        serde_json::from_str(&result).map_err(Error::internal)?,
+    ))
+}
+
 /// Checks an idempotency key: 1 to 64 visible ASCII characters.
 pub fn check_key(f: &mut crate::http::Fields, key: &str) {
     f.check(

@@ -71,21 +71,8 @@ impl TestServer {
         config.shutdown_grace_secs = 5;
         let mut pg_db = None;
         if let Backend::Postgres(url) = &backend {
-            let name = format!(
-                "momo_t_{}_{}_{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed),
-                kit::time::now_ms() % 1_000_000
-            );
-            let mut conn = sqlx::PgConnection::connect(url)
-                .await
-                .expect("connect to PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-            let (prefix, _) = url.rsplit_once('/').expect("database URL has a path");
-            config.database_url = Some(format!("{prefix}/{name}"));
+            let (db_url, name) = create_database(url).await;
+            config.database_url = Some(db_url);
             pg_db = Some((url.clone(), name));
         }
         tweak(&mut config);
@@ -259,11 +246,7 @@ impl TestServer {
             r.stop().await.expect("server stops cleanly");
         }
         if let Some((url, name)) = self.pg_db.take() {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            }
+            drop_database(&url, &name).await;
         }
     }
 }
@@ -286,4 +269,32 @@ macro_rules! each_backend {
             $s.stop().await;
         }
     };
+}
+
+/// Creates a fresh PostgreSQL database on the server of `url`; returns its URL and name.
+pub async fn create_database(url: &str) -> (String, String) {
+    let name = format!(
+        "momo_t_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        kit::time::now_ms() % 1_000_000
+    );
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (prefix, _) = url.rsplit_once('/').expect("database URL has a path");
+    (format!("{prefix}/{name}"), name)
+}
+
+/// Drops database `name` on the server of `url`, whoever is still connected.
+pub async fn drop_database(url: &str, name: &str) {
+    if let Ok(mut conn) = sqlx::PgConnection::connect(url).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
 }
