@@ -239,6 +239,27 @@ async fn gifts_are_paid_once_ranked_and_refused_precisely() {
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
 
+        // Operators see gifts, orders and the job queue in the metrics.
+        let metrics = s
+            .client
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for name in [
+            "gifts_sent_total",
+            "gift_coins_total",
+            "wallet_orders_total",
+            "jobs_queued",
+            "jobs_running",
+            "jobs_failed",
+        ] {
+            assert!(metrics.contains(name), "/metrics lacks {name}");
+        }
+
         // The fan's ledger: the recharge, two gifts and the adjustment, newest first.
         let (_, ledger) = s
             .get("/api/v1/wallet/ledger?asset=coin", Some(&fan.token))
