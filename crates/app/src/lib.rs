@@ -55,6 +55,7 @@ struct Inner {
     payments: wallet::Payments,
     jobs: jobs::Queue,
     gift_notices: gifts::notices::GiftNotices,
+    gift_lookups: gifts::lookup::GiftLookups,
     room_rules: live::room_rules::RoomRules,
     /// The chat gateway, once the node has one (it is built after the state).
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
@@ -80,6 +81,7 @@ impl AppState {
             payments,
             jobs,
             gift_notices: Default::default(),
+            gift_lookups: gifts::lookup::GiftLookups::new(settings.cache.capacity),
             room_rules,
             chat: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
@@ -119,6 +121,11 @@ impl AppState {
     /// Gifts received, waiting to become the anchors' notices.
     pub fn gift_notices(&self) -> &gifts::notices::GiftNotices {
         &self.0.gift_notices
+    }
+
+    /// Rooms and gifts as sending a gift reads them, cached.
+    pub fn gift_lookups(&self) -> &gifts::lookup::GiftLookups {
+        &self.0.gift_lookups
     }
 
     /// The payment providers.

@@ -192,7 +192,9 @@ pub async fn run(a: GiftArgs) -> Result<()> {
 
     // The senders, each funded once per run.
     let most = a.senders.iter().copied().max().unwrap_or(1);
-    let run_id = crate::context::utc_now().replace([':', '-', 'T', 'Z'], "");
+    let run_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     let mut targets = Vec::with_capacity(most);
     for i in 0..most {
         let (id, token) = api.user(&format!("bench_sender_{i}"), PASSWORD).await?;

@@ -118,8 +118,10 @@ async fn exists(state: &AppState, id: i64) -> Result<()> {
 
 /// Cuts room `id`'s stream on this node and closes its session with `reason`.
 async fn cut(state: &AppState, id: i64, reason: &str) -> Result<bool> {
-    let was_cut = state.media().is_some_and(|h| h.cut(&id.to_string()));
+    // The session is closed first, with its reason; the hub's "stream ended" that the cut
+    // causes then finds nothing left to close.
     crate::live::events::end_session(state, id, reason, 0, kit::time::now_ms()).await?;
+    let was_cut = state.media().is_some_and(|h| h.cut(&id.to_string()));
     if let Some(gw) = state.chat() {
         let body = serde_json::json!({"type": "live_cut", "room_id": id, "reason": reason});
         gw.push_room(
@@ -185,6 +187,7 @@ pub async fn ban_room(
         .bind(id)
         .execute(state.store().pool())
         .await?;
+    crate::gifts::lookup::forget_room(&state, id);
     let stream_cut = cut(&state, id, "banned").await?;
     tracing::info!(admin = admin.user_id, room = id, stream_cut, "room banned");
     Ok(Json(RoomAction {
@@ -217,6 +220,7 @@ pub async fn unban_room(
         .bind(id)
         .execute(state.store().pool())
         .await?;
+    crate::gifts::lookup::forget_room(&state, id);
     tracing::info!(admin = admin.user_id, room = id, "room unbanned");
     Ok(Json(RoomAction {
         room_id: id,

@@ -257,6 +257,7 @@ pub async fn update_gift(
     .fetch_optional(state.store().pool())
     .await?
     .ok_or_else(not_found)?;
+    crate::gifts::lookup::forget_gift(&state, id);
     tracing::info!(admin = admin.user_id, gift = id, "gift updated");
     Ok(Json(row.into()))
 }
@@ -285,6 +286,7 @@ pub async fn retire_gift(
     .fetch_optional(state.store().pool())
     .await?
     .ok_or_else(not_found)?;
+    crate::gifts::lookup::forget_gift(&state, id);
     tracing::info!(admin = admin.user_id, gift = id, "gift retired");
     Ok(Json(row.into()))
 }

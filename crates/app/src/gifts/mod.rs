@@ -2,6 +2,7 @@
 //! the wallet's ledger), and the contribution [`rankings`] they feed.
 
 pub mod catalogue;
+pub mod lookup;
 pub mod notices;
 pub mod rankings;
 pub mod send;

@@ -2,9 +2,10 @@
 //!
 //! One database transaction takes the coins from the sender (refused with 402 when there
 //! are too few), mints the anchor's diamonds at the configured rate, records the gift,
-//! adds it to the room's and the anchor's rankings and to the live session's income, and
-//! stores the answer under the sender's idempotency key: a retry is answered the same
-//! and charged nothing. After the commit the gift is announced to the room through the
+//! adds it to the room's and the anchor's rankings, and stores the answer under the
+//! sender's idempotency key: a retry is answered the same and charged nothing. The room
+//! and the gift are read through [`lookup`]'s caches, so the transaction is the only
+//! database work. After the commit the gift is announced to the room through the
 //! chat gateway (op 1000, `{"type": "gift", ...}`) and counted towards the anchor's next
 //! gift notice ([`notices`](crate::gifts::notices)).
 
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::gifts::catalogue::{self, GiftView};
-use crate::gifts::rankings;
+use crate::gifts::{lookup, rankings};
 use crate::http::{Auth, Body, Fields, IdPath};
 use crate::wallet::ledger::{self, Account, Opened, Posting};
 use crate::AppState;
@@ -85,37 +86,38 @@ pub async fn send_gift(
     f.finish()?;
     let me = auth.user_id;
     let fingerprint = format!("gift:{room_id}:{}:{}", req.gift_id, req.count);
-    // A retry gets its first answer even if the room has gone offline since.
-    if let Some(first) =
-        ledger::replay(state.store(), me, &req.idempotency_key, &fingerprint).await?
-    {
-        return Ok((StatusCode::OK, Json(first)));
-    }
-    let room: Option<(i64, String, i64, Option<i64>)> =
-        sqlx::query_as("SELECT owner_id, status, banned, session_id FROM live_rooms WHERE id = $1")
-            .bind(room_id)
-            .fetch_optional(state.store().pool())
-            .await?;
-    let (anchor, status, banned, session) =
-        room.ok_or_else(|| ApiError::not_found("room_not_found", "no such room"))?;
+    let refused = |e: ApiError| async {
+        // A retry gets its first answer even if the room has gone offline since.
+        match ledger::replay(state.store(), me, &req.idempotency_key, &fingerprint).await {
+            Ok(Some(first)) => Ok((StatusCode::OK, Json(first))),
+            Ok(None) => Err(e.into()),
+            Err(other) => Err(other),
+        }
+    };
+    let Some(room) = lookup::room(&state, room_id).await? else {
+        return refused(ApiError::not_found("room_not_found", "no such room")).await;
+    };
+    let (anchor, session) = (room.owner_id, room.session_id);
     if anchor == me {
-        return Err(ApiError::bad_request(
+        return refused(ApiError::bad_request(
             "cannot_gift_self",
             "you cannot send gifts to your own room",
-        )
-        .into());
+        ))
+        .await;
     }
-    if status != "live" || banned != 0 {
-        return Err(ApiError::conflict(
+    if !room.live || room.banned {
+        return refused(ApiError::conflict(
             "room_offline",
             "the room is not live; gifts go to live rooms",
-        )
-        .into());
+        ))
+        .await;
     }
-    let gift = catalogue::find(&state, req.gift_id)
+    let Some(gift) = lookup::gift(&state, req.gift_id)
         .await?
         .filter(|g| g.active != 0)
-        .ok_or_else(catalogue::not_found)?;
+    else {
+        return refused(catalogue::not_found()).await;
+    };
     let coins = gift
         .price_coins
         .checked_mul(req.count)
@@ -177,17 +179,6 @@ pub async fn send_gift(
     .fetch_one(&mut *t.tx)
     .await?;
     add_to_rankings(&mut t.tx, room_id, me, anchor, &periods, coins).await?;
-    if let Some(s) = session {
-        sqlx::query(
-            "UPDATE live_sessions SET gift_coins = gift_coins + $1, \
-                 gift_diamonds = gift_diamonds + $2 WHERE id = $3",
-        )
-        .bind(coins)
-        .bind(diamonds)
-        .bind(s)
-        .execute(&mut *t.tx)
-        .await?;
-    }
     let sent = GiftSent {
         id,
         txn_id: t.id,

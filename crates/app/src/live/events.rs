@@ -71,6 +71,7 @@ pub async fn go_live(state: &AppState, id: i64, now: i64) -> Result<bool> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    crate::gifts::lookup::forget_room(state, id);
     Ok(opened)
 }
 
@@ -91,11 +92,13 @@ pub async fn end_session(
             .await?;
     let session = session.flatten();
     if let Some(s) = session {
-        sqlx::query(
+        // The session's income, summed once here rather than on every gift.
+        sqlx::query(&format!(
             "UPDATE live_sessions SET ended_at = $1, end_reason = $2, \
-             peak_viewers = CASE WHEN peak_viewers > $3 THEN peak_viewers ELSE $3 END \
-             WHERE id = $4 AND ended_at IS NULL",
-        )
+             peak_viewers = CASE WHEN peak_viewers > $3 THEN peak_viewers ELSE $3 END, \
+             gift_coins = {GIFT_COINS}, gift_diamonds = {GIFT_DIAMONDS} \
+             WHERE id = $4 AND ended_at IS NULL"
+        ))
         .bind(now)
         .bind(reason)
         .bind(peak)
@@ -112,8 +115,16 @@ pub async fn end_session(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    crate::gifts::lookup::forget_room(state, id);
     Ok(session.is_some())
 }
+
+/// SQL for the coins of gifts in session `live_sessions.id`.
+pub const GIFT_COINS: &str = "CAST((SELECT COALESCE(SUM(g.coins), 0) FROM gift_events g \
+                              WHERE g.session_id = live_sessions.id) AS BIGINT)";
+/// SQL for the diamonds earned in session `live_sessions.id`.
+pub const GIFT_DIAMONDS: &str = "CAST((SELECT COALESCE(SUM(g.diamonds), 0) FROM gift_events g \
+                                 WHERE g.session_id = live_sessions.id) AS BIGINT)";
 
 fn tell_room(state: &AppState, id: i64, what: &str) {
     if let Some(gw) = state.chat() {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::accounts::Role;
 use crate::error::Result;
 use crate::http::{Auth, Cursor, IdPath, Page, PageQuery, Query};
+use crate::live::events::{GIFT_COINS, GIFT_DIAMONDS};
 use crate::live::get_room::load;
 use crate::AppState;
 
@@ -56,11 +57,13 @@ pub async fn list_sessions(
         )
         .into());
     }
-    let rows = sqlx::query_as::<_, LiveSession>(
-        "SELECT id, room_id, started_at, ended_at, end_reason, peak_viewers, gift_coins, \
-                gift_diamonds \
-         FROM live_sessions WHERE room_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-    )
+    // A session on air has its income summed now; an ended one has it stored.
+    let rows = sqlx::query_as::<_, LiveSession>(&format!(
+        "SELECT id, room_id, started_at, ended_at, end_reason, peak_viewers, \
+                CASE WHEN ended_at IS NULL THEN {GIFT_COINS} ELSE gift_coins END AS gift_coins, \
+                CASE WHEN ended_at IS NULL THEN {GIFT_DIAMONDS} ELSE gift_diamonds END AS gift_diamonds \
+         FROM live_sessions WHERE room_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+    ))
     .bind(id)
     .bind(cursor.id)
     .bind(limit + 1)

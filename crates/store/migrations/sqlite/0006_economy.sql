@@ -106,6 +106,7 @@ CREATE TABLE gift_events (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX gift_events_room ON gift_events (room_id, created_at);
+CREATE INDEX gift_events_session ON gift_events (session_id);
 
 -- Contribution rankings, kept as running sums per period: "all", "d20261127",
 -- "w2026-48", "s{session_id}". room_id 0 holds the global anchor ranking (user = anchor).
