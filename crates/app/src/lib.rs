@@ -12,6 +12,7 @@ pub mod background;
 pub mod chat;
 pub mod error;
 pub mod gifts;
+pub mod groups;
 pub mod http;
 pub mod live;
 pub mod notifications;
@@ -185,6 +186,7 @@ impl AppState {
         (name = "social", description = "Follows, friends and blocks"),
         (name = "live", description = "Live rooms"),
         (name = "chat", description = "Conversations and messages"),
+        (name = "groups", description = "Group chats: members, roles, mutes"),
         (name = "wallet", description = "Coins, diamonds, recharges and withdrawals"),
         (name = "gifts", description = "The gift catalogue, sending gifts and rankings"),
         (name = "notifications", description = "The notifications inbox"),
@@ -219,6 +221,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::routes())
         .merge(social::routes())
         .merge(chat::routes())
+        .merge(groups::routes())
         .merge(live::routes())
         .merge(notifications::routes())
         .merge(admin::routes())

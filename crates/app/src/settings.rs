@@ -12,6 +12,29 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub live: LiveSettings,
     pub economy: EconomySettings,
+    /// Conversation rules; in the config file under `[chat]` (with the gateway's
+    /// settings), copied here when the node starts.
+    #[serde(skip)]
+    pub conversations: ConversationSettings,
+}
+
+/// Rules of conversations and groups.
+#[derive(Debug, Clone)]
+pub struct ConversationSettings {
+    /// How long after sending the sender may recall a message, in seconds. Group owners
+    /// and admins may recall any message at any time.
+    pub recall_window_secs: u64,
+    /// Most members of one group, the owner included.
+    pub max_group_members: i64,
+}
+
+impl Default for ConversationSettings {
+    fn default() -> Self {
+        Self {
+            recall_window_secs: 120,
+            max_group_members: 500,
+        }
+    }
 }
 
 /// `[auth]`: tokens and login protection.

@@ -21,6 +21,8 @@ pub struct ApiError {
     pub fields: BTreeMap<String, String>,
     /// Seconds a client should wait before trying again (sent as `Retry-After`).
     pub retry_after: Option<u64>,
+    /// When a time-limited refusal (a mute, a kick) ends, in ms since the epoch.
+    pub until: Option<i64>,
 }
 
 /// The JSON document of an error, as documented in the OpenAPI spec.
@@ -39,6 +41,9 @@ pub struct ErrorDetail {
     /// For validation errors: the message for each field that was wrong.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// For time-limited refusals (`muted`): when they end, in ms since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
 }
 
 impl ApiError {
@@ -53,7 +58,14 @@ impl ApiError {
             message: message.into(),
             fields: BTreeMap::new(),
             retry_after: None,
+            until: None,
         }
+    }
+
+    /// The same refusal, saying when it ends (ms since the epoch).
+    pub fn until(mut self, until_ms: i64) -> Self {
+        self.until = Some(until_ms);
+        self
     }
 
     pub fn bad_request(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
@@ -135,6 +147,7 @@ impl ApiError {
                 code: self.code.to_string(),
                 message: self.message.clone(),
                 fields: self.fields.clone(),
+                until: self.until,
             },
         }
     }

@@ -65,6 +65,11 @@ pub struct ChatSettings {
     pub sensitive_words: Vec<String>,
     /// `replace` masks them with `*`; `reject` refuses the message.
     pub sensitive_mode: SensitiveMode,
+    /// How long after sending the sender may recall a conversation message, in seconds
+    /// (group owners and admins may recall any message at any time).
+    pub recall_window_secs: u64,
+    /// Most members of one group, the owner included.
+    pub max_group_members: i64,
 }
 
 /// What the chat gateway does with a message holding a sensitive word.
@@ -90,11 +95,21 @@ impl Default for ChatSettings {
             service_token: None,
             sensitive_words: Vec::new(),
             sensitive_mode: SensitiveMode::Replace,
+            recall_window_secs: app::settings::ConversationSettings::default().recall_window_secs,
+            max_group_members: app::settings::ConversationSettings::default().max_group_members,
         }
     }
 }
 
 impl ChatSettings {
+    /// The conversation rules the application enforces.
+    pub fn conversations(&self) -> app::settings::ConversationSettings {
+        app::settings::ConversationSettings {
+            recall_window_secs: self.recall_window_secs,
+            max_group_members: self.max_group_members.max(2),
+        }
+    }
+
     pub fn gateway(&self) -> im::gateway::GatewayConfig {
         use std::time::Duration;
         im::gateway::GatewayConfig {

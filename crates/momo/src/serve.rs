@@ -40,7 +40,9 @@ pub async fn open(config: &Config) -> anyhow::Result<AppState> {
     let store = open_store(config).await?;
     let secret =
         crate::secrets::jwt_secret(config.app.auth.jwt_secret.as_deref(), &config.data_dir)?;
-    Ok(AppState::new(store, config.app.clone(), &secret))
+    let mut settings = config.app.clone();
+    settings.conversations = config.chat.conversations();
+    Ok(AppState::new(store, settings, &secret))
 }
 
 /// A running node.

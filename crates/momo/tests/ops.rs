@@ -82,6 +82,17 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/conversations/{id}/messages", "get"),
         ("/api/v1/conversations/{id}/messages", "post"),
         ("/api/v1/conversations/{id}/read", "post"),
+        ("/api/v1/conversations/{id}/messages/{seq}/recall", "post"),
+        ("/api/v1/groups", "post"),
+        ("/api/v1/groups/{id}", "get"),
+        ("/api/v1/groups/{id}", "patch"),
+        ("/api/v1/groups/{id}", "delete"),
+        ("/api/v1/groups/{id}/members", "post"),
+        ("/api/v1/groups/{id}/members/me", "delete"),
+        ("/api/v1/groups/{id}/members/{user_id}", "delete"),
+        ("/api/v1/groups/{id}/members/{user_id}/role", "put"),
+        ("/api/v1/groups/{id}/mutes", "post"),
+        ("/api/v1/groups/{id}/mutes/{user_id}", "delete"),
         ("/api/v1/rooms", "post"),
         ("/api/v1/rooms/{id}", "get"),
         ("/api/v1/rooms/{id}/stream-key", "post"),
@@ -135,7 +146,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        58,
+        67,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

@@ -71,6 +71,16 @@ pub async fn read_upto(state: &AppState, id: i64, user: i64, seq: i64) -> Result
     .bind(user)
     .execute(state.store().pool())
     .await?;
+    // What was read was received.
+    sqlx::query(
+        "UPDATE conversation_members SET delivered_seq = $1 \
+         WHERE conversation_id = $2 AND user_id = $3 AND delivered_seq < $1",
+    )
+    .bind(seq)
+    .bind(id)
+    .bind(user)
+    .execute(state.store().pool())
+    .await?;
     Ok(sqlx::query_scalar(
         "SELECT read_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
     )

@@ -1,15 +1,19 @@
 //! Chat in the app: who a gateway token belongs to ([`auth`]), and conversations —
 //! stored messages with a sequence number per conversation, persisted before the sender
 //! is answered, then pushed to the members' connections; clients catch up by asking for
-//! everything after the last sequence number they have.
+//! everything after the last sequence number they have. Groups ([`crate::groups`]) are
+//! conversations too, with the same messages, sequence numbers and positions.
 
+pub mod append;
 pub mod auth;
+pub mod delivered;
 pub mod history;
 pub mod list_conversations;
 pub mod list_messages;
 pub mod mark_read;
 pub mod model;
 pub mod open_direct;
+pub mod recall;
 pub mod send_message;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -26,4 +30,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
             list_messages::list_messages
         ))
         .routes(routes!(mark_read::mark_read))
+        .routes(routes!(recall::recall))
 }

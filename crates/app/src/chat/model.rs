@@ -41,10 +41,18 @@ pub struct MessageRow {
     pub content: String,
     pub client_id: String,
     pub created_at: i64,
+    pub recalled_at: Option<i64>,
+    pub recalled_by: Option<i64>,
 }
 
-pub const MESSAGE_COLUMNS: &str =
+/// The columns of a new message.
+pub const NEW_MESSAGE_COLUMNS: &str =
     "conversation_id, seq, sender_id, kind, content, client_id, created_at";
+
+/// The columns of a [`MessageRow`].
+pub const MESSAGE_COLUMNS: &str =
+    "conversation_id, seq, sender_id, kind, content, client_id, created_at, recalled_at, \
+     recalled_by";
 
 /// A message as clients see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -53,11 +61,19 @@ pub struct MessageView {
     /// Consecutive within the conversation, from 1.
     pub seq: i64,
     pub sender_id: i64,
+    /// What the client sent (`text`, `image`, …); `system` for membership changes
+    /// (content `{"event": ...}`); `recalled` for a recalled message (content `{}`).
     pub kind: String,
     #[schema(value_type = Object)]
     pub content: serde_json::Value,
     pub client_id: String,
     pub created_at: i64,
+    /// When a recalled message was recalled (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recalled_at: Option<i64>,
+    /// Who recalled it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recalled_by: Option<i64>,
 }
 
 impl From<MessageRow> for MessageView {
@@ -70,6 +86,8 @@ impl From<MessageRow> for MessageView {
             content: serde_json::from_str(&r.content).unwrap_or(serde_json::Value::Null),
             client_id: r.client_id,
             created_at: r.created_at,
+            recalled_at: r.recalled_at,
+            recalled_by: r.recalled_by,
         }
     }
 }

@@ -2,14 +2,15 @@
 //! conversation's next sequence number before the sender is answered, then pushed
 //! (op 1000, `{"type": "message", ...}`) to every connection of every member. Sending
 //! again with the same `client_id` returns the stored message and stores nothing.
+//! The socket's send (op 30) goes through [`send`] too.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use bytes::Bytes;
 use kit::ApiError;
 use serde::Deserialize;
 
+use crate::chat::append::{append, member_ids, push_messages, NewMessage};
 use crate::chat::model::{
     members_if_member, MessageKind, MessageRow, MessageView, MESSAGE_COLUMNS,
 };
@@ -91,8 +92,9 @@ fn validate(req: &SendMessage) -> std::result::Result<String, ApiError> {
         (status = 201, description = "Stored, with its sequence number", body = MessageView),
         (status = 200, description = "Already stored under this client_id", body = MessageView),
         (status = 400, description = "Bad content (`validation_failed`)", body = kit::error::ErrorBody),
-        (status = 403, description = "Blocked (`blocked_by_user`, `user_blocked`)", body = kit::error::ErrorBody),
+        (status = 403, description = "Blocked in a direct conversation (`blocked_by_user`, `user_blocked`); muted in a group (`muted`, with `until`); a muted group, for a plain member (`group_muted`)", body = kit::error::ErrorBody),
         (status = 404, description = "Not a conversation of yours (`conversation_not_found`)", body = kit::error::ErrorBody),
+        (status = 409, description = "The group was dissolved (`group_dissolved`)", body = kit::error::ErrorBody),
     )
 )]
 pub async fn send_message(
@@ -101,48 +103,77 @@ pub async fn send_message(
     IdPath(id): IdPath,
     Body(req): Body<SendMessage>,
 ) -> Result<(StatusCode, Json<MessageView>)> {
-    let content = validate(&req)?;
-    let me = auth.user_id;
-    let members = members_if_member(&state, id, me).await?;
-    for other in members.iter().filter(|m| **m != me) {
-        if crate::social::blocks(state.store().pool(), *other, me).await? {
-            return Err(ApiError::forbidden(
-                "blocked_by_user",
-                "this user does not accept your messages",
-            )
-            .into());
-        }
-        if crate::social::blocks(state.store().pool(), me, *other).await? {
-            return Err(ApiError::forbidden(
-                "user_blocked",
-                "you block this user; unblock them first",
-            )
-            .into());
+    let (created, view) = send(&state, auth.user_id, id, &req).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view)))
+}
+
+/// Sends `req` from `me` to conversation `id` (REST and socket alike): the stored
+/// message, and whether it is new (false: the same `client_id` was stored before).
+pub async fn send(
+    state: &AppState,
+    me: i64,
+    id: i64,
+    req: &SendMessage,
+) -> Result<(bool, MessageView)> {
+    let content = validate(req)?;
+    let members = members_if_member(state, id, me).await?;
+    let kind: String = sqlx::query_scalar("SELECT kind FROM conversations WHERE id = $1")
+        .bind(id)
+        .fetch_one(state.store().pool())
+        .await?;
+    // Blocks apply between two people; a group is not held hostage by one member's list.
+    if kind == "direct" {
+        for other in members.iter().filter(|m| **m != me) {
+            if crate::social::blocks(state.store().pool(), *other, me).await? {
+                return Err(ApiError::forbidden(
+                    "blocked_by_user",
+                    "this user does not accept your messages",
+                )
+                .into());
+            }
+            if crate::social::blocks(state.store().pool(), me, *other).await? {
+                return Err(ApiError::forbidden(
+                    "user_blocked",
+                    "you block this user; unblock them first",
+                )
+                .into());
+            }
         }
     }
-    if let Some(existing) = find(&state, id, me, &req.client_id).await? {
-        return Ok((StatusCode::OK, Json(existing.into())));
+    if let Some(existing) = find(state, id, me, &req.client_id).await? {
+        return Ok((false, existing.into()));
     }
-    let now = kit::time::now_ms();
-    let stored = store(&state, id, me, &req, &content, now).await;
+    let new = NewMessage {
+        conversation_id: id,
+        sender_id: me,
+        kind: req.kind.as_str(),
+        content: &content,
+        client_id: Some(&req.client_id),
+        now: kit::time::now_ms(),
+    };
+    let stored = store(state, &new).await;
     let row = match stored {
         Ok(row) => row,
         // The same client_id raced in from a retry: answer with what the winner stored.
         Err(crate::error::Error::Db(e)) if store::is_unique_violation(&e) => {
-            let existing = find(&state, id, me, &req.client_id).await?;
+            let existing = find(state, id, me, &req.client_id).await?;
             return existing
-                .map(|r| (StatusCode::OK, Json(r.into())))
+                .map(|r| (false, r.into()))
                 .ok_or_else(|| crate::error::Error::Db(e));
         }
         Err(e) => return Err(e),
     };
-    let view = MessageView::from(row);
-    if let Some(gw) = state.chat() {
-        let body = serde_json::json!({"type": "message", "message": &view}).to_string();
-        gw.push_users(&members, im::proto::op::MESSAGE, Bytes::from(body));
-    }
+    let view = MessageView::from(row.clone());
+    // Members as of the commit: a kick between the check above and the store is seen.
+    let members = member_ids(state, id).await?;
+    push_messages(state, &members, vec![row]);
     metrics::counter!("chat_messages_total").increment(1);
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((true, view))
 }
 
 async fn find(
@@ -162,47 +193,11 @@ async fn find(
     .await?)
 }
 
-/// Takes the next sequence number and stores the message, in one transaction.
-async fn store(
-    state: &AppState,
-    id: i64,
-    sender: i64,
-    req: &SendMessage,
-    content: &str,
-    now: i64,
-) -> Result<MessageRow> {
+/// Takes the next sequence number and stores the message, in one transaction, after
+/// checking (under the conversation's lock) that the sender may speak.
+async fn store(state: &AppState, new: &NewMessage<'_>) -> Result<MessageRow> {
     let mut tx = state.store().begin().await?;
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1 WHERE id = $2 \
-         RETURNING last_seq",
-    )
-    .bind(now)
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let row = sqlx::query_as::<_, MessageRow>(&format!(
-        "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         RETURNING {MESSAGE_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(seq)
-    .bind(sender)
-    .bind(req.kind.as_str())
-    .bind(content)
-    .bind(&req.client_id)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    // The sender has read what they wrote.
-    sqlx::query(
-        "UPDATE conversation_members SET read_seq = $1 \
-         WHERE conversation_id = $2 AND user_id = $3 AND read_seq < $1",
-    )
-    .bind(seq)
-    .bind(id)
-    .bind(sender)
-    .execute(&mut *tx)
-    .await?;
+    let row = append(&mut tx, new, true).await?;
     tx.commit().await?;
     Ok(row)
 }

@@ -23,7 +23,11 @@ fn refusal(e: Error) -> HistoryError {
         Some(why) => format!("seq {why}"),
         None => api.message,
     };
-    HistoryError { code, message }
+    HistoryError {
+        code,
+        message,
+        until: None,
+    }
 }
 
 impl Inbox for NotificationInbox {

@@ -2,9 +2,9 @@
 //!
 //! The first packet must be auth (op 7) within `auth_timeout`; the frame type of that
 //! first packet (binary or text) fixes the connection's mode. After that the task reads
-//! client packets (heartbeat, change room, send, subscribe, sync and read of
-//! conversations and of the notifications inbox) and writes what the gateway queued for
-//! it, several pending messages per write (one goim RAW packet, op 9). Joining a room and
+//! client packets (heartbeat, change room, send, subscribe; sync, ack, read and send of
+//! conversations; sync and read of the notifications inbox) and writes what the gateway
+//! queued for it, several pending messages per write (one goim RAW packet, op 9). Joining a room and
 //! sending to it first ask the app's room policy, when there is one (mutes, kicks).
 
 use std::sync::Arc;
@@ -259,6 +259,14 @@ struct ReadBody {
 }
 
 #[derive(Deserialize)]
+struct ConvSendBody {
+    conversation_id: i64,
+    /// The rest (`kind`, `content`, `client_id`), checked by the app as the REST send is.
+    #[serde(flatten)]
+    message: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
 struct NotifySyncBody {
     #[serde(default)]
     after_seq: i64,
@@ -440,6 +448,8 @@ impl Session {
             op::SEND_MSG => self.send_to_room(sink, p).await,
             op::SYNC => self.sync(sink, p).await,
             op::READ => self.read(sink, p).await,
+            op::ACK => self.ack(sink, p).await,
+            op::CONV_SEND => self.send_to_conversation(sink, p).await,
             op::NOTIFY_SYNC => self.notify_sync(sink, p).await,
             op::NOTIFY_READ => self.notify_read(sink, p).await,
             op::SUB | op::UNSUB => {
@@ -552,6 +562,57 @@ impl Session {
                 self.reply_json(sink, op::READ_REPLY, p.seq, body).await
             }
             Err(e) => self.refuse(sink, p.seq, p.op, e.code, &e.message).await,
+        }
+    }
+
+    /// Op 18: `{"conversation_id": id, "seq": n}` → op 19 with the delivered position.
+    async fn ack(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
+        let expected = "expected {\"conversation_id\": id, \"seq\": n}";
+        let (history, body) = match self.history_request::<ReadBody>(&p, expected) {
+            Ok(found) => found,
+            Err((code, why)) => return self.refuse(sink, p.seq, p.op, code, why).await,
+        };
+        match history
+            .ack(self.who.user_id, body.conversation_id, body.seq)
+            .await
+        {
+            Ok(delivered) => {
+                let body = json!({
+                    "conversation_id": body.conversation_id,
+                    "delivered_seq": delivered,
+                });
+                self.reply_json(sink, op::ACK_REPLY, p.seq, body).await
+            }
+            Err(e) => self.refuse(sink, p.seq, p.op, e.code, &e.message).await,
+        }
+    }
+
+    /// Op 30: `{"conversation_id", "kind", "content", "client_id"}` → op 31 with the
+    /// message as stored (with its seq), after it is stored; the members' connections
+    /// get it pushed as op 1000, as with the REST send. Refusals carry the REST codes.
+    async fn send_to_conversation(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
+        let expected = "expected {\"conversation_id\": id, \"kind\", \"content\", \"client_id\"}";
+        let (history, body) = match self.history_request::<ConvSendBody>(&p, expected) {
+            Ok(found) => found,
+            Err((code, why)) => return self.refuse(sink, p.seq, p.op, code, why).await,
+        };
+        let message = serde_json::Value::Object(body.message);
+        match history
+            .send(self.who.user_id, body.conversation_id, message)
+            .await
+        {
+            Ok(stored) => {
+                self.reply_json(sink, op::CONV_SEND_REPLY, p.seq, stored)
+                    .await
+            }
+            Err(e) => {
+                let no = Refusal {
+                    code: e.code,
+                    message: e.message,
+                    until: e.until,
+                };
+                self.refuse_policy(sink, p.seq, p.op, &no).await
+            }
         }
     }
 

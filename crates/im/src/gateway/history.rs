@@ -1,6 +1,8 @@
 //! Stored conversations, as the gateway sees them: the app keeps the messages; the
-//! gateway asks it for what a client missed (sync, op 20) and tells it what the client
-//! has read (op 22). Without a history the socket forms answer `unavailable`.
+//! gateway asks it for what a client missed (sync, op 20), tells it what the client has
+//! received (ack, op 18) and read (op 22), and hands it messages sent over the socket
+//! (op 30) to store and deliver. Without a history the socket forms answer
+//! `unavailable`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +21,8 @@ pub struct SyncPage {
 pub struct HistoryError {
     pub code: &'static str,
     pub message: String,
+    /// When a time-limited refusal (`muted`) ends, in ms since the epoch.
+    pub until: Option<i64>,
 }
 
 pub type HistoryFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, HistoryError>> + Send + 'a>>;
@@ -34,4 +38,16 @@ pub trait History: Send + Sync + 'static {
     ) -> HistoryFuture<'_, SyncPage>;
     /// `user` has read `conversation_id` up to `seq`; returns the read position now.
     fn read(&self, user: i64, conversation_id: i64, seq: i64) -> HistoryFuture<'_, i64>;
+    /// `user`'s devices have received `conversation_id` up to `seq`; returns the delivered
+    /// position now (it never moves back).
+    fn ack(&self, user: i64, conversation_id: i64, seq: i64) -> HistoryFuture<'_, i64>;
+    /// Stores `message` (`{"kind", "content", "client_id"}`) from `user` in
+    /// `conversation_id` and delivers it to the members, as the REST send does; returns
+    /// the stored message (JSON, with its `seq`).
+    fn send(
+        &self,
+        user: i64,
+        conversation_id: i64,
+        message: serde_json::Value,
+    ) -> HistoryFuture<'_, serde_json::Value>;
 }

@@ -64,6 +64,11 @@ pub const NOTIFY_SYNC_REPLY: u32 = 27;
 pub const NOTIFY_READ: u32 = 28;
 /// Server → client (momo), answer to [`NOTIFY_READ`]: the read position and unread count.
 pub const NOTIFY_READ_REPLY: u32 = 29;
+/// Client → server (momo), send a message to a conversation:
+/// `{"conversation_id", "kind", "content", "client_id"}`.
+pub const CONV_SEND: u32 = 30;
+/// Server → client (momo), answer to [`CONV_SEND`]: the message as stored, with its seq.
+pub const CONV_SEND_REPLY: u32 = 31;
 /// Server → client, the default operation of pushed and broadcast messages.
 pub const MESSAGE: u32 = 1000;
 
@@ -101,6 +106,8 @@ pub fn name(op: u32) -> Option<&'static str> {
         NOTIFY_SYNC_REPLY => "notify_sync_reply",
         NOTIFY_READ => "notify_read",
         NOTIFY_READ_REPLY => "notify_read_reply",
+        CONV_SEND => "conv_send",
+        CONV_SEND_REPLY => "conv_send_reply",
         MESSAGE.. => "message",
         _ => return None,
     })
@@ -147,16 +154,18 @@ mod tests {
             NOTIFY_SYNC_REPLY,
             NOTIFY_READ,
             NOTIFY_READ_REPLY,
+            CONV_SEND,
+            CONV_SEND_REPLY,
         ];
-        assert_eq!(momo.to_vec(), (18..=29).collect::<Vec<u32>>());
+        assert_eq!(momo.to_vec(), (18..=31).collect::<Vec<u32>>());
     }
 
     #[test]
     fn every_defined_operation_has_a_name() {
-        for op in 0..=29 {
+        for op in 0..=31 {
             assert!(name(op).is_some(), "op {op}");
         }
-        assert_eq!(name(30), None);
+        assert_eq!(name(32), None);
         assert_eq!(name(999), None);
         assert_eq!(name(1000), Some("message"));
         assert_eq!(name(u32::MAX), Some("message"));

@@ -1,0 +1,45 @@
+//! Delivery positions: how far a member's devices have received a conversation, as they
+//! report with the socket's ack (op 18). It is what lets a sender be told "delivered"
+//! (the peer's `delivered_seq` in `GET /api/v1/conversations`, each member's in
+//! `GET /api/v1/groups/{id}`), as `read_seq` lets them be told "read". Unread counts
+//! come from `read_seq` only. Neither position moves back, and reading implies
+//! receiving.
+
+use crate::chat::model::members_if_member;
+use crate::error::Result;
+use crate::http::Fields;
+use crate::AppState;
+
+/// Moves `user`'s delivered position in conversation `id` up to `seq` (never back);
+/// returns the position now. 404 if not a member, 400 if `seq` is past the last message.
+pub async fn delivered_upto(state: &AppState, id: i64, user: i64, seq: i64) -> Result<i64> {
+    members_if_member(state, id, user).await?;
+    let last: i64 = sqlx::query_scalar("SELECT last_seq FROM conversations WHERE id = $1")
+        .bind(id)
+        .fetch_one(state.store().pool())
+        .await?;
+    let mut f = Fields::new();
+    f.check(
+        "seq",
+        (0..=last).contains(&seq),
+        "must be between 0 and the last sequence number",
+    );
+    f.finish()?;
+    sqlx::query(
+        "UPDATE conversation_members SET delivered_seq = $1 \
+         WHERE conversation_id = $2 AND user_id = $3 AND delivered_seq < $1",
+    )
+    .bind(seq)
+    .bind(id)
+    .bind(user)
+    .execute(state.store().pool())
+    .await?;
+    Ok(sqlx::query_scalar(
+        "SELECT delivered_seq FROM conversation_members \
+         WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user)
+    .fetch_one(state.store().pool())
+    .await?)
+}
