@@ -58,7 +58,7 @@ pub(crate) async fn claim(
         .bind(now.saturating_add(lease_ms))
         .bind(now)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(store.pool())
+        .fetch_all(store.writer())
         .await?;
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
@@ -98,7 +98,7 @@ impl Claimed {
         .bind(now)
         .bind(self.id)
         .bind(self.attempt)
-        .execute(store.pool())
+        .execute(store.writer())
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -120,7 +120,7 @@ impl Claimed {
         let n = q
             .bind(self.id)
             .bind(self.attempt)
-            .execute(store.pool())
+            .execute(store.writer())
             .await?
             .rows_affected();
         Ok(n == 1)
@@ -143,7 +143,7 @@ impl Claimed {
         .bind(kit::time::now_ms())
         .bind(self.id)
         .bind(self.attempt)
-        .execute(store.pool())
+        .execute(store.writer())
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -161,7 +161,7 @@ impl Claimed {
         .bind(now)
         .bind(self.id)
         .bind(self.attempt)
-        .execute(store.pool())
+        .execute(store.writer())
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -179,7 +179,7 @@ impl Claimed {
         .bind(now)
         .bind(self.id)
         .bind(self.attempt)
-        .execute(store.pool())
+        .execute(store.writer())
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -198,7 +198,7 @@ pub(crate) async fn fail_lapsed(store: &Store) -> Result<Vec<String>, sqlx::Erro
     )
     .bind(LEASE_LAPSED)
     .bind(now)
-    .fetch_all(store.pool())
+    .fetch_all(store.writer())
     .await
 }
 
@@ -207,7 +207,7 @@ pub(crate) async fn prune_done(store: &Store, before: i64) -> Result<u64, sqlx::
     Ok(
         sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
             .bind(before)
-            .execute(store.pool())
+            .execute(store.writer())
             .await?
             .rows_affected(),
     )

@@ -146,7 +146,7 @@ impl Queue {
         opts: Enqueue,
     ) -> Result<i64, sqlx::Error> {
         let due = opts.run_at_ms.is_none_or(|t| t <= kit::time::now_ms());
-        let mut conn = self.store.pool().acquire().await?;
+        let mut conn = self.store.writer().acquire().await?;
         let id = self.enqueue_in(&mut conn, kind, payload, opts).await?;
         drop(conn);
         if due {

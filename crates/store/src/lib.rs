@@ -55,6 +55,11 @@ pub struct PoolSettings {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where writes go. On SQLite, one connection: writers queue in order in-process
+    /// instead of contending for the file's write lock (which only one can hold anyway)
+    /// through the busy handler's sleeps; readers keep the other connections (WAL lets
+    /// them read while a write runs). On PostgreSQL, the same pool.
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -75,11 +80,15 @@ impl Store {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,
         };
-        let mut pool = AnyPoolOptions::new()
-            .max_connections(settings.max_connections.unwrap_or(default_max))
-            .acquire_timeout(settings.acquire_timeout.unwrap_or(Duration::from_secs(5)));
-        if backend == Backend::Sqlite {
-            pool = pool.after_connect(|conn, _meta| {
+        let acquire = settings.acquire_timeout.unwrap_or(Duration::from_secs(5));
+        let options = |max: u32, acquire: Duration| {
+            let pool = AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(acquire);
+            if backend != Backend::Sqlite {
+                return pool;
+            }
+            pool.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
@@ -88,10 +97,26 @@ impl Store {
                     .await?;
                     Ok(())
                 })
-            });
-        }
-        let pool = pool.connect_with(opts).await.map_err(StoreError::Connect)?;
-        Ok(Store { pool, backend })
+            })
+        };
+        let max = settings.max_connections.unwrap_or(default_max);
+        let pool = options(max, acquire)
+            .connect_with(opts.clone())
+            .await
+            .map_err(StoreError::Connect)?;
+        let writer = match backend {
+            // Writers wait their turn here; give the queue longer than a reader waits.
+            Backend::Sqlite => options(1, acquire * 6)
+                .connect_with(opts)
+                .await
+                .map_err(StoreError::Connect)?,
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Store {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     /// Applies every migration not yet applied.
@@ -100,24 +125,30 @@ impl Store {
             Backend::Sqlite => &MIGRATE_SQLITE,
             Backend::Postgres => &MIGRATE_POSTGRES,
         };
-        migrator.run(&self.pool).await?;
+        migrator.run(&self.writer).await?;
         Ok(())
     }
 
+    /// Connections for reading (and, on PostgreSQL, for everything).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Where statements that write go (a single connection on SQLite; see [`Store`]).
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of one
-    /// failing when it upgrades a read lock.
+    /// Starts a write transaction, on the writer. On SQLite it takes the write lock up
+    /// front (`BEGIN IMMEDIATE`), so that another process's writer makes it wait on the
+    /// busy timeout rather than fail when it upgrades a read lock.
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
     }
@@ -141,6 +172,7 @@ impl Store {
 
     /// Waits for connections in use to be returned, then closes them all.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

@@ -185,7 +185,7 @@ pub async fn ban_room(
     sqlx::query("UPDATE live_rooms SET banned = 1, updated_at = $1 WHERE id = $2")
         .bind(kit::time::now_ms())
         .bind(id)
-        .execute(state.store().pool())
+        .execute(state.store().writer())
         .await?;
     crate::gifts::lookup::forget_room(&state, id);
     let stream_cut = cut(&state, id, "banned").await?;
@@ -218,7 +218,7 @@ pub async fn unban_room(
     sqlx::query("UPDATE live_rooms SET banned = 0, updated_at = $1 WHERE id = $2")
         .bind(kit::time::now_ms())
         .bind(id)
-        .execute(state.store().pool())
+        .execute(state.store().writer())
         .await?;
     crate::gifts::lookup::forget_room(&state, id);
     tracing::info!(admin = admin.user_id, room = id, "room unbanned");

@@ -30,7 +30,7 @@ pub async fn unban_user(
     let changed = sqlx::query("UPDATE users SET status = 'active', updated_at = $1 WHERE id = $2")
         .bind(kit::time::now_ms())
         .bind(id)
-        .execute(state.store().pool())
+        .execute(state.store().writer())
         .await?
         .rows_affected();
     if changed == 0 {

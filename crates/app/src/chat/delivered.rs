@@ -32,7 +32,7 @@ pub async fn delivered_upto(state: &AppState, id: i64, user: i64, seq: i64) -> R
     .bind(seq)
     .bind(id)
     .bind(user)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?;
     Ok(sqlx::query_scalar(
         "SELECT delivered_seq FROM conversation_members \

@@ -69,7 +69,7 @@ pub async fn read_upto(state: &AppState, id: i64, user: i64, seq: i64) -> Result
     .bind(seq)
     .bind(id)
     .bind(user)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?;
     // What was read was received.
     sqlx::query(
@@ -79,7 +79,7 @@ pub async fn read_upto(state: &AppState, id: i64, user: i64, seq: i64) -> Result
     .bind(seq)
     .bind(id)
     .bind(user)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?;
     Ok(sqlx::query_scalar(
         "SELECT read_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",

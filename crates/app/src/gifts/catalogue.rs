@@ -212,7 +212,7 @@ pub async fn create_gift(
     .bind(req.sort.unwrap_or(0))
     .bind(req.active.unwrap_or(true) as i64)
     .bind(now)
-    .fetch_one(state.store().pool())
+    .fetch_one(state.store().writer())
     .await?;
     tracing::info!(admin = admin.user_id, gift = row.id, "gift created");
     Ok((StatusCode::CREATED, Json(row.into())))
@@ -254,7 +254,7 @@ pub async fn update_gift(
     .bind(req.active.map(|a| a as i64))
     .bind(kit::time::now_ms())
     .bind(id)
-    .fetch_optional(state.store().pool())
+    .fetch_optional(state.store().writer())
     .await?
     .ok_or_else(not_found)?;
     crate::gifts::lookup::forget_gift(&state, id);
@@ -283,7 +283,7 @@ pub async fn retire_gift(
     ))
     .bind(kit::time::now_ms())
     .bind(id)
-    .fetch_optional(state.store().pool())
+    .fetch_optional(state.store().writer())
     .await?
     .ok_or_else(not_found)?;
     crate::gifts::lookup::forget_gift(&state, id);

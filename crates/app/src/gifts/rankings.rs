@@ -210,7 +210,7 @@ pub async fn prune(state: &AppState, now: i64) -> Result<u64> {
         if stale {
             deleted += sqlx::query("DELETE FROM gift_ranks WHERE period = $1")
                 .bind(&p)
-                .execute(state.store().pool())
+                .execute(state.store().writer())
                 .await?
                 .rows_affected();
         }

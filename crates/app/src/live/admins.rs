@@ -145,7 +145,7 @@ pub async fn add_admin(
     .bind(user_id)
     .bind(auth.user_id)
     .bind(kit::time::now_ms())
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?;
     let mut rows = load_admins(&state, room_id, Some(user_id)).await?;
     rows.pop()
@@ -180,7 +180,7 @@ pub async fn remove_admin(
     sqlx::query("DELETE FROM room_admins WHERE room_id = $1 AND user_id = $2")
         .bind(room_id)
         .bind(user_id)
-        .execute(state.store().pool())
+        .execute(state.store().writer())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

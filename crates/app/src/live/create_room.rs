@@ -63,7 +63,7 @@ pub async fn create_room(
     .bind(&title)
     .bind(new_stream_key())
     .bind(now)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?
     .rows_affected();
     let row = find_by_owner(&state, auth.user_id)

@@ -78,7 +78,7 @@ pub async fn kick(
     .bind(until_ms)
     .bind(auth.user_id)
     .bind(now)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?;
     // Refuse the rejoin before taking them out, so a quick rejoin cannot slip through.
     state.room_rules().forget(room_id, req.user_id);

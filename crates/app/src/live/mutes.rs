@@ -93,7 +93,7 @@ pub async fn mute(
     .bind(until_ms)
     .bind(auth.user_id)
     .bind(now)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?;
     state.room_rules().forget(room_id, req.user_id);
     tracing::info!(
@@ -137,7 +137,7 @@ pub async fn unmute(
     sqlx::query("DELETE FROM room_mutes WHERE room_id = $1 AND user_id = $2")
         .bind(room_id)
         .bind(user_id)
-        .execute(state.store().pool())
+        .execute(state.store().writer())
         .await?;
     state.room_rules().forget(room_id, user_id);
     Ok(StatusCode::NO_CONTENT)

@@ -40,7 +40,7 @@ pub async fn rotate_key(
         .bind(new_stream_key())
         .bind(kit::time::now_ms())
         .bind(id)
-        .execute(state.store().pool())
+        .execute(state.store().writer())
         .await?;
     let row = load(&state, id).await?;
     let urls = BaseUrls::from_request(&parts, &state.settings().live);

@@ -95,7 +95,7 @@ pub async fn update_room(
     .bind(tags)
     .bind(kit::time::now_ms())
     .bind(id)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?;
     let row = load(&state, id).await?;
     let urls = BaseUrls::from_request(&parts, &state.settings().live);

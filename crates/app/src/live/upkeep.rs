@@ -28,7 +28,7 @@ pub async fn heartbeat(state: &AppState) -> Result<()> {
         )
         .bind(now)
         .bind(id)
-        .execute(state.store().pool())
+        .execute(state.store().writer())
         .await?
         .rows_affected();
         if seen == 0 {
@@ -41,7 +41,7 @@ pub async fn heartbeat(state: &AppState) -> Result<()> {
         )
         .bind(state.room_viewers(id) as i64)
         .bind(id)
-        .execute(state.store().pool())
+        .execute(state.store().writer())
         .await?;
     }
     Ok(())

@@ -37,7 +37,7 @@ pub async fn announce(state: &AppState, by: i64, title: &str, body: &str) -> Res
     .bind(body)
     .bind(by)
     .bind(now)
-    .fetch_one(state.store().pool())
+    .fetch_one(state.store().writer())
     .await?;
     if let Some(gw) = state.chat() {
         let push = json!({
@@ -64,7 +64,7 @@ pub async fn catch_up(state: &AppState, user: i64) -> Result<()> {
                 (SELECT announcement_id FROM notification_inboxes WHERE user_id = $1)",
     )
     .bind(user)
-    .fetch_one(state.store().pool())
+    .fetch_one(state.store().writer())
     .await?;
     if copied.unwrap_or(0) >= latest {
         return Ok(());

@@ -78,7 +78,7 @@ pub async fn read_upto(state: &AppState, user: i64, seq: i64) -> Result<Position
     )
     .bind(seq)
     .bind(user)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?;
     let (last_seq, read_seq): (i64, i64) =
         sqlx::query_as("SELECT last_seq, read_seq FROM notification_inboxes WHERE user_id = $1")

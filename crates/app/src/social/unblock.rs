@@ -29,7 +29,7 @@ pub async fn unblock(
     sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
         .bind(auth.user_id)
         .bind(target)
-        .execute(state.store().pool())
+        .execute(state.store().writer())
         .await?;
     let is_following: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2")

@@ -93,7 +93,7 @@ pub async fn update_me(
     .bind(req.location.unwrap_or_default())
     .bind(kit::time::now_ms())
     .bind(auth.user_id)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?;
     state.user_cache().forget_user(auth.user_id);
     let row = super::load(&state, auth.user_id, auth.user_id).await?;

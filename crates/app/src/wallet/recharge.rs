@@ -443,7 +443,7 @@ pub async fn close_order(state: &AppState, order_no: &str) -> Result<bool> {
     )
     .bind(kit::time::now_ms())
     .bind(order_no)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?
     .rows_affected();
     if closed > 0 {
@@ -462,7 +462,7 @@ pub async fn close_expired_orders(state: &AppState) -> Result<u64> {
     )
     .bind(now)
     .bind(cutoff)
-    .execute(state.store().pool())
+    .execute(state.store().writer())
     .await?
     .rows_affected();
     Ok(closed)
