@@ -57,6 +57,7 @@ struct Inner {
     jobs: jobs::Queue,
     gift_notices: gifts::notices::GiftNotices,
     gift_lookups: gifts::lookup::GiftLookups,
+    gift_writer: std::sync::OnceLock<gifts::batch::GiftWriter>,
     room_rules: live::room_rules::RoomRules,
     /// The chat gateway, once the node has one (it is built after the state).
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
@@ -83,6 +84,7 @@ impl AppState {
             jobs,
             gift_notices: Default::default(),
             gift_lookups: gifts::lookup::GiftLookups::new(settings.cache.capacity),
+            gift_writer: std::sync::OnceLock::new(),
             room_rules,
             chat: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
@@ -127,6 +129,14 @@ impl AppState {
     /// Rooms and gifts as sending a gift reads them, cached.
     pub fn gift_lookups(&self) -> &gifts::lookup::GiftLookups {
         &self.0.gift_lookups
+    }
+
+    /// The task that writes gifts in batches, started on first use (from a request,
+    /// where a runtime runs).
+    pub fn gift_writer(&self) -> &gifts::batch::GiftWriter {
+        self.0
+            .gift_writer
+            .get_or_init(|| gifts::batch::GiftWriter::start(self.0.store.clone()))
     }
 
     /// The payment providers.

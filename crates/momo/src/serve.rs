@@ -96,7 +96,10 @@ pub async fn start(
     state.set_media(hub.clone());
     tokio::spawn(app::live::events::follow_hub(state.clone(), hub.events()));
     let heartbeat = tokio::spawn(app::live::upkeep::run_heartbeat(state.clone()));
-    let gift_notices = tokio::spawn(app::gifts::notices::run(state.clone()));
+    let (notices_stop_tx, notices_stop_rx) = oneshot::channel::<()>();
+    let gift_notices = tokio::spawn(app::gifts::notices::run(state.clone(), async move {
+        let _ = notices_stop_rx.await;
+    }));
     let (jobs_stop_tx, jobs_stop_rx) = oneshot::channel::<()>();
     let worker = tokio::spawn(app::background::worker(&state).run(async move {
         let _ = jobs_stop_rx.await;
@@ -175,8 +178,9 @@ pub async fn start(
             }
         };
         heartbeat.abort();
-        gift_notices.abort();
-        app::gifts::notices::flush(&state).await;
+        // After the last request: no gift is left out of the final notices.
+        let _ = notices_stop_tx.send(());
+        let _ = tokio::time::timeout(grace, gift_notices).await;
         if tokio::time::timeout(grace, worker).await.is_err() {
             tracing::warn!("jobs still running after {grace:?}; they will run again");
         }

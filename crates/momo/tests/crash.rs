@@ -57,7 +57,13 @@ fn start(dir: &str, database_url: Option<&str>) -> Server {
         }
     }
     // Keep reading, or the server blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line.contains("\"ERROR\"") {
+                eprintln!("server: {line}");
+            }
+        }
+    });
     Server {
         child,
         base: base.expect("the server said where it listens (HTTP)"),

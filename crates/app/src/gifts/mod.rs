@@ -1,6 +1,7 @@
 //! Gifts: the [`catalogue`] operators manage, [`send`]ing one to a live room (paid through
 //! the wallet's ledger), and the contribution [`rankings`] they feed.
 
+pub mod batch;
 pub mod catalogue;
 pub mod lookup;
 pub mod notices;

@@ -84,12 +84,17 @@ pub async fn flush(state: &AppState) {
     }
 }
 
-/// Flushes every [`FLUSH_EVERY`] until the process ends.
-pub async fn run(state: AppState) {
+/// Flushes every [`FLUSH_EVERY`] until `stop` resolves, then once more. A flush is never
+/// cut short (that would drop a transaction half-way).
+pub async fn run(state: AppState, stop: impl std::future::Future<Output = ()>) {
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stop = std::pin::pin!(stop);
     loop {
-        tick.tick().await;
-        flush(&state).await;
+        tokio::select! {
+            _ = tick.tick() => flush(&state).await,
+            _ = &mut stop => break,
+        }
     }
+    flush(&state).await;
 }

@@ -17,10 +17,11 @@ use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::gifts::batch::NewGift;
 use crate::gifts::catalogue::{self, GiftView};
 use crate::gifts::{lookup, rankings};
 use crate::http::{Auth, Body, Fields, IdPath};
-use crate::wallet::ledger::{self, Account, Opened, Posting};
+use crate::wallet::ledger;
 use crate::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -129,70 +130,26 @@ pub async fn send_gift(
         economy.ranking_utc_offset_minutes,
         session,
     );
-    let opened = ledger::open(
-        state.store(),
-        "gift",
-        me,
-        &req.idempotency_key,
-        &fingerprint,
-        &memo,
-    )
-    .await?;
-    let mut t = match opened {
-        Opened::Replay(first) => return Ok((StatusCode::OK, Json(first))),
-        Opened::New(t) => t,
-    };
-    let postings = [
-        Posting {
-            account: Account::Coins(me),
-            amount: -coins,
-        },
-        Posting {
-            account: Account::GiftCoins,
-            amount: coins,
-        },
-        Posting {
-            account: Account::GiftDiamonds,
-            amount: -diamonds,
-        },
-        Posting {
-            account: Account::Diamonds(anchor),
-            amount: diamonds,
-        },
-    ];
-    let after = ledger::post(&mut t.tx, t.id, &postings, t.now).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO gift_events (txn_id, room_id, session_id, sender_id, anchor_id, gift_id, \
-                                  count, coins, diamonds, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-    )
-    .bind(t.id)
-    .bind(room_id)
-    .bind(session)
-    .bind(me)
-    .bind(anchor)
-    .bind(gift.id)
-    .bind(req.count)
-    .bind(coins)
-    .bind(diamonds)
-    .bind(t.now)
-    .fetch_one(&mut *t.tx)
-    .await?;
-    add_to_rankings(&mut t.tx, room_id, me, anchor, &periods, coins).await?;
-    let sent = GiftSent {
-        id,
-        txn_id: t.id,
-        room_id,
-        sender_id: me,
-        anchor_id: anchor,
-        gift_id: gift.id,
-        count: req.count,
-        coins,
-        diamonds,
-        coins_left: after[0].unwrap_or(0),
-        created_at: t.now,
-    };
-    t.commit(&sent).await?;
+    let (status, sent) = state
+        .gift_writer()
+        .write(NewGift {
+            sender: me,
+            anchor,
+            room_id,
+            session,
+            gift_id: gift.id,
+            count: req.count,
+            coins,
+            diamonds,
+            key: req.idempotency_key.clone(),
+            fingerprint,
+            memo,
+            periods,
+        })
+        .await?;
+    if status == StatusCode::OK {
+        return Ok((status, Json(sent)));
+    }
     metrics::counter!("gifts_sent_total").increment(1);
     metrics::counter!("gift_coins_total").increment(coins as u64);
     state.gift_notices().add(crate::gifts::notices::Received {
@@ -207,48 +164,6 @@ pub async fn send_gift(
     });
     announce(&state, &sent, gift.into()).await;
     Ok((StatusCode::CREATED, Json(sent)))
-}
-
-/// Adds `coins` to the sender's place in the room's rankings and the anchor's place in
-/// the anchor ranking (room 0), for every period, in one statement.
-async fn add_to_rankings(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    room: i64,
-    sender: i64,
-    anchor: i64,
-    periods: &[String],
-    coins: i64,
-) -> Result<()> {
-    let mut rows: Vec<(i64, &str, i64)> =
-        periods.iter().map(|p| (room, p.as_str(), sender)).collect();
-    rows.extend(
-        periods
-            .iter()
-            .filter(|p| !p.starts_with('s'))
-            .map(|p| (0, p.as_str(), anchor)),
-    );
-    let values: Vec<String> = (0..rows.len())
-        .map(|i| {
-            format!(
-                "(${}, ${}, ${}, ${})",
-                i * 4 + 1,
-                i * 4 + 2,
-                i * 4 + 3,
-                i * 4 + 4
-            )
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO gift_ranks (room_id, period, user_id, coins) VALUES {} \
-         ON CONFLICT (room_id, period, user_id) DO UPDATE SET coins = gift_ranks.coins + excluded.coins",
-        values.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for (room, period, user) in rows {
-        q = q.bind(room).bind(period).bind(user).bind(coins);
-    }
-    q.execute(&mut **tx).await?;
-    Ok(())
 }
 
 /// Tells the room that the gift was sent.
