@@ -155,13 +155,13 @@ async fn resolve(target: &Target) -> Result<SocketAddr> {
 /// One client connection: the handle requests are sent through, and the task that
 /// drives the socket. Dropping it aborts that task, which closes the socket even if a
 /// response is still owed (the phase is over; nobody will read it).
-struct Conn {
-    sender: SendRequest<Full<Bytes>>,
+pub(crate) struct Conn {
+    pub(crate) sender: SendRequest<Full<Bytes>>,
     driver: JoinHandle<()>,
 }
 
 impl Conn {
-    async fn open(addr: SocketAddr) -> Result<Self> {
+    pub(crate) async fn open(addr: SocketAddr) -> Result<Self> {
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("cannot connect to {addr}"))?;

@@ -26,6 +26,10 @@
 //! momo-bench live --publish rtmp://127.0.0.1:1935/live/KEY --file stream.flv \
 //!     --rtmp-play rtmp://127.0.0.1:1935/live/ROOM --flv-play http://127.0.0.1:8080/live/ROOM.flv \
 //!     --players 250,1000 --duration 30s --server-pid PID --label momo
+//!
+//! # What chat clients cost momo's gateway and nats-server (both started by the bench):
+//! momo-bench chat --momo target/release/momo --nats-server nats-server \
+//!     --connections 10000,19000 --rates 20,100 --duration 20s --rounds 3
 //! ```
 //!
 //! The load generator shares the machine with the server when both run locally; its
@@ -33,6 +37,7 @@
 //! numbers to trust more than absolute requests per second.
 
 mod args;
+mod chat;
 mod context;
 mod gifts;
 mod live;
@@ -91,6 +96,19 @@ enum Command {
     /// room live by publishing --file to it, then sends gifts with fresh idempotency
     /// keys in interleaved rounds.
     Gifts(Box<gifts::GiftArgs>),
+    /// What WebSocket chat clients cost: momo's gateway against nats-server.
+    ///
+    /// Starts the servers itself, fresh for every step (momo with `[chat] fanout`
+    /// shared, momo with fanout naive, and a nats-server of its own with a WebSocket
+    /// listener), so it needs no URLs or PIDs: --momo and --nats-server name the
+    /// binaries, --port-base the four local ports they listen on. Per step it connects
+    /// --connections clients (one task each, from 127.0.0.2, .3, … to get past the
+    /// ephemeral-port limit, heartbeat every 30 s), reads the server's RSS per idle
+    /// connection, and at --broadcast-at members broadcasts at each --rates into the
+    /// one room: deliveries per second, server CPU per 1000 deliveries (from
+    /// /proc/PID/stat) and end-to-end latency. Raises the open-files soft limit to the
+    /// hard limit first. momo-naive runs the broadcast step only.
+    Chat(Box<chat::ChatArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +192,10 @@ fn main() -> ExitCode {
     if let Command::Live(a) = &cli.command {
         builder.worker_threads(usize::from(a.threads));
     }
+    // So are the chat clients.
+    if let Command::Chat(a) = &cli.command {
+        builder.worker_threads(usize::from(a.threads));
+    }
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -224,6 +246,7 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Live(a) => live::run(*a).await,
         Command::Gifts(a) => gifts::run(*a).await,
+        Command::Chat(a) => chat::run(*a).await,
     }
 }
 
@@ -350,6 +373,48 @@ mod tests {
         assert_eq!(a.threads, 1);
         let dbg = format!("{a:?}");
         assert!(dbg.contains("players: [250, 1000, 2000]"), "{dbg}");
+    }
+
+    #[test]
+    fn chat_defaults_measure_10k_and_19k_against_nats() {
+        let cli = parse("momo-bench chat").unwrap();
+        let Command::Chat(a) = cli.command else {
+            panic!("expected chat");
+        };
+        assert_eq!(a.connections, [10_000, 19_000]);
+        assert_eq!(a.broadcast_at, 10_000);
+        assert_eq!(a.rates, [20, 100]);
+        assert_eq!(
+            a.servers,
+            [
+                chat::Server::Momo,
+                chat::Server::MomoNaive,
+                chat::Server::Nats
+            ]
+        );
+        assert_eq!(a.heartbeat, Duration::from_secs(30));
+        assert_eq!(a.duration, Duration::from_secs(20));
+        assert_eq!(a.threads, 1);
+    }
+
+    #[test]
+    fn chat_takes_lists_and_refuses_nonsense() {
+        let cli = parse(
+            "momo-bench chat --servers nats,momo --connections 500,1000 --broadcast-at 500 \
+             --rates 5 --duration 2s --rounds 1 --per-address 100",
+        )
+        .unwrap();
+        let Command::Chat(a) = cli.command else {
+            panic!("expected chat");
+        };
+        assert_eq!(a.servers, [chat::Server::Nats, chat::Server::Momo]);
+        assert_eq!(a.connections, [500, 1000]);
+        assert_eq!(a.per_address, 100);
+        assert!(parse("momo-bench chat --servers redis").is_err());
+        assert!(parse("momo-bench chat --connections 0").is_err());
+        assert!(parse("momo-bench chat --connections 70000").is_err());
+        assert!(parse("momo-bench chat --rates 0").is_err());
+        assert!(parse("momo-bench chat --per-address 30000").is_err());
     }
 
     #[test]

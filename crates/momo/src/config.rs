@@ -70,6 +70,19 @@ pub struct ChatSettings {
     pub recall_window_secs: u64,
     /// Most members of one group, the owner included.
     pub max_group_members: i64,
+    /// `shared` encodes a room message once for all members and writes what is queued
+    /// for a connection in one frame; `naive` copies and encodes it per member and
+    /// writes one frame per message. Only benchmarks want `naive`.
+    pub fanout: FanoutMode,
+}
+
+/// How the chat gateway fans a message out to many connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FanoutMode {
+    #[default]
+    Shared,
+    Naive,
 }
 
 /// What the chat gateway does with a message holding a sensitive word.
@@ -97,6 +110,7 @@ impl Default for ChatSettings {
             sensitive_mode: SensitiveMode::Replace,
             recall_window_secs: app::settings::ConversationSettings::default().recall_window_secs,
             max_group_members: app::settings::ConversationSettings::default().max_group_members,
+            fanout: FanoutMode::Shared,
         }
     }
 }
@@ -125,6 +139,10 @@ impl ChatSettings {
             sensitive_mode: match self.sensitive_mode {
                 SensitiveMode::Replace => im::gateway::moderation::WordMode::Replace,
                 SensitiveMode::Reject => im::gateway::moderation::WordMode::Reject,
+            },
+            fanout: match self.fanout {
+                FanoutMode::Shared => im::gateway::Fanout::Shared,
+                FanoutMode::Naive => im::gateway::Fanout::Naive,
             },
             ..Default::default()
         }
@@ -304,6 +322,18 @@ mod tests {
             assert_eq!(c.http, "0.0.0.0:8080");
             assert_eq!(c.rtmp, "0.0.0.0:1935");
             assert!(c.database_url().starts_with("sqlite://"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_chat_fanout_is_shared_unless_set() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).map_err(|e| *e)?;
+            assert_eq!(c.chat.gateway().fanout, im::gateway::Fanout::Shared);
+            jail.set_env("MOMO_CHAT__FANOUT", "naive");
+            let c = Config::load(None, &Overrides::default()).map_err(|e| *e)?;
+            assert_eq!(c.chat.gateway().fanout, im::gateway::Fanout::Naive);
             Ok(())
         });
     }

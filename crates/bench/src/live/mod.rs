@@ -21,7 +21,7 @@ mod flv_player;
 mod flv_scan;
 mod http_stream;
 mod player;
-mod procstat;
+pub mod procstat;
 pub mod publisher;
 mod report;
 mod rtmp_player;

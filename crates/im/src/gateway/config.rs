@@ -26,6 +26,21 @@ pub struct GatewayConfig {
     /// Words not allowed in room messages, and what to do about them.
     pub sensitive_words: Vec<String>,
     pub sensitive_mode: super::moderation::WordMode,
+    /// How a message reaches many connections. [`Fanout::Shared`] is the one to run;
+    /// [`Fanout::Naive`] exists so that benchmarks can show what sharing saves.
+    pub fanout: Fanout,
+}
+
+/// How a message for many connections is built and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fanout {
+    /// Encoded once and shared by every recipient; a connection writes whatever is
+    /// queued for it in one frame (a goim RAW packet).
+    #[default]
+    Shared,
+    /// Copied and encoded again for every recipient, and written one frame per
+    /// message: what a straightforward loop over the members would do.
+    Naive,
 }
 
 impl Default for GatewayConfig {
@@ -42,6 +57,7 @@ impl Default for GatewayConfig {
             service_token: None,
             sensitive_words: Vec::new(),
             sensitive_mode: super::moderation::WordMode::Replace,
+            fanout: Fanout::Shared,
         }
     }
 }

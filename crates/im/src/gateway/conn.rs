@@ -137,6 +137,11 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
     }
 
     // 2. Serve.
+    let batch_limit = match cfg.fanout {
+        super::Fanout::Shared => BATCH,
+        // One frame, and one write, per message.
+        super::Fanout::Naive => 1,
+    };
     let mut rx = reg.rx;
     let mut kicked = reg.kicked;
     while end.is_none() {
@@ -169,7 +174,7 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
             msg = rx.recv() => {
                 let Some(first) = msg else { end = Some(End::Closed); break };
                 let mut batch = vec![first];
-                while batch.len() < BATCH {
+                while batch.len() < batch_limit {
                     match rx.try_recv() {
                         Ok(m) => batch.push(m),
                         Err(_) => break,

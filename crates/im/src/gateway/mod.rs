@@ -4,6 +4,9 @@
 //! offers a pointer to every member's bounded queue with `try_send`; a member whose queue
 //! is full loses that message (counted in `im_dropped_total`) and never slows the room.
 //! The registry lock is held only for those `try_send`s, never across an `.await`.
+//! With `fanout = naive` (for benchmarks only) every member gets its own copy of the
+//! body, encoded for it alone: one allocation and one encoding per recipient instead of
+//! per message.
 
 pub mod auth;
 pub mod config;
@@ -23,7 +26,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
 pub use auth::{AuthError, AuthFuture, Authenticator, Identity, StaticTokens};
-pub use config::GatewayConfig;
+pub use config::{Fanout, GatewayConfig};
 pub use outgoing::Outgoing;
 
 /// A connection as the registry sees it.
@@ -42,12 +45,17 @@ impl Conn {
         self.accepts.is_empty() || self.accepts.contains(&op)
     }
 
-    /// Offers `msg`; returns whether it was queued.
-    fn offer(&self, msg: &Arc<Outgoing>) -> bool {
+    /// Offers `msg`; returns whether it was queued. With [`Fanout::Naive`] the
+    /// connection gets a copy of its own rather than the shared message.
+    fn offer(&self, msg: &Arc<Outgoing>, fanout: Fanout) -> bool {
         if !self.wants(msg.op) {
             return false;
         }
-        match self.tx.try_send(msg.clone()) {
+        let msg = match fanout {
+            Fanout::Shared => msg.clone(),
+            Fanout::Naive => Arc::new(msg.copy()),
+        };
+        match self.tx.try_send(msg) {
             Ok(()) => true,
             Err(_) => {
                 metrics::counter!("im_dropped_total").increment(1);
@@ -232,7 +240,7 @@ impl Gateway {
         if let Some(c) = r.conns.get_mut(&id) {
             c.room = Some(room.to_string());
             for m in &recent {
-                c.offer(m);
+                c.offer(m, self.config.fanout);
             }
         }
         online
@@ -281,7 +289,7 @@ impl Gateway {
         let mut queued = 0;
         for id in &target.members {
             if let Some(c) = conns.get(id) {
-                queued += c.offer(&msg) as usize;
+                queued += c.offer(&msg, self.config.fanout) as usize;
             }
         }
         metrics::counter!("im_deliveries_total", "kind" => "room").increment(queued as u64);
@@ -296,7 +304,7 @@ impl Gateway {
         for user in users {
             for id in r.by_user.get(user).into_iter().flatten() {
                 if let Some(c) = r.conns.get(id) {
-                    queued += c.offer(&msg) as usize;
+                    queued += c.offer(&msg, self.config.fanout) as usize;
                 }
             }
         }
@@ -308,7 +316,11 @@ impl Gateway {
     pub fn push_all(&self, op: u32, body: Bytes) -> usize {
         let msg = Arc::new(Outgoing::new(op, body));
         let r = self.registry();
-        let queued = r.conns.values().map(|c| c.offer(&msg) as usize).sum();
+        let queued = r
+            .conns
+            .values()
+            .map(|c| c.offer(&msg, self.config.fanout) as usize)
+            .sum();
         metrics::counter!("im_deliveries_total", "kind" => "all").increment(queued as u64);
         queued
     }
@@ -422,5 +434,39 @@ mod tests {
         gw.push_room("5", 1000, Bytes::from_static(b"{}"));
         assert!(in_room.rx.try_recv().is_err());
         assert!(other_user.rx.try_recv().is_ok());
+    }
+
+    /// Two members of one room receive what `fanout` gives them for one push.
+    fn deliver_to_two(fanout: Fanout) -> (Arc<Outgoing>, Arc<Outgoing>) {
+        let config = GatewayConfig {
+            fanout,
+            ..GatewayConfig::default()
+        };
+        let gw = Gateway::new(config, Arc::new(StaticTokens(Vec::new())));
+        let mut a = gw.register(1, Vec::new());
+        let mut b = gw.register(2, Vec::new());
+        gw.change_room(a.id, Some("9"));
+        gw.change_room(b.id, Some("9"));
+        let queued = gw.push_room("9", 1000, Bytes::from_static(b"{\"text\":\"hi\"}"));
+        assert_eq!(queued, 2);
+        (a.rx.try_recv().unwrap(), b.rx.try_recv().unwrap())
+    }
+
+    #[test]
+    fn naive_and_shared_fanout_deliver_the_same_bytes() {
+        let (shared_a, shared_b) = deliver_to_two(Fanout::Shared);
+        let (naive_a, naive_b) = deliver_to_two(Fanout::Naive);
+        for m in [&shared_b, &naive_a, &naive_b] {
+            assert_eq!(m.op, shared_a.op);
+            assert_eq!(m.binary(), shared_a.binary());
+            assert_eq!(m.text(), shared_a.text());
+        }
+        // Shared: one message, one encoding, for everyone.
+        assert!(Arc::ptr_eq(&shared_a, &shared_b));
+        assert_eq!(shared_a.binary().as_ptr(), shared_b.binary().as_ptr());
+        // Naive: each member has its own copy of the body and its own encoding.
+        assert!(!Arc::ptr_eq(&naive_a, &naive_b));
+        assert_ne!(naive_a.body.as_ptr(), naive_b.body.as_ptr());
+        assert_ne!(naive_a.binary().as_ptr(), naive_b.binary().as_ptr());
     }
 }

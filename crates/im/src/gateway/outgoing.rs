@@ -27,6 +27,12 @@ impl Outgoing {
         }
     }
 
+    /// A new message with the same operation and a copy of the body, encoded afresh
+    /// when asked: what [`super::Fanout::Naive`] gives each recipient.
+    pub fn copy(&self) -> Outgoing {
+        Outgoing::new(self.op, Bytes::copy_from_slice(&self.body))
+    }
+
     fn packet(&self) -> Packet {
         Packet {
             ver: 1,

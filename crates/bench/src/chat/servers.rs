@@ -1,0 +1,226 @@
+//! Starting and stopping the servers under test, fresh for every group of steps, so
+//! that each one's memory is measured from the same clean start.
+//!
+//! momo runs as `momo serve` on a new data directory, with the service token and the
+//! fan-out mode in its environment; the bench then registers a few users for their
+//! access tokens. nats-server runs with a config file of its own: a client port (for
+//! the publisher) and a WebSocket listener without TLS (for the clients). Both are
+//! children of the bench, so their PIDs are known and they end with it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use hyper::Method;
+use serde_json::{json, Value};
+use tokio::time::{sleep, Instant};
+
+use crate::load;
+use crate::target::Target;
+
+/// How long a server may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const PASSWORD: &str = "bench-password-1";
+/// The push API's secret, given to momo through its environment.
+pub const SERVICE_TOKEN: &str = "momo-bench-chat-service-token";
+
+/// A server process of the bench's.
+pub struct Server {
+    child: Child,
+    /// What the clients connect to.
+    pub ws: SocketAddr,
+    /// momo: the users' access tokens.
+    pub tokens: Vec<String>,
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process and waits for it.
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `bin serve` on fresh `dir`, with `fanout` (`shared` or `naive`), and
+/// registers `users` users.
+pub async fn momo(
+    bin: &Path,
+    dir: &Path,
+    http: SocketAddr,
+    rtmp: SocketAddr,
+    fanout: &str,
+    users: usize,
+) -> Result<Server> {
+    fresh_dir(dir)?;
+    let log = std::fs::File::create(dir.join("momo.log"))?;
+    let child = Command::new(bin)
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--http")
+        .arg(http.to_string())
+        .arg("--rtmp")
+        .arg(rtmp.to_string())
+        .env("MOMO_CHAT__SERVICE_TOKEN", SERVICE_TOKEN)
+        .env("MOMO_CHAT__FANOUT", fanout)
+        .env("MOMO_LOG_LEVEL", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let mut server = Server {
+        child,
+        ws: http,
+        tokens: Vec::new(),
+    };
+    let base = format!("http://{http}");
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let health = Target::new("healthz", Method::GET, &format!("{base}/healthz"))?;
+        if matches!(load::fetch(&health, Duration::from_secs(2)).await, Ok((s, _)) if s.is_success())
+        {
+            break;
+        }
+        if let Some(status) = server.child.try_wait()? {
+            bail!(
+                "momo exited ({status}) before listening; see {}",
+                dir.join("momo.log").display()
+            );
+        }
+        if Instant::now() > deadline {
+            bail!("momo did not answer /healthz within {START_TIMEOUT:?}");
+        }
+        sleep(Duration::from_millis(100)).await;
+    }
+    for i in 0..users {
+        server
+            .tokens
+            .push(register(&base, &format!("chatbench{i}")).await?);
+    }
+    Ok(server)
+}
+
+/// Registers `username`; returns its access token.
+async fn register(base: &str, username: &str) -> Result<String> {
+    let body = json!({"username": username, "password": PASSWORD}).to_string();
+    let t = Target::new(
+        "register",
+        Method::POST,
+        &format!("{base}/api/v1/auth/register"),
+    )?
+    .json_body(&body)?;
+    let (status, answer) = load::fetch(&t, Duration::from_secs(30)).await?;
+    let v: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("registering {username} answered {status}: {v}");
+    }
+    v["access_token"]
+        .as_str()
+        .map(str::to_string)
+        .context("the register answer has no access_token")
+}
+
+/// The config file for a nats-server of the bench's.
+pub fn nats_config(client: SocketAddr, ws: SocketAddr) -> String {
+    format!(
+        "# Written by momo-bench chat.\n\
+         host: \"{}\"\n\
+         port: {}\n\
+         max_connections: 65536\n\
+         websocket {{\n  host: \"{}\"\n  port: {}\n  no_tls: true\n}}\n",
+        client.ip(),
+        client.port(),
+        ws.ip(),
+        ws.port()
+    )
+}
+
+/// Starts `bin -c DIR/nats.conf` with a client port and a WebSocket port.
+pub async fn nats(bin: &Path, dir: &Path, client: SocketAddr, ws: SocketAddr) -> Result<Server> {
+    fresh_dir(dir)?;
+    let conf = dir.join("nats.conf");
+    std::fs::write(&conf, nats_config(client, ws))?;
+    let log = std::fs::File::create(dir.join("nats.log"))?;
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let mut server = Server {
+        child,
+        ws,
+        tokens: Vec::new(),
+    };
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let up = tokio::net::TcpStream::connect(ws).await.is_ok()
+            && tokio::net::TcpStream::connect(client).await.is_ok();
+        if up {
+            break;
+        }
+        if let Some(status) = server.child.try_wait()? {
+            bail!(
+                "nats-server exited ({status}) before listening; see {}",
+                dir.join("nats.log").display()
+            );
+        }
+        if Instant::now() > deadline {
+            bail!("nats-server did not listen within {START_TIMEOUT:?}");
+        }
+        sleep(Duration::from_millis(100)).await;
+    }
+    Ok(server)
+}
+
+/// `bin --version`'s first line, for the report.
+pub fn version(bin: &Path) -> String {
+    Command::new(bin)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(|l| l.trim().to_string()))
+        .unwrap_or_else(|| "unknown version".into())
+}
+
+fn fresh_dir(dir: &Path) -> Result<PathBuf> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nats_config_has_a_plain_websocket_listener() {
+        let conf = nats_config(
+            "127.0.0.1:18402".parse().unwrap(),
+            "127.0.0.1:18403".parse().unwrap(),
+        );
+        assert!(conf.contains("port: 18402\n"));
+        assert!(
+            conf.contains("websocket {\n  host: \"127.0.0.1\"\n  port: 18403\n  no_tls: true\n}")
+        );
+    }
+}
