@@ -31,7 +31,7 @@ pub fn routes(gw: Arc<Gateway>) -> Router {
 }
 
 /// The read buffer of a chat connection.
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 1024;
 
 async fn ws(State(gw): State<Arc<Gateway>>, upgrade: WebSocketUpgrade) -> Response {
     let limits = proto::Limits {
@@ -39,7 +39,7 @@ async fn ws(State(gw): State<Arc<Gateway>>, upgrade: WebSocketUpgrade) -> Respon
         ..proto::Limits::default()
     };
     let max = limits.max_binary_frame().max(limits.max_text_frame());
-    // Chat frames are small: a 4 KiB read buffer per connection instead of the library's
+    // Chat frames are small: a 1 KiB read buffer per connection instead of the library's
     // 128 KiB keeps an idle connection cheap (tens of thousands are held at once); the
     // write side batches queued messages itself, so no write buffer is kept either.
     upgrade
