@@ -60,7 +60,27 @@ async fn rooms_are_edited_found_and_keep_their_sessions() {
         let fan = s.register("fan").await;
         let room_a = create_room(&s, &a.token).await["id"].as_i64().unwrap();
         let room_b = create_room(&s, &b.token).await["id"].as_i64().unwrap();
-        let room_c = create_room(&s, &c.token).await["id"].as_i64().unwrap();
+        let (status, room_c) = s
+            .post(
+                "/api/v1/rooms",
+                Some(&c.token),
+                json!({"title": "Ranked games", "category": "Games", "tags": ["fps"], "cover_url": "/covers/c.jpg"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{room_c}");
+        assert_eq!(
+            (&room_c["category"], &room_c["tags"], &room_c["cover_url"]),
+            (&json!("games"), &json!(["fps"]), &json!("/covers/c.jpg"))
+        );
+        let (status, _) = s
+            .post("/api/v1/rooms", Some(&fan.token), json!({"tags": vec!["a"; 9]}))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "fields are checked on create too"
+        );
+        let room_c = room_c["id"].as_i64().unwrap();
 
         // The owner edits; others cannot; bad fields are named.
         let (status, edited) = patch(&s, &a.token, room_a, json!({"title": "  Night songs ", "cover_url": "https://img.example/c.jpg", "category": "Music", "tags": ["guitar", "chill"]})).await;

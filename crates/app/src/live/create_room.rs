@@ -4,19 +4,15 @@ use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
 
 use crate::error::Result;
-use crate::http::{Auth, Body, Fields};
+use crate::http::{Auth, Body};
 use crate::live::model::{new_stream_key, BaseUrls, RoomRow, RoomView, ROOM_COLUMNS, ROOM_FROM};
+use crate::live::update_room::{self, UpdateRoom};
 use crate::AppState;
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRoom {
-    /// 1–64 characters; defaults to "{nickname}'s room".
-    pub title: Option<String>,
-}
+/// A new room: every field is optional (see `PATCH /api/v1/rooms/{id}` for the rules).
+pub type CreateRoom = UpdateRoom;
 
 #[utoipa::path(
     post,
@@ -37,11 +33,7 @@ pub async fn create_room(
     parts: Parts,
     Body(req): Body<CreateRoom>,
 ) -> Result<(StatusCode, Json<RoomView>)> {
-    if let Some(t) = &req.title {
-        let mut f = Fields::new();
-        f.text("title", t.trim(), 1, 64);
-        f.finish()?;
-    }
+    update_room::validate(&req)?;
     let urls = BaseUrls::from_request(&parts, &state.settings().live);
     if let Some(row) = find_by_owner(&state, auth.user_id).await? {
         return Ok((
@@ -66,9 +58,16 @@ pub async fn create_room(
     .execute(state.store().writer())
     .await?
     .rows_affected();
-    let row = find_by_owner(&state, auth.user_id)
+    let mut row = find_by_owner(&state, auth.user_id)
         .await?
         .ok_or_else(|| crate::error::Error::internal("room vanished after insert"))?;
+    if inserted > 0 && (req.cover_url.is_some() || req.category.is_some() || req.tags.is_some()) {
+        let rest = UpdateRoom { title: None, ..req };
+        update_room::apply(&state, row.id, &rest).await?;
+        row = find_by_owner(&state, auth.user_id)
+            .await?
+            .ok_or_else(|| crate::error::Error::internal("room vanished after insert"))?;
+    }
     let status = if inserted > 0 {
         StatusCode::CREATED
     } else {

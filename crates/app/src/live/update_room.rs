@@ -12,7 +12,7 @@ use crate::live::get_room::load;
 use crate::live::model::{BaseUrls, RoomView};
 use crate::AppState;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRoom {
     /// 1–64 characters.
@@ -46,6 +46,23 @@ pub async fn update_room(
     parts: Parts,
     Body(req): Body<UpdateRoom>,
 ) -> Result<Json<RoomView>> {
+    validate(&req)?;
+    let room = load(&state, id).await?;
+    if room.owner_id != auth.user_id {
+        return Err(
+            ApiError::forbidden("not_room_owner", "only the room's owner may edit it").into(),
+        );
+    }
+    apply(&state, id, &req).await?;
+    let row = load(&state, id).await?;
+    let urls = BaseUrls::from_request(&parts, &state.settings().live);
+    Ok(Json(
+        RoomView::new(row, auth.user_id, &urls).with_viewers(state.room_viewers(id)),
+    ))
+}
+
+/// Checks the fields of a room being created or edited.
+pub fn validate(req: &UpdateRoom) -> std::result::Result<(), ApiError> {
     let mut f = Fields::new();
     if let Some(t) = &req.title {
         f.text("title", t.trim(), 1, 64);
@@ -73,14 +90,12 @@ pub async fn update_room(
             "at most 5 tags of 1 to 16 characters",
         );
     }
-    f.finish()?;
-    let room = load(&state, id).await?;
-    if room.owner_id != auth.user_id {
-        return Err(
-            ApiError::forbidden("not_room_owner", "only the room's owner may edit it").into(),
-        );
-    }
-    let tags = req.tags.map(|t| {
+    f.finish()
+}
+
+/// Writes the fields given; the others stay as they are.
+pub async fn apply(state: &AppState, id: i64, req: &UpdateRoom) -> Result<()> {
+    let tags = req.tags.as_ref().map(|t| {
         let trimmed: Vec<&str> = t.iter().map(|s| s.trim()).collect();
         serde_json::to_string(&trimmed).unwrap_or_else(|_| "[]".into())
     });
@@ -97,9 +112,5 @@ pub async fn update_room(
     .bind(id)
     .execute(state.store().writer())
     .await?;
-    let row = load(&state, id).await?;
-    let urls = BaseUrls::from_request(&parts, &state.settings().live);
-    Ok(Json(
-        RoomView::new(row, auth.user_id, &urls).with_viewers(state.room_viewers(id)),
-    ))
+    Ok(())
 }
