@@ -188,23 +188,29 @@ impl Report {
     /// Appends the Markdown section to `path`, creating the file if needed and leaving
     /// a blank line between it and what was there.
     pub fn append_markdown(&self, path: &Path) -> Result<()> {
-        let existing = std::fs::read_to_string(path).unwrap_or_default();
-        let sep = if existing.is_empty() || existing.ends_with("\n\n") {
-            ""
-        } else if existing.ends_with('\n') {
-            "\n"
-        } else {
-            "\n\n"
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open {} to append", path.display()))?;
-        write!(file, "{sep}{}", self.to_markdown())
-            .with_context(|| format!("cannot write to {}", path.display()))?;
-        Ok(())
+        crate::report::append_section(path, &self.to_markdown())
     }
+}
+
+/// Appends `section` to the Markdown file `path`, creating it if needed and leaving one
+/// blank line between it and what was there. Every scenario's report ends here.
+pub fn append_section(path: &Path, section: &str) -> Result<()> {
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    let sep = if existing.is_empty() || existing.ends_with("\n\n") {
+        ""
+    } else if existing.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {} to append", path.display()))?;
+    write!(file, "{sep}{section}")
+        .with_context(|| format!("cannot write to {}", path.display()))?;
+    Ok(())
 }
 
 /// `2.0` as `2`, `0.5` as `0.5`.

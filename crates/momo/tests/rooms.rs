@@ -73,7 +73,11 @@ async fn rooms_are_edited_found_and_keep_their_sessions() {
             (&json!("games"), &json!(["fps"]), &json!("/covers/c.jpg"))
         );
         let (status, _) = s
-            .post("/api/v1/rooms", Some(&fan.token), json!({"tags": vec!["a"; 9]}))
+            .post(
+                "/api/v1/rooms",
+                Some(&fan.token),
+                json!({"tags": vec!["a"; 9]}),
+            )
             .await;
         assert_eq!(
             status,

@@ -9,10 +9,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::ChatArgs;
@@ -323,22 +322,7 @@ impl ChatReport {
     }
 
     pub fn append_markdown(&self, path: &Path) -> Result<()> {
-        let existing = std::fs::read_to_string(path).unwrap_or_default();
-        let sep = if existing.is_empty() || existing.ends_with("\n\n") {
-            ""
-        } else if existing.ends_with('\n') {
-            "\n"
-        } else {
-            "\n\n"
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open {} to append", path.display()))?;
-        write!(file, "{sep}{}", self.to_markdown())
-            .with_context(|| format!("cannot write to {}", path.display()))?;
-        Ok(())
+        crate::report::append_section(path, &self.to_markdown())
     }
 }
 
