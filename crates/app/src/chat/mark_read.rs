@@ -4,9 +4,8 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::chat::model::members_if_member;
 use crate::error::Result;
-use crate::http::{Auth, Body, Fields, IdPath};
+use crate::http::{Auth, Body, IdPath};
 use crate::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -50,42 +49,6 @@ pub async fn mark_read(
 /// Moves `user`'s read position in conversation `id` up to `seq` (never back); returns
 /// the position now. 404 if not a member, 400 if `seq` is beyond the last message.
 pub async fn read_upto(state: &AppState, id: i64, user: i64, seq: i64) -> Result<i64> {
-    members_if_member(state, id, user).await?;
-    let last: i64 = sqlx::query_scalar("SELECT last_seq FROM conversations WHERE id = $1")
-        .bind(id)
-        .fetch_one(state.store().pool())
-        .await?;
-    let mut f = Fields::new();
-    f.check(
-        "seq",
-        (0..=last).contains(&seq),
-        "must be between 0 and the last sequence number",
-    );
-    f.finish()?;
-    sqlx::query(
-        "UPDATE conversation_members SET read_seq = $1 \
-         WHERE conversation_id = $2 AND user_id = $3 AND read_seq < $1",
-    )
-    .bind(seq)
-    .bind(id)
-    .bind(user)
-    .execute(state.store().writer())
-    .await?;
     // What was read was received.
-    sqlx::query(
-        "UPDATE conversation_members SET delivered_seq = $1 \
-         WHERE conversation_id = $2 AND user_id = $3 AND delivered_seq < $1",
-    )
-    .bind(seq)
-    .bind(id)
-    .bind(user)
-    .execute(state.store().writer())
-    .await?;
-    Ok(sqlx::query_scalar(
-        "SELECT read_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-    )
-    .bind(id)
-    .bind(user)
-    .fetch_one(state.store().pool())
-    .await?)
+    crate::chat::delivered::advance(state, id, user, seq, &["read_seq", "delivered_seq"]).await
 }

@@ -452,8 +452,8 @@ impl Session {
             }
             op::SEND_MSG => self.send_to_room(sink, p).await,
             op::SYNC => self.sync(sink, p).await,
-            op::READ => self.read(sink, p).await,
-            op::ACK => self.ack(sink, p).await,
+            op::READ => self.position(sink, p, false).await,
+            op::ACK => self.position(sink, p, true).await,
             op::CONV_SEND => self.send_to_conversation(sink, p).await,
             op::NOTIFY_SYNC => self.notify_sync(sink, p).await,
             op::NOTIFY_READ => self.notify_read(sink, p).await,
@@ -551,42 +551,32 @@ impl Session {
         }
     }
 
-    /// Op 22: `{"conversation_id": id, "seq": n}` → op 23 with the read position.
-    async fn read(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
+    /// Op 22 (read) or op 18 (ack, `ack` true): `{"conversation_id": id, "seq": n}` → op
+    /// 23 with the read position, or op 19 with the delivered position.
+    async fn position(&mut self, sink: &mut Sink, p: Packet, ack: bool) -> Result<(), End> {
         let expected = "expected {\"conversation_id\": id, \"seq\": n}";
         let (history, body) = match self.history_request::<ReadBody>(&p, expected) {
             Ok(found) => found,
             Err((code, why)) => return self.refuse(sink, p.seq, p.op, code, why).await,
         };
-        match history
-            .read(self.who.user_id, body.conversation_id, body.seq)
-            .await
-        {
-            Ok(read_seq) => {
-                let body = json!({"conversation_id": body.conversation_id, "read_seq": read_seq});
-                self.reply_json(sink, op::READ_REPLY, p.seq, body).await
-            }
-            Err(e) => self.refuse(sink, p.seq, p.op, e.code, &e.message).await,
-        }
-    }
-
-    /// Op 18: `{"conversation_id": id, "seq": n}` → op 19 with the delivered position.
-    async fn ack(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
-        let expected = "expected {\"conversation_id\": id, \"seq\": n}";
-        let (history, body) = match self.history_request::<ReadBody>(&p, expected) {
-            Ok(found) => found,
-            Err((code, why)) => return self.refuse(sink, p.seq, p.op, code, why).await,
+        let (user, id) = (self.who.user_id, body.conversation_id);
+        let (moved, reply, field) = if ack {
+            (
+                history.ack(user, id, body.seq).await,
+                op::ACK_REPLY,
+                "delivered_seq",
+            )
+        } else {
+            (
+                history.read(user, id, body.seq).await,
+                op::READ_REPLY,
+                "read_seq",
+            )
         };
-        match history
-            .ack(self.who.user_id, body.conversation_id, body.seq)
-            .await
-        {
-            Ok(delivered) => {
-                let body = json!({
-                    "conversation_id": body.conversation_id,
-                    "delivered_seq": delivered,
-                });
-                self.reply_json(sink, op::ACK_REPLY, p.seq, body).await
+        match moved {
+            Ok(position) => {
+                let body = json!({"conversation_id": id, field: position});
+                self.reply_json(sink, reply, p.seq, body).await
             }
             Err(e) => self.refuse(sink, p.seq, p.op, e.code, &e.message).await,
         }
