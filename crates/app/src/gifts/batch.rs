@@ -20,14 +20,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::http::StatusCode;
-use kit::ApiError;
 use sqlx::Row;
 use store::Backend;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
 use crate::gifts::send::GiftSent;
-use crate::wallet::ledger::{insufficient, Account};
+use crate::wallet::ledger::{insufficient, key_reused, Account};
 
 /// Most gifts written in one transaction.
 pub const MAX_BATCH: usize = 128;
@@ -196,11 +195,7 @@ async fn write_batch(
         for &i in &retried {
             let g = &gifts[i];
             answers[i] = Some(match firsts.get(&(g.sender, g.key.clone())) {
-                Some((fp, _)) if *fp != g.fingerprint => Err(ApiError::conflict(
-                    "idempotency_key_reused",
-                    "this idempotency key was used for a different request",
-                )
-                .into()),
+                Some((fp, _)) if *fp != g.fingerprint => Err(key_reused().into()),
                 Some((_, result)) => serde_json::from_str::<GiftSent>(result)
                     .map(|sent| (StatusCode::OK, sent))
                     .map_err(Error::internal),
@@ -209,10 +204,18 @@ async fn write_batch(
         }
     }
 
-    // 2. The senders' balances (locked on PostgreSQL, in id order), then who can pay.
+    // 2. The balances the batch touches — senders' coins and anchors' diamonds, locked on
+    // PostgreSQL in id order — then, in request order, who can pay and what each account
+    // holds after each gift (for the entries' `balance_after`).
     let mut accounts: Vec<String> = new
         .iter()
-        .map(|&(i, _)| Account::Coins(gifts[i].sender).id())
+        .flat_map(|&(i, _)| {
+            let g = &gifts[i];
+            [
+                Account::Coins(g.sender).id(),
+                Account::Diamonds(g.anchor).id(),
+            ]
+        })
         .collect();
     accounts.sort();
     accounts.dedup();
@@ -249,36 +252,11 @@ async fn write_batch(
         balance.insert(from.clone(), have - g.coins);
         delta.entry(from).or_insert((g.sender, "coin", 0)).2 -= g.coins;
         let to = Account::Diamonds(g.anchor).id();
+        let after = balance.entry(to.clone()).or_insert(0);
+        *after += g.diamonds;
+        anchor_after.insert(i, *after);
         delta.entry(to).or_insert((g.anchor, "diamond", 0)).2 += g.diamonds;
         paid.push((i, txn, have - g.coins));
-    }
-    // The anchors' diamonds after, for their entries: read once, then run forward.
-    let anchors: Vec<String> = delta
-        .iter()
-        .filter(|(_, v)| v.1 == "diamond")
-        .map(|(k, _)| k.clone())
-        .collect();
-    let mut anchor_balance: HashMap<String, i64> = HashMap::new();
-    if !anchors.is_empty() {
-        let sql = format!(
-            "SELECT id, balance FROM ledger_accounts WHERE id IN ({})",
-            params(1, anchors.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for a in &anchors {
-            q = q.bind(a);
-        }
-        for row in q.fetch_all(&mut *tx).await? {
-            anchor_balance.insert(row.try_get("id")?, row.try_get("balance")?);
-        }
-    }
-    for &(i, _, _) in &paid {
-        let g = &gifts[i];
-        let b = anchor_balance
-            .entry(Account::Diamonds(g.anchor).id())
-            .or_insert(0);
-        *b += g.diamonds;
-        anchor_after.insert(i, *b);
     }
 
     if !paid.is_empty() {
@@ -471,11 +449,7 @@ async fn write_batch(
     for (i, f) in repeats {
         let g = &gifts[i];
         answers[i] = Some(match &answers[f] {
-            _ if gifts[f].fingerprint != g.fingerprint => Err(ApiError::conflict(
-                "idempotency_key_reused",
-                "this idempotency key was used for a different request",
-            )
-            .into()),
+            _ if gifts[f].fingerprint != g.fingerprint => Err(key_reused().into()),
             Some(Ok((_, sent))) => Ok((StatusCode::OK, sent.clone())),
             Some(Err(Error::Api(e))) => Err(Error::Api(e.clone())),
             _ => Err(Error::internal("the first gift with this key failed")),

@@ -162,22 +162,11 @@ pub async fn begin(
     if let Some(id) = id {
         return Ok(Begun::New(id));
     }
-    let (first, result): (String, String) = sqlx::query_as(
-        "SELECT fingerprint, result FROM ledger_txns WHERE user_id = $1 AND idempotency_key = $2",
-    )
-    .bind(user)
-    .bind(key)
-    .fetch_one(&mut **tx)
-    .await?;
-    if first != fingerprint {
-        return Err(ApiError::conflict(
-            "idempotency_key_reused",
-            "this idempotency key was used for a different request",
-        )
-        .into());
-    }
-    let value = serde_json::from_str(&result).map_err(Error::internal)?;
-    Ok(Begun::Replay(value))
+    // Taken: by this same request before (its answer), or by another (refused).
+    stored(&mut **tx, user, key, fingerprint)
+        .await?
+        .map(Begun::Replay)
+        .ok_or_else(|| Error::internal("a claimed idempotency key vanished"))
 }
 
 /// Applies `postings` of transaction `txn`: moves the balances of user accounts (a debit
@@ -350,26 +339,40 @@ pub async fn replay<R: serde::de::DeserializeOwned>(
     key: &str,
     fingerprint: &str,
 ) -> Result<Option<R>> {
+    stored(store.pool(), user, key, fingerprint).await
+}
+
+/// The answer stored under `user`'s `key`, if there is one; 409 if the key was used for
+/// a request other than `fingerprint`.
+async fn stored<'e, E, R>(exec: E, user: i64, key: &str, fingerprint: &str) -> Result<Option<R>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+    R: serde::de::DeserializeOwned,
+{
     let found: Option<(String, String)> = sqlx::query_as(
         "SELECT fingerprint, result FROM ledger_txns WHERE user_id = $1 AND idempotency_key = $2",
     )
     .bind(user)
     .bind(key)
-    .fetch_optional(store.pool())
+    .fetch_optional(exec)
     .await?;
     let Some((first, result)) = found else {
         return Ok(None);
     };
     if first != fingerprint {
-        return Err(ApiError::conflict(
-            "idempotency_key_reused",
-            "this idempotency key was used for a different request",
-        )
-        .into());
+        return Err(key_reused().into());
     }
     Ok(Some(
         serde_json::from_str(&result).map_err(Error::internal)?,
     ))
+}
+
+/// The refusal of an idempotency key used before for a different request.
+pub fn key_reused() -> ApiError {
+    ApiError::conflict(
+        "idempotency_key_reused",
+        "this idempotency key was used for a different request",
+    )
 }
 
 /// Checks an idempotency key: 1 to 64 visible ASCII characters.
