@@ -9,6 +9,7 @@
 //! | `live.sweep` | every 30 s | close rooms whose stream vanished |
 //! | `rankings.prune` | every hour | drop daily and weekly rankings past their keeping |
 //! | `videos.sweep_uploads` | every 10 minutes | remove resumable uploads left unfinished |
+//! | `videos.purge` | when a video is deleted | remove its files from storage |
 //! | `videos.process` | when a video is uploaded or a live session recorded | probe, cover, playable MP4 |
 
 use std::time::Duration;
@@ -38,6 +39,7 @@ pub fn worker(state: &AppState) -> Worker {
     let s5 = state.clone();
     let s6 = state.clone();
     let s7 = state.clone();
+    let s8 = state.clone();
     Worker::new(state.jobs().clone(), WorkerConfig::default())
         .handle(CLOSE_ORDER, move |job: JobContext| {
             let state = s1.clone();
@@ -52,6 +54,10 @@ pub fn worker(state: &AppState) -> Worker {
         .handle(crate::videos::process::PROCESS, move |job: JobContext| {
             let state = s6.clone();
             async move { crate::videos::process::run_job(&state, &job).await }
+        })
+        .handle(crate::videos::purge::PURGE, move |job: JobContext| {
+            let state = s8.clone();
+            async move { crate::videos::purge::run_job(&state, &job).await }
         })
         .handle(SWEEP_UPLOADS, move |_job: JobContext| {
             let state = s7.clone();

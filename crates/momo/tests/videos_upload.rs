@@ -223,6 +223,29 @@ async fn an_upload_is_stored_and_its_video_created_in_processing() {
         assert!(key.starts_with("sources/"), "{key}");
         let stored = std::fs::read(server.data_dir().join("files").join(&key)).unwrap();
         assert_eq!(stored, fake_mp4(200_000), "stored byte for byte");
+
+        // Deleting the video removes its files (the `videos.purge` job).
+        let id = v["id"].as_i64().unwrap();
+        sqlx::query("UPDATE videos SET deleted_at = 1 WHERE id = $1")
+            .bind(id)
+            .execute(state.store().writer())
+            .await
+            .unwrap();
+        state
+            .jobs()
+            .enqueue(
+                app::videos::purge::PURGE,
+                json!({ "video_id": id }),
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        let path = server.data_dir().join("files").join(&key);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while path.exists() {
+            assert!(Instant::now() < deadline, "source not removed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         server.stop().await;
     }
 }

@@ -8,6 +8,7 @@ pub mod files;
 pub mod model;
 pub mod probe;
 pub mod process;
+pub mod purge;
 pub mod replays;
 pub mod storage;
 pub mod upload;
