@@ -36,6 +36,7 @@
 //! cost per request is kept small (see `load.rs`), but ratios between targets are the
 //! numbers to trust more than absolute requests per second.
 
+mod api;
 mod args;
 mod chat;
 mod context;
@@ -47,6 +48,7 @@ mod rounds;
 mod scenario;
 mod stats;
 mod target;
+mod upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -109,6 +111,9 @@ enum Command {
     /// /proc/PID/stat) and end-to-end latency. Raises the open-files soft limit to the
     /// hard limit first. momo-naive runs the broadcast step only.
     Chat(Box<chat::ChatArgs>),
+    /// Upload throughput of a large video file: momo's multipart and resumable uploads
+    /// against a bare handler that only writes the body to a file.
+    Upload(Box<upload::UploadArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +252,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Live(a) => live::run(*a).await,
         Command::Gifts(a) => gifts::run(*a).await,
         Command::Chat(a) => chat::run(*a).await,
+        Command::Upload(a) => upload::run(*a).await,
     }
 }
 
