@@ -60,6 +60,8 @@ struct Inner {
     gift_lookups: gifts::lookup::GiftLookups,
     gift_writer: std::sync::OnceLock<gifts::batch::GiftWriter>,
     room_rules: live::room_rules::RoomRules,
+    /// Feed sessions, view counts waiting to be written, engagement notices sent.
+    video_runtime: videos::runtime::VideoRuntime,
     /// The chat gateway, once the node has one (it is built after the state).
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
     /// The live streams of this node, once it has a media server.
@@ -87,6 +89,7 @@ impl AppState {
             gift_lookups: gifts::lookup::GiftLookups::new(settings.cache.capacity),
             gift_writer: std::sync::OnceLock::new(),
             room_rules,
+            video_runtime: Default::default(),
             chat: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
             settings,
@@ -148,6 +151,11 @@ impl AppState {
     /// Mutes and kicks in live rooms, cached for the chat gateway.
     pub fn room_rules(&self) -> &live::room_rules::RoomRules {
         &self.0.room_rules
+    }
+
+    /// What the video use cases keep in memory on this node.
+    pub fn video_runtime(&self) -> &videos::runtime::VideoRuntime {
+        &self.0.video_runtime
     }
 
     /// Connects the chat gateway, so that use cases can reach connected users.

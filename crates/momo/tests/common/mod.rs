@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod seed;
 pub mod ws;
 
 use std::sync::atomic::{AtomicU64, Ordering};
