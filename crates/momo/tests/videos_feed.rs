@@ -519,3 +519,71 @@ async fn the_author_edits_and_deletes_a_video() {
         state.store().close().await;
     });
 }
+
+#[tokio::test]
+async fn the_feed_mixes_in_recent_videos_of_followed_authors() {
+    each_backend!(|s| {
+        let state = s.app_state().await;
+        let viewer = s.register("viewer").await;
+        let star = s.register("star").await;
+        let friend = s.register("friend").await;
+        let now = kit::time::now_ms();
+        let mut hot = Vec::new();
+        for i in 0..8 {
+            hot.push(
+                seed::video(
+                    &state,
+                    star.id,
+                    Seed {
+                        created_at: Some(now - i * 1000),
+                        ..Seed::titled("hot")
+                    },
+                )
+                .await,
+            );
+        }
+        // Two days old: far down the hot walk, but followed.
+        let old = seed::video(
+            &state,
+            friend.id,
+            Seed {
+                created_at: Some(now - 48 * 3_600_000),
+                ..Seed::titled("old")
+            },
+        )
+        .await;
+        post(
+            &s,
+            &format!("/api/v1/users/{}/follow", friend.id),
+            &viewer.token,
+        )
+        .await;
+
+        let (_, page) = s.get("/api/v1/feed?limit=4", Some(&viewer.token)).await;
+        assert_eq!(
+            ids(&page),
+            vec![hot[0], old, hot[1], hot[2]],
+            "a followed author's video in the second slot"
+        );
+        let mut seen = ids(&page);
+        let mut cursor = page["next_cursor"].as_str().map(str::to_owned);
+        while let Some(c) = cursor {
+            let (_, page) = s
+                .get(
+                    &format!("/api/v1/feed?limit=4&cursor={c}"),
+                    Some(&viewer.token),
+                )
+                .await;
+            seen.extend(ids(&page));
+            cursor = page["next_cursor"].as_str().map(str::to_owned);
+        }
+        assert_eq!(seen.len(), 9, "every video once: {seen:?}");
+        let (_, anon) = s.get("/api/v1/feed?limit=4", None).await;
+        assert_eq!(
+            ids(&anon),
+            hot[..4].to_vec(),
+            "anonymous: the hot walk alone"
+        );
+        state.store().close().await;
+    });
+}

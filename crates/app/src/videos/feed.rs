@@ -209,6 +209,35 @@ const NOT_BLOCKED: &str = "v.author_id NOT IN (\
      SELECT blocked_id FROM blocks WHERE blocker_id = $1 \
      UNION ALL SELECT blocker_id FROM blocks WHERE blocked_id = $1)";
 
+/// The followed authors' recent public videos after the cursor's id; `$1` viewer,
+/// `$2` since, `$3` the cursor's followed id, `$4` how many.
+fn followed_sql() -> String {
+    format!(
+        "SELECT {VIDEO_COLUMNS}, CAST(1 AS BIGINT) AS src FROM {VIDEO_FROM} \
+         WHERE v.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1) \
+           AND {LISTED} AND v.visibility = 'public' AND v.created_at > $2 AND v.id < $3 \
+         ORDER BY v.id DESC LIMIT $4"
+    )
+}
+
+/// The hot walk after `(score, id)` (`$a`, `$b`), `$c` rows; `$1` is the viewer.
+fn hot_sql(a: u8, b: u8, c: u8) -> String {
+    format!(
+        "SELECT {VIDEO_COLUMNS}, CAST(0 AS BIGINT) AS src FROM {VIDEO_FROM} \
+         WHERE {LISTED} AND v.visibility = 'public' \
+           AND (v.hot_score, v.id) < (${a}, ${b}) AND {NOT_BLOCKED} \
+         ORDER BY v.hot_score DESC, v.id DESC LIMIT ${c}"
+    )
+}
+
+/// A row of the feed's query and which walk it came from (1 followed, 0 hot).
+#[derive(sqlx::FromRow)]
+struct FeedRow {
+    #[sqlx(flatten)]
+    video: VideoRow,
+    src: i64,
+}
+
 async fn recommended(
     state: &AppState,
     viewer: Viewer,
@@ -222,58 +251,74 @@ async fn recommended(
     let seen = state.video_runtime().feed_sessions.get(pos.session);
     let is_seen = |id: i64| seen.lock().map(|s| s.contains(id)).unwrap_or(false);
 
-    // One slot in four for the people the viewer follows.
-    let mut followed = Vec::new();
-    if viewer.id != 0 && limit >= 2 {
-        let slots = (limit / 4).max(1) as usize;
-        let since = kit::time::now_ms() - FOLLOWED_WINDOW_MS;
-        let rows = sqlx::query_as::<_, VideoRow>(&format!(
-            "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} \
-             WHERE v.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1) \
-               AND {LISTED} AND v.visibility = 'public' AND v.created_at > $2 AND v.id < $3 \
-             ORDER BY v.id DESC LIMIT $4"
-        ))
-        .bind(viewer.id)
-        .bind(since)
-        .bind(pos.followed)
-        .bind((slots * 2) as i64)
-        .fetch_all(state.store().pool())
-        .await?;
-        for row in rows {
-            if followed.len() == slots {
-                break;
-            }
-            pos.followed = row.id;
-            if !is_seen(row.id) {
-                followed.push(row);
-            }
+    // One slot in four for the people a signed-in viewer follows. Both walks are read in
+    // one statement (one round trip); enough hot rows for a whole page, and one more to
+    // tell whether there is more.
+    let slots = if viewer.id != 0 && limit >= 2 {
+        (limit / 4).max(1) as usize
+    } else {
+        0
+    };
+    let batch = limit + 1;
+    let rows = if slots > 0 {
+        let sql = format!(
+            "SELECT * FROM ({}) f UNION ALL SELECT * FROM ({}) h",
+            followed_sql(),
+            hot_sql(5, 6, 7)
+        );
+        sqlx::query_as::<_, FeedRow>(&sql)
+            .bind(viewer.id)
+            .bind(kit::time::now_ms() - FOLLOWED_WINDOW_MS)
+            .bind(pos.followed)
+            .bind((slots * 2) as i64)
+            .bind(pos.score)
+            .bind(pos.id)
+            .bind(batch)
+            .fetch_all(state.store().pool())
+            .await?
+    } else {
+        sqlx::query_as::<_, FeedRow>(&hot_sql(2, 3, 4))
+            .bind(viewer.id)
+            .bind(pos.score)
+            .bind(pos.id)
+            .bind(batch)
+            .fetch_all(state.store().pool())
+            .await?
+    };
+    let (mut followed_rows, mut hot_rows): (Vec<FeedRow>, Vec<FeedRow>) =
+        rows.into_iter().partition(|r| r.src == 1);
+    // Each walk in its own order (UNION ALL promises none).
+    followed_rows.sort_by_key(|r| std::cmp::Reverse(r.video.id));
+    hot_rows.sort_by(|a, b| {
+        (b.video.hot_score, b.video.id)
+            .partial_cmp(&(a.video.hot_score, a.video.id))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+
+    let mut followed = Vec::with_capacity(slots);
+    for row in followed_rows {
+        if followed.len() == slots {
+            break;
+        }
+        pos.followed = row.video.id;
+        if !is_seen(row.video.id) {
+            followed.push(row.video);
         }
     }
     let shown_followed: HashSet<i64> = followed.iter().map(|r| r.id).collect();
 
-    // The hot walk fills the rest; one extra row says whether there is more.
+    // The hot walk fills the rest, skipping what this session has seen; a page whose
+    // batch was all seen reads on (rarely: the cursor already skips what was shown).
     let need = limit as usize - followed.len();
-    let mut hot: Vec<VideoRow> = Vec::with_capacity(need + 1);
-    let mut walk = (pos.score, pos.id);
+    let mut hot: Vec<VideoRow> = Vec::with_capacity(need);
     let mut more = false;
-    for round in 0..MAX_ROUNDS {
-        let batch = (need + 1 + round * need) as i64;
-        let rows = sqlx::query_as::<_, VideoRow>(&format!(
-            "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} \
-             WHERE {LISTED} AND v.visibility = 'public' \
-               AND (v.hot_score, v.id) < ($2, $3) AND {NOT_BLOCKED} \
-             ORDER BY v.hot_score DESC, v.id DESC LIMIT $4"
-        ))
-        .bind(viewer.id)
-        .bind(walk.0)
-        .bind(walk.1)
-        .bind(batch)
-        .fetch_all(state.store().pool())
-        .await?;
-        let exhausted = (rows.len() as i64) < batch;
-        for row in rows {
-            walk = (row.hot_score, row.id);
+    let mut exhausted = (hot_rows.len() as i64) < batch;
+    let mut round = 0;
+    loop {
+        for row in hot_rows {
+            let row = row.video;
             if is_seen(row.id) || shown_followed.contains(&row.id) {
+                pos_walk(&mut pos, &row, hot.len() == need);
                 continue;
             }
             if hot.len() == need {
@@ -284,14 +329,21 @@ async fn recommended(
             pos.id = row.id;
             hot.push(row);
         }
-        if more || exhausted {
+        round += 1;
+        if more || exhausted || round == MAX_ROUNDS {
+            // Filled with the batch ending exactly at the page's end: there may be more.
+            more = more || (!exhausted && hot.len() == need);
             break;
         }
-        if hot.len() == need {
-            // Filled, with the last row exactly at the end of the batch: there may be more.
-            more = true;
-            break;
-        }
+        let batch = (need + 1) as i64 * 2;
+        hot_rows = sqlx::query_as::<_, FeedRow>(&hot_sql(2, 3, 4))
+            .bind(viewer.id)
+            .bind(pos.score)
+            .bind(pos.id)
+            .bind(batch)
+            .fetch_all(state.store().pool())
+            .await?;
+        exhausted = (hot_rows.len() as i64) < batch;
     }
 
     // Every fourth item (from the second) is a followed author's.
@@ -322,6 +374,15 @@ async fn recommended(
             .collect(),
         next_cursor,
     })
+}
+
+/// Moves the hot walk's position past a seen row while the page is still filling, so
+/// that the next round (or page) does not read it again.
+fn pos_walk(pos: &mut FeedCursor, row: &VideoRow, full: bool) {
+    if !full {
+        pos.score = row.hot_score;
+        pos.id = row.id;
+    }
 }
 
 async fn following(
