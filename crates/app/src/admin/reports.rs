@@ -317,6 +317,21 @@ pub async fn resolve_report(
         )
         .into());
     }
+    if matches!(req.action, Action::BanAuthor) {
+        match author {
+            None => {
+                return Err(
+                    ApiError::not_found("target_not_found", "the reported target is gone").into(),
+                )
+            }
+            Some(a) if a == admin.user_id => {
+                return Err(
+                    ApiError::bad_request("cannot_ban_self", "you cannot ban yourself").into(),
+                )
+            }
+            Some(_) => {}
+        }
+    }
     let now = kit::time::now_ms();
     let mut tx = state.store().begin().await?;
     // Claim the report first: of two admins deciding at once, one wins, the other gets 409.
@@ -351,12 +366,7 @@ pub async fn resolve_report(
         _ => {}
     }
     tx.commit().await?;
-    if matches!(req.action, Action::BanAuthor) {
-        let Some(author) = author else {
-            return Err(
-                ApiError::not_found("target_not_found", "the reported target is gone").into(),
-            );
-        };
+    if let (Action::BanAuthor, Some(author)) = (req.action, author) {
         // The decision is recorded first; should the ban fail, it can be done again
         // from the user's page.
         crate::admin::ban_user::ban(&state, admin.user_id, author).await?;

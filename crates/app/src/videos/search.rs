@@ -101,20 +101,30 @@ pub async fn search(
             next_cursor: None,
         }));
     }
-    let (matches, text) = match state.store().backend() {
+    // On PostgreSQL the matches are read first through the GIN index (a materialised
+    // CTE): left to itself, the planner walks the primary key backwards for the ORDER BY
+    // … LIMIT and computes to_tsvector for every row until the page fills, which for a
+    // rare word is the whole table.
+    let (with, from, text) = match state.store().backend() {
         Backend::Sqlite => (
-            "v.id IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH $2)",
+            String::new(),
+            format!(
+                "{VIDEO_FROM} WHERE v.id IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH $2)"
+            ),
             fts5_query(&words),
         ),
         Backend::Postgres => (
-            "to_tsvector('simple', v.title || ' ' || v.description || ' ' || v.hashtags) \
-             @@ to_tsquery('simple', $2)",
+            "WITH hits AS MATERIALIZED (SELECT id FROM videos \
+               WHERE to_tsvector('simple', title || ' ' || description || ' ' || hashtags) \
+                     @@ to_tsquery('simple', $2)) "
+                .to_string(),
+            "hits h JOIN videos v ON v.id = h.id JOIN users u ON u.id = v.author_id WHERE TRUE"
+                .to_string(),
             tsquery(&words),
         ),
     };
     let rows = sqlx::query_as::<_, VideoRow>(&format!(
-        "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} \
-         WHERE {matches} AND {LISTED} AND v.visibility = 'public' AND v.id < $3 \
+        "{with}SELECT {VIDEO_COLUMNS} FROM {from} AND {LISTED} AND v.visibility = 'public' AND v.id < $3 \
          ORDER BY v.id DESC LIMIT $4"
     ))
     .bind(viewer.id)
