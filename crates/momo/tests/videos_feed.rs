@@ -127,9 +127,31 @@ async fn a_video_is_shown_only_to_those_who_may_see_it() {
     });
 }
 
+/// Starts a server whose feed reads a fresh snapshot of `size` videos on every page
+/// (`size` below the number of videos makes pages read on from the index).
+async fn feed_server(backend: common::Backend, size: i64) -> common::TestServer {
+    common::TestServer::start_with(backend, |c| {
+        c.app.videos.feed_snapshot_size = size;
+        c.app.videos.feed_snapshot_ms = 0;
+    })
+    .await
+}
+
 #[tokio::test]
 async fn the_feed_never_repeats_a_video_in_one_scroll_even_when_scores_change() {
-    each_backend!(|s| {
+    for backend in common::backends() {
+        // The snapshot holds every video; holds 3 (the rest is read from the index);
+        // holds none.
+        for size in [5_000, 3, 0] {
+            let s = feed_server(backend.clone(), size).await;
+            never_repeats(&s).await;
+            s.stop().await;
+        }
+    }
+}
+
+async fn never_repeats(s: &common::TestServer) {
+    {
         let state = s.app_state().await;
         let author = s.register("author").await;
         let viewer = s.register("viewer").await;
@@ -152,7 +174,7 @@ async fn the_feed_never_repeats_a_video_in_one_scroll_even_when_scores_change() 
         // The oldest video is made popular, then loses it after the first page.
         let popular = *all.last().unwrap();
         for f in &fans {
-            post(&s, &format!("/api/v1/videos/{popular}/like"), &f.token).await;
+            post(s, &format!("/api/v1/videos/{popular}/like"), &f.token).await;
         }
         let (status, first) = s.get("/api/v1/feed?limit=5", Some(&viewer.token)).await;
         assert_eq!(status, StatusCode::OK, "{first}");
@@ -169,7 +191,7 @@ async fn the_feed_never_repeats_a_video_in_one_scroll_even_when_scores_change() 
         // And an unseen one leaps up.
         let leaper = all[20];
         for f in &fans {
-            post(&s, &format!("/api/v1/videos/{leaper}/like"), &f.token).await;
+            post(s, &format!("/api/v1/videos/{leaper}/like"), &f.token).await;
         }
         let mut seen: Vec<i64> = ids(&first);
         let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
@@ -202,7 +224,7 @@ async fn the_feed_never_repeats_a_video_in_one_scroll_even_when_scores_change() 
         let (_, e) = s.get("/api/v1/feed?kind=trending", None).await;
         assert_eq!(e["error"]["code"], "invalid_kind");
         state.store().close().await;
-    });
+    }
 }
 
 #[tokio::test]
@@ -245,6 +267,9 @@ async fn the_feed_lists_only_public_ready_videos_of_authors_not_blocked() {
             )
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
+        // Read once before blocking: what the node remembers of the viewer must follow.
+        let (_, before) = s.get("/api/v1/feed", Some(&viewer.token)).await;
+        assert_eq!(ids(&before).len(), 3);
         post(
             &s,
             &format!("/api/v1/users/{}/block", blocked.id),

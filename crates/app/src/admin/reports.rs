@@ -1,6 +1,7 @@
 //! The report queue: `GET /api/v1/admin/reports?status=open` (newest first, cursor
 //! paged, each with what its target is now and how many open reports it has), and `POST /api/v1/admin/reports/{id}/resolve` deciding one:
-//! `hide` (the video or comment vanishes but stays for its author), `delete` (a soft
+//! `hide` (a video vanishes for all but its author and admins, a comment from the
+//! lists), `delete` (a soft
 //! delete; a video's files are purged by a `videos.purge` job), `dismiss`, or `ban_author`
 //! (through the same code as the admin ban). A report is decided once: deciding it again
 //! is 409 `report_already_resolved`.

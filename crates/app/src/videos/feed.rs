@@ -1,11 +1,23 @@
 //! `GET /api/v1/feed`: the recommended feed, and `?kind=following`, the videos of the
 //! people the viewer follows, newest first.
 //!
-//! The recommended feed walks the partial index `videos_feed` by `(hot_score, id)`
-//! downwards from the position in the cursor: one index range scan per page, however deep
-//! the scroll. A signed-in viewer also gets one slot in four filled with the newest videos
-//! (of the last week) by the people they follow, walked by id in the same cursor. Authors
-//! the viewer blocks, or who block the viewer, never appear.
+//! **The hot walk.** The recommended feed goes down the listed public videos by
+//! `(hot_score, id)` from the position in the cursor. Each node keeps the best
+//! `[videos] feed_snapshot_size` of them (5,000: a few hundred pages) in memory as
+//! `(score, id, author)`, read from the partial index `videos_feed` every
+//! `feed_snapshot_ms` (2 s) by one request while the others keep using the previous list;
+//! a scroll past its end reads on from the index. A signed-in viewer also gets one slot in
+//! four filled with the newest videos (of the last week) by the people they follow,
+//! walked by id in the same cursor; those, and the authors they block or who block them
+//! (who never appear), are kept per viewer for [`GRAPH_TTL`] (and dropped when they
+//! follow, unfollow, block or unblock through this node).
+//!
+//! Cost of a page: no query for the walk itself (one per `feed_snapshot_ms` per node,
+//! one per viewer per [`GRAPH_TTL`]), then one query for the page's rows by id, which
+//! also checks again that each is still listed (the list may be two seconds old).
+//! Before the snapshot, each page ran the walk as one `UNION ALL` query of both walks
+//! with every column; on the benchmark's 100,000 videos that was 4× slower per page
+//! (`docs/benchmarks.md`).
 //!
 //! **No repeats within a scroll session.** The cursor carries a session id; the node keeps
 //! the ids shown in each session (at most [`MAX_SEEN`], for [`SESSION_TTL`] after the last
@@ -17,7 +29,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::Json;
@@ -41,8 +53,12 @@ pub const SESSION_TTL: Duration = Duration::from_secs(30 * 60);
 pub const MAX_SESSIONS: u64 = 10_000;
 /// How far back followed authors' videos are mixed into the recommended feed.
 const FOLLOWED_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
-/// Rows looked at per round while skipping seen videos; rounds per page.
+/// Index reads per page past the end of the snapshot.
 const MAX_ROUNDS: usize = 4;
+/// How long a viewer's blocks and followed authors' videos are kept for the feed.
+pub const GRAPH_TTL: Duration = Duration::from_secs(10);
+/// Followed authors' recent videos kept per viewer.
+const MAX_FOLLOWED: i64 = 200;
 
 /// The ids shown in one scroll session, oldest dropped first past [`MAX_SEEN`].
 #[derive(Debug, Default)]
@@ -204,38 +220,135 @@ pub async fn feed(
     .map(Json)
 }
 
-/// The authors hidden from the viewer: those they block and those who block them.
-const NOT_BLOCKED: &str = "v.author_id NOT IN (\
-     SELECT blocked_id FROM blocks WHERE blocker_id = $1 \
-     UNION ALL SELECT blocker_id FROM blocks WHERE blocked_id = $1)";
-
-/// The followed authors' recent public videos after the cursor's id; `$1` viewer,
-/// `$2` since, `$3` the cursor's followed id, `$4` how many.
-fn followed_sql() -> String {
-    format!(
-        "SELECT {VIDEO_COLUMNS}, CAST(1 AS BIGINT) AS src FROM {VIDEO_FROM} \
-         WHERE v.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1) \
-           AND {LISTED} AND v.visibility = 'public' AND v.created_at > $2 AND v.id < $3 \
-         ORDER BY v.id DESC LIMIT $4"
-    )
+/// A video the hot walk may show: its position and its author.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    pub score: f64,
+    pub id: i64,
+    pub author: i64,
 }
 
-/// The hot walk after `(score, id)` (`$a`, `$b`), `$c` rows; `$1` is the viewer.
-fn hot_sql(a: u8, b: u8, c: u8) -> String {
-    format!(
-        "SELECT {VIDEO_COLUMNS}, CAST(0 AS BIGINT) AS src FROM {VIDEO_FROM} \
-         WHERE {LISTED} AND v.visibility = 'public' \
-           AND (v.hot_score, v.id) < (${a}, ${b}) AND {NOT_BLOCKED} \
-         ORDER BY v.hot_score DESC, v.id DESC LIMIT ${c}"
-    )
+/// The best-scored listed public videos, best first (`[videos] feed_snapshot_size` of
+/// them), read again every `feed_snapshot_ms` by one request while the others use the
+/// previous one.
+#[derive(Debug, Default)]
+pub struct HotSnapshot {
+    current: std::sync::RwLock<Option<(Instant, Arc<Vec<Candidate>>)>>,
+    refreshing: tokio::sync::Mutex<()>,
 }
 
-/// A row of the feed's query and which walk it came from (1 followed, 0 hot).
-#[derive(sqlx::FromRow)]
-struct FeedRow {
-    #[sqlx(flatten)]
-    video: VideoRow,
-    src: i64,
+impl HotSnapshot {
+    /// The snapshot, refreshed first when it is too old and no other request is
+    /// refreshing it already.
+    pub async fn get(&self, state: &AppState) -> Result<Arc<Vec<Candidate>>> {
+        let ttl = Duration::from_millis(state.settings().videos.feed_snapshot_ms);
+        let size = state.settings().videos.feed_snapshot_size.max(0);
+        let current = self.current.read().map(|c| c.clone()).unwrap_or(None);
+        if let Some((at, snap)) = &current {
+            if at.elapsed() < ttl {
+                return Ok(snap.clone());
+            }
+        }
+        let _guard = match (self.refreshing.try_lock(), &current) {
+            (Ok(guard), _) => guard,
+            // Someone is reading a fresh one: use the old one meanwhile.
+            (Err(_), Some((_, snap))) => return Ok(snap.clone()),
+            (Err(_), None) => self.refreshing.lock().await,
+        };
+        if let Some((at, snap)) = self.current.read().map(|c| c.clone()).unwrap_or(None) {
+            if at.elapsed() < ttl {
+                return Ok(snap);
+            }
+        }
+        let snap = if size == 0 {
+            Vec::new()
+        } else {
+            candidates(state, f64::MAX, i64::MAX, size).await?
+        };
+        let snap = Arc::new(snap);
+        if let Ok(mut c) = self.current.write() {
+            *c = Some((Instant::now(), snap.clone()));
+        }
+        Ok(snap)
+    }
+}
+
+/// The hot walk after `(score, id)`: up to `n` listed public videos, best first.
+async fn candidates(state: &AppState, score: f64, id: i64, n: i64) -> Result<Vec<Candidate>> {
+    let rows: Vec<(f64, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT v.hot_score, v.id, v.author_id FROM videos v \
+         WHERE {LISTED} AND v.visibility = 'public' AND (v.hot_score, v.id) < ($1, $2) \
+         ORDER BY v.hot_score DESC, v.id DESC LIMIT $3"
+    ))
+    .bind(score)
+    .bind(id)
+    .bind(n)
+    .fetch_all(state.store().pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(score, id, author)| Candidate { score, id, author })
+        .collect())
+}
+
+/// What the feed needs of a signed-in viewer's graph: the authors hidden from them
+/// (those they block and those who block them) and the recent public videos of the
+/// people they follow, newest first. Kept per viewer for [`GRAPH_TTL`].
+#[derive(Debug, Default)]
+pub struct Graph {
+    hidden_authors: HashSet<i64>,
+    followed: Vec<i64>,
+}
+
+/// The viewers' graphs, cached.
+#[derive(Debug, Clone)]
+pub struct Graphs(LocalCache<i64, Arc<Graph>>);
+
+impl Default for Graphs {
+    fn default() -> Self {
+        Graphs(LocalCache::new("feed_graphs", MAX_SESSIONS, GRAPH_TTL))
+    }
+}
+
+impl Graphs {
+    /// Drops what is known of both users' graphs: one followed, blocked or unblocked the
+    /// other through this node.
+    pub fn forget(&self, a: i64, b: i64) {
+        self.0.invalidate(&a);
+        self.0.invalidate(&b);
+    }
+
+    async fn get(&self, state: &AppState, viewer: i64) -> Result<Arc<Graph>> {
+        if let Some(g) = self.0.get(&viewer) {
+            return Ok(g);
+        }
+        // One round trip: kind 0 a hidden author, 1 a followed author's video.
+        let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
+            "SELECT CAST(0 AS BIGINT), blocked_id FROM blocks WHERE blocker_id = $1 \
+             UNION ALL SELECT CAST(0 AS BIGINT), blocker_id FROM blocks WHERE blocked_id = $1 \
+             UNION ALL SELECT * FROM (SELECT CAST(1 AS BIGINT), v.id FROM videos v \
+                 WHERE v.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1) \
+                   AND {LISTED} AND v.visibility = 'public' AND v.created_at > $2 \
+                 ORDER BY v.id DESC LIMIT $3) f"
+        ))
+        .bind(viewer)
+        .bind(kit::time::now_ms() - FOLLOWED_WINDOW_MS)
+        .bind(MAX_FOLLOWED)
+        .fetch_all(state.store().pool())
+        .await?;
+        let mut g = Graph::default();
+        for (kind, id) in rows {
+            if kind == 0 {
+                g.hidden_authors.insert(id);
+            } else {
+                g.followed.push(id);
+            }
+        }
+        g.followed.sort_unstable_by(|a, b| b.cmp(a));
+        let g = Arc::new(g);
+        self.0.insert(viewer, g.clone());
+        Ok(g)
+    }
 }
 
 async fn recommended(
@@ -248,141 +361,137 @@ async fn recommended(
         None | Some("") => FeedCursor::start(),
         Some(s) => FeedCursor::decode(s)?,
     };
-    let seen = state.video_runtime().feed_sessions.get(pos.session);
+    let runtime = state.video_runtime();
+    let seen = runtime.feed_sessions.get(pos.session);
     let is_seen = |id: i64| seen.lock().map(|s| s.contains(id)).unwrap_or(false);
+    let graph = if viewer.id != 0 {
+        runtime.feed_graphs.get(state, viewer.id).await?
+    } else {
+        Arc::new(Graph::default())
+    };
 
-    // One slot in four for the people a signed-in viewer follows. Both walks are read in
-    // one statement (one round trip); enough hot rows for a whole page, and one more to
-    // tell whether there is more.
+    // One slot in four for the people a signed-in viewer follows, newest first.
     let slots = if viewer.id != 0 && limit >= 2 {
         (limit / 4).max(1) as usize
     } else {
         0
     };
-    let batch = limit + 1;
-    let rows = if slots > 0 {
-        let sql = format!(
-            "SELECT * FROM ({}) f UNION ALL SELECT * FROM ({}) h",
-            followed_sql(),
-            hot_sql(5, 6, 7)
-        );
-        sqlx::query_as::<_, FeedRow>(&sql)
-            .bind(viewer.id)
-            .bind(kit::time::now_ms() - FOLLOWED_WINDOW_MS)
-            .bind(pos.followed)
-            .bind((slots * 2) as i64)
-            .bind(pos.score)
-            .bind(pos.id)
-            .bind(batch)
-            .fetch_all(state.store().pool())
-            .await?
-    } else {
-        sqlx::query_as::<_, FeedRow>(&hot_sql(2, 3, 4))
-            .bind(viewer.id)
-            .bind(pos.score)
-            .bind(pos.id)
-            .bind(batch)
-            .fetch_all(state.store().pool())
-            .await?
-    };
-    let (mut followed_rows, mut hot_rows): (Vec<FeedRow>, Vec<FeedRow>) =
-        rows.into_iter().partition(|r| r.src == 1);
-    // Each walk in its own order (UNION ALL promises none).
-    followed_rows.sort_by_key(|r| std::cmp::Reverse(r.video.id));
-    hot_rows.sort_by(|a, b| {
-        (b.video.hot_score, b.video.id)
-            .partial_cmp(&(a.video.hot_score, a.video.id))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-
     let mut followed = Vec::with_capacity(slots);
-    for row in followed_rows {
+    let after = pos.followed;
+    for &id in graph.followed.iter().filter(|&&id| id < after) {
         if followed.len() == slots {
             break;
         }
-        pos.followed = row.video.id;
-        if !is_seen(row.video.id) {
-            followed.push(row.video);
+        pos.followed = id;
+        if !is_seen(id) {
+            followed.push(id);
         }
     }
-    let shown_followed: HashSet<i64> = followed.iter().map(|r| r.id).collect();
 
-    // The hot walk fills the rest, skipping what this session has seen; a page whose
-    // batch was all seen reads on (rarely: the cursor already skips what was shown).
+    // The hot walk fills the rest, from the snapshot and, past its end, from the index;
+    // it skips hidden authors and what this session has seen. One more candidate than
+    // needed says whether there is more.
     let need = limit as usize - followed.len();
-    let mut hot: Vec<VideoRow> = Vec::with_capacity(need);
+    let mut hot: Vec<i64> = Vec::with_capacity(need);
+    let snapshot = runtime.hot_snapshot.get(state).await?;
+    let snapshot_size = state.settings().videos.feed_snapshot_size;
+    let start = snapshot.partition_point(|c| (c.score, c.id) >= (pos.score, pos.id));
+    let mut batch: std::collections::VecDeque<Candidate> = VecDeque::new();
+    let mut next_in_snapshot = start;
+    let mut from_index = false;
+    let mut walk = (pos.score, pos.id);
+    let mut rounds = 0;
+    let mut index_done = false;
     let mut more = false;
-    let mut exhausted = (hot_rows.len() as i64) < batch;
-    let mut round = 0;
     loop {
-        for row in hot_rows {
-            let row = row.video;
-            if is_seen(row.id) || shown_followed.contains(&row.id) {
-                pos_walk(&mut pos, &row, hot.len() == need);
-                continue;
+        let c = if !from_index && next_in_snapshot < snapshot.len() {
+            next_in_snapshot += 1;
+            snapshot[next_in_snapshot - 1]
+        } else if let Some(c) = batch.pop_front() {
+            c
+        } else {
+            // Past the snapshot's end: read on from the index, unless the snapshot held
+            // every listed video, or the index has no more, or this page read enough.
+            if !from_index && (snapshot.len() as i64) < snapshot_size || index_done {
+                break;
             }
-            if hot.len() == need {
+            if rounds == MAX_ROUNDS {
                 more = true;
                 break;
             }
-            pos.score = row.hot_score;
-            pos.id = row.id;
-            hot.push(row);
+            from_index = true;
+            rounds += 1;
+            let n = (need + 1) as i64 * 2;
+            let read = candidates(state, walk.0, walk.1, n).await?;
+            index_done = (read.len() as i64) < n;
+            batch.extend(read);
+            continue;
+        };
+        walk = (c.score, c.id);
+        if graph.hidden_authors.contains(&c.author) || is_seen(c.id) || followed.contains(&c.id) {
+            if hot.len() < need {
+                pos.score = c.score;
+                pos.id = c.id;
+            }
+            continue;
         }
-        round += 1;
-        if more || exhausted || round == MAX_ROUNDS {
-            // Filled with the batch ending exactly at the page's end: there may be more.
-            more = more || (!exhausted && hot.len() == need);
+        if hot.len() == need {
+            more = true;
             break;
         }
-        let batch = (need + 1) as i64 * 2;
-        hot_rows = sqlx::query_as::<_, FeedRow>(&hot_sql(2, 3, 4))
-            .bind(viewer.id)
-            .bind(pos.score)
-            .bind(pos.id)
-            .bind(batch)
-            .fetch_all(state.store().pool())
-            .await?;
-        exhausted = (hot_rows.len() as i64) < batch;
+        pos.score = c.score;
+        pos.id = c.id;
+        hot.push(c.id);
     }
 
     // Every fourth item (from the second) is a followed author's.
-    let mut items = Vec::with_capacity(limit as usize);
-    let mut followed = followed.into_iter();
-    let mut hot = hot.into_iter();
+    let mut order = Vec::with_capacity(limit as usize);
+    let mut followed_it = followed.into_iter();
+    let mut hot_it = hot.into_iter();
     loop {
-        let next = if items.len() % 4 == 1 {
-            followed.next().or_else(|| hot.next())
+        let next = if order.len() % 4 == 1 {
+            followed_it.next().or_else(|| hot_it.next())
         } else {
-            hot.next().or_else(|| followed.next())
+            hot_it.next().or_else(|| followed_it.next())
         };
         match next {
-            Some(row) => items.push(row),
+            Some(id) => order.push(id),
             None => break,
         }
     }
     if let Ok(mut s) = seen.lock() {
-        for row in &items {
-            s.add(row.id);
+        for id in &order {
+            s.add(*id);
         }
     }
+
+    // The rows of the page, checked again: the snapshot may be a second or two old.
+    let mut rows = if order.is_empty() {
+        Vec::new()
+    } else {
+        let list = (0..order.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} \
+             WHERE v.id IN ({list}) AND {LISTED} AND v.visibility = 'public'"
+        );
+        let mut q = sqlx::query_as::<_, VideoRow>(&sql).bind(viewer.id);
+        for id in &order {
+            q = q.bind(*id);
+        }
+        q.fetch_all(state.store().pool()).await?
+    };
+    rows.sort_by_key(|r| order.iter().position(|id| *id == r.id));
     let next_cursor = more.then(|| pos.encode());
     Ok(Page {
-        items: items
+        items: rows
             .into_iter()
             .map(|r| VideoView::new(state, r, viewer.id, viewer.privileged))
             .collect(),
         next_cursor,
     })
-}
-
-/// Moves the hot walk's position past a seen row while the page is still filling, so
-/// that the next round (or page) does not read it again.
-fn pos_walk(pos: &mut FeedCursor, row: &VideoRow, full: bool) {
-    if !full {
-        pos.score = row.hot_score;
-        pos.id = row.id;
-    }
 }
 
 async fn following(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use kit::cache::LocalCache;
 
 use crate::notifications::NotificationKind;
-use crate::videos::feed::FeedSessions;
+use crate::videos::feed::{FeedSessions, Graphs, HotSnapshot};
 use crate::videos::views::ViewCounter;
 
 /// How long a node remembers that an actor was notified about a target.
@@ -16,6 +16,8 @@ const NOTICE_CAPACITY: u64 = 200_000;
 #[derive(Debug)]
 pub struct VideoRuntime {
     pub feed_sessions: FeedSessions,
+    pub feed_graphs: Graphs,
+    pub hot_snapshot: HotSnapshot,
     pub views: ViewCounter,
     notices: LocalCache<(&'static str, i64, i64), ()>,
 }
@@ -24,6 +26,8 @@ impl Default for VideoRuntime {
     fn default() -> Self {
         VideoRuntime {
             feed_sessions: FeedSessions::default(),
+            feed_graphs: Graphs::default(),
+            hot_snapshot: HotSnapshot::default(),
             views: ViewCounter::default(),
             notices: LocalCache::new("video_notices", NOTICE_CAPACITY, NOTICE_TTL),
         }
