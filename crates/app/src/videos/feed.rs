@@ -16,8 +16,8 @@
 //! one per viewer per [`GRAPH_TTL`]), then one query for the page's rows by id, which
 //! also checks again that each is still listed (the list may be two seconds old).
 //! Before the snapshot, each page ran the walk as one `UNION ALL` query of both walks
-//! with every column; on the benchmark's 100,000 videos that was 4× slower per page
-//! (`docs/benchmarks.md`).
+//! with every column; on the benchmark's 100,000 videos that gave a third of the pages
+//! per second (`docs/benchmarks.md`).
 //!
 //! **No repeats within a scroll session.** The cursor carries a session id; the node keeps
 //! the ids shown in each session (at most [`MAX_SEEN`], for [`SESSION_TTL`] after the last
