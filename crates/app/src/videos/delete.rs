@@ -10,10 +10,8 @@ use sqlx::{Any, Transaction};
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
 use crate::videos::access::{own, Viewer};
+use crate::videos::purge::PURGE;
 use crate::AppState;
-
-/// The job that removes a deleted video's files; payload `{"video_id": N}`.
-pub const PURGE: &str = "videos.purge";
 
 #[utoipa::path(
     delete,

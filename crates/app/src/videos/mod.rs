@@ -6,29 +6,50 @@
 pub mod access;
 pub mod comment_like;
 pub mod comments;
+pub mod create;
 pub mod delete;
 pub mod delete_comment;
 pub mod favorite;
 pub mod feed;
+pub mod files;
 pub mod get;
 pub mod like;
 pub mod lists;
 pub mod model;
+pub mod probe;
+pub mod process;
+pub mod purge;
+pub mod replays;
 pub mod replies;
 pub mod reports;
 pub mod runtime;
 pub mod search;
 pub mod share;
+pub mod storage;
 pub mod update;
+pub mod upload;
+pub mod uploads;
 pub mod views;
 
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use rand::RngCore;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
+    // Uploads stream to storage with their own limit ([videos] max_upload_bytes),
+    // checked chunk by chunk; the API's small JSON body limit does not apply to them.
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(upload::upload))
+        .layer(DefaultBodyLimit::disable());
     OpenApiRouter::new()
+        .merge(uploads)
+        .routes(routes!(uploads::start))
+        .routes(routes!(uploads::status, uploads::append, uploads::cancel))
+        .route("/files/{*key}", get(files::serve))
         .routes(routes!(
             get::get_video,
             update::update_video,
@@ -51,4 +72,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
             comment_like::unlike_comment
         ))
         .routes(routes!(reports::report))
+}
+
+/// Paths whose requests stream large bodies: they are exempt from the API's request
+/// timeout (an upload on a slow phone takes minutes) and keep their own idle timeout.
+pub fn is_streaming_upload(method: &axum::http::Method, path: &str) -> bool {
+    use axum::http::Method;
+    (method == Method::POST && path == "/api/v1/videos")
+        || (method == Method::PATCH && path.starts_with("/api/v1/uploads/"))
+}
+
+/// A random name for stored files: 128 bits, hex.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }
