@@ -89,7 +89,7 @@ pub struct FeedArgs {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub base: String,
     /// Seeded users to sign in as, one per connection (and as many connections).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, visible_alias = "connections", default_value_t = 64)]
     pub viewers: usize,
     /// Pages per scroll session before a viewer starts a new one.
     #[arg(long, default_value_t = 5)]
