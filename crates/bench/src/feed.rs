@@ -31,6 +31,7 @@ use store::{Backend, PoolSettings, Store};
 use tokio::task::JoinSet;
 use tokio::time::{timeout_at, Instant};
 
+use crate::api::Api;
 use crate::load::{self, Conn, Tally};
 use crate::report::Report;
 use crate::rounds::{Measured, Plan};
@@ -40,7 +41,6 @@ use crate::target::Target;
 pub const PASSWORD: &str = "bench-password-1";
 /// Seeded usernames are this and a number from 0.
 pub const USER_PREFIX: &str = "feed_u";
-const SETUP_LIMIT: Duration = Duration::from_secs(30);
 const HASHTAGS: [&str; 24] = [
     "dance",
     "music",
@@ -427,22 +427,20 @@ pub async fn run(a: FeedArgs) -> Result<()> {
         bail!("--duration must be more than zero");
     }
     let base = a.base.trim_end_matches('/').to_string();
+    let api = Api { base: base.clone() };
     let mut viewers = Vec::with_capacity(a.viewers);
     for i in 0..a.viewers {
         let username = format!("{USER_PREFIX}{i}");
-        let login = Target::new("login", Method::POST, &format!("{base}/api/v1/auth/login"))?
-            .json_body(
-                &serde_json::json!({"username": username, "password": PASSWORD}).to_string(),
-            )?;
-        let (status, body) = load::fetch(&login, SETUP_LIMIT).await?;
+        let creds = serde_json::json!({"username": username, "password": PASSWORD});
+        let (status, v) = api
+            .call(Method::POST, "/api/v1/auth/login", None, Some(creds))
+            .await?;
         if status != StatusCode::OK {
             bail!(
-                "signing in as {username} answered {status}: {} (seed the database with \
-                 `momo-bench feed-seed` first)",
-                String::from_utf8_lossy(&body)
+                "signing in as {username} answered {status}: {v} (seed the database with \
+                 `momo-bench feed-seed` first)"
             );
         }
-        let v: serde_json::Value = serde_json::from_slice(&body)?;
         let token = v["access_token"].as_str().context("no access token")?;
         let t = Target::new(
             "feed",

@@ -42,6 +42,7 @@
 //! cost per request is kept small (see `load.rs`), but ratios between targets are the
 //! numbers to trust more than absolute requests per second.
 
+mod api;
 mod args;
 mod chat;
 mod context;
@@ -54,6 +55,7 @@ mod rounds;
 mod scenario;
 mod stats;
 mod target;
+mod upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,6 +129,9 @@ enum Command {
     /// its own seeded user and scrolls --pages pages per session, following next_cursor;
     /// repeats within a session are counted (and fail the run).
     Feed(Box<feed::FeedArgs>),
+    /// Upload throughput of a large video file: momo's multipart and resumable uploads
+    /// against a bare handler that only writes the body to a file.
+    Upload(Box<upload::UploadArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -267,6 +272,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Chat(a) => chat::run(*a).await,
         Command::FeedSeed(a) => feed::seed(a).await,
         Command::Feed(a) => feed::run(*a).await,
+        Command::Upload(a) => upload::run(*a).await,
     }
 }
 

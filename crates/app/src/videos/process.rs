@@ -315,21 +315,33 @@ fn plan_name(plan: Plan) -> &'static str {
     }
 }
 
+/// Marks the video failed. A file refused for what it is (not a video, too long,
+/// unreadable) is removed: nothing can be made of it, and it would only take space.
 async fn mark_failed(
     state: &AppState,
     video_id: i64,
     failure: &Failure,
 ) -> Result<(), sqlx::Error> {
     metrics::counter!("videos_failed_total", "reason" => failure.code).increment(1);
-    sqlx::query(
+    let source: Option<(Option<String>,)> = sqlx::query_as(
         "UPDATE videos SET status = 'failed', fail_reason = $1, updated_at = $2 \
-         WHERE id = $3 AND status = 'processing'",
+         WHERE id = $3 AND status = 'processing' RETURNING source_key",
     )
     .bind(failure.reason())
     .bind(kit::time::now_ms())
     .bind(video_id)
-    .execute(state.store().writer())
+    .fetch_optional(state.store().writer())
     .await?;
+    let refused = !matches!(failure.code, "processing_error" | "processing_unavailable");
+    if let (true, Some((Some(key),))) = (refused, source) {
+        if let Err(e) = state.files().delete(&key).await {
+            tracing::warn!(video_id, error = %e, "could not remove a refused source");
+        }
+        sqlx::query("UPDATE videos SET source_key = NULL WHERE id = $1")
+            .bind(video_id)
+            .execute(state.store().writer())
+            .await?;
+    }
     Ok(())
 }
 
