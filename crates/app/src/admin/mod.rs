@@ -4,8 +4,10 @@
 pub mod announce;
 pub mod ban_user;
 pub mod list_users;
+pub mod reports;
 pub mod rooms;
 pub mod unban_user;
+pub mod videos;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,4 +22,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rooms::cut_stream))
         .routes(routes!(rooms::ban_room, rooms::unban_room))
         .routes(routes!(announce::announce))
+        .routes(routes!(reports::list_reports))
+        .routes(routes!(reports::resolve_report))
+        .routes(routes!(videos::list_videos))
+        .routes(routes!(videos::hide_video))
+        .routes(routes!(videos::unhide_video))
 }
