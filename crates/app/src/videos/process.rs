@@ -203,60 +203,38 @@ async fn process(state: &AppState, video_id: i64) -> Result<(), Outcome> {
     cover_made?;
 
     let output = work.path.join("video.mp4");
-    let playable = match plan {
-        Plan::AsIs => input.clone(),
-        Plan::Remux => {
-            ffmpeg(
-                &settings.ffmpeg,
-                &[
-                    "-i",
-                    path_str(&input)?,
-                    "-map",
-                    "0:v:0",
-                    "-map",
-                    "0:a:0?",
-                    "-c",
-                    "copy",
-                    "-movflags",
-                    "+faststart",
-                    "-y",
-                    path_str(&output)?,
-                ],
-            )
-            .await?;
-            output
-        }
-        Plan::Transcode => {
-            ffmpeg(
-                &settings.ffmpeg,
-                &[
-                    "-i",
-                    path_str(&input)?,
-                    "-map",
-                    "0:v:0",
-                    "-map",
-                    "0:a:0?",
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    "veryfast",
-                    "-crf",
-                    "23",
-                    "-pix_fmt",
-                    "yuv420p",
-                    "-vf",
-                    "scale='if(gt(iw,ih),min(1280,iw),-2)':'if(gt(iw,ih),-2,min(1280,ih))'",
-                    "-c:a",
-                    "aac",
-                    "-b:a",
-                    "128k",
-                    "-movflags",
-                    "+faststart",
-                    "-y",
-                    path_str(&output)?,
-                ],
-            )
-            .await?;
+    /// Copying the streams: nothing is decoded.
+    const COPY: &[&str] = &["-c", "copy"];
+    /// H.264/AAC for every browser and phone, the long side at most 1280 px.
+    const ENCODE: &[&str] = &[
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "23",
+        "-pix_fmt",
+        "yuv420p",
+        "-vf",
+        "scale='if(gt(iw,ih),min(1280,iw),-2)':'if(gt(iw,ih),-2,min(1280,ih))'",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+    ];
+    let codecs = match plan {
+        Plan::AsIs => None,
+        Plan::Remux => Some(COPY),
+        Plan::Transcode => Some(ENCODE),
+    };
+    let playable = match codecs {
+        None => input.clone(),
+        Some(codecs) => {
+            // The first video and (if any) audio stream, into an MP4 with moov first.
+            let mut args = vec!["-i", path_str(&input)?, "-map", "0:v:0", "-map", "0:a:0?"];
+            args.extend_from_slice(codecs);
+            args.extend_from_slice(&["-movflags", "+faststart", "-y", path_str(&output)?]);
+            ffmpeg(&settings.ffmpeg, &args).await?;
             output
         }
     };

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod seed;
+pub mod videos;
 pub mod ws;
 
 use std::sync::atomic::{AtomicU64, Ordering};
