@@ -21,6 +21,7 @@ pub mod settings;
 pub mod social;
 pub mod users;
 pub mod wallet;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -237,6 +238,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::routes())
         .merge(wallet::routes())
         .merge(gifts::routes())
+        .merge(web::api_routes())
         .split_for_parts()
 }
 
@@ -248,7 +250,8 @@ pub fn router(state: AppState) -> Router {
     let api_settings = &state.settings().api;
     let timeout = Duration::from_secs(api_settings.request_timeout_secs.max(1));
     let body_limit = api_settings.max_body_bytes;
-    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+    api.merge(web::page_routes())
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(http::json_errors::not_found)
         .method_not_allowed_fallback(http::json_errors::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -59,9 +59,18 @@ pub async fn ban_user(
     .bind(id)
     .execute(&mut *tx)
     .await?;
+    crate::web::session::revoke_all(&mut *tx, id).await?;
     tx.commit().await?;
     state.user_cache().forget_user(id);
     let connections_closed = state.chat().map(|gw| gw.disconnect_user(id)).unwrap_or(0);
+    crate::admin::audit::record(
+        &state,
+        admin.user_id,
+        "user.ban",
+        &format!("user:{id}"),
+        serde_json::json!({"connections_closed": connections_closed}),
+    )
+    .await?;
     tracing::info!(admin = admin.user_id, user = id, "user banned");
     Ok(Json(BanResult {
         user_id: id,
