@@ -12,18 +12,21 @@ function el(tag, attrs, text) {
 export function chart(title, points, kind) {
   const W = 480, H = 200, L = 40, R = 10, T = 16, B = 28;
   const max = Math.max(1, ...points.map((p) => p.value));
-  const nice = niceMax(max);
+  const tick = niceStep(max / 4);
+  const nice = tick * 4;
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": title });
   const iw = W - L - R, ih = H - T - B;
   for (let i = 0; i <= 4; i++) {
     const y = T + ih - (ih * i) / 4;
     svg.append(el("line", { x1: L, x2: W - R, y1: y, y2: y, class: "grid" }));
-    svg.append(el("text", { x: L - 6, y: y + 4, class: "axis", "text-anchor": "end" }, short(nice * i / 4)));
+    svg.append(el("text", { x: L - 6, y: y + 4, class: "axis", "text-anchor": "end" }, short(tick * i)));
   }
   const n = Math.max(points.length, 1);
   const step = iw / n;
+  const every = Math.ceil(n / 7);
   points.forEach((p, i) => {
-    if (i % Math.ceil(n / 7) === 0 || i === n - 1) {
+    // Every few days, counted back from the last one (today).
+    if ((n - 1 - i) % every === 0) {
       svg.append(el("text", { x: L + step * i + step / 2, y: H - 8, class: "axis", "text-anchor": "middle" }, p.label));
     }
   });
@@ -55,9 +58,11 @@ export function chart(title, points, kind) {
   return fig;
 }
 
-function niceMax(v) {
+/// The smallest whole step of 1, 2 or 5 × 10^k that is at least `v` (counts are whole).
+function niceStep(v) {
+  if (v <= 1) return 1;
   const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 

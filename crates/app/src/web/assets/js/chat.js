@@ -1,6 +1,7 @@
 // A live room's chat over the /ws gateway, in goim's JSON text frames.
 //
-// Signed-in visitors authenticate with their access token; guests join read-only.
+// Signed-in visitors authenticate with an access token from `token()` (asked again on
+// every reconnect: access tokens are short-lived); guests (null) join read-only.
 // Handlers: onMessage(body) for op 1000 (danmaku, gift, live_started/ended, live_cut),
 // onOnline(n), onError({code, message}), onClosed(reason) with reason "kicked" when the
 // server ended the connection (a ban), "closed" otherwise.
@@ -24,9 +25,10 @@ export class RoomChat {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(`${proto}//${location.host}/ws`);
     this.ws = ws;
-    ws.onopen = () => {
-      const body = this.token
-        ? { token: this.token, room_id: `live://${this.roomId}`, platform: "web" }
+    ws.onopen = async () => {
+      const token = this.token ? await this.token().catch(() => null) : null;
+      const body = token
+        ? { token, room_id: `live://${this.roomId}`, platform: "web" }
         : { guest: true, room_id: `live://${this.roomId}`, platform: "web" };
       this.raw(OP.AUTH, body);
     };

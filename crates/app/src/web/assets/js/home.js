@@ -1,5 +1,5 @@
 // The live rooms now on air: cover, title, anchor, viewers; refreshed every 15 s.
-import { api, h, header, avatar, compact, safeUrl, hue } from "/assets/js/api.js";
+import { api, h, header, avatar, compact, safeUrl, hue, icon } from "/assets/js/api.js";
 
 let order = "hot";
 
@@ -11,7 +11,7 @@ function card(room) {
   else art.append(h("span.cover-initial", Array.from(room.owner.nickname || "?")[0]));
   art.append(
     h("span.badge.live", "LIVE"),
-    h("span.badge.viewers", { title: "viewers" }, "👁 " + compact(room.viewers)),
+    h("span.badge.viewers", { title: "viewers" }, icon("eye"), compact(room.viewers)),
   );
   if (room.category) art.append(h("span.badge.category", room.category));
   return h("a.room-card", { href: `/rooms/${room.id}`, dataset: { roomId: String(room.id) } },

@@ -1,5 +1,5 @@
 // A live room: the player, the room's chat beside it, and gifts.
-import { api, h, header, avatar, compact, session, toast, signOut } from "/assets/js/api.js";
+import { api, h, header, avatar, compact, session, toast, signOut, icon } from "/assets/js/api.js";
 import { RoomChat } from "/assets/js/chat.js";
 import { play } from "/assets/js/player.js";
 
@@ -33,10 +33,15 @@ function stopPlaying(text) {
   $("unmute").hidden = true;
 }
 
+function soundLabel() {
+  $("unmute").replaceChildren(icon(video.muted ? "muted" : "sound"), video.muted ? "Tap to unmute" : "Sound on");
+}
+soundLabel();
+
 $("unmute").addEventListener("click", () => {
   video.muted = !video.muted;
   video.play().catch(() => {});
-  $("unmute").textContent = video.muted ? "🔇 Tap to unmute" : "🔊 Sound on";
+  soundLabel();
 });
 
 function showRoom(r) {
@@ -48,7 +53,7 @@ function showRoom(r) {
   $("room-viewers").textContent = compact(r.viewers);
   const st = $("room-status");
   st.textContent = r.banned ? "banned" : r.status;
-  st.className = "status-pill " + (r.status === "live" ? "live" : "");
+  st.className = "status-pill " + (r.status === "live" && !r.banned ? "live" : "");
   if (r.status === "live" && !r.banned) startPlayer();
   else if (!stopPlayer) overlay(r.banned ? "This room is closed by a moderator" : "The anchor is offline. Stay around: the room starts here.");
 }
@@ -63,7 +68,7 @@ function line(kind, ...parts) {
 }
 
 function flyGift(name, count) {
-  const fly = h("div.fly", "🎁 " + name + (count > 1 ? " ×" + count : ""));
+  const fly = h("div.fly", icon("gift"), name + (count > 1 ? " ×" + count : ""));
   $("gift-fly").append(fly);
   setTimeout(() => fly.remove(), 2600);
 }
@@ -76,7 +81,7 @@ function onMessage(m) {
     case "gift": {
       const who = (m.sender && m.sender.nickname) || "someone";
       const name = (m.gift && m.gift.name) || "a gift";
-      line("gift", h("span.who", who), ` sent ${name}` + (m.count > 1 ? ` ×${m.count}` : ""));
+      line("chat-gift", icon("gift"), h("span.who", who), ` sent ${name}` + (m.count > 1 ? ` ×${m.count}` : ""));
       flyGift(name, m.count);
       break;
     }
@@ -87,11 +92,14 @@ function onMessage(m) {
     case "live_ended":
       line("system", "The stream ended");
       stopPlaying("The stream has ended");
+      $("room-status").textContent = "offline";
+      $("room-status").className = "status-pill";
       break;
     case "live_cut":
       line("system", m.reason === "banned" ? "This room was closed by a moderator" : "The stream was stopped by a moderator");
       stopPlaying(m.reason === "banned" ? "This room was closed by a moderator" : "This stream was stopped by a moderator");
       $("room-status").textContent = m.reason === "banned" ? "banned" : "offline";
+      $("room-status").className = "status-pill";
       break;
     default:
       break;
@@ -106,8 +114,15 @@ async function banned() {
   header("");
 }
 
-function startChat(token) {
+function startChat(signedIn) {
   if (chat) chat.close();
+  // The first token comes with the page's session; reconnects ask for a fresh one.
+  let first = true;
+  const token = signedIn ? async () => {
+    const s = await session(!first);
+    first = false;
+    return s && s.access_token;
+  } : null;
   chat = new RoomChat(id, token, {
     onMessage,
     onOnline: (n) => { $("online").textContent = compact(n); },
@@ -139,7 +154,7 @@ async function loadWallet() {
   try {
     const w = await api("GET", "/api/v1/wallet");
     $("wallet-box").replaceChildren(
-      h("span.coins", { id: "coins" }, "🪙 " + compact(w.coins)),
+      h("span.coins", { id: "coins", title: "coins" }, icon("coin"), compact(w.coins)),
       h("button.btn.ghost.small", { type: "button", onclick: topUp }, "Top up"),
     );
   } catch (_) { /* wallet hidden */ }
@@ -176,7 +191,7 @@ async function loadGifts() {
     const gifts = await api("GET", "/api/v1/gifts");
     $("gift-list").replaceChildren(...gifts.map((g) =>
       h("button.gift", { type: "button", title: `${g.name}: ${g.price_coins} coins`, onclick: () => sendGift(g), dataset: { giftId: String(g.id) } },
-        h("span.gift-icon", "🎁"), h("span.gift-name", g.name), h("span.gift-price.muted", `${g.price_coins}`)),
+        icon("gift", "gift-icon"), h("span.gift-name", g.name), h("span.gift-price.muted", icon("coin"), `${g.price_coins}`)),
     ));
     if (!gifts.length) $("gift-list").append(h("span.muted", "No gifts in the catalogue yet."));
   } catch (_) { /* no gifts */ }
@@ -201,7 +216,7 @@ async function main() {
   $("chat-guest").hidden = !!me;
   $("chat-login").href = "/login?next=" + encodeURIComponent(location.pathname);
   await refresh();
-  startChat(s ? s.access_token : null);
+  startChat(!!s);
   loadGifts();
   loadWallet();
   setInterval(async () => {

@@ -1,7 +1,7 @@
 // The short-video feed: one video per screen, scrolled vertically; the one in view
 // plays, the others pause. Likes for signed-in visitors. When this server has no
 // video feed, the page says so instead of showing anything made up.
-import { api, h, header, avatar, compact, safeUrl, toast } from "/assets/js/api.js";
+import { api, h, header, avatar, compact, safeUrl, toast, icon } from "/assets/js/api.js";
 
 const feed = document.getElementById("feed");
 let cursor = null;
@@ -11,6 +11,7 @@ let me = null;
 
 function state(title, text) {
   document.getElementById("feed-state").hidden = false;
+  feed.hidden = true;
   document.getElementById("feed-state-title").textContent = title;
   document.getElementById("feed-state-text").textContent = text;
 }
@@ -23,7 +24,7 @@ function slide(v) {
   if (poster) video.poster = poster;
   video.addEventListener("click", () => { video.muted = false; if (video.paused) video.play().catch(() => {}); else video.pause(); });
   const likes = h("span.count", compact(v.like_count));
-  const like = h("button.side-btn" + (v.liked ? ".on" : ""), { type: "button", "aria-label": "Like" }, h("span.icon", "♥"), likes);
+  const like = h("button.side-btn" + (v.liked ? ".on" : ""), { type: "button", "aria-label": "Like" }, icon("heart", "icon"), likes);
   like.addEventListener("click", async () => {
     if (!me) { location.assign("/login?next=/videos"); return; }
     const on = like.classList.contains("on");
@@ -40,8 +41,8 @@ function slide(v) {
     h("div.feed-side",
       avatar(v.author, "md"),
       like,
-      h("div.side-btn", h("span.icon", "💬"), h("span.count", compact(v.comment_count))),
-      h("div.side-btn", h("span.icon", "↗"), h("span.count", compact(v.share_count))),
+      h("div.side-btn", icon("comment", "icon"), h("span.count", compact(v.comment_count))),
+      h("div.side-btn", icon("share", "icon"), h("span.count", compact(v.share_count))),
     ),
     h("div.feed-caption",
       h("div.feed-author", "@" + (v.author.nickname || v.author.username)),
