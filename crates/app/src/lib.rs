@@ -20,6 +20,7 @@ pub mod ops;
 pub mod settings;
 pub mod social;
 pub mod users;
+pub mod videos;
 pub mod wallet;
 pub mod web;
 
@@ -201,6 +202,7 @@ impl AppState {
         (name = "wallet", description = "Coins, diamonds, recharges and withdrawals"),
         (name = "gifts", description = "The gift catalogue, sending gifts and rankings"),
         (name = "notifications", description = "The notifications inbox"),
+        (name = "videos", description = "Short videos: uploads, the feed, likes and comments"),
         (name = "admin", description = "Operator routes (admin role)"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
@@ -238,6 +240,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::routes())
         .merge(wallet::routes())
         .merge(gifts::routes())
+        .merge(videos::routes())
         .merge(web::api_routes())
         .split_for_parts()
 }

@@ -12,6 +12,7 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub live: LiveSettings,
     pub economy: EconomySettings,
+    pub videos: VideoSettings,
     /// Conversation rules; in the config file under `[chat]` (with the gateway's
     /// settings), copied here when the node starts.
     #[serde(skip)]
@@ -143,6 +144,56 @@ impl Default for LiveSettings {
             rtmp_port: 1935,
             play_secret: None,
             play_url_ttl_secs: 3600,
+        }
+    }
+}
+
+/// `[videos]`: short videos: uploads, storage and processing.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct VideoSettings {
+    /// Largest upload accepted, in bytes (default 500 MB); checked while the file streams
+    /// in, so an oversized upload is stopped (413) without being stored.
+    pub max_upload_bytes: u64,
+    /// Longest video accepted, in seconds; longer ones fail processing (`too_long`).
+    pub max_duration_secs: u64,
+    /// How long an unfinished resumable upload is kept, in seconds.
+    pub upload_ttl_secs: u64,
+    /// The ffprobe and ffmpeg programs that processing runs.
+    pub ffprobe: String,
+    pub ffmpeg: String,
+    /// Where video files are kept: empty for the data dir's `files/` folder, or an
+    /// `s3://bucket` URL (S3 or any S3-compatible store, set up with the `s3_*` keys).
+    pub storage_url: String,
+    /// Endpoint of an S3-compatible store, e.g. `http://127.0.0.1:9000`; empty for AWS.
+    pub s3_endpoint: String,
+    pub s3_region: String,
+    pub s3_access_key_id: String,
+    #[serde(skip_serializing)]
+    pub s3_secret_access_key: String,
+    /// The data dir's `files/` folder (set when the node starts).
+    #[serde(skip)]
+    pub files_dir: std::path::PathBuf,
+    /// Scratch space for processing (set when the node starts: the data dir's `tmp/`).
+    #[serde(skip)]
+    pub work_dir: std::path::PathBuf,
+}
+
+impl Default for VideoSettings {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 500 * 1024 * 1024,
+            max_duration_secs: 15 * 60,
+            upload_ttl_secs: 24 * 3600,
+            ffprobe: "ffprobe".into(),
+            ffmpeg: "ffmpeg".into(),
+            storage_url: String::new(),
+            s3_endpoint: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: String::new(),
+            files_dir: std::path::PathBuf::from("./data/files"),
+            work_dir: std::path::PathBuf::from("./data/tmp"),
         }
     }
 }

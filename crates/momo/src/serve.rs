@@ -42,6 +42,8 @@ pub async fn open(config: &Config) -> anyhow::Result<AppState> {
         crate::secrets::jwt_secret(config.app.auth.jwt_secret.as_deref(), &config.data_dir)?;
     let mut settings = config.app.clone();
     settings.conversations = config.chat.conversations();
+    settings.videos.files_dir = config.data_dir.join("files");
+    settings.videos.work_dir = config.data_dir.join("tmp");
     Ok(AppState::new(store, settings, &secret))
 }
 
