@@ -654,6 +654,29 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     until(&c, 10, "B shown as banned", &format!("return document.evaluate(\"{b_row}//span[normalize-space()='banned']\", document, null, 9, null).singleNodeValue !== null")).await;
     shot(&c, "admin-users-desktop").await;
 
+    // 8. An announcement from the console reaches the viewer's page at once.
+    click_xpath(
+        &c,
+        "//nav[@id='admin-nav']//a[@data-section='announcements']",
+    )
+    .await;
+    fill(&c, "input[name=atitle]", "Maintenance tonight").await;
+    fill(
+        &c,
+        "textarea[name=abody]",
+        "<b>momo</b> restarts at 02:00 for five minutes.",
+    )
+    .await;
+    click_xpath(&c, "//button[normalize-space()='Send to everyone']").await;
+    until(
+        &a,
+        10,
+        "the announcement on A's page",
+        "const b = document.getElementById('announcement'); return !b.hidden && b.textContent.includes('<b>momo</b> restarts')",
+    )
+    .await;
+    shot(&a, "room-announcement-desktop").await;
+
     // The audit log has it all, with the admin's name.
     click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='audit']").await;
     until(
@@ -670,7 +693,11 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert_eq!(actions[..2], ["user.ban", "room.cut"], "{actions:?}");
+    assert_eq!(
+        actions[..3],
+        ["announcement.create", "user.ban", "room.cut"],
+        "{actions:?}"
+    );
     shot(&c, "admin-audit-desktop").await;
     for (section, name) in [
         ("gifts", "admin-gifts-desktop"),

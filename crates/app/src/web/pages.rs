@@ -9,13 +9,13 @@ use crate::accounts::Role;
 use crate::web::session;
 use crate::AppState;
 
-/// Scripts and styles from this origin only, never inline; media and the chat socket
-/// from this origin; players may run their workers from `blob:` URLs and feed the
-/// video element through MediaSource (`blob:`). Images may come from anywhere (covers
-/// and avatars are URLs users give).
+/// Scripts and styles from this origin only, never inline; fetches and the chat socket
+/// to this origin only; players may run their workers from `blob:` URLs and feed the
+/// video element through MediaSource (`blob:`). Images and video files may come from
+/// elsewhere (covers and avatars are URLs users give; videos may sit in object storage).
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data: https: http:; media-src 'self' blob: https: http:; \
-     connect-src 'self' ws: wss:; worker-src 'self' blob:; object-src 'none'; \
+     connect-src 'self'; worker-src 'self' blob:; object-src 'none'; \
      base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// A page: the common head and header around `main`, then `scripts` (module scripts

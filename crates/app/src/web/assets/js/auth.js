@@ -5,7 +5,8 @@ import { api, h, header, signIn } from "/assets/js/api.js";
 const form = document.getElementById("auth-form");
 const params = new URLSearchParams(location.search);
 const raw = params.get("next") || "/";
-const next = raw.startsWith("/") && !raw.startsWith("//") ? raw : "/";
+// Only a path on this site: not "//host" nor "/\host" (browsers read "\" as "/").
+const next = /^\/(?![\/\\])/.test(raw) ? raw : "/";
 
 header("");
 

@@ -3,6 +3,7 @@
 // Signed-in visitors authenticate with an access token from `token()` (asked again on
 // every reconnect: access tokens are short-lived); guests (null) join read-only.
 // Handlers: onMessage(body) for op 1000 (danmaku, gift, live_started/ended, live_cut),
+// onNotification(body) for op 25 (e.g. operators' announcements),
 // onOnline(n), onError({code, message}), onClosed(reason) with reason "kicked" when the
 // server ended the connection (a ban), "closed" otherwise.
 
@@ -62,6 +63,9 @@ export class RoomChat {
         break;
       case OP.MESSAGE:
         if (this.h.onMessage && p.body) this.h.onMessage(p.body);
+        break;
+      case OP.NOTIFICATION:
+        if (this.h.onNotification && p.body) this.h.onNotification(p.body);
         break;
       case OP.DISCONNECT:
         this.kicked = true;

@@ -126,6 +126,13 @@ function startChat(signedIn) {
   chat = new RoomChat(id, token, {
     onMessage,
     onOnline: (n) => { $("online").textContent = compact(n); },
+    onNotification: (n) => {
+      if (n.kind !== "announcement" || !n.payload) return;
+      const box = $("announcement");
+      box.replaceChildren(h("strong", n.payload.title), h("span", n.payload.body),
+        h("button.btn.ghost.small", { type: "button", onclick: () => { box.hidden = true; } }, "Dismiss"));
+      box.hidden = false;
+    },
     onError: (e) => {
       if (e.code === "account_banned") { banned(); return; }
       toast(e.code === "sensitive_words" ? "That message has words that are not allowed." :

@@ -15,6 +15,7 @@ function field(label, value, secret) {
 }
 
 function show(room) {
+  const server = room.publish_url ? room.publish_url.replace(/\/[^/]*$/, "") : "";
   const title = h("input", { value: room.title, maxlength: 100, id: "studio-title" });
   body.replaceChildren(
     h("form.stack", { onsubmit: async (ev) => {
@@ -23,9 +24,10 @@ function show(room) {
       catch (e) { toast(e.message, "error"); }
     } }, h("label", "Title", title), h("button.btn", { type: "submit" }, "Save")),
     h("h2", "Stream settings"),
-    field("Server", room.publish_url ? room.publish_url.replace(/\/[^/]*$/, "") : ""),
+    field("Server", server),
     field("Stream key", room.stream_key || "", true),
-    h("p.muted", "ffmpeg: ", h("code", `ffmpeg -re -i video.mp4 -c:v libx264 -c:a aac -f flv ${room.publish_url || ""}`)),
+    h("p.muted", "In OBS: Settings → Stream → Custom, with the server and key above. With ffmpeg: ",
+      h("code", `ffmpeg -re -i video.mp4 -c:v libx264 -c:a aac -f flv ${server}/<stream key>`)),
     h("p", h("a.btn.ghost", { href: `/rooms/${room.id}` }, "Open my room")),
   );
 }
@@ -38,7 +40,7 @@ async function main() {
   }
   try {
     // Creating returns the caller's room (with its key) whether or not it existed.
-    const room = await api("POST", "/api/v1/rooms", { title: `${s.user.nickname}'s room` });
+    const room = await api("POST", "/api/v1/rooms", {});
     show(room);
   } catch (e) {
     body.replaceChildren(h("div.error-box", e.message));
