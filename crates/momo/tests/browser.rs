@@ -677,6 +677,21 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     .await;
     shot(&a, "room-announcement-desktop").await;
 
+    // 9. A word added in the console is masked in the room's chat at once.
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='words']").await;
+    fill(&c, "#word-input", "spoiler").await;
+    click_xpath(&c, "//button[normalize-space()='Add']").await;
+    until(&c, 10, "the word listed", "return [...document.querySelectorAll('.chip')].some(e => e.textContent.includes('spoiler'))").await;
+    fill(&a, "#chat-input", "no SPOILER please").await;
+    click(&a, "#chat-send").await;
+    until(
+        &a,
+        10,
+        "the masked message",
+        "return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].some(e => e.textContent === 'no ******* please')",
+    )
+    .await;
+
     // The audit log has it all, with the admin's name.
     click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='audit']").await;
     until(
@@ -694,8 +709,8 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(
-        actions[..3],
-        ["announcement.create", "user.ban", "room.cut"],
+        actions[..4],
+        ["word.add", "announcement.create", "user.ban", "room.cut"],
         "{actions:?}"
     );
     shot(&c, "admin-audit-desktop").await;

@@ -234,6 +234,34 @@ async fn cookie_sessions_need_the_csrf_token_to_change_anything() {
 }
 
 #[tokio::test]
+async fn every_state_changing_admin_call_by_cookie_needs_the_csrf_token() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    s.admin_token("csrf_admin").await;
+    let (cookie, _) = web_sign_in(&s, "csrf_admin", "admin-password").await;
+    let (_, doc) = s.get("/api/openapi.json", None).await;
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/admin/") {
+            continue;
+        }
+        let concrete = path.replace("{id}", "1").replace("{user_id}", "1");
+        for method in ops.as_object().unwrap().keys() {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            if m == Method::GET {
+                continue;
+            }
+            let (status, body) =
+                with_cookie(&s, m, &concrete, &cookie, None, Some(json!({}))).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+            assert_eq!(body["error"]["code"], "csrf_failed", "{method} {path}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} admin calls found");
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn pages_and_assets_have_their_content_types_and_a_strict_csp() {
     let s = common::TestServer::start(common::Backend::Sqlite).await;
     for path in [

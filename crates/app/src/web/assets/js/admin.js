@@ -133,10 +133,12 @@ const sections = {
         h("td", h("span.pill" + (g.active ? ".ok" : ".danger"), g.active ? "active" : "retired")),
         h("td", h("div.actions",
           act("Save", async () => {
-            await api("PATCH", `/api/v1/admin/gifts/${g.id}`, { name: name.value.trim(), price_coins: Number(price.value), sort: Number(sort.value), active: true });
+            await api("PATCH", `/api/v1/admin/gifts/${g.id}`, { name: name.value.trim(), price_coins: Number(price.value), sort: Number(sort.value) });
             toast("Saved"); sections.gifts();
           }),
-          g.active ? act("Retire", async () => { await api("DELETE", `/api/v1/admin/gifts/${g.id}`); sections.gifts(); }, true) : null,
+          g.active
+            ? act("Retire", async () => { await api("DELETE", `/api/v1/admin/gifts/${g.id}`); sections.gifts(); }, true)
+            : act("Restore", async () => { await api("PATCH", `/api/v1/admin/gifts/${g.id}`, { active: true }); sections.gifts(); }),
         )),
       );
     };
