@@ -416,6 +416,29 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         0
     );
 
+    // The HLS fallback (hls.js) plays too.
+    let hls = browser(&driver, &tempfile::tempdir().unwrap(), PHONE).await;
+    hls.goto(&s.url(&format!("/rooms/{room_id}?player=hls")))
+        .await
+        .unwrap();
+    let h0 = until(
+        &hls,
+        40,
+        "the video over HLS",
+        "const v = document.getElementById('video'); return v.dataset.tech === 'hls' && v.currentTime > 0.5 ? v.currentTime : 0",
+    )
+    .await
+    .as_f64()
+    .unwrap();
+    until(
+        &hls,
+        10,
+        "HLS time to advance",
+        &format!("return document.getElementById('video').currentTime > {h0} + 0.5"),
+    )
+    .await;
+    hls.close().await.unwrap();
+
     // 3. A second visitor (phone-sized) logs in and chats; the first sees it, as text.
     s.register("viewer_b").await;
     let b = browser(&driver, &pb, PHONE).await;

@@ -1,15 +1,16 @@
 // Plays a live room in a <video>: HTTP-FLV through mpegts.js where Media Source
 // Extensions exist, else HLS through hls.js, else the browser's own HLS (Safari).
 // Both libraries are vendored and loaded as classic scripts before this module.
+// `prefer` "hls" skips HTTP-FLV (the page's `?player=hls`, to check the fallback).
 
-export function play(video, urls, onState) {
+export function play(video, urls, onState, prefer) {
   const say = (s) => { if (onState) onState(s); };
   video.muted = true; // browsers only autoplay muted video; the viewer unmutes
   video.playsInline = true;
   let stop = () => {};
   const mpegts = window.mpegts;
   const Hls = window.Hls;
-  if (mpegts && mpegts.getFeatureList().mseLivePlayback && urls.flv) {
+  if (prefer !== "hls" && mpegts && mpegts.getFeatureList().mseLivePlayback && urls.flv) {
     const player = mpegts.createPlayer(
       { type: "flv", isLive: true, url: urls.flv, hasAudio: true, hasVideo: true },
       { enableWorker: false, lazyLoad: false, liveBufferLatencyChasing: true,

@@ -19,11 +19,12 @@ function overlay(text) {
 function startPlayer() {
   if (stopPlayer || !room) return;
   overlay("");
+  const prefer = new URLSearchParams(location.search).get("player");
   stopPlayer = play(video, room.play, (s) => {
     if (s.blocked) $("unmute").hidden = false;
     if (s.tech) video.dataset.tech = s.tech;
     if (s.error) video.dataset.error = s.error;
-  });
+  }, prefer);
   $("unmute").hidden = false;
 }
 
