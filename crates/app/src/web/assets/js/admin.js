@@ -1,6 +1,6 @@
 // The admin console: one page whose sections are drawn from the admin API. Every
 // action goes through the API (which checks the admin role and writes the audit log).
-import { api, h, header, avatar, compact, when, toast } from "/assets/js/api.js";
+import { api, h, header, avatar, compact, when, toast, safeUrl } from "/assets/js/api.js";
 import { chart } from "/assets/js/charts.js";
 import { play } from "/assets/js/player.js";
 
@@ -228,37 +228,58 @@ const sections = {
   },
 
   async videos() {
-    view.replaceChildren(title("Videos"));
+    const st = new URLSearchParams(location.search).get("status") || "";
+    const tabs = h("div.tabs", ...[["", "all"], ["ready", "ready"], ["processing", "processing"], ["failed", "failed"], ["deleted", "deleted"]].map(([v, label]) =>
+      h("button.tab" + (v === st ? ".active" : ""), { type: "button", onclick: () => go("/admin/videos" + (v ? "?status=" + v : "")) }, label)));
+    view.replaceChildren(title("Videos", tabs));
     let page;
-    try { page = await api("GET", "/api/v1/admin/videos?limit=50"); } catch (e) { view.append(unavailable("Videos", e)); return; }
+    try { page = await api("GET", "/api/v1/admin/videos?limit=50" + (st ? "&status=" + st : "")); } catch (e) { view.append(unavailable("Videos", e)); return; }
     view.append(table([
       ["ID", (v) => String(v.id)],
-      ["Title", (v) => v.title || ""],
+      ["Title", (v) => v.play_url ? h("a", { href: safeUrl(v.play_url) || "#", target: "_blank", rel: "noopener" }, v.title || "(untitled)") : (v.title || "(untitled)")],
       ["Author", (v) => v.author ? `${v.author.nickname} (@${v.author.username})` : ""],
-      ["Status", (v) => h("span.pill", v.status)],
-      ["Visibility", (v) => v.visibility || ""],
+      ["Status", (v) => h("span.pill" + (v.status === "failed" ? ".danger" : v.status === "ready" ? ".ok" : ""), v.status)],
+      ["Visibility", (v) => [v.visibility || "", v.hidden ? " · hidden" : ""].join("")],
       ["Views", (v) => compact(v.view_count)],
       ["Likes", (v) => compact(v.like_count)],
       ["Posted", (v) => when(v.created_at)],
-    ], page.items || [], "No videos yet."));
+      ["", (v) => h("div.actions", v.hidden
+        ? act("Unhide", async () => { await api("POST", `/api/v1/admin/videos/${v.id}/unhide`); toast("Visible again"); sections.videos(); })
+        : act("Hide", async () => { await api("POST", `/api/v1/admin/videos/${v.id}/hide`); toast("Hidden"); sections.videos(); }, true))],
+    ], page.items || [], "No videos."));
   },
 
   async reports() {
-    view.replaceChildren(title("Reports"));
+    const st = new URLSearchParams(location.search).get("status") || "open";
+    const tabs = h("div.tabs", ...["open", "hidden", "deleted", "dismissed", "banned"].map((v) =>
+      h("button.tab" + (v === st ? ".active" : ""), { type: "button", onclick: () => go("/admin/reports?status=" + v) }, v)));
+    view.replaceChildren(title("Reports", tabs));
     let page;
-    try { page = await api("GET", "/api/v1/admin/reports?status=open"); } catch (e) { view.append(unavailable("Reports", e)); return; }
-    const resolve = (r, action) => act(action.replace("_", " "), async () => {
+    try { page = await api("GET", `/api/v1/admin/reports?status=${encodeURIComponent(st)}&limit=50`); } catch (e) { view.append(unavailable("Reports", e)); return; }
+    const resolve = (r, action, label) => act(label, async () => {
       await api("POST", `/api/v1/admin/reports/${r.id}/resolve`, { action });
       toast("Resolved"); sections.reports();
     }, action !== "dismiss");
+    const what = (r) => {
+      const t = r.target;
+      if (!t) return h("span.muted", `${r.target_kind} #${r.target_id} (gone)`);
+      const text = r.target_kind === "video" ? t.title : r.target_kind === "comment" ? t.body : `${t.nickname} (@${t.username})`;
+      const by = t.author_username ? ` by @${t.author_username}` : "";
+      return h("div", h("span.pill", `${r.target_kind} #${r.target_id}`), " ", text || "", h("span.muted", by));
+    };
     view.append(table([
       ["ID", (r) => String(r.id)],
-      ["Video", (r) => String(r.video_id ?? (r.video && r.video.id) ?? "")],
+      ["Reported", what],
       ["Reason", (r) => r.reason || ""],
-      ["Reporter", (r) => String(r.reporter_id ?? (r.reporter && r.reporter.username) ?? "")],
+      ["Reporter", (r) => r.reporter_username ? "@" + r.reporter_username : `#${r.reporter_id}`],
+      ["Reports", (r) => String(r.open_reports_of_target ?? "")],
       ["Filed", (r) => when(r.created_at)],
-      ["", (r) => h("div.actions", resolve(r, "hide"), resolve(r, "delete"), resolve(r, "ban_author"), resolve(r, "dismiss"))],
-    ], page.items || [], "No open reports."));
+      ["", (r) => r.status !== "open" ? h("span.pill", r.status) : h("div.actions",
+        r.target_kind !== "user" ? resolve(r, "hide", "Hide") : null,
+        r.target_kind !== "user" ? resolve(r, "delete", "Delete") : null,
+        resolve(r, "ban_author", r.target_kind === "user" ? "Ban user" : "Ban author"),
+        resolve(r, "dismiss", "Dismiss"))],
+    ], page.items || [], `No ${st} reports.`));
   },
 
   async words() {
