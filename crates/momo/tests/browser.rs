@@ -262,6 +262,28 @@ fn publish_looping(rtmp: String, key: String) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Puts a ready, public video by `author` straight into the database, as if uploaded
+/// and processed (no ffmpeg here); returns its id.
+async fn seed_video(s: &common::TestServer, author: i64, title: &str) -> i64 {
+    let state = s.app_state().await;
+    let now = kit::time::now_ms();
+    store::sqlx::query_scalar(
+        "INSERT INTO videos (author_id, title, description, hashtags, visibility, status, \
+                             video_key, cover_key, duration_ms, width, height, hot_score, \
+                             created_at, updated_at) \
+         VALUES ($1, $2, 'late night practice', 'guitar', 'public', 'ready', $3, $4, \
+                 15000, 720, 1280, 1.0, $5, $5) RETURNING id",
+    )
+    .bind(author)
+    .bind(title)
+    .bind(format!("videos/seed-{now}.mp4"))
+    .bind(format!("covers/seed-{now}.jpg"))
+    .bind(now)
+    .fetch_one(state.store().writer())
+    .await
+    .expect("seed a video")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     if !enabled() {
@@ -551,8 +573,49 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     )
     .await;
     shot(&b, "home-phone").await;
-    b.goto(&s.url("/videos")).await.unwrap();
-    until(&b, 10, "the feed's state", "return !document.getElementById('feed-state').hidden || document.querySelectorAll('.feed-item').length > 0").await;
+    // The short-video feed, when this server serves one; else the page says so.
+    let (feed_status, _) = s.get("/api/v1/feed", None).await;
+    let video_id = if feed_status == 404 {
+        b.goto(&s.url("/videos")).await.unwrap();
+        until(
+            &b,
+            10,
+            "the feed's 'not available' state",
+            "return document.getElementById('feed-state-title').textContent.includes('not available')",
+        )
+        .await;
+        None
+    } else {
+        let id = seed_video(&s, anchor["user"]["id"].as_i64().unwrap(), "<u>Riff</u> #1").await;
+        b.goto(&s.url("/videos")).await.unwrap();
+        let item = format!("article.feed-item[data-video-id=\"{id}\"]");
+        until(
+            &b,
+            10,
+            "the seeded video in the feed",
+            &format!("return document.querySelector('{item}') !== null"),
+        )
+        .await;
+        assert_eq!(
+            js(
+                &b,
+                &format!("return document.querySelector('{item} .feed-title').textContent")
+            )
+            .await,
+            "<u>Riff</u> #1"
+        );
+        click(&b, &format!("{item} button.side-btn")).await;
+        until(
+            &b,
+            10,
+            "the like",
+            &format!("return document.querySelector('{item} button.side-btn.on') !== null"),
+        )
+        .await;
+        let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+        assert_eq!(v["like_count"], 1, "{v}");
+        Some(id)
+    };
     shot(&b, "videos-phone").await;
     b.goto(&s.url("/studio")).await.unwrap();
     until(
@@ -757,6 +820,49 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         .await;
         shot(&c, name).await;
     }
+    // The moderation queue: a reported video hidden from the console.
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='reports']").await;
+    match video_id {
+        None => {
+            until(
+                &c,
+                10,
+                "reports not available",
+                "return document.querySelector('.unavailable') !== null",
+            )
+            .await;
+        }
+        Some(id) => {
+            let (status, r) = s
+                .post(
+                    "/api/v1/reports",
+                    Some(&anchor_token),
+                    json!({"target_kind": "video", "target_id": id, "reason": "spam <script>"}),
+                )
+                .await;
+            assert_eq!(status, 201, "{r}");
+            c.refresh().await.unwrap();
+            let row = format!("//tr[td[1][normalize-space()='{}']]", r["id"]);
+            click_xpath(&c, &format!("{row}//button[normalize-space()='Hide']")).await;
+            click_xpath(
+                &c,
+                &format!("{row}//button[starts-with(normalize-space(),'Confirm hide')]"),
+            )
+            .await;
+            until(
+                &c,
+                10,
+                "the queue emptied",
+                "return document.querySelector('.empty-row') !== null",
+            )
+            .await;
+            let (_, v) = s
+                .get("/api/v1/admin/videos?hidden=true", Some(&admin))
+                .await;
+            assert_eq!(v["items"][0]["id"], id, "{v}");
+        }
+    }
+    shot(&c, "admin-reports-desktop").await;
     resize(&c, PHONE).await;
     click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='dashboard']").await;
     until(
