@@ -8,6 +8,7 @@
 //! | `wallet.sweep` | every minute | close expired orders, credit paid ones (belt and braces) |
 //! | `live.sweep` | every 30 s | close rooms whose stream vanished |
 //! | `rankings.prune` | every hour | drop daily and weekly rankings past their keeping |
+//! | `web.prune_sessions` | every hour | drop web sessions a day after they expired or ended |
 
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ pub fn worker(state: &AppState) -> Worker {
     let s3 = state.clone();
     let s4 = state.clone();
     let s5 = state.clone();
+    let s6 = state.clone();
     Worker::new(state.jobs().clone(), WorkerConfig::default())
         .handle(CLOSE_ORDER, move |job: JobContext| {
             let state = s1.clone();
@@ -82,6 +84,21 @@ pub fn worker(state: &AppState) -> Worker {
                 Ok::<(), JobError>(())
             }
         })
+        .handle("web.prune_sessions", move |_job: JobContext| {
+            let state = s6.clone();
+            async move {
+                crate::web::session::prune(&state, kit::time::now_ms())
+                    .await
+                    .map_err(failed)?;
+                Ok::<(), JobError>(())
+            }
+        })
+        .every(
+            "web.prune_sessions",
+            Duration::from_secs(3600),
+            "web.prune_sessions",
+            serde_json::Value::Null,
+        )
         .every(
             "wallet.sweep",
             Duration::from_secs(60),

@@ -663,3 +663,32 @@ async fn guests_read_a_rooms_chat_but_cannot_write() {
     assert_eq!(e["body"]["code"], "bad_body");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn ended_web_sessions_are_pruned_a_day_later() {
+    each_backend!(|s| {
+        s.register("pruned").await;
+        let (cookie, csrf) = web_sign_in(&s, "pruned", "password-123").await;
+        let (kept, _) = web_sign_in(&s, "pruned", "password-123").await;
+        let (status, _) = with_cookie(
+            &s,
+            Method::DELETE,
+            "/api/v1/web/session",
+            &cookie,
+            Some(&csrf),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let state = s.app_state().await;
+        let now = kit::time::now_ms();
+        assert_eq!(app::web::session::prune(&state, now).await.unwrap(), 0);
+        let later = now + 86_400_000 + 1_000;
+        assert_eq!(app::web::session::prune(&state, later).await.unwrap(), 1);
+        // The live one is untouched.
+        let (status, _) =
+            with_cookie(&s, Method::GET, "/api/v1/web/session", &kept, None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        state.store().close().await;
+    });
+}

@@ -284,6 +284,18 @@ where
     Ok(())
 }
 
+/// Deletes sessions that expired, or were revoked, more than a day before `now`.
+pub async fn prune(state: &AppState, now: i64) -> Result<u64> {
+    let cutoff = now - 86_400_000;
+    let done = sqlx::query(
+        "DELETE FROM web_sessions WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)",
+    )
+    .bind(cutoff)
+    .execute(state.store().writer())
+    .await?;
+    Ok(done.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
