@@ -146,6 +146,12 @@ fn shots_dir() -> PathBuf {
 async fn shot(c: &Client, name: &str) {
     // Let fonts, images and the last layout settle.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    // Nothing half-rendered shows.
+    let text = js(c, "return document.body.innerText").await;
+    let text = text.as_str().unwrap_or("");
+    for bad in ["undefined", "NaN", "[object Object]"] {
+        assert!(!text.contains(bad), "{name} shows {bad:?}: {text}");
+    }
     let png = c.screenshot().await.unwrap();
     let path = shots_dir().join(format!("{name}.png"));
     std::fs::write(&path, png).unwrap();
@@ -768,6 +774,14 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     fill(&c, "#word-input", "spoiler").await;
     click_xpath(&c, "//button[normalize-space()='Add']").await;
     until(&c, 10, "the word listed", "return [...document.querySelectorAll('.chip')].some(e => e.textContent.includes('spoiler'))").await;
+    assert_eq!(
+        js(
+            &c,
+            "return document.getElementById('admin-view').textContent.includes('null')"
+        )
+        .await,
+        false
+    );
     fill(&a, "#chat-input", "no SPOILER please").await;
     click(&a, "#chat-send").await;
     until(

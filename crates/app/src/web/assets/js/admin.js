@@ -297,7 +297,7 @@ const sections = {
         h("button.chip-x", { type: "button", "aria-label": "remove " + w.word, onclick: async () => {
           try { await api("DELETE", `/api/v1/admin/sensitive-words/${w.id}`); sections.words(); } catch (e) { toast(e.message, "error"); }
         } }, "×")))),
-      words.length ? null : h("div.empty-row.muted", "No words stored (words in the configuration file apply too)."));
+      ...(words.length ? [] : [h("div.empty-row.muted", "No words stored (words in the configuration file apply too).")]));
   },
 
   async announcements() {
