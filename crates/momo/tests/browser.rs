@@ -746,6 +746,98 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     until(&c, 10, "B shown as banned", &format!("return document.evaluate(\"{b_row}//span[normalize-space()='banned']\", document, null, 9, null).singleNodeValue !== null")).await;
     shot(&c, "admin-users-desktop").await;
 
+    // The account page of B, from the list.
+    click_xpath(&c, &format!("{b_row}//button[normalize-space()='View']")).await;
+    until(
+        &c,
+        10,
+        "B's account",
+        "return document.querySelector('#user-detail h2')?.textContent === 'viewer_b'",
+    )
+    .await;
+
+    // A gift made in the catalogue editor.
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='gifts']").await;
+    fill(&c, "input[name=gname]", "Crown").await;
+    fill(&c, "input[name=price]", "99").await;
+    click_xpath(&c, "//button[normalize-space()='Create']").await;
+    until(
+        &c,
+        10,
+        "the new gift",
+        "return [...document.querySelectorAll('table.data input')].some(e => e.value === 'Crown')",
+    )
+    .await;
+
+    // A balance adjusted with its reason, found in the ledger.
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='wallet']").await;
+    let form = "#adjust-form";
+    fill(&c, &format!("{form} input[name=user]"), &a_id.to_string()).await;
+    fill(&c, &format!("{form} input[name=amount]"), "7").await;
+    click(&c, &format!("{form} button[type=submit]")).await;
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('#adjust-form input[name=reason]').validity.valid"
+        )
+        .await,
+        false,
+        "the reason is required"
+    );
+    fill(
+        &c,
+        &format!("{form} input[name=reason]"),
+        "apology for the outage",
+    )
+    .await;
+    click(&c, &format!("{form} button[type=submit]")).await;
+    until(
+        &c,
+        10,
+        "the adjustment in the ledger",
+        "return [...document.querySelectorAll('table.data td')].some(e => e.textContent === 'by boss: apology for the outage')",
+    )
+    .await;
+
+    // A withdrawal approved.
+    let anchor_id = anchor["user"]["id"].as_i64().unwrap();
+    let (status, _) = s
+        .post(
+            "/api/v1/admin/wallet/adjustments",
+            Some(&admin),
+            json!({"user_id": anchor_id, "asset": "diamond", "amount": 300, "reason": "test diamonds", "idempotency_key": "dia-1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, w) = s
+        .post(
+            "/api/v1/wallet/withdrawals",
+            Some(&anchor_token),
+            json!({"diamonds": 200, "account": "bank 6222", "idempotency_key": "w-1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{w}");
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='withdrawals']").await;
+    let w_id = w["withdrawal"]["id"].as_i64().unwrap();
+    let w_row = format!("//tr[td[1][normalize-space()='{w_id}']]");
+    click_xpath(&c, &format!("{w_row}//button[normalize-space()='Approve']")).await;
+    click_xpath(
+        &c,
+        &format!("{w_row}//button[starts-with(normalize-space(),'Confirm approve')]"),
+    )
+    .await;
+    until(
+        &c,
+        10,
+        "the queue emptied",
+        "return document.querySelector('.empty-row') !== null",
+    )
+    .await;
+    let (_, paid) = s
+        .get("/api/v1/admin/withdrawals?state=paid", Some(&admin))
+        .await;
+    assert_eq!(paid["items"][0]["id"], w_id, "{paid}");
+
     // 8. An announcement from the console reaches the viewer's page at once.
     click_xpath(
         &c,
@@ -809,8 +901,17 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(
-        actions[..4],
-        ["word.add", "announcement.create", "user.ban", "room.cut"],
+        actions[..8],
+        [
+            "word.add",
+            "announcement.create",
+            "withdrawal.approve",
+            "wallet.adjust",
+            "wallet.adjust",
+            "gift.create",
+            "user.ban",
+            "room.cut"
+        ],
         "{actions:?}"
     );
     shot(&c, "admin-audit-desktop").await;
