@@ -525,6 +525,23 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         "no injected script ran"
     );
 
+    // A follows the anchor from the room.
+    click(&a, "#follow").await;
+    until(
+        &a,
+        10,
+        "following",
+        "return document.getElementById('follow').textContent === 'Following'",
+    )
+    .await;
+    let (_, followers) = s
+        .get(
+            &format!("/api/v1/users/{}/followers", anchor["user"]["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(followers["items"][0]["username"], "viewer_a", "{followers}");
+
     // 4. A gets coins and sends a gift; B sees it in the room.
     let (_, me_a) = s.get("/api/v1/admin/users?q=viewer_a", Some(&admin)).await;
     let a_id = me_a["items"][0]["id"].as_i64().unwrap();

@@ -157,6 +157,30 @@ $("chat-form").addEventListener("submit", (ev) => {
   if (chat.send(text)) input.value = "";
 });
 
+async function loadFollow() {
+  const btn = $("follow");
+  if (!room || (me && me.id === room.owner.id)) { btn.hidden = true; return; }
+  let following = false;
+  if (me) {
+    const u = await api("GET", `/api/v1/users/${room.owner.id}`).catch(() => null);
+    following = !!(u && u.is_following);
+  }
+  const show = () => {
+    btn.textContent = following ? "Following" : "Follow";
+    btn.classList.toggle("ghost", following);
+  };
+  show();
+  btn.hidden = false;
+  btn.onclick = async () => {
+    if (!me) { location.assign("/login?next=" + encodeURIComponent(location.pathname)); return; }
+    try {
+      await api(following ? "DELETE" : "POST", `/api/v1/users/${room.owner.id}/follow`);
+      following = !following;
+      show();
+    } catch (e) { toast(e.message, "error"); }
+  };
+}
+
 async function loadWallet() {
   if (!me) return;
   try {
@@ -227,6 +251,7 @@ async function main() {
   startChat(!!s);
   loadGifts();
   loadWallet();
+  loadFollow();
   setInterval(async () => {
     if (!room) return;
     const r = await api("GET", `/api/v1/rooms/${id}`).catch(() => null);
