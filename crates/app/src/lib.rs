@@ -4,7 +4,8 @@
 //! `accounts/login.rs` is how signing in works, `social/follow.rs` how following does.
 //! [`router`] assembles them, with the layers every request passes through (metrics,
 //! tracing, body limit, timeout, panic guard, JSON errors), and the OpenAPI document
-//! generated from the handlers themselves.
+//! generated from the handlers themselves. The web pages that use this API (the viewer
+//! site and the admin console) are served from [`web`].
 
 pub mod accounts;
 pub mod admin;
