@@ -8,6 +8,9 @@
 //! | `wallet.sweep` | every minute | close expired orders, credit paid ones (belt and braces) |
 //! | `live.sweep` | every 30 s | close rooms whose stream vanished |
 //! | `rankings.prune` | every hour | drop daily and weekly rankings past their keeping |
+//! | `videos.sweep_uploads` | every 10 minutes | remove resumable uploads left unfinished |
+//! | `videos.purge` | when a video is deleted | remove its files from storage |
+//! | `videos.process` | when a video is uploaded or a live session recorded | probe, cover, playable MP4 |
 //! | `web.prune_sessions` | every hour | drop web sessions a day after they expired or ended |
 
 use std::time::Duration;
@@ -15,6 +18,7 @@ use std::time::Duration;
 use jobs::{JobContext, JobError, Worker, WorkerConfig};
 use serde::Deserialize;
 
+use crate::videos::uploads::SWEEP as SWEEP_UPLOADS;
 use crate::wallet::recharge::{self, CLOSE_ORDER, CREDIT_ORDER};
 use crate::AppState;
 
@@ -35,12 +39,32 @@ pub fn worker(state: &AppState) -> Worker {
     let s4 = state.clone();
     let s5 = state.clone();
     let s6 = state.clone();
+    let s7 = state.clone();
+    let s8 = state.clone();
+    let s9 = state.clone();
     Worker::new(state.jobs().clone(), WorkerConfig::default())
         .handle(CLOSE_ORDER, move |job: JobContext| {
             let state = s1.clone();
             async move {
                 let order: OrderJob = job.payload_as()?;
                 recharge::close_order(&state, &order.order_no)
+                    .await
+                    .map_err(failed)?;
+                Ok::<(), JobError>(())
+            }
+        })
+        .handle(crate::videos::process::PROCESS, move |job: JobContext| {
+            let state = s6.clone();
+            async move { crate::videos::process::run_job(&state, &job).await }
+        })
+        .handle(crate::videos::purge::PURGE, move |job: JobContext| {
+            let state = s8.clone();
+            async move { crate::videos::purge::run_job(&state, &job).await }
+        })
+        .handle(SWEEP_UPLOADS, move |_job: JobContext| {
+            let state = s7.clone();
+            async move {
+                crate::videos::uploads::sweep(&state)
                     .await
                     .map_err(failed)?;
                 Ok::<(), JobError>(())
@@ -85,7 +109,7 @@ pub fn worker(state: &AppState) -> Worker {
             }
         })
         .handle("web.prune_sessions", move |_job: JobContext| {
-            let state = s6.clone();
+            let state = s9.clone();
             async move {
                 crate::web::session::prune(&state, kit::time::now_ms())
                     .await
@@ -115,6 +139,12 @@ pub fn worker(state: &AppState) -> Worker {
             "rankings.prune",
             Duration::from_secs(3600),
             "rankings.prune",
+            serde_json::Value::Null,
+        )
+        .every(
+            SWEEP_UPLOADS,
+            Duration::from_secs(600),
+            SWEEP_UPLOADS,
             serde_json::Value::Null,
         )
 }

@@ -32,7 +32,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -62,6 +61,9 @@ struct Inner {
     gift_lookups: gifts::lookup::GiftLookups,
     gift_writer: std::sync::OnceLock<gifts::batch::GiftWriter>,
     room_rules: live::room_rules::RoomRules,
+    files: videos::storage::Files,
+    video_work: videos::process::WorkSlots,
+    recorders: videos::replays::Recorders,
     /// The chat gateway, once the node has one (it is built after the state).
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
     /// The live streams of this node, once it has a media server.
@@ -69,8 +71,14 @@ struct Inner {
 }
 
 impl AppState {
-    /// `jwt_secret` signs access tokens; it must be the same on every node.
-    pub fn new(store: Store, settings: Settings, jwt_secret: &[u8]) -> Self {
+    /// `jwt_secret` signs access tokens; it must be the same on every node. `files` is
+    /// where videos are kept ([`videos::storage::Files::from_settings`]).
+    pub fn new(
+        store: Store,
+        settings: Settings,
+        jwt_secret: &[u8],
+        files: videos::storage::Files,
+    ) -> Self {
         let tokens = Tokens::new(jwt_secret, settings.auth.access_ttl_secs);
         let login_guard = LoginGuard::new(&settings.auth);
         let user_cache = users::cache::UserCache::new(&settings.cache);
@@ -89,6 +97,9 @@ impl AppState {
             gift_lookups: gifts::lookup::GiftLookups::new(settings.cache.capacity),
             gift_writer: std::sync::OnceLock::new(),
             room_rules,
+            files,
+            video_work: videos::process::WorkSlots::new(1),
+            recorders: Default::default(),
             chat: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
             settings,
@@ -150,6 +161,21 @@ impl AppState {
     /// Mutes and kicks in live rooms, cached for the chat gateway.
     pub fn room_rules(&self) -> &live::room_rules::RoomRules {
         &self.0.room_rules
+    }
+
+    /// Where video files are kept.
+    pub fn files(&self) -> &videos::storage::Files {
+        &self.0.files
+    }
+
+    /// Turns for running ffmpeg, so that processing never takes every core.
+    pub fn video_work(&self) -> &videos::process::WorkSlots {
+        &self.0.video_work
+    }
+
+    /// The live sessions this node is recording.
+    pub fn recorders(&self) -> &videos::replays::Recorders {
+        &self.0.recorders
     }
 
     /// Connects the chat gateway, so that use cases can reach connected users.
@@ -261,9 +287,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(http::json_errors::ensure_json))
         .layer(CatchPanicLayer::new())
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             timeout,
+            http::timeout::limit,
         ))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(kit::metrics::track_http))

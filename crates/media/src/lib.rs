@@ -16,6 +16,7 @@ pub mod flv;
 pub mod frame;
 pub mod hls;
 pub mod hub;
+pub mod record;
 pub mod rtmp;
 pub mod server;
 pub mod ts;

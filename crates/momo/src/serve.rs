@@ -44,7 +44,10 @@ pub async fn open(config: &Config) -> anyhow::Result<AppState> {
     settings.conversations = config.chat.conversations();
     settings.videos.files_dir = config.data_dir.join("files");
     settings.videos.work_dir = config.data_dir.join("tmp");
-    Ok(AppState::new(store, settings, &secret))
+    let files = app::videos::storage::Files::from_settings(&settings.videos)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    tracing::info!(files = files.describe(), "video storage ready");
+    Ok(AppState::new(store, settings, &secret, files))
 }
 
 /// A running node.

@@ -137,6 +137,9 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/notifications/unread", "get"),
         ("/api/v1/notifications/read", "post"),
         ("/api/v1/admin/announcements", "post"),
+        ("/api/v1/videos", "post"),
+        ("/api/v1/uploads", "post"),
+        ("/api/v1/uploads/{id}", "patch"),
     ];
     for (path, method) in expected {
         assert!(
@@ -146,7 +149,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        76,
+        79,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

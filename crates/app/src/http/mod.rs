@@ -8,6 +8,8 @@ pub mod cursor;
 pub mod id_path;
 pub mod json_errors;
 pub mod query;
+pub mod range;
+pub mod timeout;
 pub mod validate;
 
 pub use auth::{Admin, Auth, MaybeAuth};

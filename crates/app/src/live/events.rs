@@ -142,6 +142,13 @@ pub async fn follow_hub(state: AppState, mut events: tokio::sync::broadcast::Rec
                 if let Err(e) = apply(&state, &event).await {
                     tracing::error!("cannot record {event:?}: {e}");
                 }
+                if let MediaEvent::PublishStarted {
+                    key,
+                    resumed: false,
+                } = &event
+                {
+                    crate::videos::replays::on_publish_started(&state, key).await;
+                }
             }
             Err(RecvError::Lagged(n)) => tracing::warn!("missed {n} media events"),
             Err(RecvError::Closed) => break,

@@ -11,7 +11,7 @@ use crate::settings::LiveSettings;
 
 pub const ROOM_COLUMNS: &str =
     "r.id, r.owner_id, r.title, r.stream_key, r.status, r.banned, r.live_since, r.created_at, \
-     r.cover_url, r.category, r.tags, r.session_id, u.nickname AS owner_nickname, \
+     r.cover_url, r.category, r.tags, r.session_id, r.record, u.nickname AS owner_nickname, \
      u.avatar_url AS owner_avatar";
 
 /// The tables [`ROOM_COLUMNS`] come from.
@@ -25,6 +25,7 @@ pub struct RoomRow {
     pub stream_key: String,
     pub status: String,
     pub banned: i64,
+    pub record: i64,
     pub live_since: Option<i64>,
     pub created_at: i64,
     pub cover_url: String,
@@ -59,6 +60,8 @@ pub struct RoomView {
     /// People watching or in the room's chat now (on this node).
     pub viewers: u64,
     pub banned: bool,
+    /// Whether live sessions are recorded and kept as replay videos.
+    pub record: bool,
     /// When the current live session started (ms since the epoch).
     pub live_since: Option<i64>,
     pub created_at: i64,
@@ -152,6 +155,7 @@ impl RoomView {
             viewers: 0,
             status: row.status,
             banned: row.banned != 0,
+            record: row.record != 0,
             live_since: row.live_since,
             created_at: row.created_at,
         }

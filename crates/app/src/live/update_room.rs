@@ -1,4 +1,5 @@
-//! `PATCH /api/v1/rooms/{id}`: the owner edits the room's title, cover, category and tags.
+//! `PATCH /api/v1/rooms/{id}`: the owner edits the room's title, cover, category and tags,
+//! and whether its live sessions are recorded as replays.
 
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -23,6 +24,8 @@ pub struct UpdateRoom {
     pub category: Option<String>,
     /// Up to 5 tags of 1–16 characters.
     pub tags: Option<Vec<String>>,
+    /// Record live sessions and keep each as a replay video in the owner's library.
+    pub record: Option<bool>,
 }
 
 #[utoipa::path(
@@ -101,7 +104,8 @@ pub async fn apply(state: &AppState, id: i64, req: &UpdateRoom) -> Result<()> {
     });
     sqlx::query(
         "UPDATE live_rooms SET title = COALESCE($1, title), cover_url = COALESCE($2, cover_url), \
-             category = COALESCE($3, category), tags = COALESCE($4, tags), updated_at = $5 \
+             category = COALESCE($3, category), tags = COALESCE($4, tags), updated_at = $5, \
+             record = COALESCE($7, record) \
          WHERE id = $6",
     )
     .bind(req.title.as_deref().map(str::trim))
@@ -110,6 +114,7 @@ pub async fn apply(state: &AppState, id: i64, req: &UpdateRoom) -> Result<()> {
     .bind(tags)
     .bind(kit::time::now_ms())
     .bind(id)
+    .bind(req.record.map(i64::from))
     .execute(state.store().writer())
     .await?;
     Ok(())

@@ -26,6 +26,8 @@ pub enum Protocol {
     Rtmp,
     HttpFlv,
     WsFlv,
+    /// A recorder writing the stream to disk (not a viewer: not in viewer counts).
+    Record,
 }
 
 impl Protocol {
@@ -34,6 +36,7 @@ impl Protocol {
             Protocol::Rtmp => "rtmp",
             Protocol::HttpFlv => "http_flv",
             Protocol::WsFlv => "ws_flv",
+            Protocol::Record => "record",
         }
     }
 }
@@ -315,7 +318,11 @@ impl Stream {
             tx,
             resyncing: false,
         });
-        let count = s.viewers.len() as u64;
+        let count = s
+            .viewers
+            .iter()
+            .filter(|v| v.protocol != Protocol::Record)
+            .count() as u64;
         self.stats.viewers_peak.fetch_max(count, Ordering::Relaxed);
         metrics::gauge!("media_viewers", "protocol" => protocol.name()).increment(1.0);
         drop(s);
@@ -354,7 +361,17 @@ impl Stream {
 
     /// Viewers now.
     pub fn viewer_count(&self) -> usize {
-        self.lock().viewers.len()
+        let s = self.lock();
+        s.viewers
+            .iter()
+            .filter(|v| v.protocol != Protocol::Record)
+            .count()
+    }
+
+    /// Whether a recorder is writing this stream to disk.
+    pub fn is_recorded(&self) -> bool {
+        let s = self.lock();
+        s.viewers.iter().any(|v| v.protocol == Protocol::Record)
     }
 
     /// The HLS playlist text, if at least one segment is complete.

@@ -120,13 +120,14 @@ CREATE TABLE comment_likes (
 );
 
 -- Resumable uploads: a declared length, how much has arrived (each chunk is an object
--- under uploads/{id}/), and the video it became once complete.
+-- under uploads/{id}/, listed in chunk_keys), the video's metadata, and the video it
+-- became once complete.
 CREATE TABLE video_uploads (
     id           TEXT    PRIMARY KEY,
     user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     length       INTEGER NOT NULL,
     received     INTEGER NOT NULL DEFAULT 0,
-    chunks       INTEGER NOT NULL DEFAULT 0,
+    chunk_keys   TEXT    NOT NULL DEFAULT '',  -- the stored chunks' keys, one per line, in order
     filename     TEXT    NOT NULL DEFAULT '',
     metadata     TEXT    NOT NULL DEFAULT '{}',
     video_id     INTEGER,
