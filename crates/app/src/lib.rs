@@ -64,6 +64,8 @@ struct Inner {
     files: videos::storage::Files,
     video_work: videos::process::WorkSlots,
     recorders: videos::replays::Recorders,
+    /// Feed sessions, view counts waiting to be written, engagement notices sent.
+    video_runtime: videos::runtime::VideoRuntime,
     /// The chat gateway, once the node has one (it is built after the state).
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
     /// The live streams of this node, once it has a media server.
@@ -100,6 +102,7 @@ impl AppState {
             files,
             video_work: videos::process::WorkSlots::new(1),
             recorders: Default::default(),
+            video_runtime: Default::default(),
             chat: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
             settings,
@@ -176,6 +179,11 @@ impl AppState {
     /// The live sessions this node is recording.
     pub fn recorders(&self) -> &videos::replays::Recorders {
         &self.0.recorders
+    }
+
+    /// What the video use cases keep in memory on this node.
+    pub fn video_runtime(&self) -> &videos::runtime::VideoRuntime {
+        &self.0.video_runtime
     }
 
     /// Connects the chat gateway, so that use cases can reach connected users.

@@ -171,6 +171,12 @@ pub struct VideoSettings {
     pub s3_access_key_id: String,
     #[serde(skip_serializing)]
     pub s3_secret_access_key: String,
+    /// How many of the best-scored videos each node keeps in memory for the recommended
+    /// feed (a scroll past them reads the index); 0 reads the index for every page.
+    pub feed_snapshot_size: i64,
+    /// How often that list is read again, in milliseconds: a like or a new video moves
+    /// in the feed within this.
+    pub feed_snapshot_ms: u64,
     /// The data dir's `files/` folder (set when the node starts).
     #[serde(skip)]
     pub files_dir: std::path::PathBuf,
@@ -192,6 +198,8 @@ impl Default for VideoSettings {
             s3_region: "us-east-1".into(),
             s3_access_key_id: String::new(),
             s3_secret_access_key: String::new(),
+            feed_snapshot_size: 5_000,
+            feed_snapshot_ms: 2_000,
             files_dir: std::path::PathBuf::from("./data/files"),
             work_dir: std::path::PathBuf::from("./data/tmp"),
         }

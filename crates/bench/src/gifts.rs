@@ -17,8 +17,9 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use hyper::header::{HeaderValue, AUTHORIZATION};
 use hyper::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::api::Api;
 use crate::live::endpoint::RtmpUrl;
 use crate::live::publisher::{Looped, Publisher};
 use crate::load::{self, Tally};
@@ -27,7 +28,6 @@ use crate::rounds::{Measured, Plan};
 use crate::target::Target;
 
 const PASSWORD: &str = "bench-password-1";
-const LIMIT: Duration = Duration::from_secs(30);
 /// Coins given to each sender: more than any run spends.
 const FUNDS: i64 = 10_000_000;
 
@@ -62,66 +62,6 @@ pub struct GiftArgs {
     /// Also append a Markdown section with the results to this file.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
-}
-
-struct Api {
-    base: String,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Result<(StatusCode, Value)> {
-        let mut t = Target::new("setup", method, &format!("{}{path}", self.base))?;
-        if let Some(token) = token {
-            t = t.header(
-                AUTHORIZATION,
-                HeaderValue::from_str(&format!("Bearer {token}"))?,
-            );
-        }
-        if let Some(b) = body {
-            t = t.json_body(&b.to_string())?;
-        }
-        let (status, bytes) = load::fetch(&t, LIMIT).await?;
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
-        Ok((status, value))
-    }
-
-    /// Signs in as `username` (registering it first if needed); returns (id, token).
-    async fn user(&self, username: &str, password: &str) -> Result<(i64, String)> {
-        let creds = json!({"username": username, "password": password});
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/register",
-                None,
-                Some(creds.clone()),
-            )
-            .await?;
-        let (status, body) = if status == StatusCode::CONFLICT {
-            self.call(Method::POST, "/api/v1/auth/login", None, Some(creds))
-                .await?
-        } else {
-            (status, body)
-        };
-        if !status.is_success() {
-            bail!("signing in as {username} answered {status}: {body}");
-        }
-        let id = body["user"]["id"].as_i64().context("no user id")?;
-        let token = body["access_token"]
-            .as_str()
-            .context("no token")?
-            .to_string();
-        Ok((id, token))
-    }
 }
 
 pub async fn run(a: GiftArgs) -> Result<()> {

@@ -27,6 +27,12 @@
 //!     --rtmp-play rtmp://127.0.0.1:1935/live/ROOM --flv-play http://127.0.0.1:8080/live/ROOM.flv \
 //!     --players 250,1000 --duration 30s --server-pid PID --label momo
 //!
+//! # The recommended feed over 100,000 videos and 10,000 users, against /healthz:
+//! momo migrate --data-dir /tmp/feedbench
+//! momo-bench feed-seed --database-url sqlite:///tmp/feedbench/momo.db
+//! momo serve --data-dir /tmp/feedbench &
+//! momo-bench feed --base http://127.0.0.1:8080 --markdown docs/benchmarks.md
+//!
 //! # What chat clients cost momo's gateway and nats-server (both started by the bench):
 //! momo-bench chat --momo target/release/momo --nats-server nats-server \
 //!     --connections 10000,19000 --rates 20,100 --duration 20s --rounds 3
@@ -36,9 +42,11 @@
 //! cost per request is kept small (see `load.rs`), but ratios between targets are the
 //! numbers to trust more than absolute requests per second.
 
+mod api;
 mod args;
 mod chat;
 mod context;
+mod feed;
 mod gifts;
 mod live;
 mod load;
@@ -47,6 +55,7 @@ mod rounds;
 mod scenario;
 mod stats;
 mod target;
+mod upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -109,6 +118,20 @@ enum Command {
     /// /proc/PID/stat) and end-to-end latency. Raises the open-files soft limit to the
     /// hard limit first. momo-naive runs the broadcast step only.
     Chat(Box<chat::ChatArgs>),
+    /// Seed momo's database for `feed`: users, follows, blocks, videos and hashtags.
+    ///
+    /// Writes straight into the database at --database-url (100,000 videos and 10,000
+    /// users by default, every user's password `bench-password-1`), in a minute or so.
+    FeedSeed(feed::SeedArgs),
+    /// The recommended feed against /healthz, with signed-in viewers scrolling.
+    ///
+    /// Needs a server over a database seeded by `feed-seed`. Each connection signs in as
+    /// its own seeded user and scrolls --pages pages per session, following next_cursor;
+    /// repeats within a session are counted (and fail the run).
+    Feed(Box<feed::FeedArgs>),
+    /// Upload throughput of a large video file: momo's multipart and resumable uploads
+    /// against a bare handler that only writes the body to a file.
+    Upload(Box<upload::UploadArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +270,9 @@ async fn run(command: Command) -> Result<()> {
         Command::Live(a) => live::run(*a).await,
         Command::Gifts(a) => gifts::run(*a).await,
         Command::Chat(a) => chat::run(*a).await,
+        Command::FeedSeed(a) => feed::seed(a).await,
+        Command::Feed(a) => feed::run(*a).await,
+        Command::Upload(a) => upload::run(*a).await,
     }
 }
 

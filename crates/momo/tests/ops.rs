@@ -140,6 +140,33 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/videos", "post"),
         ("/api/v1/uploads", "post"),
         ("/api/v1/uploads/{id}", "patch"),
+        ("/api/v1/videos/{id}", "get"),
+        ("/api/v1/videos/{id}", "patch"),
+        ("/api/v1/videos/{id}", "delete"),
+        ("/api/v1/feed", "get"),
+        ("/api/v1/videos/search", "get"),
+        ("/api/v1/users/{id}/videos", "get"),
+        ("/api/v1/hashtags/{tag}/videos", "get"),
+        ("/api/v1/users/me/favorites", "get"),
+        ("/api/v1/videos/{id}/like", "post"),
+        ("/api/v1/videos/{id}/like", "delete"),
+        ("/api/v1/videos/{id}/favorite", "post"),
+        ("/api/v1/videos/{id}/favorite", "delete"),
+        ("/api/v1/videos/{id}/views", "post"),
+        ("/api/v1/videos/{id}/shares", "post"),
+        ("/api/v1/videos/{id}/comments", "get"),
+        ("/api/v1/videos/{id}/comments", "post"),
+        ("/api/v1/comments/{id}/replies", "get"),
+        ("/api/v1/comments/{id}/replies", "post"),
+        ("/api/v1/comments/{id}", "delete"),
+        ("/api/v1/comments/{id}/like", "post"),
+        ("/api/v1/comments/{id}/like", "delete"),
+        ("/api/v1/reports", "post"),
+        ("/api/v1/admin/reports", "get"),
+        ("/api/v1/admin/reports/{id}/resolve", "post"),
+        ("/api/v1/admin/videos", "get"),
+        ("/api/v1/admin/videos/{id}/hide", "post"),
+        ("/api/v1/admin/videos/{id}/unhide", "post"),
     ];
     for (path, method) in expected {
         assert!(
@@ -149,7 +176,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        79,
+        99,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

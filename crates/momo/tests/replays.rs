@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use common::{backends, TestServer};
 
@@ -129,26 +129,8 @@ async fn a_recorded_live_session_becomes_a_replay_video() {
             }
             assert_eq!(status, "ready");
             let url = s.url(&format!("/files/{}", key.unwrap()));
-            let out = tokio::process::Command::new("ffprobe")
-                .args([
-                    "-v",
-                    "error",
-                    "-print_format",
-                    "json",
-                    "-show_streams",
-                    &url,
-                ])
-                .output()
-                .await
-                .unwrap();
-            let probe: Value = serde_json::from_slice(&out.stdout).unwrap();
-            let codecs: Vec<&str> = probe["streams"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s["codec_name"].as_str().unwrap())
-                .collect();
-            assert_eq!(codecs, ["h264", "aac"]);
+            let probe = common::videos::probe(&url).await;
+            assert_eq!(common::videos::codecs(&probe), ["h264", "aac"]);
         }
         s.stop().await;
     }

@@ -7,10 +7,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use common::videos::{codecs, fake_mp4, make_clip, probe, upload};
 use common::{backends, TestServer};
 
 fn ffmpeg_enabled() -> bool {
@@ -22,39 +22,6 @@ fn ffmpeg_enabled() -> bool {
         );
     }
     on
-}
-
-/// Bytes that pass the container sniff (an ISO `ftyp` box) but are no real video.
-fn fake_mp4(len: usize) -> Vec<u8> {
-    let mut b = vec![0, 0, 0, 24];
-    b.extend_from_slice(b"ftypisom");
-    b.resize(len, 7);
-    b
-}
-
-async fn upload(
-    server: &TestServer,
-    token: Option<&str>,
-    file: Option<(&str, Vec<u8>)>,
-    fields: &[(&str, &str)],
-) -> (StatusCode, Value) {
-    let mut form = Form::new();
-    for (k, v) in fields {
-        form = form.text(k.to_string(), v.to_string());
-    }
-    if let Some((name, bytes)) = file {
-        form = form.part("file", Part::bytes(bytes).file_name(name.to_string()));
-    }
-    let mut req = reqwest::Client::new()
-        .post(server.url("/api/v1/videos"))
-        .multipart(form);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let res = req.send().await.expect("upload sent");
-    let status = res.status();
-    let body = res.json().await.unwrap_or(Value::Null);
-    (status, body)
 }
 
 /// A bad upload: what it is, its file, its fields, and the answer it must get.
@@ -80,6 +47,12 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// No ffprobe: processing fails as `processing_unavailable` and keeps the source, so a
+/// test can read what was stored without racing the job that would remove a fake one.
+fn without_processing(c: &mut momo::Config) {
+    c.app.videos.ffprobe = "/nonexistent/ffprobe".into();
 }
 
 async fn video_count(server: &TestServer) -> i64 {
@@ -189,7 +162,7 @@ async fn bad_uploads_get_precise_errors_and_leave_nothing_behind() {
 #[tokio::test]
 async fn an_upload_is_stored_and_its_video_created_in_processing() {
     for backend in backends() {
-        let server = TestServer::start(backend).await;
+        let server = TestServer::start_with(backend, without_processing).await;
         let ana = server.register("ana").await;
         let (status, v) = upload(
             &server,
@@ -273,7 +246,7 @@ async fn patch(
 #[tokio::test]
 async fn a_resumable_upload_continues_where_it_stopped() {
     for backend in backends() {
-        let server = TestServer::start(backend).await;
+        let server = TestServer::start_with(backend, without_processing).await;
         let ana = server.register("ana").await;
         let bob = server.register("bob").await;
         let file = fake_mp4(300_000);
@@ -401,32 +374,6 @@ async fn body_id(server: &TestServer, token: &str, upload: &str) -> i64 {
     body["video"]["id"].as_i64().expect("the upload's video")
 }
 
-/// Makes a test clip with ffmpeg: `secs` long, 320x240, with a tone.
-fn make_clip(dir: &Path, name: &str, secs: u32, codec_args: &[&str]) -> Vec<u8> {
-    let out = dir.join(name);
-    let d = secs.to_string();
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc=size=320x240:rate=25:duration={d}"),
-        ])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("sine=frequency=440:duration={d}"),
-        ])
-        .args(codec_args)
-        .arg(&out)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success(), "ffmpeg made {name}");
-    std::fs::read(&out).unwrap()
-}
-
 /// Waits until video `id` leaves `processing`; returns its row's status and reason.
 async fn processed(server: &TestServer, id: i64) -> (String, Option<String>, Option<String>) {
     let state = server.app_state().await;
@@ -500,28 +447,8 @@ async fn videos_are_processed_by_ffmpeg_and_served_with_ranges() {
             let key = key.unwrap();
             let url = server.url(&format!("/files/{key}"));
             // ffprobe plays the served file: H.264 and AAC, 320x240, about 2 s.
-            let out = tokio::process::Command::new("ffprobe")
-                .args([
-                    "-v",
-                    "error",
-                    "-print_format",
-                    "json",
-                    "-show_streams",
-                    "-show_format",
-                    &url,
-                ])
-                .output()
-                .await
-                .unwrap();
-            assert!(out.status.success(), "{plan}: ffprobe {url}");
-            let probe: Value = serde_json::from_slice(&out.stdout).unwrap();
-            let codecs: Vec<&str> = probe["streams"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s["codec_name"].as_str().unwrap())
-                .collect();
-            assert_eq!(codecs, ["h264", "aac"], "{plan}");
+            let probe = probe(&url).await;
+            assert_eq!(codecs(&probe), ["h264", "aac"], "{plan}");
             assert_eq!(probe["streams"][0]["width"], 320, "{plan}");
             let secs: f64 = probe["format"]["duration"]
                 .as_str()

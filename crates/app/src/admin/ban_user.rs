@@ -38,7 +38,13 @@ pub async fn ban_user(
     Admin(admin): Admin,
     IdPath(id): IdPath,
 ) -> Result<Json<BanResult>> {
-    if id == admin.user_id {
+    Ok(Json(ban(&state, admin.user_id, id).await?))
+}
+
+/// Bans user `id` on behalf of admin `by`: the account is marked, its sessions revoked
+/// and its chat connections closed. Also how a report's `ban_author` decision bans.
+pub async fn ban(state: &AppState, by: i64, id: i64) -> Result<BanResult> {
+    if id == by {
         return Err(ApiError::bad_request("cannot_ban_self", "you cannot ban yourself").into());
     }
     let now = kit::time::now_ms();
@@ -64,17 +70,17 @@ pub async fn ban_user(
     state.user_cache().forget_user(id);
     let connections_closed = state.chat().map(|gw| gw.disconnect_user(id)).unwrap_or(0);
     crate::admin::audit::record(
-        &state,
-        admin.user_id,
+        state,
+        by,
         "user.ban",
         &format!("user:{id}"),
         serde_json::json!({"connections_closed": connections_closed}),
     )
     .await?;
-    tracing::info!(admin = admin.user_id, user = id, "user banned");
-    Ok(Json(BanResult {
+    tracing::info!(admin = by, user = id, "user banned");
+    Ok(BanResult {
         user_id: id,
         status: "banned",
         connections_closed,
-    }))
+    })
 }

@@ -6,11 +6,13 @@ pub mod audit;
 pub mod ban_user;
 pub mod get_user;
 pub mod list_users;
+pub mod reports;
 pub mod reset_password;
 pub mod rooms;
 pub mod set_role;
 pub mod stats;
 pub mod unban_user;
+pub mod videos;
 pub mod words;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -33,4 +35,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list_audit))
         .routes(routes!(words::list_words, words::add_word))
         .routes(routes!(words::remove_word))
+        .routes(routes!(reports::list_reports))
+        .routes(routes!(reports::resolve_report))
+        .routes(routes!(videos::list_videos))
+        .routes(routes!(videos::hide_video))
+        .routes(routes!(videos::unhide_video))
 }

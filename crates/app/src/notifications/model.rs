@@ -15,6 +15,14 @@ pub enum NotificationKind {
     Live,
     /// An operator's announcement: payload `{"announcement_id", "title", "body"}`.
     Announcement,
+    /// Someone liked your video (once per liker and video): actor is the liker;
+    /// payload `{"video_id", "title"}`.
+    VideoLike,
+    /// Someone commented on your video: payload `{"video_id", "comment_id", "excerpt"}`.
+    VideoComment,
+    /// Someone replied to your comment: payload
+    /// `{"video_id", "comment_id", "parent_id", "excerpt"}`.
+    CommentReply,
 }
 
 impl NotificationKind {
@@ -24,6 +32,9 @@ impl NotificationKind {
             NotificationKind::Gift => "gift",
             NotificationKind::Live => "live",
             NotificationKind::Announcement => "announcement",
+            NotificationKind::VideoLike => "video_like",
+            NotificationKind::VideoComment => "video_comment",
+            NotificationKind::CommentReply => "comment_reply",
         }
     }
 }
@@ -55,7 +66,8 @@ pub struct NotificationView {
     /// Consecutive within the user's inbox, from 1. `null` only in the live push of an
     /// announcement, which gets its number when the inbox is next read.
     pub seq: Option<i64>,
-    /// `follow`, `gift`, `live` or `announcement`.
+    /// `follow`, `gift`, `live`, `announcement`, `video_like`, `video_comment` or
+    /// `comment_reply`.
     pub kind: String,
     pub actor_id: Option<i64>,
     #[schema(value_type = Object)]

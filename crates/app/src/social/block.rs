@@ -44,6 +44,7 @@ pub async fn block(
     remove_follow(&mut tx, target, me).await?;
     tx.commit().await?;
     state.user_cache().forget_follow(me, target);
+    state.video_runtime().feed_graphs.forget(me, target);
     Ok(Json(Relation {
         user_id: target,
         is_following: false,

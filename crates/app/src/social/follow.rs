@@ -60,6 +60,7 @@ pub async fn follow(
     }
     tx.commit().await?;
     state.user_cache().forget_follow(me, target);
+    state.video_runtime().feed_graphs.forget(me, target);
     if added > 0 {
         let n = Notification {
             kind: NotificationKind::Follow,

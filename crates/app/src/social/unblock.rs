@@ -31,6 +31,10 @@ pub async fn unblock(
         .bind(target)
         .execute(state.store().writer())
         .await?;
+    state
+        .video_runtime()
+        .feed_graphs
+        .forget(auth.user_id, target);
     let is_following: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2")
             .bind(auth.user_id)

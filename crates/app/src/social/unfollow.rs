@@ -30,6 +30,10 @@ pub async fn unfollow(
     let is_blocking = blocks(&mut *tx, auth.user_id, target).await?;
     tx.commit().await?;
     state.user_cache().forget_follow(auth.user_id, target);
+    state
+        .video_runtime()
+        .feed_graphs
+        .forget(auth.user_id, target);
     Ok(Json(Relation {
         user_id: target,
         is_following: false,

@@ -3,16 +3,33 @@
 //! engagement (likes, favourites, comments, views, shares), search, replays of recorded
 //! live sessions, and reports that admins work through.
 
+pub mod access;
+pub mod comment_like;
+pub mod comments;
 pub mod create;
+pub mod delete;
+pub mod delete_comment;
+pub mod favorite;
+pub mod feed;
 pub mod files;
+pub mod get;
+pub mod like;
+pub mod lists;
 pub mod model;
 pub mod probe;
 pub mod process;
 pub mod purge;
 pub mod replays;
+pub mod replies;
+pub mod reports;
+pub mod runtime;
+pub mod search;
+pub mod share;
 pub mod storage;
+pub mod update;
 pub mod upload;
 pub mod uploads;
+pub mod views;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -33,6 +50,28 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(uploads::start))
         .routes(routes!(uploads::status, uploads::append, uploads::cancel))
         .route("/files/{*key}", get(files::serve))
+        .routes(routes!(
+            get::get_video,
+            update::update_video,
+            delete::delete_video
+        ))
+        .routes(routes!(feed::feed))
+        .routes(routes!(search::search))
+        .routes(routes!(lists::user_videos))
+        .routes(routes!(lists::hashtag_videos))
+        .routes(routes!(lists::my_favorites))
+        .routes(routes!(like::like, like::unlike))
+        .routes(routes!(favorite::favorite, favorite::unfavorite))
+        .routes(routes!(views::view))
+        .routes(routes!(share::share))
+        .routes(routes!(comments::list_comments, comments::post_comment))
+        .routes(routes!(replies::list_replies, replies::post_reply))
+        .routes(routes!(delete_comment::delete_comment))
+        .routes(routes!(
+            comment_like::like_comment,
+            comment_like::unlike_comment
+        ))
+        .routes(routes!(reports::report))
 }
 
 /// Paths whose requests stream large bodies: they are exempt from the API's request

@@ -203,60 +203,38 @@ async fn process(state: &AppState, video_id: i64) -> Result<(), Outcome> {
     cover_made?;
 
     let output = work.path.join("video.mp4");
-    let playable = match plan {
-        Plan::AsIs => input.clone(),
-        Plan::Remux => {
-            ffmpeg(
-                &settings.ffmpeg,
-                &[
-                    "-i",
-                    path_str(&input)?,
-                    "-map",
-                    "0:v:0",
-                    "-map",
-                    "0:a:0?",
-                    "-c",
-                    "copy",
-                    "-movflags",
-                    "+faststart",
-                    "-y",
-                    path_str(&output)?,
-                ],
-            )
-            .await?;
-            output
-        }
-        Plan::Transcode => {
-            ffmpeg(
-                &settings.ffmpeg,
-                &[
-                    "-i",
-                    path_str(&input)?,
-                    "-map",
-                    "0:v:0",
-                    "-map",
-                    "0:a:0?",
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    "veryfast",
-                    "-crf",
-                    "23",
-                    "-pix_fmt",
-                    "yuv420p",
-                    "-vf",
-                    "scale='if(gt(iw,ih),min(1280,iw),-2)':'if(gt(iw,ih),-2,min(1280,ih))'",
-                    "-c:a",
-                    "aac",
-                    "-b:a",
-                    "128k",
-                    "-movflags",
-                    "+faststart",
-                    "-y",
-                    path_str(&output)?,
-                ],
-            )
-            .await?;
+    /// Copying the streams: nothing is decoded.
+    const COPY: &[&str] = &["-c", "copy"];
+    /// H.264/AAC for every browser and phone, the long side at most 1280 px.
+    const ENCODE: &[&str] = &[
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "23",
+        "-pix_fmt",
+        "yuv420p",
+        "-vf",
+        "scale='if(gt(iw,ih),min(1280,iw),-2)':'if(gt(iw,ih),-2,min(1280,ih))'",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+    ];
+    let codecs = match plan {
+        Plan::AsIs => None,
+        Plan::Remux => Some(COPY),
+        Plan::Transcode => Some(ENCODE),
+    };
+    let playable = match codecs {
+        None => input.clone(),
+        Some(codecs) => {
+            // The first video and (if any) audio stream, into an MP4 with moov first.
+            let mut args = vec!["-i", path_str(&input)?, "-map", "0:v:0", "-map", "0:a:0?"];
+            args.extend_from_slice(codecs);
+            args.extend_from_slice(&["-movflags", "+faststart", "-y", path_str(&output)?]);
+            ffmpeg(&settings.ffmpeg, &args).await?;
             output
         }
     };
@@ -315,21 +293,33 @@ fn plan_name(plan: Plan) -> &'static str {
     }
 }
 
+/// Marks the video failed. A file refused for what it is (not a video, too long,
+/// unreadable) is removed: nothing can be made of it, and it would only take space.
 async fn mark_failed(
     state: &AppState,
     video_id: i64,
     failure: &Failure,
 ) -> Result<(), sqlx::Error> {
     metrics::counter!("videos_failed_total", "reason" => failure.code).increment(1);
-    sqlx::query(
+    let source: Option<(Option<String>,)> = sqlx::query_as(
         "UPDATE videos SET status = 'failed', fail_reason = $1, updated_at = $2 \
-         WHERE id = $3 AND status = 'processing'",
+         WHERE id = $3 AND status = 'processing' RETURNING source_key",
     )
     .bind(failure.reason())
     .bind(kit::time::now_ms())
     .bind(video_id)
-    .execute(state.store().writer())
+    .fetch_optional(state.store().writer())
     .await?;
+    let refused = !matches!(failure.code, "processing_error" | "processing_unavailable");
+    if let (true, Some((Some(key),))) = (refused, source) {
+        if let Err(e) = state.files().delete(&key).await {
+            tracing::warn!(video_id, error = %e, "could not remove a refused source");
+        }
+        sqlx::query("UPDATE videos SET source_key = NULL WHERE id = $1")
+            .bind(video_id)
+            .execute(state.store().writer())
+            .await?;
+    }
     Ok(())
 }
 

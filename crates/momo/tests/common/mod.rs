@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod seed;
+pub mod videos;
 pub mod ws;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -137,6 +137,9 @@ CREATE TABLE reports (
 );
 CREATE INDEX reports_status ON reports (status, id);
 CREATE INDEX reports_target ON reports (target_kind, target_id);
+-- One open report per reporter and target; a decided one may be reported again.
+CREATE UNIQUE INDEX reports_open ON reports (reporter_id, target_kind, target_id)
+    WHERE status = 'open';
 
 -- A room may record its live sessions as replays.
 ALTER TABLE live_rooms ADD COLUMN record BIGINT  NOT NULL DEFAULT 0;
