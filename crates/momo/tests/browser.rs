@@ -610,6 +610,17 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         None
     } else {
         let id = seed_video(&s, anchor["user"]["id"].as_i64().unwrap(), "<u>Riff</u> #1").await;
+        // The feed reads a list refreshed in the background: wait until it has the video.
+        for _ in 0..100 {
+            let (_, feed) = s.get("/api/v1/feed", None).await;
+            if feed["items"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(|v| v["id"] == id))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         b.goto(&s.url("/videos")).await.unwrap();
         let item = format!("article.feed-item[data-video-id=\"{id}\"]");
         until(
@@ -963,6 +974,7 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
                 "return document.querySelector('.unavailable') !== null",
             )
             .await;
+            shot(&c, "admin-reports-desktop").await;
         }
         Some(id) => {
             let (status, r) = s
@@ -975,6 +987,8 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
             assert_eq!(status, 201, "{r}");
             c.refresh().await.unwrap();
             let row = format!("//tr[td[1][normalize-space()='{}']]", r["id"]);
+            c.wait().for_element(Locator::XPath(&row)).await.unwrap();
+            shot(&c, "admin-reports-desktop").await;
             click_xpath(&c, &format!("{row}//button[normalize-space()='Hide']")).await;
             click_xpath(
                 &c,
@@ -992,9 +1006,13 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
                 .get("/api/v1/admin/videos?hidden=true", Some(&admin))
                 .await;
             assert_eq!(v["items"][0]["id"], id, "{v}");
+            let (_, audit) = s
+                .get("/api/v1/admin/audit?action=report", Some(&admin))
+                .await;
+            assert_eq!(audit["items"][0]["action"], "report.resolve", "{audit}");
+            assert_eq!(audit["items"][0]["detail"]["action"], "hidden", "{audit}");
         }
     }
-    shot(&c, "admin-reports-desktop").await;
     resize(&c, PHONE).await;
     click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='dashboard']").await;
     until(
