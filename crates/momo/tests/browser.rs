@@ -268,28 +268,6 @@ fn publish_looping(rtmp: String, key: String) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Puts a ready, public video by `author` straight into the database, as if uploaded
-/// and processed (no ffmpeg here); returns its id.
-async fn seed_video(s: &common::TestServer, author: i64, title: &str) -> i64 {
-    let state = s.app_state().await;
-    let now = kit::time::now_ms();
-    store::sqlx::query_scalar(
-        "INSERT INTO videos (author_id, title, description, hashtags, visibility, status, \
-                             video_key, cover_key, duration_ms, width, height, hot_score, \
-                             created_at, updated_at) \
-         VALUES ($1, $2, 'late night practice', 'guitar', 'public', 'ready', $3, $4, \
-                 15000, 720, 1280, 1.0, $5, $5) RETURNING id",
-    )
-    .bind(author)
-    .bind(title)
-    .bind(format!("videos/seed-{now}.mp4"))
-    .bind(format!("covers/seed-{now}.jpg"))
-    .bind(now)
-    .fetch_one(state.store().writer())
-    .await
-    .expect("seed a video")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     if !enabled() {
@@ -609,7 +587,14 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         .await;
         None
     } else {
-        let id = seed_video(&s, anchor["user"]["id"].as_i64().unwrap(), "<u>Riff</u> #1").await;
+        let state = s.app_state().await;
+        let seed = common::seed::Seed {
+            description: "late night practice".into(),
+            hashtags: vec!["guitar".into()],
+            ..common::seed::Seed::titled("<u>Riff</u> #1")
+        };
+        let id = common::seed::video(&state, anchor["user"]["id"].as_i64().unwrap(), seed).await;
+        state.store().close().await;
         // The feed reads a list refreshed in the background: wait until it has the video.
         for _ in 0..100 {
             let (_, feed) = s.get("/api/v1/feed", None).await;

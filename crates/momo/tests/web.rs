@@ -692,3 +692,35 @@ async fn ended_web_sessions_are_pruned_a_day_later() {
         state.store().close().await;
     });
 }
+
+#[tokio::test]
+async fn video_moderation_is_audited_too() {
+    each_backend!(|s| {
+        let admin = s.admin_token("video_boss").await;
+        let author = s.register("video_author").await;
+        let state = s.app_state().await;
+        let id = common::seed::video(&state, author.id, common::seed::Seed::titled("clip")).await;
+        state.store().close().await;
+        for action in ["hide", "unhide"] {
+            let (status, body) = s
+                .post(
+                    &format!("/api/v1/admin/videos/{id}/{action}"),
+                    Some(&admin),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let (_, audit) = s
+            .get("/api/v1/admin/audit?action=video", Some(&admin))
+            .await;
+        let actions: Vec<&str> = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["video.unhide", "video.hide"]);
+        assert_eq!(audit["items"][0]["target"], format!("video:{id}"));
+    });
+}
