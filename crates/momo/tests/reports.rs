@@ -237,6 +237,39 @@ async fn admins_decide_each_report_once() {
             .get("/api/v1/admin/videos?status=deleted", Some(&admin))
             .await;
         assert_eq!(all["items"][0]["id"], delete_me);
+
+        // A hidden comment stops counting, and deleting it later counts nothing again.
+        let (status, c2) = s
+            .post(
+                &format!("/api/v1/videos/{fine}/comments"),
+                Some(&fan.token),
+                json!({"body": "ruder"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{c2}");
+        let c2 = c2["id"].as_i64().unwrap();
+        let (_, v) = s.get(&format!("/api/v1/videos/{fine}"), None).await;
+        assert_eq!(v["comment_count"], 1);
+        let (_, r) = report(&s, &admin, "comment", c2).await;
+        let (status, _) = resolve(&s, &admin, r["id"].as_i64().unwrap(), "hide").await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, v) = s.get(&format!("/api/v1/videos/{fine}"), None).await;
+        assert_eq!(v["comment_count"], 0);
+        let (_, listed) = s
+            .get(&format!("/api/v1/videos/{fine}/comments"), None)
+            .await;
+        assert!(listed["items"].as_array().unwrap().is_empty(), "{listed}");
+        let (status, _) = s
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/comments/{c2}"),
+                Some(&fan.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, v) = s.get(&format!("/api/v1/videos/{fine}"), None).await;
+        assert_eq!(v["comment_count"], 0, "not counted twice");
         state.store().close().await;
     });
 }

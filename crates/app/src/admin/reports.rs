@@ -15,7 +15,7 @@ use sqlx::{Any, Transaction};
 use crate::error::Result;
 use crate::http::{Admin, Body, Cursor, Fields, IdPath, Page, PageQuery, Query};
 use crate::videos::delete::soft_delete;
-use crate::videos::delete_comment::soft_delete_comment;
+use crate::videos::delete_comment::{hide_comment, soft_delete_comment};
 use crate::videos::reports::TargetKind;
 use crate::AppState;
 
@@ -356,7 +356,7 @@ pub async fn resolve_report(
             set_hidden(&mut tx, "videos", row.target_id).await?
         }
         (Action::Hide, Some(TargetKind::Comment)) => {
-            set_hidden(&mut tx, "video_comments", row.target_id).await?
+            hide_comment(&mut tx, row.target_id).await?;
         }
         (Action::Delete, Some(TargetKind::Video)) => {
             soft_delete(&state, &mut tx, row.target_id).await?;

@@ -1,7 +1,8 @@
 //! `DELETE /api/v1/comments/{id}`: by its author, the video's author or an admin. The
 //! row stays (replies hang off it) with its body emptied and `deleted_at` set; the
 //! video's `comment_count` and the parent's `reply_count` drop by one in the same
-//! transaction, once however often it is deleted.
+//! transaction, once however often it is deleted. A comment hidden by moderation stops
+//! counting the same way.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -49,20 +50,48 @@ pub async fn delete_comment(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Empties and marks comment `id` deleted, and moves the counts, in `tx`. Returns
-/// whether it was not deleted before.
+/// Empties and marks comment `id` deleted, and moves the counts (unless it was hidden,
+/// which moved them already), in `tx`. Returns whether it was not deleted before.
 pub async fn soft_delete_comment(tx: &mut Transaction<'static, Any>, id: i64) -> Result<bool> {
-    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+    let row: Option<(i64, Option<i64>, i64)> = sqlx::query_as(
         "UPDATE video_comments SET body = '', deleted_at = $1 \
-         WHERE id = $2 AND deleted_at IS NULL RETURNING video_id, parent_id",
+         WHERE id = $2 AND deleted_at IS NULL RETURNING video_id, parent_id, hidden",
     )
     .bind(kit::time::now_ms())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((video, parent, hidden)) = row else {
+        return Ok(false);
+    };
+    if hidden == 0 {
+        uncount(tx, video, parent).await?;
+    }
+    Ok(true)
+}
+
+/// Hides comment `id` (moderation): it leaves every list and stops counting, in `tx`.
+pub async fn hide_comment(tx: &mut Transaction<'static, Any>, id: i64) -> Result<bool> {
+    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "UPDATE video_comments SET hidden = 1 \
+         WHERE id = $1 AND hidden = 0 AND deleted_at IS NULL RETURNING video_id, parent_id",
+    )
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?;
     let Some((video, parent)) = row else {
         return Ok(false);
     };
+    uncount(tx, video, parent).await?;
+    Ok(true)
+}
+
+/// One comment fewer on `video` (and one reply fewer on `parent`).
+async fn uncount(
+    tx: &mut Transaction<'static, Any>,
+    video: i64,
+    parent: Option<i64>,
+) -> Result<()> {
     if let Some(p) = parent {
         sqlx::query("UPDATE video_comments SET reply_count = reply_count - 1 WHERE id = $1")
             .bind(p)
@@ -70,5 +99,5 @@ pub async fn soft_delete_comment(tx: &mut Transaction<'static, Any>, id: i64) ->
             .await?;
     }
     bump(tx, video, Counter::Comments, -1).await?;
-    Ok(true)
+    Ok(())
 }
