@@ -8,6 +8,7 @@ pub mod cache;
 pub mod error;
 pub mod limiter;
 pub mod metrics;
+pub mod net;
 pub mod shutdown;
 pub mod time;
 

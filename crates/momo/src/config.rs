@@ -31,6 +31,9 @@ pub struct Config {
     pub log_level: String,
     /// Seconds to let in-flight requests finish after a stop signal.
     pub shutdown_grace_secs: u64,
+    /// Seconds an HTTP connection's write may make no progress (a viewer or client that
+    /// stopped reading) before the connection is closed; 0: never.
+    pub http_write_timeout_secs: u64,
     /// Live media: `[media]`.
     pub media: MediaSettings,
     /// The chat gateway: `[chat]`.
@@ -234,6 +237,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             shutdown_grace_secs: 30,
+            http_write_timeout_secs: 30,
             media: MediaSettings::default(),
             chat: ChatSettings::default(),
             app: app::Settings::default(),

@@ -159,6 +159,7 @@ pub async fn start(
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
 
+    let write_timeout = Duration::from_secs(config.http_write_timeout_secs);
     let task = tokio::spawn(async move {
         let signal = async move {
             tokio::select! {
@@ -170,6 +171,12 @@ pub async fn start(
             let _ = jobs_stop_tx.send(());
             let _ = stopping_tx.send(());
         };
+        // A client that stops reading is dropped after the write timeout; tap_io keeps
+        // the peer address available to handlers (ConnectInfo).
+        let listener = axum::serve::ListenerExt::tap_io(
+            kit::net::WriteTimeoutListener::new(listener, write_timeout),
+            |_| {},
+        );
         let server = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
