@@ -11,6 +11,7 @@
 //! | `videos.sweep_uploads` | every 10 minutes | remove resumable uploads left unfinished |
 //! | `videos.purge` | when a video is deleted | remove its files from storage |
 //! | `videos.process` | when a video is uploaded or a live session recorded | probe, cover, playable MP4 |
+//! | `web.prune_sessions` | every hour | drop web sessions a day after they expired or ended |
 
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ pub fn worker(state: &AppState) -> Worker {
     let s6 = state.clone();
     let s7 = state.clone();
     let s8 = state.clone();
+    let s9 = state.clone();
     Worker::new(state.jobs().clone(), WorkerConfig::default())
         .handle(CLOSE_ORDER, move |job: JobContext| {
             let state = s1.clone();
@@ -106,6 +108,21 @@ pub fn worker(state: &AppState) -> Worker {
                 Ok::<(), JobError>(())
             }
         })
+        .handle("web.prune_sessions", move |_job: JobContext| {
+            let state = s9.clone();
+            async move {
+                crate::web::session::prune(&state, kit::time::now_ms())
+                    .await
+                    .map_err(failed)?;
+                Ok::<(), JobError>(())
+            }
+        })
+        .every(
+            "web.prune_sessions",
+            Duration::from_secs(3600),
+            "web.prune_sessions",
+            serde_json::Value::Null,
+        )
         .every(
             "wallet.sweep",
             Duration::from_secs(60),

@@ -4,7 +4,8 @@
 //! `accounts/login.rs` is how signing in works, `social/follow.rs` how following does.
 //! [`router`] assembles them, with the layers every request passes through (metrics,
 //! tracing, body limit, timeout, panic guard, JSON errors), and the OpenAPI document
-//! generated from the handlers themselves.
+//! generated from the handlers themselves. The web pages that use this API (the viewer
+//! site and the admin console) are served from [`web`].
 
 pub mod accounts;
 pub mod admin;
@@ -22,6 +23,7 @@ pub mod social;
 pub mod users;
 pub mod videos;
 pub mod wallet;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -274,6 +276,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(wallet::routes())
         .merge(gifts::routes())
         .merge(videos::routes())
+        .merge(web::api_routes())
         .split_for_parts()
 }
 
@@ -285,7 +288,8 @@ pub fn router(state: AppState) -> Router {
     let api_settings = &state.settings().api;
     let timeout = Duration::from_secs(api_settings.request_timeout_secs.max(1));
     let body_limit = api_settings.max_body_bytes;
-    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+    api.merge(web::page_routes())
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(http::json_errors::not_found)
         .method_not_allowed_fallback(http::json_errors::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

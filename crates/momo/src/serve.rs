@@ -143,6 +143,11 @@ pub async fn start(
         state.clone(),
     )));
     state.set_chat(gateway.clone());
+    // Sensitive words kept in the database, and edits made on other nodes.
+    if let Err(e) = app::admin::words::reload(&state).await {
+        tracing::warn!("cannot load sensitive words: {e}");
+    }
+    let words = tokio::spawn(app::admin::words::refresh_loop(state.clone()));
     let router = app::router(state.clone())
         .merge(media::server::http::routes_tuned(
             hub.clone(),
@@ -190,6 +195,7 @@ pub async fn start(
             }
         };
         heartbeat.abort();
+        words.abort();
         // After the last request: no gift is left out of the final notices.
         let _ = notices_stop_tx.send(());
         let _ = tokio::time::timeout(grace, gift_notices).await;

@@ -78,23 +78,13 @@ impl LoginGuard {
     }
 }
 
-#[utoipa::path(
-    post,
-    path = "/api/v1/auth/login",
-    tag = "auth",
-    request_body = LoginRequest,
-    responses(
-        (status = 200, description = "Signed in", body = session::AuthResponse),
-        (status = 401, description = "Wrong username or password (`invalid_credentials`)", body = kit::error::ErrorBody),
-        (status = 403, description = "The account is banned (`account_banned`)", body = kit::error::ErrorBody),
-        (status = 429, description = "Too many failures; see `Retry-After`", body = kit::error::ErrorBody),
-    )
-)]
-pub async fn login(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    Body(req): Body<LoginRequest>,
-) -> Result<Json<session::AuthResponse>> {
+/// Checks a username and password, slowed and limited as the module says; the active
+/// account they name. Shared by the API's login and the web pages' session.
+pub async fn check_credentials(
+    state: &AppState,
+    ip: Option<std::net::IpAddr>,
+    req: LoginRequest,
+) -> Result<UserRow> {
     let mut f = Fields::new();
     f.check("username", !req.username.is_empty(), "is required");
     f.check("username", req.username.len() <= 256, "is too long");
@@ -144,6 +134,27 @@ pub async fn login(
     if row.status != "active" {
         return Err(ApiError::forbidden("account_banned", "this account is banned").into());
     }
+    Ok(row)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = session::AuthResponse),
+        (status = 401, description = "Wrong username or password (`invalid_credentials`)", body = kit::error::ErrorBody),
+        (status = 403, description = "The account is banned (`account_banned`)", body = kit::error::ErrorBody),
+        (status = 429, description = "Too many failures; see `Retry-After`", body = kit::error::ErrorBody),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Body(req): Body<LoginRequest>,
+) -> Result<Json<session::AuthResponse>> {
+    let row = check_credentials(&state, ip, req).await?;
     let role = Role::parse(&row.role);
     let tokens = session::issue(&state, state.store().pool(), row.id, role, None).await?;
     let own = row.id;

@@ -43,6 +43,14 @@ pub async fn announce(
     f.text("body", body, 1, 4000);
     f.finish()?;
     let row = store_and_push(&state, admin.user_id, title, body).await?;
+    crate::admin::audit::record(
+        &state,
+        admin.user_id,
+        "announcement.create",
+        &format!("announcement:{}", row.id),
+        serde_json::json!({"title": title}),
+    )
+    .await?;
     tracing::info!(admin = admin.user_id, id = row.id, "announcement made");
     Ok((StatusCode::CREATED, Json(row)))
 }

@@ -65,9 +65,18 @@ pub async fn ban(state: &AppState, by: i64, id: i64) -> Result<BanResult> {
     .bind(id)
     .execute(&mut *tx)
     .await?;
+    crate::web::session::revoke_all(&mut *tx, id).await?;
     tx.commit().await?;
     state.user_cache().forget_user(id);
     let connections_closed = state.chat().map(|gw| gw.disconnect_user(id)).unwrap_or(0);
+    crate::admin::audit::record(
+        state,
+        by,
+        "user.ban",
+        &format!("user:{id}"),
+        serde_json::json!({"connections_closed": connections_closed}),
+    )
+    .await?;
     tracing::info!(admin = by, user = id, "user banned");
     Ok(BanResult {
         user_id: id,

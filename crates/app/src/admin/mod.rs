@@ -2,12 +2,18 @@
 //! guard (403 `admin_required` for anyone else).
 
 pub mod announce;
+pub mod audit;
 pub mod ban_user;
+pub mod get_user;
 pub mod list_users;
 pub mod reports;
+pub mod reset_password;
 pub mod rooms;
+pub mod set_role;
+pub mod stats;
 pub mod unban_user;
 pub mod videos;
+pub mod words;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,6 +28,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rooms::cut_stream))
         .routes(routes!(rooms::ban_room, rooms::unban_room))
         .routes(routes!(announce::announce))
+        .routes(routes!(get_user::get_user))
+        .routes(routes!(reset_password::reset_password))
+        .routes(routes!(set_role::set_role))
+        .routes(routes!(stats::stats))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(words::list_words, words::add_word))
+        .routes(routes!(words::remove_word))
         .routes(routes!(reports::list_reports))
         .routes(routes!(reports::resolve_report))
         .routes(routes!(videos::list_videos))

@@ -375,6 +375,18 @@ pub async fn resolve_report(
     if matches!(req.action, Action::Delete) {
         state.jobs().wake();
     }
+    crate::admin::audit::record(
+        &state,
+        admin.user_id,
+        "report.resolve",
+        &format!("report:{id}"),
+        serde_json::json!({
+            "action": req.action.status(),
+            "target": format!("{}:{}", row.target_kind, row.target_id),
+            "note": req.note,
+        }),
+    )
+    .await?;
     tracing::info!(
         admin = admin.user_id,
         report = id,

@@ -152,6 +152,14 @@ pub async fn cut_stream(
 ) -> Result<Json<RoomAction>> {
     exists(&state, id).await?;
     let stream_cut = cut(&state, id, "cut").await?;
+    crate::admin::audit::record(
+        &state,
+        admin.user_id,
+        "room.cut",
+        &format!("room:{id}"),
+        serde_json::json!({"stream_cut": stream_cut}),
+    )
+    .await?;
     tracing::info!(admin = admin.user_id, room = id, stream_cut, "stream cut");
     let banned: i64 = sqlx::query_scalar("SELECT banned FROM live_rooms WHERE id = $1")
         .bind(id)
@@ -189,6 +197,14 @@ pub async fn ban_room(
         .await?;
     crate::gifts::lookup::forget_room(&state, id);
     let stream_cut = cut(&state, id, "banned").await?;
+    crate::admin::audit::record(
+        &state,
+        admin.user_id,
+        "room.ban",
+        &format!("room:{id}"),
+        serde_json::json!({"stream_cut": stream_cut}),
+    )
+    .await?;
     tracing::info!(admin = admin.user_id, room = id, stream_cut, "room banned");
     Ok(Json(RoomAction {
         room_id: id,
@@ -221,6 +237,14 @@ pub async fn unban_room(
         .execute(state.store().writer())
         .await?;
     crate::gifts::lookup::forget_room(&state, id);
+    crate::admin::audit::record(
+        &state,
+        admin.user_id,
+        "room.unban",
+        &format!("room:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     tracing::info!(admin = admin.user_id, room = id, "room unbanned");
     Ok(Json(RoomAction {
         room_id: id,

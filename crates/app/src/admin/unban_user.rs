@@ -37,6 +37,14 @@ pub async fn unban_user(
         return Err(ApiError::not_found("user_not_found", "no such user").into());
     }
     state.user_cache().forget_user(id);
+    crate::admin::audit::record(
+        &state,
+        admin.user_id,
+        "user.unban",
+        &format!("user:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     tracing::info!(admin = admin.user_id, user = id, "user unbanned");
     Ok(Json(BanResult {
         user_id: id,

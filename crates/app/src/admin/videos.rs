@@ -96,6 +96,14 @@ async fn set_hidden(
     if changed == 0 {
         return Err(ApiError::not_found("video_not_found", "no such video").into());
     }
+    crate::admin::audit::record(
+        state,
+        admin.user_id,
+        if hidden { "video.hide" } else { "video.unhide" },
+        &format!("video:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     tracing::info!(
         admin = admin.user_id,
         video = id,

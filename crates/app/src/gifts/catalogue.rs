@@ -214,6 +214,14 @@ pub async fn create_gift(
     .bind(now)
     .fetch_one(state.store().writer())
     .await?;
+    crate::admin::audit::record(
+        &state,
+        admin.user_id,
+        "gift.create",
+        &format!("gift:{}", row.id),
+        serde_json::json!({"name": row.name, "price_coins": row.price_coins}),
+    )
+    .await?;
     tracing::info!(admin = admin.user_id, gift = row.id, "gift created");
     Ok((StatusCode::CREATED, Json(row.into())))
 }
@@ -258,6 +266,14 @@ pub async fn update_gift(
     .await?
     .ok_or_else(not_found)?;
     crate::gifts::lookup::forget_gift(&state, id);
+    crate::admin::audit::record(
+        &state,
+        admin.user_id,
+        "gift.update",
+        &format!("gift:{id}"),
+        serde_json::json!({"name": row.name, "price_coins": row.price_coins, "active": row.active != 0}),
+    )
+    .await?;
     tracing::info!(admin = admin.user_id, gift = id, "gift updated");
     Ok(Json(row.into()))
 }
@@ -287,6 +303,14 @@ pub async fn retire_gift(
     .await?
     .ok_or_else(not_found)?;
     crate::gifts::lookup::forget_gift(&state, id);
+    crate::admin::audit::record(
+        &state,
+        admin.user_id,
+        "gift.retire",
+        &format!("gift:{id}"),
+        serde_json::json!({"name": row.name}),
+    )
+    .await?;
     tracing::info!(admin = admin.user_id, gift = id, "gift retired");
     Ok(Json(row.into()))
 }

@@ -1,4 +1,6 @@
-//! Authentication extractors: who is calling, from `Authorization: Bearer <token>`.
+//! Authentication extractors: who is calling, from `Authorization: Bearer <token>`, or
+//! else from the web pages' session cookie (see [`crate::web::session`]); a request that
+//! changes something and is authenticated by the cookie must carry the CSRF token.
 //!
 //! - [`Auth`]: a valid access token is required (401 otherwise).
 //! - [`MaybeAuth`]: anonymous callers are welcome, but a token that is present must be valid.
@@ -64,13 +66,24 @@ impl FromRequestParts<AppState> for Auth {
         if let Some(auth) = parts.extensions.get::<Auth>() {
             return Ok(*auth);
         }
-        let token = bearer(parts)?.ok_or_else(|| {
-            ApiError::unauthorized(
-                "missing_token",
-                "sign in and send `Authorization: Bearer <access_token>`",
-            )
-        })?;
-        let (user_id, claims) = state.tokens().verify(token)?;
+        let (user_id, role) = match bearer(parts)? {
+            Some(token) => {
+                let (user_id, claims) = state.tokens().verify(token)?;
+                (user_id, claims.role)
+            }
+            None => {
+                let session = crate::web::session::from_headers(state, &parts.headers)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::unauthorized(
+                            "missing_token",
+                            "sign in and send `Authorization: Bearer <access_token>`",
+                        )
+                    })?;
+                crate::web::session::check_csrf(parts, &session)?;
+                (session.user_id, session.role)
+            }
+        };
         // A banned or deleted account loses access at once, not when its token expires.
         // The profile cache answers this almost always; writers drop it on a ban.
         if let Err(e) = crate::users::load(state, user_id, user_id).await {
@@ -81,10 +94,7 @@ impl FromRequestParts<AppState> for Auth {
                 other => ApiError::from(other),
             });
         }
-        let auth = Auth {
-            user_id,
-            role: claims.role,
-        };
+        let auth = Auth { user_id, role };
         parts.extensions.insert(auth);
         Ok(auth)
     }
@@ -94,7 +104,12 @@ impl FromRequestParts<AppState> for MaybeAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if bearer(parts)?.is_none() {
+        // A stale session cookie makes an anonymous caller, not an error.
+        if bearer(parts)?.is_none()
+            && crate::web::session::from_headers(state, &parts.headers)
+                .await?
+                .is_none()
+        {
             return Ok(MaybeAuth(None));
         }
         Auth::from_request_parts(parts, state)

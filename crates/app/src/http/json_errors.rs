@@ -18,6 +18,7 @@ pub async fn method_not_allowed() -> ApiError {
 }
 
 /// Middleware: an error status without a JSON body gets the generic body for its status.
+/// Web pages (HTML) keep their own error pages.
 pub async fn ensure_json(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
@@ -28,7 +29,7 @@ pub async fn ensure_json(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if is_json {
         return res;
     }

@@ -114,5 +114,20 @@ pub async fn adjust(
         asset = req.asset.as_str(),
         "wallet adjusted"
     );
+    if status == StatusCode::CREATED {
+        crate::admin::audit::record(
+            &state,
+            admin.user_id,
+            "wallet.adjust",
+            &format!("user:{user}"),
+            serde_json::json!({
+                "asset": req.asset.as_str(),
+                "amount": req.amount,
+                "reason": req.reason.trim(),
+                "txn_id": result.txn_id,
+            }),
+        )
+        .await?;
+    }
     Ok((status, Json(result)))
 }

@@ -2,6 +2,7 @@
 //! [`payments`] providers, withdrawals of diamonds, and operators' adjustments and audit.
 
 pub mod adjust;
+pub mod admin_ledger;
 pub mod audit;
 pub mod get_wallet;
 pub mod ledger;
@@ -72,4 +73,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(withdrawals::reject))
         .routes(routes!(adjust::adjust))
         .routes(routes!(audit::get_audit))
+        .routes(routes!(admin_ledger::search_ledger))
 }

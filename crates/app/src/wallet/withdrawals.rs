@@ -322,6 +322,19 @@ async fn decide(
     .await?;
     let txn = t.id;
     t.commit(&txn).await?;
+    let action = if approve {
+        "withdrawal.approve"
+    } else {
+        "withdrawal.reject"
+    };
+    crate::admin::audit::record(
+        state,
+        admin,
+        action,
+        &format!("withdrawal:{id}"),
+        serde_json::json!({"user_id": user, "diamonds": diamonds, "reason": reason}),
+    )
+    .await?;
     tracing::info!(admin, withdrawal = id, state = next, "withdrawal decided");
     Ok(
         sqlx::query_as::<_, Withdrawal>(&format!(

@@ -82,7 +82,16 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
             return;
         }
     };
-    let who = match gw.authenticator().authenticate(&body.token).await {
+    let authenticated = if body.guest {
+        Ok(Identity {
+            user_id: 0,
+            name: "guest".into(),
+            is_admin: false,
+        })
+    } else {
+        gw.authenticator().authenticate(&body.token).await
+    };
+    let who = match authenticated {
         Ok(who) => who,
         Err(e) => {
             metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
@@ -404,6 +413,13 @@ impl Session {
     }
 
     async fn handle(&mut self, sink: &mut Sink, p: Packet) -> Result<(), End> {
+        // A guest reads rooms: heartbeats and room changes only.
+        if self.who.user_id == 0 && !matches!(p.op, op::HEARTBEAT | op::CHANGE_ROOM) {
+            let why = "sign in to do this; guests may only read rooms";
+            return self
+                .refuse(sink, p.seq, p.op, "sign_in_required", why)
+                .await;
+        }
         match p.op {
             op::HEARTBEAT => {
                 let online = self

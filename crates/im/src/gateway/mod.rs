@@ -84,7 +84,8 @@ pub struct Gateway {
     history: std::sync::OnceLock<Arc<dyn history::History>>,
     inbox: std::sync::OnceLock<Arc<dyn inbox::Inbox>>,
     policy: std::sync::OnceLock<Arc<dyn policy::RoomPolicy>>,
-    words: moderation::WordFilter,
+    /// Swapped whole when operators edit the list; readers clone the `Arc` and let go.
+    words: std::sync::RwLock<Arc<moderation::WordFilter>>,
     auth: Arc<dyn Authenticator>,
     registry: Mutex<Registry>,
     next_conn: AtomicU64,
@@ -111,7 +112,10 @@ impl Gateway {
             history: std::sync::OnceLock::new(),
             inbox: std::sync::OnceLock::new(),
             policy: std::sync::OnceLock::new(),
-            words: moderation::WordFilter::new(&config.sensitive_words, config.sensitive_mode),
+            words: std::sync::RwLock::new(Arc::new(moderation::WordFilter::new(
+                &config.sensitive_words,
+                config.sensitive_mode,
+            ))),
             config,
             auth,
             registry: Mutex::new(Registry::default()),
@@ -151,9 +155,22 @@ impl Gateway {
         self.policy.get()
     }
 
-    /// The sensitive-word filter room messages pass through.
-    pub fn words(&self) -> &moderation::WordFilter {
-        &self.words
+    /// The sensitive-word filter room messages pass through now.
+    pub fn words(&self) -> Arc<moderation::WordFilter> {
+        self.words.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the word list (the configured words plus `extra`, e.g. those operators
+    /// keep in the database); the mode stays as configured. Messages already past the
+    /// filter are not affected.
+    pub fn set_words(&self, extra: &[String]) {
+        let mut words = self.config.sensitive_words.clone();
+        words.extend(extra.iter().cloned());
+        let filter = Arc::new(moderation::WordFilter::new(
+            &words,
+            self.config.sensitive_mode,
+        ));
+        *self.words.write().unwrap_or_else(|p| p.into_inner()) = filter;
     }
 
     pub fn authenticator(&self) -> &dyn Authenticator {
@@ -179,7 +196,10 @@ impl Gateway {
                 kick,
             },
         );
-        r.by_user.entry(user_id).or_default().push(id);
+        // Guests (user 0) are not anyone: nothing is pushed to them by user.
+        if user_id != 0 {
+            r.by_user.entry(user_id).or_default().push(id);
+        }
         metrics::gauge!("im_connections").increment(1.0);
         Registration { id, rx, kicked }
     }

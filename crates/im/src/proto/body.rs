@@ -74,15 +74,22 @@ fn plain<'a>(body: &'a [u8], shape: &str) -> Result<&'a str, ProtoError> {
 const AUTH_SHAPE: &str =
     r#"{"token": "<access token>", "room_id": "live://1", "platform": "web", "accepts": [1000]}"#;
 
+const GUEST_SHAPE: &str = r#"{"guest": true, "room_id": "live://1"}"#;
+
 /// The auth body (op 7), the first packet of every connection, as goim clients send it:
 /// `{"token": "...", "room_id": "live://123", "platform": "web", "accepts": [1000, 1001]}`.
 ///
-/// Only the token is required. Unknown fields (goim's `mid`, `key`) are ignored: the
-/// token alone says who the client is.
+/// Only the token is required, except for a guest (`"guest": true`, no token), who must
+/// name a room and may only read it: the viewer site shows a room's chat to visitors who
+/// have not signed in. Unknown fields (goim's `mid`, `key`) are ignored: the token alone
+/// says who the client is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuthBody {
-    /// The access token from `/api/v1/auth/login`; never empty.
+    /// The access token from `/api/v1/auth/login`; never empty unless `guest`.
     pub token: String,
+    /// A visitor without an account, who reads the room's messages and sends none.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub guest: bool,
     /// The room to join at once, as sent (`live://123`); `None` when absent, `null` or
     /// `""`. When present it is a valid room (see [`AuthBody::room`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,7 +104,10 @@ pub struct AuthBody {
 
 #[derive(Deserialize)]
 struct AuthWire {
+    #[serde(default)]
     token: String,
+    #[serde(default)]
+    guest: bool,
     room_id: Option<String>,
     platform: Option<String>,
     accepts: Option<Vec<u32>>,
@@ -107,15 +117,25 @@ impl AuthBody {
     /// Reads an auth body, refusing a missing or empty token and a malformed room id.
     pub fn parse(body: &[u8]) -> Result<AuthBody, ProtoError> {
         let wire: AuthWire = object(body, AUTH_SHAPE)?;
-        if wire.token.is_empty() {
+        let room_id = wire.room_id.filter(|r| !r.is_empty());
+        if wire.guest && room_id.is_none() {
+            return Err(ProtoError::BadBody(format!(
+                "a guest must name a room; expected {GUEST_SHAPE}"
+            )));
+        }
+        if wire.token.is_empty() && !wire.guest {
             return Err(ProtoError::BadBody(format!(
                 "\"token\" is empty; expected {AUTH_SHAPE}"
             )));
         }
-        let room_id = wire.room_id.filter(|r| !r.is_empty());
         optional_room(room_id.as_deref())?;
         Ok(AuthBody {
-            token: wire.token,
+            token: if wire.guest {
+                String::new()
+            } else {
+                wire.token
+            },
+            guest: wire.guest,
             room_id,
             platform: wire.platform,
             accepts: wire.accepts.unwrap_or_default(),
@@ -296,6 +316,7 @@ mod tests {
             auth,
             AuthBody {
                 token: "t0k".into(),
+                guest: false,
                 room_id: Some("live://1000".into()),
                 platform: Some("web".into()),
                 accepts: vec![1000, 1001, 1002],
@@ -303,6 +324,16 @@ mod tests {
         );
         assert_eq!(auth.room(), Some("1000".into()));
         assert_eq!(AuthBody::parse(&auth.to_bytes()).unwrap(), auth);
+    }
+
+    #[test]
+    fn a_guest_needs_a_room_and_no_token() {
+        let auth = AuthBody::parse(br#"{"guest":true,"room_id":"live://7"}"#).unwrap();
+        assert!(auth.guest);
+        assert_eq!(auth.token, "");
+        assert_eq!(auth.room(), Some("7".into()));
+        assert!(AuthBody::parse(br#"{"guest":true}"#).is_err());
+        assert!(AuthBody::parse(br#"{"room_id":"live://7"}"#).is_err());
     }
 
     #[test]

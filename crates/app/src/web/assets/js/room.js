@@ -1,0 +1,264 @@
+// A live room: the player, the room's chat beside it, and gifts.
+import { api, h, header, avatar, compact, session, toast, signOut, icon } from "/assets/js/api.js";
+import { RoomChat } from "/assets/js/chat.js";
+import { play } from "/assets/js/player.js";
+
+const id = Number(location.pathname.split("/")[2]);
+const $ = (x) => document.getElementById(x);
+const video = $("video");
+let stopPlayer = null;
+let room = null;
+let me = null;
+let chat = null;
+
+function overlay(text) {
+  $("overlay").hidden = !text;
+  $("overlay-text").textContent = text || "";
+}
+
+function startPlayer() {
+  if (stopPlayer || !room) return;
+  overlay("");
+  const prefer = new URLSearchParams(location.search).get("player");
+  stopPlayer = play(video, room.play, (s) => {
+    if (s.blocked) $("unmute").hidden = false;
+    if (s.tech) video.dataset.tech = s.tech;
+    if (s.error) video.dataset.error = s.error;
+  }, prefer);
+  $("unmute").hidden = false;
+}
+
+function stopPlaying(text) {
+  if (stopPlayer) { stopPlayer(); stopPlayer = null; }
+  overlay(text);
+  $("unmute").hidden = true;
+}
+
+function soundLabel() {
+  $("unmute").replaceChildren(icon(video.muted ? "muted" : "sound"), video.muted ? "Tap to unmute" : "Sound on");
+}
+soundLabel();
+
+$("unmute").addEventListener("click", () => {
+  video.muted = !video.muted;
+  video.play().catch(() => {});
+  soundLabel();
+});
+
+function showRoom(r) {
+  room = r;
+  document.title = `${r.title || "Live room"} · momo`;
+  $("room-title").textContent = r.title || "Untitled";
+  $("room-anchor").textContent = r.owner.nickname;
+  $("room-avatar").replaceChildren(avatar(r.owner, "md"));
+  $("room-viewers").textContent = compact(r.viewers);
+  const st = $("room-status");
+  st.textContent = r.banned ? "banned" : r.status;
+  st.className = "status-pill " + (r.status === "live" && !r.banned ? "live" : "");
+  if (r.status === "live" && !r.banned) startPlayer();
+  else if (!stopPlayer) overlay(r.banned ? "This room is closed by a moderator" : "The anchor is offline. Stay around: the room starts here.");
+}
+
+function line(kind, ...parts) {
+  const list = $("chat-list");
+  const li = h("li.chat-line." + kind, ...parts);
+  const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 40;
+  list.append(li);
+  while (list.children.length > 200) list.firstElementChild.remove();
+  if (stick) list.scrollTop = list.scrollHeight;
+}
+
+function flyGift(name, count) {
+  const fly = h("div.fly", icon("gift"), name + (count > 1 ? " ×" + count : ""));
+  $("gift-fly").append(fly);
+  setTimeout(() => fly.remove(), 2600);
+}
+
+function onMessage(m) {
+  switch (m.type) {
+    case "danmaku":
+      line("msg", h("span.who", (m.user && m.user.name) || "someone"), h("span.text", m.text));
+      break;
+    case "gift": {
+      const who = (m.sender && m.sender.nickname) || "someone";
+      const name = (m.gift && m.gift.name) || "a gift";
+      line("chat-gift", icon("gift"), h("span.who", who), ` sent ${name}` + (m.count > 1 ? ` ×${m.count}` : ""));
+      flyGift(name, m.count);
+      break;
+    }
+    case "live_started":
+      line("system", "The stream started");
+      refresh().then(startPlayer);
+      break;
+    case "live_ended":
+      line("system", "The stream ended");
+      stopPlaying("The stream has ended");
+      $("room-status").textContent = "offline";
+      $("room-status").className = "status-pill";
+      break;
+    case "live_cut":
+      line("system", m.reason === "banned" ? "This room was closed by a moderator" : "The stream was stopped by a moderator");
+      stopPlaying(m.reason === "banned" ? "This room was closed by a moderator" : "This stream was stopped by a moderator");
+      $("room-status").textContent = m.reason === "banned" ? "banned" : "offline";
+      $("room-status").className = "status-pill";
+      break;
+    default:
+      break;
+  }
+}
+
+async function banned() {
+  $("banned-banner").hidden = false;
+  $("chat-form").hidden = true;
+  $("gift-bar").classList.add("disabled");
+  await signOut();
+  header("");
+}
+
+function startChat(signedIn) {
+  if (chat) chat.close();
+  // The first token comes with the page's session; reconnects ask for a fresh one.
+  let first = true;
+  const token = signedIn ? async () => {
+    const s = await session(!first);
+    first = false;
+    return s && s.access_token;
+  } : null;
+  chat = new RoomChat(id, token, {
+    onMessage,
+    onOnline: (n) => { $("online").textContent = compact(n); },
+    onNotification: (n) => {
+      if (n.kind !== "announcement" || !n.payload) return;
+      const box = $("announcement");
+      box.replaceChildren(h("strong", n.payload.title), h("span", n.payload.body),
+        h("button.btn.ghost.small", { type: "button", onclick: () => { box.hidden = true; } }, "Dismiss"));
+      box.hidden = false;
+    },
+    onError: (e) => {
+      if (e.code === "account_banned") { banned(); return; }
+      toast(e.code === "sensitive_words" ? "That message has words that are not allowed." :
+        e.code === "rate_limited" ? "Slow down a little." :
+        e.code === "muted" ? "You are muted in this room." : (e.message || e.code), "error");
+    },
+    onClosed: async (why) => {
+      if (why !== "kicked") return;
+      // The server closed the connection: a ban, if the session is gone too.
+      const s = await session(true).catch(() => null);
+      if (!s) banned();
+    },
+  });
+}
+
+$("chat-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const input = $("chat-input");
+  const text = input.value.trim();
+  if (!text || !chat) return;
+  if (chat.send(text)) input.value = "";
+});
+
+async function loadFollow() {
+  const btn = $("follow");
+  if (!room || (me && me.id === room.owner.id)) { btn.hidden = true; return; }
+  let following = false;
+  if (me) {
+    const u = await api("GET", `/api/v1/users/${room.owner.id}`).catch(() => null);
+    following = !!(u && u.is_following);
+  }
+  const show = () => {
+    btn.textContent = following ? "Following" : "Follow";
+    btn.classList.toggle("ghost", following);
+  };
+  show();
+  btn.hidden = false;
+  btn.onclick = async () => {
+    if (!me) { location.assign("/login?next=" + encodeURIComponent(location.pathname)); return; }
+    try {
+      await api(following ? "DELETE" : "POST", `/api/v1/users/${room.owner.id}/follow`);
+      following = !following;
+      show();
+    } catch (e) { toast(e.message, "error"); }
+  };
+}
+
+async function loadWallet() {
+  if (!me) return;
+  try {
+    const w = await api("GET", "/api/v1/wallet");
+    $("wallet-box").replaceChildren(
+      h("span.coins", { id: "coins", title: "coins" }, icon("coin"), compact(w.coins)),
+      h("button.btn.ghost.small", { type: "button", onclick: topUp }, "Top up"),
+    );
+  } catch (_) { /* wallet hidden */ }
+}
+
+async function topUp() {
+  try {
+    const packages = await api("GET", "/api/v1/wallet/recharge/packages");
+    if (!packages.length) { toast("Recharging is not set up on this server.", "error"); return; }
+    const order = await api("POST", "/api/v1/wallet/recharge/orders", { package_id: packages[0].id });
+    await api("POST", `/api/v1/payments/dev/checkout/${encodeURIComponent(order.order_no)}`);
+    toast(`Added ${packages[0].coins} coins`);
+    loadWallet();
+  } catch (e) {
+    toast(e.status === 404 ? "Only the development payment provider is built in; it is off here." : e.message, "error");
+  }
+}
+
+async function sendGift(gift) {
+  if (!me) { location.assign("/login?next=" + encodeURIComponent(location.pathname)); return; }
+  try {
+    const key = (crypto.randomUUID && crypto.randomUUID()) || String(Date.now()) + Math.random();
+    await api("POST", `/api/v1/rooms/${id}/gifts`, { gift_id: gift.id, count: 1, idempotency_key: key });
+    loadWallet();
+  } catch (e) {
+    if (e.code === "insufficient_coins") toast("Not enough coins: top up first.", "error");
+    else if (e.code === "account_banned") banned();
+    else toast(e.message, "error");
+  }
+}
+
+async function loadGifts() {
+  try {
+    const gifts = await api("GET", "/api/v1/gifts");
+    $("gift-list").replaceChildren(...gifts.map((g) =>
+      h("button.gift", { type: "button", title: `${g.name}: ${g.price_coins} coins`, onclick: () => sendGift(g), dataset: { giftId: String(g.id) } },
+        icon("gift", "gift-icon"), h("span.gift-name", g.name), h("span.gift-price.muted", icon("coin"), `${g.price_coins}`)),
+    ));
+    if (!gifts.length) $("gift-list").append(h("span.muted", "No gifts in the catalogue yet."));
+  } catch (_) { /* no gifts */ }
+}
+
+async function refresh() {
+  try {
+    const r = await api("GET", `/api/v1/rooms/${id}`);
+    showRoom(r);
+    return r;
+  } catch (e) {
+    overlay(e.status === 404 ? "There is no such room" : "Cannot load the room: " + e.message);
+    return null;
+  }
+}
+
+async function main() {
+  if (!Number.isInteger(id) || id <= 0) { overlay("There is no such room"); return; }
+  const s = await header("");
+  me = s && s.user;
+  $("chat-form").hidden = !me;
+  $("chat-guest").hidden = !!me;
+  $("chat-login").href = "/login?next=" + encodeURIComponent(location.pathname);
+  await refresh();
+  startChat(!!s);
+  loadGifts();
+  loadWallet();
+  loadFollow();
+  setInterval(async () => {
+    if (!room) return;
+    const r = await api("GET", `/api/v1/rooms/${id}`).catch(() => null);
+    if (!r) return;
+    $("room-viewers").textContent = compact(r.viewers);
+    if (r.status === "live" && !stopPlayer && !r.banned) { room = r; startPlayer(); }
+  }, 10000);
+}
+
+main();

@@ -1,0 +1,1017 @@
+//! The web pages in a real browser: headless Chromium driven over WebDriver
+//! (chromedriver), against a real momo node with a live stream published to it.
+//!
+//! A visitor signs up, opens a live room, and the video plays; a chat message from a
+//! second browser appears in the first, as does a gift; XSS in titles and chat stays
+//! text. An admin signs in, cuts the stream, and bans a user, and the viewers' pages
+//! show it. Screenshots of the main pages, at phone and desktop sizes, are written to
+//! `target/screenshots/` (or `MOMO_SCREENSHOTS`).
+//!
+//! Runs when `MOMO_TEST_BROWSER=1` (Debian's `chromium` and `chromium-driver`; other
+//! paths with `MOMO_CHROMIUM` and `MOMO_CHROMEDRIVER`), and says SKIPPED otherwise.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use media::client::rtmp::RtmpPublisher;
+use media::flv::{AudioPacket, AudioTag, VideoPacket, VideoTag};
+use media::frame::{Frame, FrameKind};
+use serde_json::{json, Value};
+
+const SAMPLE: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../media/tests/fixtures/sample.flv"
+));
+
+const DESKTOP: (u32, u32) = (1366, 900);
+const PHONE: (u32, u32) = (390, 844);
+
+fn enabled() -> bool {
+    if std::env::var("MOMO_TEST_BROWSER").is_ok_and(|v| v == "1") {
+        return true;
+    }
+    eprintln!(
+        "\n*** SKIPPED: the browser tests. Set MOMO_TEST_BROWSER=1 (with chromium and \
+         chromium-driver installed) to run them. ***\n"
+    );
+    false
+}
+
+/// A chromedriver process, ended on drop.
+struct Driver {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bin = std::env::var("MOMO_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let child = std::process::Command::new(&bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("{}/status", driver.url)).send().await {
+            if r.status().is_success() {
+                return driver;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+/// A browser with a fresh profile (its own cookies) at `size`.
+async fn browser(driver: &Driver, profile: &tempfile::TempDir, size: (u32, u32)) -> Client {
+    let binary = std::env::var("MOMO_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": binary,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required",
+                "--hide-scrollbars", "--mute-audio",
+                format!("--window-size={},{}", size.0, size.1),
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let c = ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session");
+    resize(&c, size).await;
+    c
+}
+
+/// Makes the page's viewport `size` (the window is a little larger than its viewport).
+async fn resize(c: &Client, size: (u32, u32)) {
+    c.set_window_size(size.0, size.1).await.unwrap();
+    let inner = c
+        .execute("return [window.innerWidth, window.innerHeight]", vec![])
+        .await
+        .unwrap();
+    let (iw, ih) = (
+        inner[0].as_u64().unwrap_or(0) as u32,
+        inner[1].as_u64().unwrap_or(0) as u32,
+    );
+    if iw > 0 && ih > 0 && (iw, ih) != size {
+        c.set_window_size(
+            size.0 + (size.0 - iw.min(size.0)),
+            size.1 + (size.1 - ih.min(size.1)),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = std::env::var_os("MOMO_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")
+        });
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    // Let fonts, images and the last layout settle.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Nothing half-rendered shows.
+    let text = js(c, "return document.body.innerText").await;
+    let text = text.as_str().unwrap_or("");
+    for bad in ["undefined", "NaN", "[object Object]"] {
+        assert!(!text.contains(bad), "{name} shows {bad:?}: {text}");
+    }
+    let png = c.screenshot().await.unwrap();
+    let path = shots_dir().join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    eprintln!("screenshot: {}", path.display());
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![]).await.unwrap()
+}
+
+/// Waits up to `secs` for `script` to return something truthy; returns it.
+async fn until(c: &Client, secs: u64, what: &str, script: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = c.execute(script, vec![]).await.unwrap_or(Value::Null);
+        let truthy = match &v {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(n) => n.as_f64() != Some(0.0),
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        };
+        if truthy {
+            return v;
+        }
+        if Instant::now() > deadline {
+            let url = c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            panic!("waited {secs} s for {what} on {url}");
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let el = c.wait().for_element(Locator::Css(css)).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn click_xpath(c: &Client, xpath: &str) {
+    c.wait()
+        .for_element(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Publishes the sample file over RTMP, looped in real time, until the server cuts it.
+fn publish_looping(rtmp: String, key: String) -> tokio::task::JoinHandle<()> {
+    let (_, frames) = media::flv::read_all(SAMPLE).expect("sample reads");
+    let video = |f: &Frame| {
+        (f.kind == FrameKind::Video)
+            .then(|| VideoTag::parse(&f.payload).ok().map(|t| t.packet))
+            .flatten()
+    };
+    let pictures: Vec<u32> = frames
+        .iter()
+        .filter(|f| video(f) == Some(VideoPacket::CodedFrames))
+        .map(|f| f.timestamp)
+        .collect();
+    let interval = (pictures[pictures.len() - 1] - pictures[0]) / (pictures.len() as u32 - 1);
+    let lap_ms = pictures[pictures.len() - 1] - pictures[0] + interval;
+    let first = frames.iter().map(|f| f.timestamp).min().unwrap_or(0);
+    let frames: Vec<Frame> = frames
+        .into_iter()
+        .filter(|f| f.timestamp - first < lap_ms && video(f) != Some(VideoPacket::EndOfSequence))
+        .collect();
+    let once_only = move |f: &Frame| match f.kind {
+        FrameKind::Script => true,
+        FrameKind::Video => video(f) == Some(VideoPacket::SequenceHeader),
+        FrameKind::Audio => {
+            AudioTag::parse(&f.payload).is_ok_and(|t| t.packet == AudioPacket::SequenceHeader)
+        }
+    };
+    tokio::spawn(async move {
+        let addr = rtmp
+            .trim_start_matches("rtmp://")
+            .trim_end_matches("/live")
+            .to_string();
+        let mut publisher = RtmpPublisher::connect(addr, "live", &key)
+            .await
+            .expect("publish accepted");
+        for lap in 0u32.. {
+            for f in &frames {
+                if lap > 0 && once_only(f) {
+                    continue;
+                }
+                let frame = Frame {
+                    kind: f.kind,
+                    timestamp: (f.timestamp - first).wrapping_add(lap.wrapping_mul(lap_ms)),
+                    payload: f.payload.clone(),
+                };
+                if publisher.send_paced(&frame).await.is_err() {
+                    return; // cut by the server
+                }
+            }
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
+    if !enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let admin = s.admin_token("boss").await;
+
+    // An anchor whose nickname and title try to inject markup, live with the sample.
+    let (status, anchor) = s
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "anchor_x", "password": "password-123", "nickname": "<i>Ann</i>"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{anchor}");
+    let anchor_token = anchor["access_token"].as_str().unwrap().to_string();
+    let title = "<script>window.__xss=1</script>Night songs";
+    let (_, room) = s
+        .post(
+            "/api/v1/rooms",
+            Some(&anchor_token),
+            json!({"title": title, "category": "music"}),
+        )
+        .await;
+    let room_id = room["id"].as_i64().unwrap();
+    let publisher = publish_looping(
+        s.rtmp_base.clone(),
+        room["stream_key"].as_str().unwrap().into(),
+    );
+    for _ in 0..200 {
+        let (_, r) = s.get(&format!("/api/v1/rooms/{room_id}"), None).await;
+        if r["status"] == "live" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A second, quiet room so the grid has more than one card.
+    let other = s.register("quiet_anchor").await;
+    let (_, quiet) = s
+        .post(
+            "/api/v1/rooms",
+            Some(&other.token),
+            json!({"title": "Morning coffee chat"}),
+        )
+        .await;
+    let _quiet_stream = s.go_live(quiet["id"].as_i64().unwrap()).await;
+    let (status, gift) = s
+        .post(
+            "/api/v1/admin/gifts",
+            Some(&admin),
+            json!({"name": "Rose", "price_coins": 5}),
+        )
+        .await;
+    assert_eq!(status, 201, "{gift}");
+    s.post(
+        "/api/v1/admin/gifts",
+        Some(&admin),
+        json!({"name": "Rocket", "price_coins": 500}),
+    )
+    .await;
+
+    let driver = start_driver().await;
+    let (pa, pb, pc) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let a = browser(&driver, &pa, DESKTOP).await;
+
+    // 1. A visitor signs up on the site and lands on the live rooms.
+    a.goto(&s.url("/signup")).await.unwrap();
+    shot(&a, "signup-desktop").await;
+    fill(&a, "#username", "viewer_a").await;
+    fill(&a, "#nickname", "Viewer A").await;
+    fill(&a, "#password", "password-123").await;
+    click(&a, "#auth-submit").await;
+    until(
+        &a,
+        10,
+        "the signed-in header",
+        "return document.getElementById('me-name')?.textContent",
+    )
+    .await;
+    assert_eq!(a.current_url().await.unwrap().path(), "/");
+    until(
+        &a,
+        10,
+        "the room card",
+        &format!(
+            "return document.querySelector('a.room-card[data-room-id=\"{room_id}\"]') !== null"
+        ),
+    )
+    .await;
+    let card_title = js(
+        &a,
+        &format!("return document.querySelector('a.room-card[data-room-id=\"{room_id}\"] .room-title').textContent"),
+    )
+    .await;
+    assert_eq!(card_title, title, "titles are shown as text");
+    shot(&a, "home-desktop").await;
+
+    // 2. The room plays: the video's clock advances.
+    click(&a, &format!("a.room-card[data-room-id=\"{room_id}\"]")).await;
+    until(
+        &a,
+        10,
+        "the room page",
+        "return location.pathname.startsWith('/rooms/')",
+    )
+    .await;
+    let t0 = until(
+        &a,
+        30,
+        "the video to play",
+        "const v = document.getElementById('video'); return v && v.currentTime > 0.5 ? v.currentTime : 0",
+    )
+    .await
+    .as_f64()
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let t1 = js(&a, "return document.getElementById('video').currentTime")
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(t1 > t0 + 0.5, "the video's time advances: {t0} then {t1}");
+    let tech = js(&a, "return document.getElementById('video').dataset.tech").await;
+    assert_eq!(tech, "flv", "played through mpegts.js over HTTP-FLV");
+    assert_eq!(
+        js(
+            &a,
+            "return document.getElementById('room-title').textContent"
+        )
+        .await,
+        title
+    );
+    assert_eq!(
+        js(
+            &a,
+            "return document.getElementById('room-anchor').textContent"
+        )
+        .await,
+        "<i>Ann</i>"
+    );
+    assert_eq!(
+        js(
+            &a,
+            "return document.querySelectorAll('#room-title *, #room-anchor *').length"
+        )
+        .await,
+        0
+    );
+
+    // The HLS fallback (hls.js) plays too.
+    let hls = browser(&driver, &tempfile::tempdir().unwrap(), PHONE).await;
+    hls.goto(&s.url(&format!("/rooms/{room_id}?player=hls")))
+        .await
+        .unwrap();
+    let h0 = until(
+        &hls,
+        40,
+        "the video over HLS",
+        "const v = document.getElementById('video'); return v.dataset.tech === 'hls' && v.currentTime > 0.5 ? v.currentTime : 0",
+    )
+    .await
+    .as_f64()
+    .unwrap();
+    until(
+        &hls,
+        10,
+        "HLS time to advance",
+        &format!("return document.getElementById('video').currentTime > {h0} + 0.5"),
+    )
+    .await;
+    hls.close().await.unwrap();
+
+    // 3. A second visitor (phone-sized) logs in and chats; the first sees it, as text.
+    s.register("viewer_b").await;
+    let b = browser(&driver, &pb, PHONE).await;
+    b.goto(&s.url(&format!("/login?next=/rooms/{room_id}")))
+        .await
+        .unwrap();
+    shot(&b, "login-phone").await;
+    fill(&b, "#username", "viewer_b").await;
+    fill(&b, "#password", "password-123").await;
+    click(&b, "#auth-submit").await;
+    until(
+        &b,
+        10,
+        "the room page",
+        "return location.pathname.startsWith('/rooms/')",
+    )
+    .await;
+    until(
+        &b,
+        10,
+        "the chat box",
+        "return !document.getElementById('chat-form').hidden",
+    )
+    .await;
+    until(
+        &b,
+        30,
+        "the video on the phone",
+        "return document.getElementById('video').currentTime > 0.5",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let xss = "<img src=x onerror=\"window.__xss=1\">hello from B";
+    fill(&b, "#chat-input", xss).await;
+    click(&b, "#chat-send").await;
+    until(
+        &a,
+        10,
+        "B's message in A's chat",
+        "return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].some(e => e.textContent.includes('hello from B'))",
+    )
+    .await;
+    let shown = js(&a, "return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].map(e => e.textContent).pop()").await;
+    assert_eq!(shown, xss, "chat is shown as text");
+    assert_eq!(
+        js(
+            &a,
+            "return document.querySelectorAll('#chat-list img').length"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        js(&a, "return window.__xss === undefined").await,
+        true,
+        "no injected script ran"
+    );
+
+    // A follows the anchor from the room.
+    click(&a, "#follow").await;
+    until(
+        &a,
+        10,
+        "following",
+        "return document.getElementById('follow').textContent === 'Following'",
+    )
+    .await;
+    let (_, followers) = s
+        .get(
+            &format!("/api/v1/users/{}/followers", anchor["user"]["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(followers["items"][0]["username"], "viewer_a", "{followers}");
+
+    // 4. A gets coins and sends a gift; B sees it in the room.
+    let (_, me_a) = s.get("/api/v1/admin/users?q=viewer_a", Some(&admin)).await;
+    let a_id = me_a["items"][0]["id"].as_i64().unwrap();
+    let (status, _) = s
+        .post(
+            "/api/v1/admin/wallet/adjustments",
+            Some(&admin),
+            json!({"user_id": a_id, "asset": "coin", "amount": 100, "reason": "test coins", "idempotency_key": "coins-a"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    a.refresh().await.unwrap();
+    until(
+        &a,
+        10,
+        "the wallet",
+        "return document.getElementById('coins')?.textContent.includes('100')",
+    )
+    .await;
+    until(
+        &a,
+        30,
+        "the video after reload",
+        "return document.getElementById('video').currentTime > 0.5",
+    )
+    .await;
+    click(&a, &format!("button.gift[data-gift-id=\"{}\"]", gift["id"])).await;
+    until(
+        &b,
+        10,
+        "A's gift in B's chat",
+        "return [...document.querySelectorAll('#chat-list .chat-line.chat-gift')].some(e => e.textContent.includes('Rose'))",
+    )
+    .await;
+    until(
+        &a,
+        10,
+        "the wallet after the gift",
+        "return document.getElementById('coins')?.textContent.includes('95')",
+    )
+    .await;
+    shot(&a, "room-desktop").await;
+    shot(&b, "room-phone").await;
+
+    // The home page on a phone, and the other pages.
+    b.goto(&s.url("/")).await.unwrap();
+    until(
+        &b,
+        10,
+        "cards on the phone",
+        "return document.querySelectorAll('a.room-card').length >= 2",
+    )
+    .await;
+    shot(&b, "home-phone").await;
+    // The short-video feed, when this server serves one; else the page says so.
+    let (feed_status, _) = s.get("/api/v1/feed", None).await;
+    let video_id = if feed_status == 404 {
+        b.goto(&s.url("/videos")).await.unwrap();
+        until(
+            &b,
+            10,
+            "the feed's 'not available' state",
+            "return document.getElementById('feed-state-title').textContent.includes('not available')",
+        )
+        .await;
+        None
+    } else {
+        let state = s.app_state().await;
+        let seed = common::seed::Seed {
+            description: "late night practice".into(),
+            hashtags: vec!["guitar".into()],
+            ..common::seed::Seed::titled("<u>Riff</u> #1")
+        };
+        let id = common::seed::video(&state, anchor["user"]["id"].as_i64().unwrap(), seed).await;
+        state.store().close().await;
+        // The feed reads a list refreshed in the background: wait until it has the video.
+        for _ in 0..100 {
+            let (_, feed) = s.get("/api/v1/feed", None).await;
+            if feed["items"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(|v| v["id"] == id))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        b.goto(&s.url("/videos")).await.unwrap();
+        let item = format!("article.feed-item[data-video-id=\"{id}\"]");
+        until(
+            &b,
+            10,
+            "the seeded video in the feed",
+            &format!("return document.querySelector('{item}') !== null"),
+        )
+        .await;
+        assert_eq!(
+            js(
+                &b,
+                &format!("return document.querySelector('{item} .feed-title').textContent")
+            )
+            .await,
+            "<u>Riff</u> #1"
+        );
+        click(&b, &format!("{item} button.side-btn")).await;
+        until(
+            &b,
+            10,
+            "the like",
+            &format!("return document.querySelector('{item} button.side-btn.on') !== null"),
+        )
+        .await;
+        let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+        assert_eq!(v["like_count"], 1, "{v}");
+        Some(id)
+    };
+    shot(&b, "videos-phone").await;
+    b.goto(&s.url("/studio")).await.unwrap();
+    until(
+        &b,
+        10,
+        "the studio",
+        "return document.getElementById('studio-title') !== null",
+    )
+    .await;
+    shot(&b, "studio-phone").await;
+    b.goto(&s.url(&format!("/rooms/{room_id}"))).await.unwrap();
+    until(
+        &b,
+        10,
+        "B's chat again",
+        "return !document.getElementById('chat-form').hidden",
+    )
+    .await;
+    // B, not an admin, is refused the console.
+    let c_check = browser(&driver, &tempfile::tempdir().unwrap(), DESKTOP).await;
+    c_check.goto(&s.url("/admin")).await.unwrap();
+    assert!(c_check.source().await.unwrap().contains("Admins only"));
+    c_check.close().await.unwrap();
+
+    // 5. An admin signs in; the console's pages.
+    let c = browser(&driver, &pc, DESKTOP).await;
+    c.goto(&s.url("/login?next=/admin")).await.unwrap();
+    fill(&c, "#username", "boss").await;
+    fill(&c, "#password", "admin-password").await;
+    click(&c, "#auth-submit").await;
+    until(
+        &c,
+        10,
+        "the dashboard",
+        "return document.querySelector('#stat-users .stat-value')?.textContent",
+    )
+    .await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/admin");
+    let users = js(
+        &c,
+        "return document.querySelector('#stat-users .stat-value').textContent",
+    )
+    .await;
+    assert_eq!(users, "5");
+    let live = js(
+        &c,
+        "return document.querySelector('#stat-live .stat-value').textContent",
+    )
+    .await;
+    assert_eq!(live, "2");
+    assert!(
+        js(
+            &c,
+            "return document.querySelectorAll('svg.chart rect.bar').length"
+        )
+        .await
+        .as_u64()
+        .unwrap()
+            >= 14
+    );
+    shot(&c, "admin-dashboard-desktop").await;
+
+    // 6. The admin cuts the stream; the viewer's page says so.
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='rooms']").await;
+    let row = format!("//tr[td[1][normalize-space()='{room_id}']]");
+    click_xpath(&c, &format!("{row}//button[normalize-space()='Watch']")).await;
+    until(
+        &c,
+        30,
+        "the admin's player",
+        "const v = document.querySelector('.watch-video'); return v && v.currentTime > 0.3",
+    )
+    .await;
+    shot(&c, "admin-rooms-desktop").await;
+    click_xpath(&c, &format!("{row}//button[normalize-space()='Cut']")).await;
+    click_xpath(
+        &c,
+        &format!("{row}//button[starts-with(normalize-space(),'Confirm cut')]"),
+    )
+    .await;
+    until(
+        &a,
+        10,
+        "the cut on A's page",
+        "const o = document.getElementById('overlay'); return !o.hidden && o.textContent.includes('stopped by a moderator')",
+    )
+    .await;
+    until(
+        &b,
+        10,
+        "the cut on B's page",
+        "return !document.getElementById('overlay').hidden",
+    )
+    .await;
+    shot(&a, "room-cut-desktop").await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), publisher).await;
+
+    // 7. The admin bans B; B's page shows it and B is signed out.
+    c.goto(&s.url("/admin/users?q=viewer_b")).await.unwrap();
+    let b_row = "//tr[td[2][contains(., '@viewer_b')]]";
+    click_xpath(&c, &format!("{b_row}//button[normalize-space()='Ban']")).await;
+    click_xpath(
+        &c,
+        &format!("{b_row}//button[starts-with(normalize-space(),'Confirm ban')]"),
+    )
+    .await;
+    until(
+        &b,
+        10,
+        "the ban on B's page",
+        "return !document.getElementById('banned-banner').hidden",
+    )
+    .await;
+    until(
+        &b,
+        10,
+        "B signed out",
+        "return document.getElementById('login-link') !== null",
+    )
+    .await;
+    shot(&b, "room-banned-phone").await;
+    until(&c, 10, "B shown as banned", &format!("return document.evaluate(\"{b_row}//span[normalize-space()='banned']\", document, null, 9, null).singleNodeValue !== null")).await;
+    shot(&c, "admin-users-desktop").await;
+
+    // The account page of B, from the list.
+    click_xpath(&c, &format!("{b_row}//button[normalize-space()='View']")).await;
+    until(
+        &c,
+        10,
+        "B's account",
+        "return document.querySelector('#user-detail h2')?.textContent === 'viewer_b'",
+    )
+    .await;
+
+    // A gift made in the catalogue editor.
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='gifts']").await;
+    fill(&c, "input[name=gname]", "Crown").await;
+    fill(&c, "input[name=price]", "99").await;
+    click_xpath(&c, "//button[normalize-space()='Create']").await;
+    until(
+        &c,
+        10,
+        "the new gift",
+        "return [...document.querySelectorAll('table.data input')].some(e => e.value === 'Crown')",
+    )
+    .await;
+
+    // A balance adjusted with its reason, found in the ledger.
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='wallet']").await;
+    let form = "#adjust-form";
+    fill(&c, &format!("{form} input[name=user]"), &a_id.to_string()).await;
+    fill(&c, &format!("{form} input[name=amount]"), "7").await;
+    click(&c, &format!("{form} button[type=submit]")).await;
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('#adjust-form input[name=reason]').validity.valid"
+        )
+        .await,
+        false,
+        "the reason is required"
+    );
+    fill(
+        &c,
+        &format!("{form} input[name=reason]"),
+        "apology for the outage",
+    )
+    .await;
+    click(&c, &format!("{form} button[type=submit]")).await;
+    until(
+        &c,
+        10,
+        "the adjustment in the ledger",
+        "return [...document.querySelectorAll('table.data td')].some(e => e.textContent === 'by boss: apology for the outage')",
+    )
+    .await;
+
+    // A withdrawal approved.
+    let anchor_id = anchor["user"]["id"].as_i64().unwrap();
+    let (status, _) = s
+        .post(
+            "/api/v1/admin/wallet/adjustments",
+            Some(&admin),
+            json!({"user_id": anchor_id, "asset": "diamond", "amount": 300, "reason": "test diamonds", "idempotency_key": "dia-1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, w) = s
+        .post(
+            "/api/v1/wallet/withdrawals",
+            Some(&anchor_token),
+            json!({"diamonds": 200, "account": "bank 6222", "idempotency_key": "w-1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{w}");
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='withdrawals']").await;
+    let w_id = w["withdrawal"]["id"].as_i64().unwrap();
+    let w_row = format!("//tr[td[1][normalize-space()='{w_id}']]");
+    click_xpath(&c, &format!("{w_row}//button[normalize-space()='Approve']")).await;
+    click_xpath(
+        &c,
+        &format!("{w_row}//button[starts-with(normalize-space(),'Confirm approve')]"),
+    )
+    .await;
+    until(
+        &c,
+        10,
+        "the queue emptied",
+        "return document.querySelector('.empty-row') !== null",
+    )
+    .await;
+    let (_, paid) = s
+        .get("/api/v1/admin/withdrawals?state=paid", Some(&admin))
+        .await;
+    assert_eq!(paid["items"][0]["id"], w_id, "{paid}");
+
+    // 8. An announcement from the console reaches the viewer's page at once.
+    click_xpath(
+        &c,
+        "//nav[@id='admin-nav']//a[@data-section='announcements']",
+    )
+    .await;
+    fill(&c, "input[name=atitle]", "Maintenance tonight").await;
+    fill(
+        &c,
+        "textarea[name=abody]",
+        "<b>momo</b> restarts at 02:00 for five minutes.",
+    )
+    .await;
+    click_xpath(&c, "//button[normalize-space()='Send to everyone']").await;
+    until(
+        &a,
+        10,
+        "the announcement on A's page",
+        "const b = document.getElementById('announcement'); return !b.hidden && b.textContent.includes('<b>momo</b> restarts')",
+    )
+    .await;
+    shot(&a, "room-announcement-desktop").await;
+
+    // 9. A word added in the console is masked in the room's chat at once.
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='words']").await;
+    fill(&c, "#word-input", "spoiler").await;
+    click_xpath(&c, "//button[normalize-space()='Add']").await;
+    until(&c, 10, "the word listed", "return [...document.querySelectorAll('.chip')].some(e => e.textContent.includes('spoiler'))").await;
+    assert_eq!(
+        js(
+            &c,
+            "return document.getElementById('admin-view').textContent.includes('null')"
+        )
+        .await,
+        false
+    );
+    fill(&a, "#chat-input", "no SPOILER please").await;
+    click(&a, "#chat-send").await;
+    until(
+        &a,
+        10,
+        "the masked message",
+        "return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].some(e => e.textContent === 'no ******* please')",
+    )
+    .await;
+
+    // The audit log has it all, with the admin's name.
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='audit']").await;
+    until(
+        &c,
+        10,
+        "the audit log",
+        "return document.querySelectorAll('table.data tbody tr').length >= 4",
+    )
+    .await;
+    let actions = js(&c, "return [...document.querySelectorAll('table.data tbody tr td:nth-child(3)')].map(e => e.textContent)").await;
+    let actions: Vec<&str> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions[..8],
+        [
+            "word.add",
+            "announcement.create",
+            "withdrawal.approve",
+            "wallet.adjust",
+            "wallet.adjust",
+            "gift.create",
+            "user.ban",
+            "room.cut"
+        ],
+        "{actions:?}"
+    );
+    shot(&c, "admin-audit-desktop").await;
+    for (section, name) in [
+        ("gifts", "admin-gifts-desktop"),
+        ("wallet", "admin-wallet-desktop"),
+        ("words", "admin-words-desktop"),
+        ("videos", "admin-videos-desktop"),
+    ] {
+        click_xpath(
+            &c,
+            &format!("//nav[@id='admin-nav']//a[@data-section='{section}']"),
+        )
+        .await;
+        until(
+            &c,
+            10,
+            section,
+            "return document.querySelector('#admin-view .loading') === null",
+        )
+        .await;
+        shot(&c, name).await;
+    }
+    // The moderation queue: a reported video hidden from the console.
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='reports']").await;
+    match video_id {
+        None => {
+            until(
+                &c,
+                10,
+                "reports not available",
+                "return document.querySelector('.unavailable') !== null",
+            )
+            .await;
+            shot(&c, "admin-reports-desktop").await;
+        }
+        Some(id) => {
+            let (status, r) = s
+                .post(
+                    "/api/v1/reports",
+                    Some(&anchor_token),
+                    json!({"target_kind": "video", "target_id": id, "reason": "spam <script>"}),
+                )
+                .await;
+            assert_eq!(status, 201, "{r}");
+            c.refresh().await.unwrap();
+            let row = format!("//tr[td[1][normalize-space()='{}']]", r["id"]);
+            c.wait().for_element(Locator::XPath(&row)).await.unwrap();
+            shot(&c, "admin-reports-desktop").await;
+            click_xpath(&c, &format!("{row}//button[normalize-space()='Hide']")).await;
+            click_xpath(
+                &c,
+                &format!("{row}//button[starts-with(normalize-space(),'Confirm hide')]"),
+            )
+            .await;
+            until(
+                &c,
+                10,
+                "the queue emptied",
+                "return document.querySelector('.empty-row') !== null",
+            )
+            .await;
+            let (_, v) = s
+                .get("/api/v1/admin/videos?hidden=true", Some(&admin))
+                .await;
+            assert_eq!(v["items"][0]["id"], id, "{v}");
+            let (_, audit) = s
+                .get("/api/v1/admin/audit?action=report", Some(&admin))
+                .await;
+            assert_eq!(audit["items"][0]["action"], "report.resolve", "{audit}");
+            assert_eq!(audit["items"][0]["detail"]["action"], "hidden", "{audit}");
+        }
+    }
+    resize(&c, PHONE).await;
+    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='dashboard']").await;
+    until(
+        &c,
+        10,
+        "the dashboard on a phone",
+        "return document.querySelector('#stat-users') !== null",
+    )
+    .await;
+    shot(&c, "admin-dashboard-phone").await;
+
+    for client in [a, b, c] {
+        client.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
