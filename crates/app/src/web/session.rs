@@ -312,6 +312,26 @@ mod tests {
     }
 
     #[test]
+    fn malformed_cookie_headers_find_nothing_and_never_panic() {
+        let mut h = HeaderMap::new();
+        for raw in [
+            &b"momo_session"[..],
+            b"=ws_x",
+            b";;;; ;",
+            b"momo_session=",
+            b"momo_session= ; x",
+            b"\xff\xfe=1",
+        ] {
+            h.append(header::COOKIE, HeaderValue::from_bytes(raw).unwrap());
+        }
+        assert_eq!(cookie(&h, SESSION_COOKIE), None);
+        assert_eq!(cookie(&h, ""), Some("ws_x"));
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("momo_session=a=b"));
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("a=b"));
+    }
+
+    #[test]
     fn the_csrf_token_depends_on_the_session() {
         assert_ne!(csrf_for("ws_a"), csrf_for("ws_b"));
         assert_eq!(csrf_for("ws_a"), csrf_for("ws_a"));
