@@ -30,6 +30,9 @@ const PARTS_IN_FLIGHT: usize = 2;
 #[derive(Clone)]
 pub struct Files {
     store: Arc<dyn ObjectStore>,
+    /// The same store when it is local disk: whole-file copies then go through the
+    /// kernel (`copy_file_range`) instead of object_store's 8 KiB reads.
+    local: Option<Arc<LocalFileSystem>>,
     /// What the store is, for logs: `local:/path` or `s3://bucket`.
     describe: String,
 }
@@ -95,6 +98,7 @@ impl Files {
             .map_err(|e| format!("[videos] S3 storage {url}: {e}"))?;
         Ok(Files {
             store: Arc::new(store),
+            local: None,
             describe: url.to_owned(),
         })
     }
@@ -103,10 +107,13 @@ impl Files {
     pub fn local(dir: &FsPath) -> Result<Files, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the files dir {}: {e}", dir.display()))?;
-        let store = LocalFileSystem::new_with_prefix(dir)
-            .map_err(|e| format!("files dir {}: {e}", dir.display()))?;
+        let store = Arc::new(
+            LocalFileSystem::new_with_prefix(dir)
+                .map_err(|e| format!("files dir {}: {e}", dir.display()))?,
+        );
         Ok(Files {
-            store: Arc::new(store),
+            store: store.clone(),
+            local: Some(store),
             describe: format!("local:{}", dir.display()),
         })
     }
@@ -183,6 +190,10 @@ impl Files {
 
     /// Copies the objects `keys`, in order, into a local file at `path`.
     pub async fn download_all(&self, keys: &[String], path: &FsPath) -> Result<u64, PutError> {
+        if let Some(paths) = self.local_paths(keys)? {
+            let target = path.to_path_buf();
+            return blocking(move || join_files(&paths, &target)).await;
+        }
         let mut out = tokio::fs::File::create(path).await?;
         let mut size = 0u64;
         for key in keys {
@@ -204,6 +215,27 @@ impl Files {
     /// Streams the objects `keys`, in order, into one object `key` (a resumable upload's
     /// chunks into its file).
     pub async fn concat(&self, keys: &[String], key: &str) -> Result<u64, PutError> {
+        if let (Some(paths), Some(local)) = (self.local_paths(keys)?, &self.local) {
+            let dest = local.path_to_filesystem(&Path::from(key))?;
+            return blocking(move || {
+                // Joined beside the destination, then renamed: never half a file.
+                let dir = dest
+                    .parent()
+                    .ok_or_else(|| std::io::Error::other("no parent"))?;
+                std::fs::create_dir_all(dir)?;
+                let staging = dir.join(format!(".join-{}", super::random_token()));
+                let joined = join_files(&paths, &staging).and_then(|n| {
+                    std::fs::rename(&staging, &dest)
+                        .map(|()| n)
+                        .map_err(PutError::Io)
+                });
+                if joined.is_err() {
+                    let _ = std::fs::remove_file(&staging);
+                }
+                joined
+            })
+            .await;
+        }
         let store = self.store.clone();
         let keys: Vec<Path> = keys.iter().map(|k| Path::from(k.as_str())).collect();
         let body = futures::stream::iter(keys)
@@ -266,6 +298,39 @@ impl Files {
         }
         Ok(metas.len())
     }
+}
+
+impl Files {
+    /// The files behind `keys` when the store is local disk.
+    fn local_paths(&self, keys: &[String]) -> Result<Option<Vec<std::path::PathBuf>>, PutError> {
+        let Some(local) = &self.local else {
+            return Ok(None);
+        };
+        let paths = keys
+            .iter()
+            .map(|k| local.path_to_filesystem(&Path::from(k.as_str())))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(paths))
+    }
+}
+
+/// Copies `paths`, in order, into a new file at `target` (the kernel copies file to file).
+fn join_files(paths: &[std::path::PathBuf], target: &FsPath) -> Result<u64, PutError> {
+    let mut out = std::fs::File::create(target)?;
+    let mut size = 0;
+    for p in paths {
+        let mut input = std::fs::File::open(p)?;
+        size += std::io::copy(&mut input, &mut out)?;
+    }
+    Ok(size)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PutError> + Send + 'static,
+) -> Result<T, PutError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PutError::Io(std::io::Error::other(e)))?
 }
 
 #[cfg(test)]
