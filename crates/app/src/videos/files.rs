@@ -18,6 +18,7 @@ use crate::accounts::Role;
 use crate::error::Result;
 use crate::http::range::{self, ByteRange};
 use crate::http::MaybeAuth;
+use crate::videos::model::Gate;
 use crate::AppState;
 
 /// How long browsers and CDNs may keep a public file. Files are stored under random
@@ -63,13 +64,16 @@ pub async fn serve(
     let access = access.ok_or_else(not_found)?;
     let current = access.video_key.as_deref() == Some(key.as_str())
         || access.cover_key.as_deref() == Some(key.as_str());
-    let listed = access.status == "ready" && access.hidden == 0 && access.deleted_at.is_none();
-    let public = listed && access.visibility == "public";
-    let privileged = auth.0.is_some_and(|a| a.role == Role::Admin)
-        || (viewer != 0 && viewer == access.author_id && access.deleted_at.is_none());
-    let allowed =
-        public || privileged || (listed && access.visibility == "followers" && access.follows != 0);
-    if !current || !allowed {
+    let gate = Gate {
+        author_id: access.author_id,
+        visibility: &access.visibility,
+        status: &access.status,
+        hidden: access.hidden,
+        deleted_at: access.deleted_at,
+    };
+    let public = gate.is_public();
+    let admin = auth.0.is_some_and(|a| a.role == Role::Admin);
+    if !current || !gate.can_see(viewer, admin, access.follows != 0) {
         return Err(not_found().into());
     }
 

@@ -170,20 +170,59 @@ impl VideoView {
     }
 }
 
-/// Whether `viewer` may see `row` at all: hidden, deleted and private videos are their
-/// author's (and admins') alone; followers-only ones also their author's followers'
-/// (`follows` says whether the viewer follows the author).
+/// Whether `viewer` may see `row` at all; see [`Gate::can_see`].
 pub fn can_see(row: &VideoRow, viewer: i64, privileged: bool, follows: bool) -> bool {
-    if privileged || (viewer != 0 && viewer == row.author_id) {
-        return row.deleted_at.is_none() || privileged;
+    row.gate().can_see(viewer, privileged, follows)
+}
+
+/// The columns of a video that decide who may see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate<'a> {
+    pub author_id: i64,
+    pub visibility: &'a str,
+    pub status: &'a str,
+    pub hidden: i64,
+    pub deleted_at: Option<i64>,
+}
+
+impl Gate<'_> {
+    /// Ready, not hidden, not deleted: listed for those its visibility allows.
+    pub fn is_listed(&self) -> bool {
+        self.status == "ready" && self.hidden == 0 && self.deleted_at.is_none()
     }
-    if row.hidden != 0 || row.deleted_at.is_some() || row.status != "ready" {
-        return false;
+
+    /// Listed, and for everyone.
+    pub fn is_public(&self) -> bool {
+        self.is_listed() && Visibility::parse(self.visibility) == Some(Visibility::Public)
     }
-    match Visibility::parse(&row.visibility) {
-        Some(Visibility::Public) => true,
-        Some(Visibility::Followers) => follows,
-        _ => false,
+
+    /// Whether `viewer` may see the video: hidden, deleted and private videos are their
+    /// author's (and admins') alone; followers-only ones also their author's followers'
+    /// (`follows` says whether the viewer follows the author).
+    pub fn can_see(&self, viewer: i64, privileged: bool, follows: bool) -> bool {
+        if privileged || (viewer != 0 && viewer == self.author_id) {
+            return self.deleted_at.is_none() || privileged;
+        }
+        if !self.is_listed() {
+            return false;
+        }
+        match Visibility::parse(self.visibility) {
+            Some(Visibility::Public) => true,
+            Some(Visibility::Followers) => follows,
+            _ => false,
+        }
+    }
+}
+
+impl VideoRow {
+    pub fn gate(&self) -> Gate<'_> {
+        Gate {
+            author_id: self.author_id,
+            visibility: &self.visibility,
+            status: &self.status,
+            hidden: self.hidden,
+            deleted_at: self.deleted_at,
+        }
     }
 }
 

@@ -175,7 +175,7 @@ async fn process(state: &AppState, video_id: i64) -> Result<(), Outcome> {
 
     let cover = work.path.join("cover.jpg");
     let at = (probe.duration_ms as f64 / 3000.0).min(1.0);
-    let cover_made = ffmpeg(
+    ffmpeg(
         &settings.ffmpeg,
         &[
             "-ss",
@@ -192,15 +192,7 @@ async fn process(state: &AppState, video_id: i64) -> Result<(), Outcome> {
             path_str(&cover)?,
         ],
     )
-    .await;
-    if let Err(Outcome::Rejected(f)) = &cover_made {
-        // A stream no frame can be read from is not a video we can show.
-        return Err(Outcome::Rejected(Failure::new(
-            "unreadable",
-            f.detail.clone(),
-        )));
-    }
-    cover_made?;
+    .await?;
 
     let output = work.path.join("video.mp4");
     /// Copying the streams: nothing is decoded.

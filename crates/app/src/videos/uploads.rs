@@ -286,6 +286,7 @@ pub async fn append(
         }
         Err(e) => return Err(put_error(e, state.settings().videos.max_upload_bytes).into()),
     };
+    let mut row = row;
     if n > 0 {
         let moved = sqlx::query(
             "UPDATE video_uploads SET received = received + $1, chunk_keys = chunk_keys || $2 \
@@ -298,7 +299,7 @@ pub async fn append(
         .execute(state.store().writer())
         .await;
         match moved {
-            Ok(done) if done.rows_affected() == 1 => {}
+            Ok(done) if done.rows_affected() == 1 => row.received += n as i64,
             other => {
                 // Another PATCH got there first (or the database failed): this chunk is
                 // not part of the upload.
@@ -311,11 +312,15 @@ pub async fn append(
     } else {
         let _ = state.files().delete(&key).await;
     }
-    let row = load(&state, &id, auth.user_id).await?;
-    if row.received == row.length && row.video_id.is_none() {
-        complete(&state, &row).await?;
+    if row.received == row.length {
+        // The last byte is in: join the chunks (the row as stored lists them all) and
+        // answer with the video it became.
+        let stored = load(&state, &id, auth.user_id).await?;
+        if stored.video_id.is_none() {
+            complete(&state, &stored).await?;
+        }
+        row = load(&state, &id, auth.user_id).await?;
     }
-    let row = load(&state, &id, auth.user_id).await?;
     respond(&state, &row, auth.user_id).await
 }
 
