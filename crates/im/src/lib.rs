@@ -10,3 +10,4 @@
 
 pub mod gateway;
 pub mod proto;
+pub mod ws;

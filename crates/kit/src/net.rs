@@ -74,6 +74,11 @@ impl<S> WriteTimeout<S> {
         }
     }
 
+    /// The stream inside, for a protocol that takes the connection over.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
     /// What to answer when the inner write pended: still pending, or timed out.
     fn pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         if self.timeout.is_zero() {

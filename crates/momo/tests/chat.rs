@@ -486,3 +486,107 @@ async fn a_banned_user_is_disconnected_and_kept_out_until_unbanned() {
         s.stop().await;
     }
 }
+
+/// Opens `/ws` by hand on a raw socket: what a broken client can send that a
+/// WebSocket library would not.
+async fn raw_upgrade(s: &common::TestServer) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let req = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    conn.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        conn.read_exact(&mut b).await.unwrap();
+        head.push(b[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{head}");
+    conn
+}
+
+/// Everything the server sends until it closes, within 3 s.
+async fn read_until_closed(conn: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(3), conn.read_to_end(&mut all))
+        .await
+        .expect("the server closes the connection")
+        .ok();
+    all
+}
+
+#[tokio::test]
+async fn broken_websocket_framing_is_closed_with_its_code_and_the_gateway_serves_on() {
+    use tokio::io::AsyncWriteExt;
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let masked = |first: u8, payload: &[u8]| {
+        let mut f = vec![first];
+        if payload.len() < 126 {
+            f.push(0x80 | payload.len() as u8);
+        } else {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        }
+        f.extend_from_slice(&[1, 2, 3, 4]);
+        f.extend(
+            payload
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ [1, 2, 3, 4][i % 4]),
+        );
+        f
+    };
+    let mut too_long = vec![0x82, 0xFF];
+    too_long.extend_from_slice(&u64::MAX.wrapping_shr(1).to_be_bytes());
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("unmasked", vec![0x81, 0x02, b'{', b'}'], 1002),
+        ("reserved bits", masked(0xC1, b"{}"), 1002),
+        ("unknown opcode", masked(0x83, b"{}"), 1002),
+        ("stray continuation", masked(0x80, b"{}"), 1002),
+        ("fragmented ping", masked(0x09, b""), 1002),
+        ("text not UTF-8", masked(0x81, &[0xC3, 0x28]), 1007),
+        ("a length of 2^63 - 1", too_long, 1009),
+    ];
+    for (what, bytes, code) in cases {
+        let mut conn = raw_upgrade(&s).await;
+        conn.write_all(&bytes).await.unwrap();
+        let got = read_until_closed(&mut conn).await;
+        // A close frame: 0x88, length 2, the code.
+        assert_eq!(got[..2], [0x88, 0x02], "{what}: {got:02x?}");
+        assert_eq!(u16::from_be_bytes([got[2], got[3]]), code, "{what}");
+    }
+    // Not an upgrade at all: a JSON error.
+    let res = reqwest::get(format!("{}/ws", s.base)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_a_websocket_upgrade", "{body}");
+    // A ping before auth is answered; a client that then signs in is served.
+    let u = s.register("after_garbage").await;
+    let mut conn = raw_upgrade(&s).await;
+    conn.write_all(&masked(0x89, b"hi")).await.unwrap();
+    let auth = json!({"op": 7, "seq": 1, "body": {"token": u.token}}).to_string();
+    conn.write_all(&masked(0x81, auth.as_bytes()))
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !String::from_utf8_lossy(&got).contains("\"op\":8") {
+        use tokio::io::AsyncReadExt;
+        assert!(std::time::Instant::now() < deadline, "{got:02x?}");
+        let mut b = [0u8; 256];
+        let n = tokio::time::timeout(Duration::from_secs(3), conn.read(&mut b))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed early: {got:02x?}");
+        got.extend_from_slice(&b[..n]);
+    }
+    assert_eq!(got[..4], [0x8A, 0x02, b'h', b'i'], "a pong first");
+    s.stop().await;
+}

@@ -11,7 +11,8 @@ pub struct GatewayConfig {
     pub auth_timeout: Duration,
     /// A connection that sends nothing (not even a heartbeat) for this long is closed.
     pub heartbeat_timeout: Duration,
-    /// Messages a connection may have waiting before room messages to it are dropped.
+    /// Frames a connection may have waiting for its socket before messages pushed to it
+    /// are dropped.
     pub queue: usize,
     /// Room messages a joiner gets from before it joined.
     pub room_recent: usize,
@@ -34,8 +35,8 @@ pub struct GatewayConfig {
 /// How a message for many connections is built and written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Fanout {
-    /// Encoded once and shared by every recipient; a connection writes whatever is
-    /// queued for it in one frame (a goim RAW packet).
+    /// Encoded and framed once and shared by every recipient; the messages waiting for
+    /// a connection are written to it in one vectored write.
     #[default]
     Shared,
     /// Copied and encoded again for every recipient, and written one frame per

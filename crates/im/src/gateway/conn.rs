@@ -3,27 +3,33 @@
 //! The first packet must be auth (op 7) within `auth_timeout`; the frame type of that
 //! first packet (binary or text) fixes the connection's mode. After that the task reads
 //! client packets (heartbeat, change room, send, subscribe; sync, ack, read and send of
-//! conversations; sync and read of the notifications inbox) and writes what the gateway
-//! queued for it, several pending messages per write (one goim RAW packet, op 9). Joining a room and
-//! sending to it first ask the app's room policy, when there is one (mutes, kicks).
+//! conversations; sync and read of the notifications inbox) and answers them. Pushed
+//! messages do not pass through this task: whoever pushes writes them to the socket
+//! (see [`crate::ws::link`]); the task only finishes writes the socket could not take at
+//! once. Joining a room and sending to it first ask the app's room policy, when there is
+//! one (mutes, kicks).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message, WebSocket};
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
+use tokio::net::TcpStream;
 
 use super::history::History;
 use super::inbox::Inbox;
 use super::policy::Refusal;
-use super::{Gateway, Identity, Outgoing};
+use super::{Gateway, Identity};
 use crate::proto::{self, op, AuthBody, Packet};
+use crate::ws::frame::{self as wsf, FrameError, Message};
+use crate::ws::link::LinkError;
+use crate::ws::{Decoder, Link};
 
-/// How many queued messages are written together at most.
-const BATCH: usize = 64;
+/// An idle connection keeps a read buffer no larger than this.
+const READ_KEEP: usize = 4096;
+/// How long the goodbye (error reply, close frame) may take to write.
+const GOODBYE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -31,7 +37,7 @@ enum Mode {
     Text,
 }
 
-type Sink = futures::stream::SplitSink<WebSocket, Message>;
+type Sink = Arc<Link>;
 
 /// Why a connection ended, for logs and metrics.
 #[derive(Debug)]
@@ -40,33 +46,91 @@ enum End {
     Error(&'static str, String),
 }
 
-/// Serves one upgraded WebSocket until it closes.
-pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
-    let (mut sink, mut stream) = socket.split();
+/// Why reading stopped.
+enum ReadEnd {
+    Closed,
+    Frame(FrameError),
+}
+
+/// Reads from the socket into `decoder` once it is readable; `Ok(false)` at end of stream.
+async fn read_more(sink: &Sink, decoder: &mut Decoder) -> Result<bool, ReadEnd> {
+    loop {
+        sink.socket()
+            .readable()
+            .await
+            .map_err(|_| ReadEnd::Closed)?;
+        match try_read(sink, decoder) {
+            Ok(n) => return Ok(n > 0),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return Err(ReadEnd::Closed),
+        }
+    }
+}
+
+fn try_read(sink: &Sink, decoder: &mut Decoder) -> std::io::Result<usize> {
+    let buf = decoder.buffer();
+    if buf.capacity() - buf.len() < 512 {
+        buf.reserve(1024);
+    }
+    sink.socket().try_read_buf(buf)
+}
+
+/// The next data message, answering pings on the way; `Ok(None)` when the client left.
+async fn next_message(sink: &Sink, decoder: &mut Decoder) -> Result<Option<Message>, ReadEnd> {
+    loop {
+        match decoder.next_message().map_err(ReadEnd::Frame)? {
+            Some(Message::Ping(data)) => {
+                sink.push(wsf::encode(wsf::OP_PONG, &data));
+            }
+            Some(Message::Pong) => {}
+            Some(Message::Close(_)) => return Ok(None),
+            Some(m) => return Ok(Some(m)),
+            None => {
+                if !read_more(sink, decoder).await? {
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
+/// Serves one upgraded WebSocket until it closes. `early` holds bytes the client sent
+/// right after its upgrade request, already read by the HTTP server.
+pub async fn serve(sock: TcpStream, early: Bytes, gw: Arc<Gateway>) {
     let cfg = gw.config().clone();
+    let limits = proto::Limits {
+        max_body: cfg.max_body,
+        ..proto::Limits::default()
+    };
+    let mut decoder = Decoder::new(limits.max_binary_frame().max(limits.max_text_frame()));
+    decoder.buffer().extend_from_slice(&early);
+    // It may hold on to the HTTP server's whole read buffer.
+    drop(early);
+    let sink: Sink = Arc::new(Link::new(sock));
 
     // 1. Authenticate.
-    let first = match tokio::time::timeout(cfg.auth_timeout, stream.next()).await {
-        Ok(Some(Ok(m))) => m,
-        Ok(_) => return,
+    let first = match tokio::time::timeout(cfg.auth_timeout, next_message(&sink, &mut decoder))
+        .await
+    {
+        Ok(Ok(Some(m))) => m,
+        Ok(Ok(None)) | Ok(Err(ReadEnd::Closed)) => return goodbye(&sink, wsf::CLOSE_NORMAL).await,
+        Ok(Err(ReadEnd::Frame(e))) => return frame_error(&sink, e).await,
         Err(_) => {
             metrics::counter!("im_errors_total", "code" => "auth_timeout").increment(1);
-            let _ = sink.send(Message::Close(None)).await;
-            return;
+            return goodbye(&sink, wsf::CLOSE_POLICY).await;
         }
     };
     let (mode, packets) = match decode(&first, &cfg) {
-        Some(Ok(x)) => x,
-        Some(Err(e)) => {
+        Ok(x) => x,
+        Err(e) => {
             metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
-            let _ = send_error(&mut sink, mode_of(&first), 0, e.code(), &e.to_string()).await;
+            send_error(&sink, mode_of(&first), 0, e.code(), &e.to_string()).await;
             return;
         }
-        None => return,
     };
     let Some(auth) = packets.first().filter(|p| p.op == op::AUTH) else {
-        let _ = send_error(
-            &mut sink,
+        send_error(
+            &sink,
             mode,
             0,
             "auth_required",
@@ -78,7 +142,7 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
     let body = match AuthBody::parse(&auth.body) {
         Ok(b) => b,
         Err(e) => {
-            let _ = send_error(&mut sink, mode, auth.seq, e.code(), &e.to_string()).await;
+            send_error(&sink, mode, auth.seq, e.code(), &e.to_string()).await;
             return;
         }
     };
@@ -95,11 +159,16 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
         Ok(who) => who,
         Err(e) => {
             metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
-            let _ = send_error(&mut sink, mode, auth.seq, e.code(), &e.to_string()).await;
+            send_error(&sink, mode, auth.seq, e.code(), &e.to_string()).await;
             return;
         }
     };
-    let reg = gw.register(who.user_id, body.accepts.clone());
+    let reg = gw.register(
+        who.user_id,
+        body.accepts.clone(),
+        sink.clone(),
+        mode == Mode::Text,
+    );
     let mut conn = Session {
         gw: gw.clone(),
         id: reg.id,
@@ -108,8 +177,11 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
         last_send: Instant::now(),
         tokens: f64::from(cfg.send_per_sec * 2),
     };
-    // Join before answering, so that a client holding op 8 is in its room. Signed in
-    // either way: a refused join leaves the connection in no room, and says why after.
+    let mut sink = sink;
+    // Join before answering, so that a client holding op 8 is in its room; what the room
+    // sends (its recent messages first) is held back until the answer is written. Signed
+    // in either way: a refused join leaves the connection in no room, and says why after.
+    sink.hold();
     let refused_join = match body.room() {
         Some(room) => match conn.may_join(&room).await {
             Ok(()) => {
@@ -134,6 +206,7 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
                 .await
                 .err();
         }
+        sink.release();
         // Any further packets that came in the auth frame.
         for p in packets.into_iter().skip(1) {
             if end.is_some() {
@@ -146,56 +219,76 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
     }
 
     // 2. Serve.
-    let batch_limit = match cfg.fanout {
-        super::Fanout::Shared => BATCH,
-        // One frame, and one write, per message.
-        super::Fanout::Naive => 1,
-    };
-    let mut rx = reg.rx;
     let mut kicked = reg.kicked;
+    let heartbeat = tokio::time::sleep(cfg.heartbeat_timeout);
+    tokio::pin!(heartbeat);
+    let mut close_code = wsf::CLOSE_NORMAL;
     while end.is_none() {
-        tokio::select! {
-            incoming = tokio::time::timeout(cfg.heartbeat_timeout, stream.next()) => {
-                let frame = match incoming {
-                    Err(_) => { end = Some(End::Error("heartbeat_timeout", "no heartbeat".into())); break }
-                    Ok(None) | Ok(Some(Err(_))) => { end = Some(End::Closed); break }
-                    Ok(Some(Ok(frame))) => frame,
-                };
-                match decode(&frame, &cfg) {
-                    None => {
-                        if matches!(frame, Message::Close(_)) { end = Some(End::Closed) }
-                    }
-                    Some(Err(e)) => {
-                        metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
-                        let _ = send_error(&mut sink, conn.mode, 0, e.code(), &e.to_string()).await;
-                        end = Some(End::Error(e.code(), e.to_string()));
-                    }
-                    Some(Ok((_, packets))) => {
-                        for p in packets {
-                            if let Err(e) = conn.handle(&mut sink, p).await {
-                                end = Some(e);
-                                break;
-                            }
+        // Whatever whole messages the buffer holds, first.
+        match decoder.next_message() {
+            Ok(Some(frame)) => {
+                match frame {
+                    Message::Close(_) => end = Some(End::Closed),
+                    Message::Ping(data) => {
+                        let pong = wsf::encode(wsf::OP_PONG, &data);
+                        if let Err(e) = conn.send(&mut sink, pong).await {
+                            end = Some(e);
                         }
                     }
+                    Message::Pong => {}
+                    data => match decode(&data, &cfg) {
+                        Err(e) => {
+                            metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
+                            send_error(&sink, conn.mode, 0, e.code(), &e.to_string()).await;
+                            end = Some(End::Error(e.code(), e.to_string()));
+                        }
+                        Ok((_, packets)) => {
+                            for p in packets {
+                                if let Err(e) = conn.handle(&mut sink, p).await {
+                                    end = Some(e);
+                                    break;
+                                }
+                            }
+                        }
+                    },
+                }
+                continue;
+            }
+            Ok(None) => decoder.shrink(READ_KEEP),
+            Err(e) => {
+                metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
+                close_code = e.close_code();
+                end = Some(End::Error(e.code(), e.to_string()));
+                break;
+            }
+        }
+        tokio::select! {
+            ready = sink.socket().readable() => {
+                if ready.is_err() {
+                    end = Some(End::Closed);
+                    break;
+                }
+                match try_read(&sink, &mut decoder) {
+                    Ok(0) => end = Some(End::Closed),
+                    Ok(_) => heartbeat
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + cfg.heartbeat_timeout),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => end = Some(End::Closed),
                 }
             }
-            msg = rx.recv() => {
-                let Some(first) = msg else { end = Some(End::Closed); break };
-                let mut batch = vec![first];
-                while batch.len() < batch_limit {
-                    match rx.try_recv() {
-                        Ok(m) => batch.push(m),
-                        Err(_) => break,
-                    }
-                }
-                if let Err(e) = conn.write_batch(&mut sink, &batch).await {
+            _ = &mut heartbeat => {
+                end = Some(End::Error("heartbeat_timeout", "no heartbeat".into()));
+            }
+            _ = sink.wanted() => {
+                if let Err(e) = conn.flush(&sink).await {
                     end = Some(e);
                 }
             }
             _ = kicked.changed() => {
                 let bye = Packet { ver: 1, op: op::DISCONNECT_REPLY, seq: 0, body: Bytes::new() };
                 let _ = conn.write(&mut sink, &bye).await;
+                close_code = wsf::CLOSE_POLICY;
                 end = Some(End::Error("kicked", "disconnected by the server".into()));
             }
         }
@@ -209,7 +302,22 @@ pub async fn serve(socket: WebSocket, gw: Arc<Gateway>) {
             "chat connection closed: {why}"
         );
     }
-    let _ = sink.send(Message::Close(None)).await;
+    goodbye(&sink, close_code).await;
+}
+
+/// Sends a close frame (best effort, briefly) and closes the socket.
+async fn goodbye(sink: &Sink, code: u16) {
+    if sink.push(wsf::close(code)) {
+        let _ = sink.flush(GOODBYE).await;
+    }
+    sink.close();
+}
+
+/// A client's bytes broke the WebSocket framing: count it, close with its code.
+async fn frame_error(sink: &Sink, e: FrameError) {
+    metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
+    tracing::debug!("chat connection closed: {e}");
+    goodbye(sink, e.close_code()).await;
 }
 
 /// Text frames get text answers; everything else binary.
@@ -221,31 +329,37 @@ fn mode_of(frame: &Message) -> Mode {
     }
 }
 
-/// The packets of a frame, and the mode its type implies; `None` for control frames.
+/// The packets of a data message, and the mode its type implies.
 fn decode(
     frame: &Message,
     cfg: &super::GatewayConfig,
-) -> Option<Result<(Mode, Vec<Packet>), proto::ProtoError>> {
+) -> Result<(Mode, Vec<Packet>), proto::ProtoError> {
     let limits = proto::Limits {
         max_body: cfg.max_body,
         ..proto::Limits::default()
     };
     match frame {
-        Message::Binary(b) => Some(proto::decode_frame(b, &limits).map(|p| (Mode::Binary, p))),
         Message::Text(t) => {
-            Some(proto::decode_text(t.as_str(), &limits).map(|p| (Mode::Text, vec![p])))
+            // The frame decoder let only UTF-8 through.
+            let text = std::str::from_utf8(t).unwrap_or_default();
+            proto::decode_text(text, &limits).map(|p| (Mode::Text, vec![p]))
         }
-        _ => None,
+        Message::Binary(b) => proto::decode_frame(b, &limits).map(|p| (Mode::Binary, p)),
+        // Control frames carry no packets.
+        _ => Ok((Mode::Binary, Vec::new())),
     }
 }
 
-async fn send_error(
-    sink: &mut Sink,
-    mode: Mode,
-    seq: u32,
-    code: &str,
-    message: &str,
-) -> Result<(), axum::Error> {
+/// A packet as a whole WebSocket frame of the connection's mode.
+fn frame_of(mode: Mode, p: &Packet) -> Bytes {
+    match mode {
+        Mode::Binary => wsf::encode(wsf::OP_BINARY, &proto::encode_to_bytes(p)),
+        Mode::Text => wsf::encode(wsf::OP_TEXT, proto::encode_text(p).as_bytes()),
+    }
+}
+
+/// An error reply, then close.
+async fn send_error(sink: &Sink, mode: Mode, seq: u32, code: &str, message: &str) {
     let body = json!({"code": code, "message": message}).to_string();
     let p = Packet {
         ver: 1,
@@ -253,12 +367,8 @@ async fn send_error(
         seq,
         body: Bytes::from(body),
     };
-    let frame = match mode {
-        Mode::Binary => Message::Binary(proto::encode_to_bytes(&p)),
-        Mode::Text => Message::Text(proto::encode_text(&p).into()),
-    };
-    sink.send(frame).await?;
-    sink.send(Message::Close(None)).await
+    sink.push(frame_of(mode, &p));
+    goodbye(sink, wsf::CLOSE_POLICY).await;
 }
 
 #[derive(Deserialize)]
@@ -312,44 +422,26 @@ struct Session {
 
 impl Session {
     async fn write(&self, sink: &mut Sink, p: &Packet) -> Result<(), End> {
-        let frame = match self.mode {
-            Mode::Binary => Message::Binary(proto::encode_to_bytes(p)),
-            Mode::Text => Message::Text(proto::encode_text(p).into()),
-        };
-        self.send(sink, frame).await
+        self.send(sink, frame_of(self.mode, p)).await
     }
 
-    async fn send(&self, sink: &mut Sink, frame: Message) -> Result<(), End> {
-        match tokio::time::timeout(self.gw.config().write_timeout, sink.send(frame)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(End::Closed),
-            Err(_) => Err(End::Error(
+    /// Writes a whole frame, after whatever was queued before it.
+    async fn send(&self, sink: &mut Sink, frame: Bytes) -> Result<(), End> {
+        if !sink.push(frame) {
+            return Err(End::Closed);
+        }
+        self.flush(sink).await
+    }
+
+    /// Finishes writing what waits for the socket, within the write timeout.
+    async fn flush(&self, sink: &Sink) -> Result<(), End> {
+        match sink.flush(self.gw.config().write_timeout).await {
+            Ok(()) => Ok(()),
+            Err(LinkError::Closed) => Err(End::Closed),
+            Err(LinkError::TimedOut) => Err(End::Error(
                 "write_timeout",
                 "the client does not read".into(),
             )),
-        }
-    }
-
-    /// Writes queued messages: one frame in binary mode (a RAW packet when several),
-    /// one text frame each in text mode.
-    async fn write_batch(&self, sink: &mut Sink, batch: &[Arc<Outgoing>]) -> Result<(), End> {
-        match self.mode {
-            Mode::Binary => {
-                let frame = if batch.len() == 1 {
-                    batch[0].binary().clone()
-                } else {
-                    let parts: Vec<Bytes> = batch.iter().map(|m| m.binary().clone()).collect();
-                    proto::encode_to_bytes(&proto::raw_batch(&parts))
-                };
-                self.send(sink, Message::Binary(frame)).await
-            }
-            Mode::Text => {
-                for m in batch {
-                    self.send(sink, Message::Text(m.text().to_string().into()))
-                        .await?;
-                }
-                Ok(())
-            }
         }
     }
 
@@ -456,15 +548,20 @@ impl Session {
                         return self.refuse_policy(sink, p.seq, p.op, &no).await;
                     }
                 }
+                // The room's messages (its recent ones first) come after the reply.
+                sink.hold();
                 let online = self.gw.change_room(self.id, target.as_deref());
                 let room_id = target.map(|t| format!("live://{t}"));
-                self.reply_json(
-                    sink,
-                    op::CHANGE_ROOM_REPLY,
-                    p.seq,
-                    json!({"room_id": room_id, "online": online}),
-                )
-                .await
+                let replied = self
+                    .reply_json(
+                        sink,
+                        op::CHANGE_ROOM_REPLY,
+                        p.seq,
+                        json!({"room_id": room_id, "online": online}),
+                    )
+                    .await;
+                sink.release();
+                replied
             }
             op::SEND_MSG => self.send_to_room(sink, p).await,
             op::SYNC => self.sync(sink, p).await,

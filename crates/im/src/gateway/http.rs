@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,24 +30,81 @@ pub fn routes(gw: Arc<Gateway>) -> Router {
         .with_state(gw)
 }
 
-/// The read buffer of a chat connection.
-const READ_BUFFER: usize = 1024;
-
-async fn ws(State(gw): State<Arc<Gateway>>, upgrade: WebSocketUpgrade) -> Response {
-    let limits = proto::Limits {
-        max_body: gw.config().max_body,
-        ..proto::Limits::default()
+/// Answers the WebSocket upgrade and hands the connection's socket to the gateway.
+///
+/// The handshake is answered here rather than by a WebSocket library so that the
+/// gateway owns the TCP socket itself: room messages are framed once and written to
+/// each member's socket directly (see [`crate::ws::link`]).
+async fn ws(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let accept = match crate::ws::handshake::accept(&parts.method, &parts.headers) {
+        Ok(a) => a,
+        Err(e) => {
+            metrics::counter!("im_errors_total", "code" => "bad_upgrade").increment(1);
+            let mut res =
+                ApiError::bad_request("not_a_websocket_upgrade", e.message()).into_response();
+            if e == crate::ws::handshake::HandshakeError::BadVersion {
+                res.headers_mut().insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    header::HeaderValue::from_static("13"),
+                );
+            }
+            return res;
+        }
     };
-    let max = limits.max_binary_frame().max(limits.max_text_frame());
-    // Chat frames are small: a 1 KiB read buffer per connection instead of the library's
-    // 128 KiB keeps an idle connection cheap (tens of thousands are held at once); the
-    // write side batches queued messages itself, so no write buffer is kept either.
-    upgrade
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| super::conn::serve(socket, gw))
+    let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+        return ApiError::bad_request(
+            "upgrade_unavailable",
+            "this connection cannot be upgraded (use HTTP/1.1)",
+        )
+        .into_response();
+    };
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket upgrade failed");
+                return;
+            }
+        };
+        match into_tcp(upgraded) {
+            Some((sock, early)) => super::conn::serve(sock, early, gw).await,
+            None => tracing::error!("websocket upgrade over a transport that is not TCP"),
+        }
+    });
+    Response::builder()
+        .status(axum::http::StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The TCP socket under an upgraded connection, and the bytes the server already read
+/// past the request. momo serves through [`kit::net::WriteTimeoutListener`]; a plain
+/// `TcpListener` works too.
+fn into_tcp(upgraded: hyper::upgrade::Upgraded) -> Option<(tokio::net::TcpStream, Bytes)> {
+    use hyper_util::rt::TokioIo;
+    use hyper_util::server::conn::auto::upgrade::downcast;
+    use kit::net::WriteTimeout;
+    use tokio::net::TcpStream;
+    let upgraded = match downcast::<TokioIo<WriteTimeout<TcpStream>>>(upgraded) {
+        Ok(p) => return Some((p.io.into_inner().into_inner(), p.read_buf)),
+        Err(u) => u,
+    };
+    let upgraded = match downcast::<TokioIo<TcpStream>>(upgraded) {
+        Ok(p) => return Some((p.io.into_inner(), p.read_buf)),
+        Err(u) => u,
+    };
+    let upgraded = match upgraded.downcast::<TokioIo<WriteTimeout<TcpStream>>>() {
+        Ok(p) => return Some((p.io.into_inner().into_inner(), p.read_buf)),
+        Err(u) => u,
+    };
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(p) => Some((p.io.into_inner(), p.read_buf)),
+        Err(_) => None,
+    }
 }
 
 /// Admin token or service token, or a 401/403.

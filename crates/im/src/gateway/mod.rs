@@ -1,12 +1,18 @@
 //! The gateway: live connections by user and by room, and the ways to reach them.
 //!
-//! A room broadcast builds one [`Outgoing`] (encoded at most once per wire format) and
-//! offers a pointer to every member's bounded queue with `try_send`; a member whose queue
-//! is full loses that message (counted in `im_dropped_total`) and never slows the room.
-//! The registry lock is held only for those `try_send`s, never across an `.await`.
+//! A room broadcast builds one [`Outgoing`] (framed at most once per WebSocket frame
+//! type) and hands it to the room's lane, a task that writes it to every member's socket
+//! in turn, straight from that task: a member whose socket takes the frame costs one
+//! non-blocking write and wakes nothing. A member whose socket is full keeps up to
+//! `queue` frames waiting (its own task writes them when the socket drains); beyond that
+//! it loses room messages (counted in `im_dropped_total`) and never slows the room. When
+//! messages come faster than the lane writes, it takes everything waiting at once and
+//! gives each member all of it in one vectored write. The registry lock is held only to
+//! copy out who is in the room, never while writing.
+//!
 //! With `fanout = naive` (for benchmarks only) every member gets its own copy of the
-//! body, encoded for it alone: one allocation and one encoding per recipient instead of
-//! per message.
+//! body, encoded and framed for it alone, one write per message: one allocation and one
+//! encoding per recipient instead of per message.
 
 pub mod auth;
 pub mod config;
@@ -20,7 +26,7 @@ pub mod policy;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
@@ -29,10 +35,14 @@ pub use auth::{AuthError, AuthFuture, Authenticator, Identity, StaticTokens};
 pub use config::{Fanout, GatewayConfig};
 pub use outgoing::Outgoing;
 
+use crate::ws::Link;
+
 /// A connection as the registry sees it.
 struct Conn {
     user_id: i64,
-    tx: mpsc::Sender<Arc<Outgoing>>,
+    link: Arc<Link>,
+    /// Speaks JSON text frames rather than binary goim packets.
+    text: bool,
     room: Option<String>,
     /// Operations the client wants; empty means all.
     accepts: Vec<u32>,
@@ -41,34 +51,70 @@ struct Conn {
 }
 
 impl Conn {
-    fn wants(&self, op: u32) -> bool {
-        self.accepts.is_empty() || self.accepts.contains(&op)
-    }
-
-    /// Offers `msg`; returns whether it was queued. With [`Fanout::Naive`] the
-    /// connection gets a copy of its own rather than the shared message.
-    fn offer(&self, msg: &Arc<Outgoing>, fanout: Fanout) -> bool {
-        if !self.wants(msg.op) {
-            return false;
-        }
-        let msg = match fanout {
-            Fanout::Shared => msg.clone(),
-            Fanout::Naive => Arc::new(msg.copy()),
-        };
-        match self.tx.try_send(msg) {
-            Ok(()) => true,
-            Err(_) => {
-                metrics::counter!("im_dropped_total").increment(1);
-                false
-            }
+    fn target(&self) -> Target {
+        Target {
+            link: self.link.clone(),
+            text: self.text,
+            accepts: self.accepts.clone(),
         }
     }
 }
 
-#[derive(Default)]
+/// Where a fan-out writes, copied out of the registry so that no lock is held while
+/// writing.
+struct Target {
+    link: Arc<Link>,
+    text: bool,
+    accepts: Vec<u32>,
+}
+
+impl Target {
+    fn wants(&self, op: u32) -> bool {
+        self.accepts.is_empty() || self.accepts.contains(&op)
+    }
+
+    /// Hands the messages this connection wants to its socket; returns how many it
+    /// took. With [`Fanout::Naive`] each is copied and framed for this connection alone.
+    /// `frames` is scratch space, kept by the caller across members.
+    fn deliver(
+        &self,
+        msgs: &[Arc<Outgoing>],
+        fanout: Fanout,
+        limit: usize,
+        frames: &mut Vec<Bytes>,
+    ) -> usize {
+        frames.clear();
+        frames.extend(
+            msgs.iter()
+                .filter(|m| self.wants(m.op))
+                .map(|m| match fanout {
+                    Fanout::Shared => m.frame(self.text).clone(),
+                    Fanout::Naive => m.copy().frame(self.text).clone(),
+                }),
+        );
+        if frames.is_empty() {
+            return 0;
+        }
+        let taken = self.link.offer(frames, limit);
+        if taken < frames.len() {
+            metrics::counter!("im_dropped_total").increment((frames.len() - taken) as u64);
+        }
+        frames.clear();
+        taken
+    }
+}
+
+/// Room messages waiting for the lane; beyond this, new ones are dropped.
+const LANE_QUEUE: usize = 4096;
+/// Most messages a lane writes together.
+const LANE_BATCH: usize = 64;
+/// Members a lane writes to before letting other tasks run.
+const LANE_CHUNK: usize = 1024;
+
 struct Room {
     members: Vec<u64>,
     recent: VecDeque<Arc<Outgoing>>,
+    lane: mpsc::Sender<Arc<Outgoing>>,
 }
 
 #[derive(Default)]
@@ -89,6 +135,7 @@ pub struct Gateway {
     auth: Arc<dyn Authenticator>,
     registry: Mutex<Registry>,
     next_conn: AtomicU64,
+    me: Weak<Gateway>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -102,13 +149,13 @@ impl std::fmt::Debug for Gateway {
 /// What a new connection gets from [`Gateway::register`].
 pub(crate) struct Registration {
     pub id: u64,
-    pub rx: mpsc::Receiver<Arc<Outgoing>>,
     pub kicked: watch::Receiver<bool>,
 }
 
 impl Gateway {
     pub fn new(config: GatewayConfig, auth: Arc<dyn Authenticator>) -> Arc<Gateway> {
-        Arc::new(Gateway {
+        Arc::new_cyclic(|me| Gateway {
+            me: me.clone(),
             history: std::sync::OnceLock::new(),
             inbox: std::sync::OnceLock::new(),
             policy: std::sync::OnceLock::new(),
@@ -181,16 +228,22 @@ impl Gateway {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn register(&self, user_id: i64, accepts: Vec<u32>) -> Registration {
+    pub(crate) fn register(
+        &self,
+        user_id: i64,
+        accepts: Vec<u32>,
+        link: Arc<Link>,
+        text: bool,
+    ) -> Registration {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.config.queue.max(8));
         let (kick, kicked) = watch::channel(false);
         let mut r = self.registry();
         r.conns.insert(
             id,
             Conn {
                 user_id,
-                tx,
+                link,
+                text,
                 room: None,
                 accepts,
                 kick,
@@ -201,7 +254,7 @@ impl Gateway {
             r.by_user.entry(user_id).or_default().push(id);
         }
         metrics::gauge!("im_connections").increment(1.0);
-        Registration { id, rx, kicked }
+        Registration { id, kicked }
     }
 
     pub(crate) fn unregister(&self, id: u64) {
@@ -253,17 +306,55 @@ impl Gateway {
         let Some(room) = room else {
             return 0;
         };
-        let entry = r.rooms.entry(room.to_string()).or_default();
+        if !r.rooms.contains_key(room) {
+            let lane = self.open_lane(room);
+            r.rooms.insert(
+                room.to_string(),
+                Room {
+                    members: Vec::new(),
+                    recent: VecDeque::new(),
+                    lane,
+                },
+            );
+        }
+        let entry = r.rooms.get_mut(room).expect("inserted above");
         entry.members.push(id);
         let recent: Vec<Arc<Outgoing>> = entry.recent.iter().cloned().collect();
         let online = entry.members.len() as u32;
         if let Some(c) = r.conns.get_mut(&id) {
             c.room = Some(room.to_string());
-            for m in &recent {
-                c.offer(m, self.config.fanout);
+            if !recent.is_empty() {
+                c.target().deliver(
+                    &recent,
+                    self.config.fanout,
+                    self.config.queue,
+                    &mut Vec::new(),
+                );
             }
         }
         online
+    }
+
+    /// Starts the task that writes `room`'s messages to its members, in order; it ends
+    /// when the room does (its last member leaves).
+    fn open_lane(&self, room: &str) -> mpsc::Sender<Arc<Outgoing>> {
+        let (tx, rx) = mpsc::channel(LANE_QUEUE);
+        tokio::spawn(lane(self.me.clone(), room.to_string(), rx));
+        tx
+    }
+
+    /// Who is in `room` now, for a lane to write to.
+    fn room_targets(&self, room: &str) -> Vec<Target> {
+        let r = self.registry();
+        let Some(entry) = r.rooms.get(room) else {
+            return Vec::new();
+        };
+        entry
+            .members
+            .iter()
+            .filter_map(|id| r.conns.get(id))
+            .map(Conn::target)
+            .collect()
     }
 
     /// The room connection `id` is in.
@@ -294,40 +385,39 @@ impl Gateway {
     }
 
     /// Sends `body` (JSON) with `op` to everyone in `room`, and keeps it among the
-    /// room's recent messages. Returns how many connections it was queued for.
+    /// room's recent messages. The room's lane writes it; returns how many connections
+    /// were in the room (0 if the message was dropped because the lane is that far
+    /// behind).
     pub fn push_room(&self, room: &str, op: u32, body: Bytes) -> usize {
         let msg = Arc::new(Outgoing::new(op, body));
         let mut r = self.registry();
-        let Registry { conns, rooms, .. } = &mut *r;
-        let Some(target) = rooms.get_mut(room) else {
+        let Some(target) = r.rooms.get_mut(room) else {
             return 0;
         };
         target.recent.push_back(msg.clone());
         while target.recent.len() > self.config.room_recent {
             target.recent.pop_front();
         }
-        let mut queued = 0;
-        for id in &target.members {
-            if let Some(c) = conns.get(id) {
-                queued += c.offer(&msg, self.config.fanout) as usize;
-            }
+        if target.lane.try_send(msg).is_err() {
+            metrics::counter!("im_dropped_total", "kind" => "room_lane").increment(1);
+            return 0;
         }
-        metrics::counter!("im_deliveries_total", "kind" => "room").increment(queued as u64);
-        queued
+        target.members.len()
     }
 
     /// Sends to every connection of each user in `users`.
     pub fn push_users(&self, users: &[i64], op: u32, body: Bytes) -> usize {
         let msg = Arc::new(Outgoing::new(op, body));
-        let r = self.registry();
-        let mut queued = 0;
-        for user in users {
-            for id in r.by_user.get(user).into_iter().flatten() {
-                if let Some(c) = r.conns.get(id) {
-                    queued += c.offer(&msg, self.config.fanout) as usize;
-                }
-            }
-        }
+        let targets: Vec<Target> = {
+            let r = self.registry();
+            users
+                .iter()
+                .flat_map(|user| r.by_user.get(user).into_iter().flatten())
+                .filter_map(|id| r.conns.get(id))
+                .map(Conn::target)
+                .collect()
+        };
+        let queued = self.deliver_all(&targets, &msg);
         metrics::counter!("im_deliveries_total", "kind" => "user").increment(queued as u64);
         queued
     }
@@ -335,14 +425,22 @@ impl Gateway {
     /// Sends to every connection.
     pub fn push_all(&self, op: u32, body: Bytes) -> usize {
         let msg = Arc::new(Outgoing::new(op, body));
-        let r = self.registry();
-        let queued = r
-            .conns
-            .values()
-            .map(|c| c.offer(&msg, self.config.fanout) as usize)
-            .sum();
+        let targets: Vec<Target> = self.registry().conns.values().map(Conn::target).collect();
+        let queued = self.deliver_all(&targets, &msg);
         metrics::counter!("im_deliveries_total", "kind" => "all").increment(queued as u64);
         queued
+    }
+
+    fn deliver_all(&self, targets: &[Target], msg: &Arc<Outgoing>) -> usize {
+        let msgs = std::slice::from_ref(msg);
+        let mut frames = Vec::with_capacity(1);
+        targets
+            .iter()
+            .map(|t| {
+                t.deliver(msgs, self.config.fanout, self.config.queue, &mut frames)
+                    .min(1)
+            })
+            .sum()
     }
 
     /// Which of `users` have a connection to this node now, in the order given; lets a
@@ -374,10 +472,9 @@ impl Gateway {
             leave_room(&mut r, room, *id);
             if let Some(c) = r.conns.get_mut(id) {
                 c.room = None;
-                // A notice about the connection itself, not a push: no accepts filter.
-                if c.tx.try_send(msg.clone()).is_err() {
-                    metrics::counter!("im_dropped_total").increment(1);
-                }
+                // A notice about the connection itself, not a push: no accepts filter,
+                // and not dropped.
+                c.link.push(msg.frame(c.text).clone());
             }
         }
         ids.len()
@@ -401,6 +498,41 @@ impl Gateway {
     }
 }
 
+/// Writes `room`'s messages to its members in the order they were pushed.
+async fn lane(gw: Weak<Gateway>, room: String, mut rx: mpsc::Receiver<Arc<Outgoing>>) {
+    let mut batch = Vec::with_capacity(LANE_BATCH);
+    while let Some(first) = rx.recv().await {
+        let Some(gw) = gw.upgrade() else { return };
+        let (fanout, limit) = (gw.config.fanout, gw.config.queue);
+        let most = match fanout {
+            Fanout::Shared => LANE_BATCH,
+            // One message, one frame and one write each.
+            Fanout::Naive => 1,
+        };
+        batch.clear();
+        batch.push(first);
+        while batch.len() < most {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        let targets = gw.room_targets(&room);
+        drop(gw);
+        let mut queued = 0;
+        let mut frames = Vec::with_capacity(batch.len());
+        for chunk in targets.chunks(LANE_CHUNK) {
+            for t in chunk {
+                queued += t.deliver(&batch, fanout, limit, &mut frames);
+            }
+            if targets.len() > LANE_CHUNK {
+                tokio::task::yield_now().await;
+            }
+        }
+        metrics::counter!("im_deliveries_total", "kind" => "room").increment(queued as u64);
+    }
+}
+
 fn leave_room(r: &mut Registry, room: &str, id: u64) {
     if let Some(entry) = r.rooms.get_mut(room) {
         if let Some(i) = entry.members.iter().position(|m| *m == id) {
@@ -415,78 +547,136 @@ fn leave_room(r: &mut Registry, room: &str, id: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
 
-    fn gateway() -> Arc<Gateway> {
-        Gateway::new(GatewayConfig::default(), Arc::new(StaticTokens(Vec::new())))
+    fn gateway_with(fanout: Fanout) -> Arc<Gateway> {
+        let config = GatewayConfig {
+            fanout,
+            ..GatewayConfig::default()
+        };
+        Gateway::new(config, Arc::new(StaticTokens(Vec::new())))
     }
 
-    #[test]
-    fn only_connected_users_are_reported_connected() {
-        let gw = gateway();
-        let _a = gw.register(1, Vec::new());
-        let _b = gw.register(3, Vec::new());
+    /// A registered connection: its id, and the client's end of its socket.
+    async fn connect(gw: &Gateway, user: i64, accepts: Vec<u32>) -> (u64, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let (client, server) = tokio::join!(TcpStream::connect(addr), l.accept());
+        let link = Arc::new(Link::new(server.unwrap().0));
+        let reg = gw.register(user, accepts, link, false);
+        (reg.id, client.unwrap())
+    }
+
+    /// The next server frame's payload (a goim packet), decoded.
+    async fn next_packet(peer: &mut TcpStream) -> Option<crate::proto::Packet> {
+        let read = async {
+            let mut head = [0u8; 2];
+            peer.read_exact(&mut head).await.ok()?;
+            assert_eq!(head[0], 0x82, "a whole binary frame");
+            let len = match head[1] {
+                126 => {
+                    let mut l = [0u8; 2];
+                    peer.read_exact(&mut l).await.ok()?;
+                    usize::from(u16::from_be_bytes(l))
+                }
+                n => usize::from(n),
+            };
+            let mut payload = vec![0u8; len];
+            peer.read_exact(&mut payload).await.ok()?;
+            let mut packets =
+                crate::proto::decode_frame(&payload, &crate::proto::Limits::default()).ok()?;
+            Some(packets.remove(0))
+        };
+        tokio::time::timeout(Duration::from_millis(300), read)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    #[tokio::test]
+    async fn only_connected_users_are_reported_connected() {
+        let gw = gateway_with(Fanout::Shared);
+        let _a = connect(&gw, 1, Vec::new()).await;
+        let _b = connect(&gw, 3, Vec::new()).await;
         assert_eq!(gw.connected(&[3, 2, 1, 4]), [3, 1]);
         assert!(gw.connected(&[]).is_empty());
     }
 
-    #[test]
-    fn a_user_removed_from_a_room_leaves_only_that_room_and_is_told_so() {
-        let gw = gateway();
-        let mut in_room = gw.register(7, vec![1000]);
-        let mut elsewhere = gw.register(7, Vec::new());
-        let mut other_user = gw.register(8, Vec::new());
-        gw.change_room(in_room.id, Some("5"));
-        gw.change_room(elsewhere.id, Some("6"));
-        gw.change_room(other_user.id, Some("5"));
+    #[tokio::test]
+    async fn a_user_removed_from_a_room_leaves_only_that_room_and_is_told_so() {
+        let gw = gateway_with(Fanout::Shared);
+        let (in_room, mut in_room_peer) = connect(&gw, 7, vec![1000]).await;
+        let (elsewhere, mut elsewhere_peer) = connect(&gw, 7, Vec::new()).await;
+        let (other_user, mut other_peer) = connect(&gw, 8, Vec::new()).await;
+        gw.change_room(in_room, Some("5"));
+        gw.change_room(elsewhere, Some("6"));
+        gw.change_room(other_user, Some("5"));
         assert_eq!(gw.online("5"), 2);
 
         let removed = gw.remove_from_room("5", 7, Bytes::from_static(b"{\"room_id\":null}"));
         assert_eq!(removed, 1);
         assert_eq!(gw.online("5"), 1);
-        assert_eq!(gw.room_of(in_room.id), None);
-        assert_eq!(gw.room_of(elsewhere.id).as_deref(), Some("6"));
+        assert_eq!(gw.room_of(in_room), None);
+        assert_eq!(gw.room_of(elsewhere).as_deref(), Some("6"));
         // The notice reaches the connection even though it accepts only op 1000.
-        let notice = in_room.rx.try_recv().expect("a notice");
+        let notice = next_packet(&mut in_room_peer).await.expect("a notice");
         assert_eq!(notice.op, crate::proto::op::CHANGE_ROOM_REPLY);
-        assert!(elsewhere.rx.try_recv().is_err());
-        assert!(other_user.rx.try_recv().is_err());
+        assert!(next_packet(&mut elsewhere_peer).await.is_none());
         // Room messages no longer reach it.
         gw.push_room("5", 1000, Bytes::from_static(b"{}"));
-        assert!(in_room.rx.try_recv().is_err());
-        assert!(other_user.rx.try_recv().is_ok());
+        assert_eq!(next_packet(&mut other_peer).await.map(|p| p.op), Some(1000));
+        assert!(next_packet(&mut in_room_peer).await.is_none());
     }
 
-    /// Two members of one room receive what `fanout` gives them for one push.
-    fn deliver_to_two(fanout: Fanout) -> (Arc<Outgoing>, Arc<Outgoing>) {
-        let config = GatewayConfig {
-            fanout,
-            ..GatewayConfig::default()
-        };
-        let gw = Gateway::new(config, Arc::new(StaticTokens(Vec::new())));
-        let mut a = gw.register(1, Vec::new());
-        let mut b = gw.register(2, Vec::new());
-        gw.change_room(a.id, Some("9"));
-        gw.change_room(b.id, Some("9"));
+    /// What two members of one room receive for one push.
+    async fn deliver_to_two(fanout: Fanout) -> Vec<crate::proto::Packet> {
+        let gw = gateway_with(fanout);
+        let (a, mut pa) = connect(&gw, 1, Vec::new()).await;
+        let (b, mut pb) = connect(&gw, 2, Vec::new()).await;
+        gw.change_room(a, Some("9"));
+        gw.change_room(b, Some("9"));
         let queued = gw.push_room("9", 1000, Bytes::from_static(b"{\"text\":\"hi\"}"));
         assert_eq!(queued, 2);
-        (a.rx.try_recv().unwrap(), b.rx.try_recv().unwrap())
+        vec![
+            next_packet(&mut pa).await.unwrap(),
+            next_packet(&mut pb).await.unwrap(),
+        ]
+    }
+
+    #[tokio::test]
+    async fn naive_and_shared_fanout_deliver_the_same_bytes() {
+        let shared = deliver_to_two(Fanout::Shared).await;
+        let naive = deliver_to_two(Fanout::Naive).await;
+        for p in shared.iter().chain(&naive) {
+            assert_eq!(p.op, 1000);
+            assert_eq!(&p.body[..], b"{\"text\":\"hi\"}");
+        }
     }
 
     #[test]
-    fn naive_and_shared_fanout_deliver_the_same_bytes() {
-        let (shared_a, shared_b) = deliver_to_two(Fanout::Shared);
-        let (naive_a, naive_b) = deliver_to_two(Fanout::Naive);
-        for m in [&shared_b, &naive_a, &naive_b] {
-            assert_eq!(m.op, shared_a.op);
-            assert_eq!(m.binary(), shared_a.binary());
-            assert_eq!(m.text(), shared_a.text());
+    fn shared_messages_are_framed_once_naive_copies_are_not() {
+        let msg = Outgoing::new(1000, Bytes::from_static(b"{}"));
+        assert_eq!(msg.frame(false).as_ptr(), msg.frame(false).as_ptr());
+        assert_ne!(msg.copy().frame(false).as_ptr(), msg.frame(false).as_ptr());
+        assert_eq!(msg.copy().frame(false), msg.frame(false));
+        // A text frame carries the JSON form.
+        assert_eq!(msg.frame(true)[0], 0x81);
+        assert_eq!(&msg.frame(true)[2..], msg.text().as_bytes());
+    }
+
+    #[tokio::test]
+    async fn room_messages_arrive_in_the_order_pushed() {
+        let gw = gateway_with(Fanout::Shared);
+        let (a, mut pa) = connect(&gw, 1, Vec::new()).await;
+        gw.change_room(a, Some("1"));
+        for i in 0..500 {
+            gw.push_room("1", 1000, Bytes::from(format!("{{\"n\":{i}}}")));
         }
-        // Shared: one message, one encoding, for everyone.
-        assert!(Arc::ptr_eq(&shared_a, &shared_b));
-        assert_eq!(shared_a.binary().as_ptr(), shared_b.binary().as_ptr());
-        // Naive: each member has its own copy of the body and its own encoding.
-        assert!(!Arc::ptr_eq(&naive_a, &naive_b));
-        assert_ne!(naive_a.body.as_ptr(), naive_b.body.as_ptr());
-        assert_ne!(naive_a.binary().as_ptr(), naive_b.binary().as_ptr());
+        for i in 0..500 {
+            let p = next_packet(&mut pa).await.expect("every message");
+            assert_eq!(p.body, Bytes::from(format!("{{\"n\":{i}}}")));
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! A message on its way to many connections, encoded at most once per wire format
-//! (binary goim packet, JSON text) by the first connection that needs it, then shared.
+//! (binary goim packet, JSON text) and framed at most once per WebSocket frame type by
+//! the first connection that needs it, then shared.
 
 use std::sync::OnceLock;
 
@@ -15,6 +16,8 @@ pub struct Outgoing {
     pub body: Bytes,
     binary: OnceLock<Bytes>,
     text: OnceLock<String>,
+    ws_binary: OnceLock<Bytes>,
+    ws_text: OnceLock<Bytes>,
 }
 
 impl Outgoing {
@@ -24,6 +27,8 @@ impl Outgoing {
             body,
             binary: OnceLock::new(),
             text: OnceLock::new(),
+            ws_binary: OnceLock::new(),
+            ws_text: OnceLock::new(),
         }
     }
 
@@ -51,5 +56,18 @@ impl Outgoing {
     /// The JSON text frame.
     pub fn text(&self) -> &str {
         self.text.get_or_init(|| proto::encode_text(&self.packet()))
+    }
+
+    /// The whole WebSocket frame: a binary frame holding the goim packet, or a text
+    /// frame holding the JSON.
+    pub fn frame(&self, text: bool) -> &Bytes {
+        use crate::ws::frame::{encode, OP_BINARY, OP_TEXT};
+        if text {
+            self.ws_text
+                .get_or_init(|| encode(OP_TEXT, self.text().as_bytes()))
+        } else {
+            self.ws_binary
+                .get_or_init(|| encode(OP_BINARY, self.binary()))
+        }
     }
 }
