@@ -20,35 +20,32 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 
-/// Accepts TCP connections wrapped in [`WriteTimeout`].
+/// Accepts TCP connections (from a `TcpListener`, or a listener in front of one)
+/// wrapped in [`WriteTimeout`].
 #[derive(Debug)]
-pub struct WriteTimeoutListener {
-    inner: TcpListener,
+pub struct WriteTimeoutListener<L = TcpListener> {
+    inner: L,
     timeout: Duration,
 }
 
-impl WriteTimeoutListener {
+impl<L> WriteTimeoutListener<L> {
     /// `timeout` of zero turns the timeout off.
-    pub fn new(inner: TcpListener, timeout: Duration) -> Self {
+    pub fn new(inner: L, timeout: Duration) -> Self {
         WriteTimeoutListener { inner, timeout }
     }
 }
 
-impl axum::serve::Listener for WriteTimeoutListener {
+impl<L> axum::serve::Listener for WriteTimeoutListener<L>
+where
+    L: axum::serve::Listener<Io = TcpStream, Addr = SocketAddr>,
+{
     type Io = WriteTimeout<TcpStream>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.inner.accept().await {
-                Ok((stream, addr)) => return (WriteTimeout::new(stream, self.timeout), addr),
-                Err(e) => {
-                    // Out of file descriptors and the like: wait rather than spin.
-                    tracing::warn!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
+        // The inner listener waits out errors such as running out of file descriptors.
+        let (stream, addr) = self.inner.accept().await;
+        (WriteTimeout::new(stream, self.timeout), addr)
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {

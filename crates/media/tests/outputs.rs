@@ -69,8 +69,15 @@ impl Server {
             rtmp,
             std::future::pending(),
         ));
-        let routes = server::http::routes(hub);
-        tokio::spawn(async move { axum::serve(http_listener, routes).await });
+        // As momo serves them: fresh HTTP-FLV connections by the sniffing listener, the
+        // rest by the HTTP server.
+        let outputs = server::http::Outputs::new(hub, None, server::DEFAULT_VIEWER_FLUSH);
+        let listener = server::flv_direct::SniffingListener::new(
+            http_listener,
+            outputs.clone(),
+            std::time::Duration::from_secs(30),
+        );
+        tokio::spawn(async move { axum::serve(listener, outputs.routes()).await });
         server
     }
 
@@ -115,7 +122,11 @@ struct HttpFlvPlayer {
 
 impl HttpFlvPlayer {
     async fn open(url: &str) -> HttpFlvPlayer {
-        let response = reqwest::get(url).await.unwrap();
+        HttpFlvPlayer::open_with(&reqwest::Client::new(), url).await
+    }
+
+    async fn open_with(client: &reqwest::Client, url: &str) -> HttpFlvPlayer {
+        let response = client.get(url).send().await.unwrap();
         assert_eq!(response.status(), 200, "{url}");
         assert_eq!(response.headers()["content-type"], "video/x-flv");
         HttpFlvPlayer {
@@ -489,6 +500,50 @@ async fn first_picture(viewer: &mut Viewer, since: Instant) -> (Vec<Frame>, Dura
         }
     }
     panic!("{}: stream ended before a picture", viewer.name());
+}
+
+/// A fresh connection's HTTP-FLV is served by the sniffing listener; one asked for on a
+/// connection the HTTP server already holds (kept alive after another request) by the
+/// HTTP server's own handler. Both start at once on the cached keyframe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_flv_plays_the_same_on_a_fresh_and_on_a_kept_alive_connection() {
+    let server = Server::default().await;
+    let mut publisher = server.publisher().await;
+    let publishing = tokio::spawn(async move {
+        publisher.send_all(&sample(), true).await.unwrap();
+        publisher
+    });
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let kept_alive = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    // Through the HTTP server, which keeps the connection for the next request.
+    let res = kept_alive
+        .get(server.url("/live/43/index.m3u8"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let _ = res.bytes().await.unwrap();
+    for client in [reqwest::Client::new(), kept_alive] {
+        let joined = Instant::now();
+        let mut viewer =
+            Viewer::HttpFlv(HttpFlvPlayer::open_with(&client, &server.url("/live/42.flv")).await);
+        let (frames, wait) = first_picture(&mut viewer, joined).await;
+        assert!(
+            wait < Duration::from_millis(500),
+            "first picture after {wait:?}"
+        );
+        assert!(is_keyframe(frames.last().unwrap()));
+    }
+    // Not live on a fresh connection: the same JSON 404.
+    let res = reqwest::get(server.url("/live/43.flv")).await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "stream_not_found");
+    publishing.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -185,7 +185,7 @@ impl Default for MediaSettings {
             rtmp_max_connections: 10_000,
             rtmp_idle_timeout_secs: 60,
             publish_media_timeout_secs: 15,
-            viewer_flush_ms: 50,
+            viewer_flush_ms: media::server::DEFAULT_VIEWER_FLUSH.as_millis() as u64,
         }
     }
 }

@@ -148,12 +148,10 @@ pub async fn start(
         tracing::warn!("cannot load sensitive words: {e}");
     }
     let words = tokio::spawn(app::admin::words::refresh_loop(state.clone()));
+    let media_outputs =
+        media::server::http::Outputs::new(hub.clone(), signing, config.media.flush());
     let router = app::router(state.clone())
-        .merge(media::server::http::routes_tuned(
-            hub.clone(),
-            signing,
-            config.media.flush(),
-        ))
+        .merge(media_outputs.clone().routes())
         .merge(im::gateway::http::routes(gateway.clone()));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
@@ -173,6 +171,12 @@ pub async fn start(
         };
         // A client that stops reading is dropped after the write timeout; tap_io keeps
         // the peer address available to handlers (ConnectInfo).
+        // Fresh HTTP-FLV connections are served before the HTTP server sees them.
+        let listener = media::server::flv_direct::SniffingListener::new(
+            listener,
+            media_outputs,
+            write_timeout,
+        );
         let listener = axum::serve::ListenerExt::tap_io(
             kit::net::WriteTimeoutListener::new(listener, write_timeout),
             |_| {},

@@ -30,34 +30,48 @@ pub fn routes(hub: Arc<Hub>) -> Router {
 
 /// The routes of the HTTP outputs; with `signing`, every play URL must be signed.
 pub fn routes_with(hub: Arc<Hub>, signing: Option<PlaySigning>) -> Router {
-    routes_tuned(hub, signing, Duration::from_millis(50))
+    routes_tuned(hub, signing, super::DEFAULT_VIEWER_FLUSH)
 }
 
 /// As [`routes_with`], with the flush interval of FLV viewers: after a write, a viewer
 /// rests this long so that the frames of that time go out together (see
 /// [`RtmpConfig::flush_interval`](super::RtmpConfig::flush_interval)).
 pub fn routes_tuned(hub: Arc<Hub>, signing: Option<PlaySigning>, flush: Duration) -> Router {
-    Router::new()
-        .route("/live/{file}", get(flv))
-        .route("/live/{room}/{file}", get(hls))
-        .with_state(Outputs {
-            hub,
-            signing: signing.map(Arc::new),
-            flush,
-        })
+    Outputs::new(hub, signing, flush).routes()
 }
 
+/// What the HTTP outputs serve from, and how: shared by the routes and by the
+/// [`SniffingListener`](super::flv_direct::SniffingListener) that serves fresh HTTP-FLV
+/// connections before the HTTP server sees them.
 #[derive(Clone)]
-struct Outputs {
-    hub: Arc<Hub>,
+pub struct Outputs {
+    pub(crate) hub: Arc<Hub>,
     signing: Option<Arc<PlaySigning>>,
-    flush: Duration,
+    pub(crate) flush: Duration,
 }
 
 impl Outputs {
+    /// With `signing`, every play URL must be signed; `flush` is the rest between a
+    /// viewer's writes.
+    pub fn new(hub: Arc<Hub>, signing: Option<PlaySigning>, flush: Duration) -> Outputs {
+        Outputs {
+            hub,
+            signing: signing.map(Arc::new),
+            flush,
+        }
+    }
+
+    /// The routes of the HTTP outputs, to merge into the HTTP server.
+    pub fn routes(self) -> Router {
+        Router::new()
+            .route("/live/{file}", get(flv))
+            .route("/live/{room}/{file}", get(hls))
+            .with_state(self)
+    }
+
     /// `Err` with the 403 answer when signing is on and `query` does not allow `room`.
     #[allow(clippy::result_large_err)] // the error is the response itself
-    fn check(&self, room: &str, query: Option<&str>) -> Result<(), Response> {
+    pub(crate) fn check(&self, room: &str, query: Option<&str>) -> Result<(), Response> {
         let Some(signing) = &self.signing else {
             return Ok(());
         };
@@ -84,7 +98,7 @@ impl Outputs {
     }
 }
 
-fn not_live() -> Response {
+pub(crate) fn not_live() -> Response {
     let body = r#"{"error":{"code":"stream_not_found","message":"this stream is not live"}}"#;
     (
         StatusCode::NOT_FOUND,

@@ -53,7 +53,7 @@ impl Default for RtmpConfig {
             media_timeout: Duration::from_secs(15),
             write_timeout: Duration::from_secs(10),
             play_signing: None,
-            flush_interval: Duration::from_millis(50),
+            flush_interval: super::DEFAULT_VIEWER_FLUSH,
         }
     }
 }
