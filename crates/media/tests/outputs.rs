@@ -502,18 +502,26 @@ async fn first_picture(viewer: &mut Viewer, since: Instant) -> (Vec<Frame>, Dura
     panic!("{}: stream ended before a picture", viewer.name());
 }
 
-/// A fresh connection's HTTP-FLV is served by the sniffing listener; one asked for on a
-/// connection the HTTP server already holds (kept alive after another request) by the
-/// HTTP server's own handler. Both start at once on the cached keyframe.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_flv_plays_the_same_on_a_fresh_and_on_a_kept_alive_connection() {
-    let server = Server::default().await;
+/// Starts publishing the sample in real time and returns 1.3 s into it. Keyframes come
+/// at 0, 1 and 2 s: the next one is then 700 ms away, so a picture within 500 ms can only
+/// come from the cache.
+async fn mid_sample(server: &Server) -> tokio::task::JoinHandle<RtmpPublisher> {
     let mut publisher = server.publisher().await;
     let publishing = tokio::spawn(async move {
         publisher.send_all(&sample(), true).await.unwrap();
         publisher
     });
     tokio::time::sleep(Duration::from_millis(1300)).await;
+    publishing
+}
+
+/// A fresh connection's HTTP-FLV is served by the sniffing listener; one asked for on a
+/// connection the HTTP server already holds (kept alive after another request) by the
+/// HTTP server's own handler. Both start at once on the cached keyframe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_flv_plays_the_same_on_a_fresh_and_on_a_kept_alive_connection() {
+    let server = Server::default().await;
+    let publishing = mid_sample(&server).await;
     let kept_alive = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
         .build()
@@ -549,14 +557,7 @@ async fn http_flv_plays_the_same_on_a_fresh_and_on_a_kept_alive_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_joining_mid_stream_starts_at_once_on_the_cached_keyframe() {
     let server = Server::default().await;
-    let mut publisher = server.publisher().await;
-    let publishing = tokio::spawn(async move {
-        publisher.send_all(&sample(), true).await.unwrap();
-        publisher
-    });
-    // Keyframes come at 0, 1 and 2 s: at 1.3 s the next one is 700 ms away, so a
-    // picture within 500 ms can only come from the cache.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let publishing = mid_sample(&server).await;
 
     let joined = Instant::now();
     let mut rtmp = Viewer::Rtmp(play(server.rtmp, "live", ROOM).await.unwrap());

@@ -11,7 +11,6 @@
 //! WebSocket-FLV upgrades and FLV requests later on a kept-alive connection, goes to the
 //! HTTP server unchanged, whose own HTTP-FLV handler answers the same way.
 
-use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -251,31 +250,17 @@ impl Viewer {
         let _ = wr.shutdown().await;
     }
 
-    /// Writes `parts` with vectored writes, within the write timeout.
+    /// Writes `parts` within the write timeout.
     async fn write(
         &self,
         wr: &mut tokio::net::tcp::OwnedWriteHalf,
         parts: &[Bytes],
     ) -> std::io::Result<()> {
-        let write = async {
-            let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
-            let mut rest = &mut slices[..];
-            while !rest.is_empty() {
-                let n = wr.write_vectored(rest).await?;
-                if n == 0 {
-                    return Err(std::io::ErrorKind::WriteZero.into());
-                }
-                IoSlice::advance_slices(&mut rest, n);
-            }
-            Ok(())
-        };
-        match tokio::time::timeout(self.write_timeout, write).await {
-            Ok(r) => r,
-            Err(_) => {
-                metrics::counter!("http_write_timeouts_total").increment(1);
-                Err(std::io::ErrorKind::TimedOut.into())
-            }
+        let r = super::write_parts(wr, parts, self.write_timeout).await;
+        if matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::TimedOut) {
+            metrics::counter!("http_write_timeouts_total").increment(1);
         }
+        r
     }
 
     /// Writes a whole (small) answer such as a 404 and closes.

@@ -14,6 +14,36 @@ pub mod signed_play;
 /// SRS merges by default.
 pub const DEFAULT_VIEWER_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Writes the shared buffers `parts` to `wr` with vectored writes (no copy per viewer,
+/// usually one system call), giving up after `timeout` without progress to the end.
+pub(crate) async fn write_parts(
+    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    parts: &[bytes::Bytes],
+    timeout: std::time::Duration,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let write = async {
+        let mut slices: Vec<std::io::IoSlice<'_>> =
+            parts.iter().map(|p| std::io::IoSlice::new(p)).collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            let n = wr.write_vectored(rest).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            std::io::IoSlice::advance_slices(&mut rest, n);
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(timeout, write).await {
+        Ok(r) => r,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "write timeout",
+        )),
+    }
+}
+
 pub use auth::{AuthFuture, PublishAuth, PublishRefusal, StaticKeys};
 pub use rtmp::RtmpConfig;
 pub use signed_play::{PlayRefusal, PlaySigning};

@@ -212,31 +212,14 @@ impl Connection {
         }
     }
 
-    /// Writes the shared buffers `parts` with vectored writes: no copy per viewer, and
-    /// usually one system call.
     async fn write_parts(
         &self,
         wr: &mut tokio::net::tcp::OwnedWriteHalf,
         parts: &[Bytes],
     ) -> Result<(), String> {
-        let write = async {
-            let mut slices: Vec<std::io::IoSlice<'_>> =
-                parts.iter().map(|p| std::io::IoSlice::new(p)).collect();
-            let mut rest = &mut slices[..];
-            while !rest.is_empty() {
-                let n = wr.write_vectored(rest).await?;
-                if n == 0 {
-                    return Err(std::io::Error::from(std::io::ErrorKind::WriteZero));
-                }
-                std::io::IoSlice::advance_slices(&mut rest, n);
-            }
-            Ok(())
-        };
-        match tokio::time::timeout(self.config.write_timeout, write).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("write failed: {e}")),
-            Err(_) => Err("write timeout".into()),
-        }
+        super::write_parts(wr, parts, self.config.write_timeout)
+            .await
+            .map_err(|e| format!("write failed: {e}"))
     }
 
     /// Writes `first` and whatever else is already queued for the player in one write,
