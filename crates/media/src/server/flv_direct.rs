@@ -235,9 +235,7 @@ impl Viewer {
                     parts.clear();
                     metrics::counter!("media_bytes_out_total", "protocol" => "http_flv")
                         .increment(len as u64);
-                    if !flush.is_zero() {
-                        tokio::time::sleep(flush).await;
-                    }
+                    super::rest(flush).await;
                 }
                 // A viewer sends nothing more; the end of its stream is its leaving.
                 read = rd.read(&mut ignored) => {

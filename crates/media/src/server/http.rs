@@ -154,8 +154,8 @@ async fn flv(State(out): State<Outputs>, Path(file): Path<String>, req: Request)
     let body = futures::stream::unfold(
         (Some(header), sub, false),
         move |(header, mut sub, rest)| async move {
-            if rest && !flush.is_zero() {
-                tokio::time::sleep(flush).await;
+            if rest {
+                super::rest(flush).await;
             }
             let first = sub.rx.recv().await?;
             let mut tags: Vec<Bytes> = header.into_iter().collect();
@@ -217,9 +217,7 @@ async fn ws_flv(mut socket: WebSocket, mut sub: Subscription, flush: Duration) {
                 if failed || socket.flush().await.is_err() {
                     break;
                 }
-                if !flush.is_zero() {
-                    tokio::time::sleep(flush).await;
-                }
+                super::rest(flush).await;
             }
             incoming = socket.recv() => match incoming {
                 // Players send nothing we need; a close or an error ends the session.

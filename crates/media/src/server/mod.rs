@@ -44,6 +44,22 @@ pub(crate) async fn write_parts(
     }
 }
 
+/// Rests a viewer until the next multiple of `flush` (counted from the process's first
+/// call), so that every viewer wakes on the same ticks: the runtime then wakes once per
+/// tick for all of them instead of once per viewer, at a phase of its own.
+pub(crate) async fn rest(flush: std::time::Duration) {
+    static EPOCH: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    if flush.is_zero() {
+        return;
+    }
+    let epoch = *EPOCH.get_or_init(tokio::time::Instant::now);
+    let period = flush.as_nanos().max(1);
+    let since = epoch.elapsed().as_nanos();
+    let next = (since / period + 1) * period;
+    let wait = std::time::Duration::from_nanos((next - since).min(u64::MAX as u128) as u64);
+    tokio::time::sleep(wait).await;
+}
+
 pub use auth::{AuthFuture, PublishAuth, PublishRefusal, StaticKeys};
 pub use rtmp::RtmpConfig;
 pub use signed_play::{PlayRefusal, PlaySigning};

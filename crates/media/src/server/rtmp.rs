@@ -134,8 +134,9 @@ impl Connection {
 
     async fn run(&mut self, socket: TcpStream) -> Result<(), String> {
         let (mut rd, mut wr) = socket.into_split();
-        // Players send next to nothing; a publisher's buffer grows to what it sends.
-        let mut buf = BytesMut::with_capacity(4 * 1024);
+        // Players send next to nothing after the handshake, and there are thousands of
+        // them: a small read buffer, which grows for a publisher.
+        let mut buf = BytesMut::with_capacity(512);
         let result = loop {
             if let Err(e) = self.process_events().await {
                 break Err(e);
@@ -148,6 +149,12 @@ impl Connection {
             }
             let media_deadline = self.last_media + self.config.media_timeout;
             let publishing = self.publisher.is_some();
+            let room = buf.capacity() - buf.len();
+            if publishing && room < 4096 {
+                buf.reserve(16 * 1024);
+            } else if room < 256 {
+                buf.reserve(512);
+            }
             tokio::select! {
                 read = tokio::time::timeout(self.config.idle_timeout, rd.read_buf(&mut buf)) => {
                     match read {
@@ -249,9 +256,7 @@ impl Connection {
         let len: usize = parts.iter().map(Bytes::len).sum();
         self.write_parts(wr, &parts).await?;
         metrics::counter!("media_bytes_out_total", "protocol" => "rtmp").increment(len as u64);
-        if !self.config.flush_interval.is_zero() {
-            tokio::time::sleep(self.config.flush_interval).await;
-        }
+        super::rest(self.config.flush_interval).await;
         Ok(())
     }
 
