@@ -307,6 +307,9 @@ mod tests {
     fn plain_flv_plays_are_recognised_and_everything_else_passed_on() {
         let req = b"GET /live/12.flv HTTP/1.1\r\nHost: x\r\n\r\n";
         assert_eq!(sniff(req), flv("12", None, req.len()));
+        // Bare line feeds, as HTTP parsers accept them (found by the fuzzer).
+        let req = b"GET /live/0b.flv HTTP/1.0\n\r\n\x9ch";
+        assert_eq!(sniff(req), flv("0b", None, req.len() - 2));
         let req = b"GET /live/12.flv?expires=9&sign=ab HTTP/1.1\r\nHost: x\r\n\r\nextra";
         assert_eq!(
             sniff(req),
