@@ -554,6 +554,38 @@ async fn http_flv_plays_the_same_on_a_fresh_and_on_a_kept_alive_connection() {
     publishing.abort();
 }
 
+/// A client that sends its request head a little at a time, and one that stops halfway,
+/// hold up nobody: others play meanwhile, and the trickled request is served when whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_or_stalled_request_head_delays_no_one() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::default().await;
+    let publishing = mid_sample(&server).await;
+    let mut stalled = TcpStream::connect(server.http).await.unwrap();
+    stalled.write_all(b"GET /live/4").await.unwrap();
+    let mut trickled = TcpStream::connect(server.http).await.unwrap();
+    let head = b"GET /live/42.flv HTTP/1.1\r\nHost: x\r\n\r\n";
+    for part in head.chunks(7) {
+        trickled.write_all(part).await.unwrap();
+        // Meanwhile another viewer starts at once.
+        let joined = Instant::now();
+        let mut other = Viewer::HttpFlv(HttpFlvPlayer::open(&server.url("/live/42.flv")).await);
+        let (_, wait) = first_picture(&mut other, joined).await;
+        assert!(wait < Duration::from_millis(500), "{wait:?}");
+    }
+    let mut answer = [0u8; 12];
+    within(
+        5.0,
+        "the trickled request's answer",
+        trickled.read_exact(&mut answer),
+    )
+    .await
+    .unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    drop(stalled);
+    publishing.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_joining_mid_stream_starts_at_once_on_the_cached_keyframe() {
     let server = Server::default().await;

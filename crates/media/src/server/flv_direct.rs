@@ -165,6 +165,7 @@ async fn accept_loop(
 /// Peeks at what the connection sent until [`sniff`] can tell.
 async fn first_head(sock: &TcpStream) -> std::io::Result<Sniffed> {
     let mut buf = vec![0u8; MAX_HEAD];
+    let mut pause = Duration::from_millis(2);
     loop {
         sock.readable().await?;
         let n = match sock.peek(&mut buf).await {
@@ -174,8 +175,12 @@ async fn first_head(sock: &TcpStream) -> std::io::Result<Sniffed> {
             Err(e) => return Err(e),
         };
         match sniff(&buf[..n]) {
-            // Peeking does not consume, so readiness stays: wait a little for the rest.
-            Sniffed::NeedMore => tokio::time::sleep(Duration::from_millis(5)).await,
+            // Peeking does not consume, so readiness stays: wait a little for the rest,
+            // longer each time (a client that trickles its head costs few wake-ups).
+            Sniffed::NeedMore => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(250));
+            }
             verdict => return Ok(verdict),
         }
     }
