@@ -12,7 +12,6 @@
 //! HTTP server unchanged, whose own HTTP-FLV handler answers the same way.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::Response;
@@ -23,7 +22,7 @@ use tokio::sync::mpsc;
 
 use super::http::{not_live, Outputs};
 use crate::flv::FlvHeader;
-use crate::hub::{Packet, Protocol};
+use crate::hub::Protocol;
 
 /// The longest request head looked at; longer ones go to the HTTP server.
 const MAX_HEAD: usize = 8192;
@@ -221,23 +220,17 @@ impl Viewer {
         if self.write(&mut wr, &[Bytes::from(head)]).await.is_err() {
             return;
         }
-        let mut parts: Vec<Bytes> = Vec::new();
         let flush = self.outputs.flush;
         loop {
             let mut ignored = [0u8; 64];
             tokio::select! {
                 packet = sub.rx.recv() => {
                     let Some(first) = packet else { break };
-                    let mut next: Option<Arc<Packet>> = Some(first);
-                    while let Some(p) = next {
-                        parts.push(p.flv_tag().clone());
-                        next = sub.rx.try_recv().ok();
-                    }
-                    let len: usize = parts.iter().map(Bytes::len).sum();
-                    if self.write(&mut wr, &parts).await.is_err() {
+                    let tags = sub.flv_tags_from(first);
+                    let len: usize = tags.iter().map(Bytes::len).sum();
+                    if self.write(&mut wr, &tags).await.is_err() {
                         break;
                     }
-                    parts.clear();
                     metrics::counter!("media_bytes_out_total", "protocol" => "http_flv")
                         .increment(len as u64);
                     super::rest(flush).await;

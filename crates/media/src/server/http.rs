@@ -159,10 +159,7 @@ async fn flv(State(out): State<Outputs>, Path(file): Path<String>, req: Request)
             }
             let first = sub.rx.recv().await?;
             let mut tags: Vec<Bytes> = header.into_iter().collect();
-            tags.push(first.flv_tag().clone());
-            while let Ok(p) = sub.rx.try_recv() {
-                tags.push(p.flv_tag().clone());
-            }
+            tags.extend(sub.flv_tags_from(first));
             let len: usize = tags.iter().map(Bytes::len).sum();
             metrics::counter!("media_bytes_out_total", "protocol" => "http_flv")
                 .increment(len as u64);
@@ -200,10 +197,7 @@ async fn ws_flv(mut socket: WebSocket, mut sub: Subscription, flush: Duration) {
         tokio::select! {
             packet = sub.rx.recv() => {
                 let Some(packet) = packet else { break };
-                let mut tags = vec![packet.flv_tag().clone()];
-                while let Ok(p) = sub.rx.try_recv() {
-                    tags.push(p.flv_tag().clone());
-                }
+                let tags = sub.flv_tags_from(packet);
                 let bytes: usize = tags.iter().map(Bytes::len).sum();
                 metrics::counter!("media_bytes_out_total", "protocol" => "ws_flv")
                     .increment(bytes as u64);
