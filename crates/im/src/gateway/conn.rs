@@ -263,20 +263,12 @@ pub async fn serve(sock: TcpStream, early: Bytes, gw: Arc<Gateway>) {
             }
         }
         tokio::select! {
-            ready = sink.socket().readable() => {
-                if ready.is_err() {
-                    end = Some(End::Closed);
-                    break;
-                }
-                match try_read(&sink, &mut decoder) {
-                    Ok(0) => end = Some(End::Closed),
-                    Ok(_) => heartbeat
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + cfg.heartbeat_timeout),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(_) => end = Some(End::Closed),
-                }
-            }
+            read = read_more(&sink, &mut decoder) => match read {
+                Ok(true) => heartbeat
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + cfg.heartbeat_timeout),
+                Ok(false) | Err(_) => end = Some(End::Closed),
+            },
             _ = &mut heartbeat => {
                 end = Some(End::Error("heartbeat_timeout", "no heartbeat".into()));
             }

@@ -306,18 +306,11 @@ impl Gateway {
         let Some(room) = room else {
             return 0;
         };
-        if !r.rooms.contains_key(room) {
-            let lane = self.open_lane(room);
-            r.rooms.insert(
-                room.to_string(),
-                Room {
-                    members: Vec::new(),
-                    recent: VecDeque::new(),
-                    lane,
-                },
-            );
-        }
-        let entry = r.rooms.get_mut(room).expect("inserted above");
+        let entry = r.rooms.entry(room.to_string()).or_insert_with(|| Room {
+            members: Vec::new(),
+            recent: VecDeque::new(),
+            lane: self.open_lane(room),
+        });
         entry.members.push(id);
         let recent: Vec<Arc<Outgoing>> = entry.recent.iter().cloned().collect();
         let online = entry.members.len() as u32;

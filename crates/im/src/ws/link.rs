@@ -37,6 +37,15 @@ struct Out {
     closed: bool,
 }
 
+impl Out {
+    /// Takes no more frames and lets go of those waiting.
+    fn shut(&mut self) {
+        self.closed = true;
+        self.queue.clear();
+        self.held = None;
+    }
+}
+
 /// One connection's socket, shared.
 #[derive(Debug)]
 pub struct Link {
@@ -128,8 +137,7 @@ impl Link {
             Ok(true) => {}
             Ok(false) => self.wake.notify_one(),
             Err(_) => {
-                out.closed = true;
-                out.queue.clear();
+                out.shut();
                 self.wake.notify_one();
             }
         }
@@ -189,8 +197,7 @@ impl Link {
                     Ok(true) => return Ok(()),
                     Ok(false) => {}
                     Err(_) => {
-                        out.closed = true;
-                        out.queue.clear();
+                        out.shut();
                         return Err(LinkError::Closed);
                     }
                 }
@@ -212,11 +219,7 @@ impl Link {
 
     /// Takes no more frames, drops those waiting and shuts the socket down both ways.
     pub fn close(&self) {
-        let mut out = self.out();
-        out.closed = true;
-        out.queue.clear();
-        out.held = None;
-        drop(out);
+        self.out().shut();
         shutdown(&self.sock);
         self.wake.notify_one();
     }
