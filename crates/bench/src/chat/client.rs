@@ -7,8 +7,9 @@
 //! `--heartbeat` (momo op 2, NATS `PING`), the first at a point spread over the period
 //! so that the clients' heartbeats do not come all at once.
 //!
-//! Clients are cheap on purpose: small WebSocket buffers, no copy of a body, no JSON
-//! parse (the stamp is found by [`super::latency::stamp_of`]).
+//! Clients are cheap on purpose ([`super::wsconn`]): frames and packets are read in
+//! place from one small buffer, no body is copied, no JSON parsed (the stamp is found by
+//! [`super::latency::stamp_of`]), and one timer per client waits for its next heartbeat.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -17,15 +18,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
 use im::proto::{self, op, Packet};
-use tokio::time::{interval_at, timeout, Instant};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio::time::{timeout, Instant};
 
-use super::addrs::connect_from;
 use super::latency::Recorder;
 use super::nats_proto::{Event, Parser};
+use super::wsconn::{WsConn, OP_BINARY};
 
 /// How long a client may take from connect to being in the room.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -101,42 +99,40 @@ pub async fn run(protocol: Arc<Protocol>, plan: Plan, clients: Arc<Clients>) {
     );
 }
 
-fn ws_config() -> WebSocketConfig {
-    // Thousands of clients: 4 KiB read buffers instead of 128, writes go out at once.
-    WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
-        .max_message_size(Some(1 << 20))
-}
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
-
-async fn open(plan: Plan, path: &str) -> Result<Ws, String> {
-    let stream = connect_from(plan.source, plan.server)
-        .await
-        .map_err(|e| format!("connect: {}", e.kind()))?;
-    let url = format!("ws://{}{path}", plan.server);
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
-        .await
-        .map_err(|e| format!("websocket handshake: {e}"))?;
-    Ok(ws)
-}
-
-fn packet(op: u32, seq: u32, body: Bytes) -> Message {
-    Message::Binary(proto::encode_to_bytes(&Packet {
+fn packet(op: u32, seq: u32, body: Bytes) -> Bytes {
+    proto::encode_to_bytes(&Packet {
         ver: 1,
         op,
         seq,
         body,
-    }))
+    })
 }
 
-/// Decoding limits for what momo sends: RAW batches carry up to 64 whole packets.
-fn limits() -> proto::Limits {
-    proto::Limits {
-        max_body: 1 << 20,
-        max_packets_per_frame: 1024,
+/// Walks the goim packets of one binary frame in place, RAW batches (op 9) included,
+/// handing each packet's operation and body to `each`.
+fn each_packet(data: &[u8], each: &mut impl FnMut(u32, &[u8])) -> Result<(), String> {
+    let mut rest = data;
+    while !rest.is_empty() {
+        let Some(head) = rest.get(..proto::HEADER_LEN) else {
+            return Err(format!("a packet cut short ({} bytes)", rest.len()));
+        };
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let head_len = usize::from(u16::from_be_bytes([head[4], head[5]]));
+        let op = u32::from_be_bytes([head[8], head[9], head[10], head[11]]);
+        if head_len != proto::HEADER_LEN || len < head_len || len > rest.len() {
+            return Err(format!(
+                "a bad packet header (length {len}, header {head_len})"
+            ));
+        }
+        let body = &rest[head_len..len];
+        if op == op::RAW {
+            each_packet(body, each)?;
+        } else {
+            each(op, body);
+        }
+        rest = &rest[len..];
     }
+    Ok(())
 }
 
 async fn momo(
@@ -146,78 +142,69 @@ async fn momo(
     clients: &Clients,
     joined: &mut bool,
 ) -> Result<(), String> {
-    let ws = timeout(JOIN_TIMEOUT, open(plan, "/ws"))
+    let mut ws = timeout(JOIN_TIMEOUT, WsConn::open(plan.source, plan.server, "/ws"))
         .await
         .map_err(|_| "connect timed out".to_string())??;
-    let (mut tx, mut rx) = ws.split();
     let auth = serde_json::json!({"token": token, "room_id": room, "platform": "bench"});
-    tx.send(packet(op::AUTH, 1, Bytes::from(auth.to_string())))
-        .await
-        .map_err(|e| format!("send auth: {e}"))?;
-    let limits = limits();
+    ws.send(
+        OP_BINARY,
+        &packet(op::AUTH, 1, Bytes::from(auth.to_string())),
+    )
+    .await
+    .map_err(|e| format!("send auth: {e}"))?;
     let deadline = Instant::now() + JOIN_TIMEOUT;
-    'auth: loop {
-        let frame = tokio::time::timeout_at(deadline, rx.next())
+    let mut refused = None;
+    while !*joined {
+        tokio::time::timeout_at(deadline, ws.fill())
             .await
-            .map_err(|_| "no auth reply".to_string())?;
-        let Some(Ok(Message::Binary(b))) = frame else {
-            return Err("closed before the auth reply".into());
-        };
-        for p in proto::decode_frame_bytes(&b, &limits).map_err(|e| e.to_string())? {
-            match p.op {
-                op::AUTH_REPLY => break 'auth,
-                op::ERROR => {
-                    return Err(format!(
-                        "auth refused: {}",
-                        String::from_utf8_lossy(&p.body)
-                    ))
+            .map_err(|_| "no auth reply".to_string())?
+            .map_err(|e| format!("before the auth reply: {e}"))?;
+        // Room messages may follow the reply in the same read: they count once the
+        // client is in.
+        ws.frames(|_, frame| {
+            each_packet(frame, &mut |op, body| match op {
+                op::AUTH_REPLY => *joined = true,
+                op::ERROR if !*joined => {
+                    refused = Some(String::from_utf8_lossy(body).into_owned());
                 }
+                o if o >= op::MESSAGE && *joined => clients.recorder.delivered(body),
                 _ => {}
-            }
+            })
+        })
+        .await?;
+        if let Some(why) = refused {
+            return Err(format!("auth refused: {why}"));
         }
     }
-    *joined = true;
     clients.ready.fetch_add(1, Ordering::Relaxed);
 
-    let mut beat = interval_at(Instant::now() + plan.first_beat, plan.heartbeat);
+    let beat = tokio::time::sleep_until(Instant::now() + plan.first_beat);
+    tokio::pin!(beat);
     let mut seq = 1u32;
     loop {
         tokio::select! {
-            _ = beat.tick() => {
+            _ = &mut beat => {
                 seq = seq.wrapping_add(1);
-                tx.send(packet(op::HEARTBEAT, seq, Bytes::new()))
+                ws.send(OP_BINARY, &packet(op::HEARTBEAT, seq, Bytes::new()))
                     .await
                     .map_err(|e| format!("send heartbeat: {e}"))?;
+                beat.as_mut().reset(Instant::now() + plan.heartbeat);
             }
-            frame = rx.next() => match frame {
-                Some(Ok(Message::Binary(b))) => {
-                    let packets = proto::decode_frame_bytes(&b, &limits).map_err(|e| e.to_string())?;
-                    for p in packets {
-                        on_momo_packet(&p, clients, &limits)?;
-                    }
-                }
-                Some(Ok(Message::Close(_))) | None => return Err("closed by the server".into()),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(format!("read: {e}")),
+            read = ws.fill() => {
+                read?;
+                ws.frames(|_, frame| {
+                    each_packet(frame, &mut |op, body| match op {
+                        op::ERROR => {
+                            clients.error(format!("op 24: {}", String::from_utf8_lossy(body)));
+                        }
+                        o if o >= op::MESSAGE => clients.recorder.delivered(body),
+                        _ => {}
+                    })
+                })
+                .await?;
             }
         }
     }
-}
-
-fn on_momo_packet(p: &Packet, clients: &Clients, limits: &proto::Limits) -> Result<(), String> {
-    match p.op {
-        op::RAW => {
-            for inner in proto::decode_frame_bytes(&p.body, limits).map_err(|e| e.to_string())? {
-                on_momo_packet(&inner, clients, limits)?;
-            }
-        }
-        op::ERROR => {
-            clients.error(format!("op 24: {}", String::from_utf8_lossy(&p.body)));
-        }
-        o if o >= op::MESSAGE => clients.recorder.delivered(&p.body),
-        _ => {}
-    }
-    Ok(())
 }
 
 async fn nats(
@@ -226,36 +213,36 @@ async fn nats(
     clients: &Clients,
     joined: &mut bool,
 ) -> Result<(), String> {
-    let ws = timeout(JOIN_TIMEOUT, open(plan, "/"))
+    let mut ws = timeout(JOIN_TIMEOUT, WsConn::open(plan.source, plan.server, "/"))
         .await
         .map_err(|_| "connect timed out".to_string())??;
-    let (mut tx, mut rx) = ws.split();
     let hello =
         format!("CONNECT {{\"verbose\":false,\"pedantic\":false}}\r\nSUB {subject} 1\r\nPING\r\n");
-    tx.send(Message::Binary(Bytes::from(hello)))
+    ws.send(OP_BINARY, hello.as_bytes())
         .await
         .map_err(|e| format!("send CONNECT: {e}"))?;
     let mut parser = Parser::default();
-    let mut beat = interval_at(Instant::now() + JOIN_TIMEOUT, plan.heartbeat);
+    let beat = tokio::time::sleep_until(Instant::now() + JOIN_TIMEOUT);
+    tokio::pin!(beat);
     let mut join_deadline = Some(Instant::now() + JOIN_TIMEOUT);
     loop {
         tokio::select! {
-            _ = beat.tick() => {
+            _ = &mut beat => {
                 if join_deadline.is_some() {
                     return Err("no PONG after SUB".into());
                 }
-                tx.send(Message::Binary(Bytes::from_static(b"PING\r\n")))
+                ws.send(OP_BINARY, b"PING\r\n")
                     .await
                     .map_err(|e| format!("send PING: {e}"))?;
+                beat.as_mut().reset(Instant::now() + plan.heartbeat);
             }
-            frame = rx.next() => {
-                match frame {
-                    Some(Ok(Message::Binary(b))) => parser.feed(&b),
-                    Some(Ok(Message::Text(t))) => parser.feed(t.as_bytes()),
-                    Some(Ok(Message::Close(_))) | None => return Err("closed by the server".into()),
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => return Err(format!("read: {e}")),
-                }
+            read = ws.fill() => {
+                read?;
+                ws.frames(|_, data| {
+                    parser.feed(data);
+                    Ok(())
+                })
+                .await?;
                 let mut pings = 0;
                 while let Some(event) = parser.next_event().map_err(|e| e.to_string())? {
                     match event {
@@ -265,18 +252,54 @@ async fn nats(
                             join_deadline = None;
                             *joined = true;
                             clients.ready.fetch_add(1, Ordering::Relaxed);
-                            beat = interval_at(Instant::now() + plan.first_beat, plan.heartbeat);
+                            beat.as_mut().reset(Instant::now() + plan.first_beat);
                         }
                         Event::Err(why) => clients.error(format!("-ERR {why}")),
                         Event::Info | Event::Ok | Event::Pong => {}
                     }
                 }
                 for _ in 0..pings {
-                    tx.send(Message::Binary(Bytes::from_static(b"PONG\r\n")))
+                    ws.send(OP_BINARY, b"PONG\r\n")
                         .await
                         .map_err(|e| format!("send PONG: {e}"))?;
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(packets: &[Bytes]) -> Bytes {
+        packet(op::RAW, 0, packets.concat().into())
+    }
+
+    #[test]
+    fn packets_are_walked_in_place_through_raw_batches() {
+        let a = packet(op::MESSAGE, 0, Bytes::from_static(b"{\"a\":1}"));
+        let b = packet(op::HEARTBEAT_REPLY, 3, Bytes::from_static(&[0, 0, 0, 7]));
+        let frame = [a.clone(), raw(&[b.clone(), a.clone()])].concat();
+        let mut seen = Vec::new();
+        each_packet(&frame, &mut |op, body| seen.push((op, body.to_vec()))).unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                (op::MESSAGE, b"{\"a\":1}".to_vec()),
+                (op::HEARTBEAT_REPLY, vec![0, 0, 0, 7]),
+                (op::MESSAGE, b"{\"a\":1}".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_lying_packet_header_is_an_error() {
+        let a = packet(op::MESSAGE, 0, Bytes::from_static(b"{}"));
+        assert!(each_packet(&a[..a.len() - 1], &mut |_, _| {}).is_err());
+        assert!(each_packet(&a[..10], &mut |_, _| {}).is_err());
+        let mut bad = a.to_vec();
+        bad[5] = 15; // header length 15
+        assert!(each_packet(&bad, &mut |_, _| {}).is_err());
     }
 }

@@ -24,6 +24,7 @@ mod nats_proto;
 mod publisher;
 mod report;
 mod servers;
+mod wsconn;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
