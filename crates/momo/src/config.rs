@@ -73,6 +73,10 @@ pub struct ChatSettings {
     pub recall_window_secs: u64,
     /// Most members of one group, the owner included.
     pub max_group_members: i64,
+    /// A busy room (messages arriving while the previous ones are still being written)
+    /// gets its messages in waves at most this often, in milliseconds; a quiet room gets
+    /// each at once. 0: never wait.
+    pub room_flush_ms: u64,
     /// `shared` encodes a room message once for all members and writes what is queued
     /// for a connection in one frame; `naive` copies and encodes it per member and
     /// writes one frame per message. Only benchmarks want `naive`.
@@ -113,6 +117,7 @@ impl Default for ChatSettings {
             sensitive_mode: SensitiveMode::Replace,
             recall_window_secs: app::settings::ConversationSettings::default().recall_window_secs,
             max_group_members: app::settings::ConversationSettings::default().max_group_members,
+            room_flush_ms: d.room_flush.as_millis() as u64,
             fanout: FanoutMode::Shared,
         }
     }
@@ -143,6 +148,7 @@ impl ChatSettings {
                 SensitiveMode::Replace => im::gateway::moderation::WordMode::Replace,
                 SensitiveMode::Reject => im::gateway::moderation::WordMode::Reject,
             },
+            room_flush: Duration::from_millis(self.room_flush_ms.min(1000)),
             fanout: match self.fanout {
                 FanoutMode::Shared => im::gateway::Fanout::Shared,
                 FanoutMode::Naive => im::gateway::Fanout::Naive,

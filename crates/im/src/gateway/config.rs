@@ -30,6 +30,10 @@ pub struct GatewayConfig {
     /// How a message reaches many connections. [`Fanout::Shared`] is the one to run;
     /// [`Fanout::Naive`] exists so that benchmarks can show what sharing saves.
     pub fanout: Fanout,
+    /// A room whose messages arrive while the previous ones are still being written
+    /// (a busy room) gets them in waves at most this often, each member all of a wave
+    /// in one write; a quiet room gets each message at once. Zero: never wait.
+    pub room_flush: Duration,
 }
 
 /// How a message for many connections is built and written.
@@ -58,6 +62,7 @@ impl Default for GatewayConfig {
             service_token: None,
             sensitive_words: Vec::new(),
             sensitive_mode: super::moderation::WordMode::Replace,
+            room_flush: Duration::from_millis(200),
             fanout: Fanout::Shared,
         }
     }

@@ -6,9 +6,10 @@
 //! non-blocking write and wakes nothing. A member whose socket is full keeps up to
 //! `queue` frames waiting (its own task writes them when the socket drains); beyond that
 //! it loses room messages (counted in `im_dropped_total`) and never slows the room. When
-//! messages come faster than the lane writes, it takes everything waiting at once and
-//! gives each member all of it in one vectored write. The registry lock is held only to
-//! copy out who is in the room, never while writing.
+//! messages come faster than the lane writes them one by one, it takes everything
+//! waiting at once, at most one wave per `room_flush`, and gives each member all of it
+//! back to back in one buffer ([`Wave`]) and one write. The registry lock is held only
+//! to copy out who is in the room, never while writing.
 //!
 //! With `fanout = naive` (for benchmarks only) every member gets its own copy of the
 //! body, encoded and framed for it alone, one write per message: one allocation and one
@@ -33,7 +34,7 @@ use tokio::sync::{mpsc, watch};
 
 pub use auth::{AuthError, AuthFuture, Authenticator, Identity, StaticTokens};
 pub use config::{Fanout, GatewayConfig};
-pub use outgoing::Outgoing;
+pub use outgoing::{Outgoing, Wave};
 
 use crate::ws::Link;
 
@@ -73,16 +74,30 @@ impl Target {
         self.accepts.is_empty() || self.accepts.contains(&op)
     }
 
-    /// Hands the messages this connection wants to its socket; returns how many it
-    /// took. With [`Fanout::Naive`] each is copied and framed for this connection alone.
-    /// `frames` is scratch space, kept by the caller across members.
+    /// Hands the messages of `wave` this connection wants to its socket; returns how
+    /// many it took. One that wants them all and has nothing waiting gets them in one
+    /// buffer; one with a backlog gets them frame by frame, so that its queue's limit
+    /// counts messages (what a write leaves of one buffer waits as one entry, so a
+    /// queue may exceed its limit by one wave). With [`Fanout::Naive`] each is copied
+    /// and framed for this connection alone. `frames` is scratch space, kept by the
+    /// caller across members.
     fn deliver(
         &self,
-        msgs: &[Arc<Outgoing>],
+        wave: &Wave<'_>,
         fanout: Fanout,
         limit: usize,
         frames: &mut Vec<Bytes>,
     ) -> usize {
+        let msgs = wave.msgs();
+        if fanout == Fanout::Shared && self.accepts.is_empty() && !self.link.backlogged() {
+            let taken = self
+                .link
+                .offer(std::slice::from_ref(wave.joined(self.text)), limit);
+            if taken == 0 {
+                metrics::counter!("im_dropped_total").increment(msgs.len() as u64);
+            }
+            return taken * msgs.len();
+        }
         frames.clear();
         frames.extend(
             msgs.iter()
@@ -318,7 +333,7 @@ impl Gateway {
             c.room = Some(room.to_string());
             if !recent.is_empty() {
                 c.target().deliver(
-                    &recent,
+                    &Wave::new(&recent),
                     self.config.fanout,
                     self.config.queue,
                     &mut Vec::new(),
@@ -425,12 +440,12 @@ impl Gateway {
     }
 
     fn deliver_all(&self, targets: &[Target], msg: &Arc<Outgoing>) -> usize {
-        let msgs = std::slice::from_ref(msg);
+        let wave = Wave::new(std::slice::from_ref(msg));
         let mut frames = Vec::with_capacity(1);
         targets
             .iter()
             .map(|t| {
-                t.deliver(msgs, self.config.fanout, self.config.queue, &mut frames)
+                t.deliver(&wave, self.config.fanout, self.config.queue, &mut frames)
                     .min(1)
             })
             .sum()
@@ -492,16 +507,32 @@ impl Gateway {
 }
 
 /// Writes `room`'s messages to its members in the order they were pushed.
+///
+/// A message goes out at once while the lane keeps up. When messages arrive while a
+/// wave is being written (a room busier than the lane can write one by one), the next
+/// wave waits until `room_flush` after the last one began and takes everything that
+/// arrived meanwhile: each member then gets several messages for the cost of one write,
+/// for as long as the room stays that busy.
 async fn lane(gw: Weak<Gateway>, room: String, mut rx: mpsc::Receiver<Arc<Outgoing>>) {
     let mut batch = Vec::with_capacity(LANE_BATCH);
+    // When the next wave may begin, if the room is busy.
+    let mut not_before: Option<tokio::time::Instant> = None;
     while let Some(first) = rx.recv().await {
-        let Some(gw) = gw.upgrade() else { return };
-        let (fanout, limit) = (gw.config.fanout, gw.config.queue);
+        let Some((fanout, limit, flush)) = gw
+            .upgrade()
+            .map(|g| (g.config.fanout, g.config.queue, g.config.room_flush))
+        else {
+            return;
+        };
         let most = match fanout {
             Fanout::Shared => LANE_BATCH,
             // One message, one frame and one write each.
             Fanout::Naive => 1,
         };
+        if let Some(at) = not_before {
+            tokio::time::sleep_until(at).await;
+        }
+        let began = tokio::time::Instant::now();
         batch.clear();
         batch.push(first);
         while batch.len() < most {
@@ -510,20 +541,38 @@ async fn lane(gw: Weak<Gateway>, room: String, mut rx: mpsc::Receiver<Arc<Outgoi
                 Err(_) => break,
             }
         }
+        let Some(gw) = gw.upgrade() else { return };
         let targets = gw.room_targets(&room);
         drop(gw);
         let mut queued = 0;
         let mut frames = Vec::with_capacity(batch.len());
+        let wave = Wave::new(&batch);
         for chunk in targets.chunks(LANE_CHUNK) {
             for t in chunk {
-                queued += t.deliver(&batch, fanout, limit, &mut frames);
+                queued += t.deliver(&wave, fanout, limit, &mut frames);
             }
             if targets.len() > LANE_CHUNK {
                 tokio::task::yield_now().await;
             }
         }
         metrics::counter!("im_deliveries_total", "kind" => "room").increment(queued as u64);
+        not_before = next_wave(fanout, flush, began, !rx.is_empty(), batch.len() == most);
     }
+}
+
+/// When a lane's next wave may begin, given the one that began at `began`: at once
+/// (`None`) unless messages arrived while it was written (`arrived`), which means the
+/// room comes faster than the lane writes it one message at a time; then not before
+/// `flush` after it began, so that the next wave carries several. A full batch means
+/// more were already waiting: no wait. Only shared fan-out batches.
+fn next_wave(
+    fanout: Fanout,
+    flush: std::time::Duration,
+    began: tokio::time::Instant,
+    arrived: bool,
+    full: bool,
+) -> Option<tokio::time::Instant> {
+    (fanout == Fanout::Shared && arrived && !full && !flush.is_zero()).then(|| began + flush)
 }
 
 fn leave_room(r: &mut Registry, room: &str, id: u64) {
@@ -671,5 +720,49 @@ mod tests {
             let p = next_packet(&mut pa).await.expect("every message");
             assert_eq!(p.body, Bytes::from(format!("{{\"n\":{i}}}")));
         }
+    }
+
+    #[test]
+    fn only_a_shared_lane_that_fell_behind_waits_before_its_next_wave() {
+        let began = tokio::time::Instant::now();
+        let flush = Duration::from_millis(200);
+        assert_eq!(
+            next_wave(Fanout::Shared, flush, began, true, false),
+            Some(began + flush)
+        );
+        // Kept up: nothing arrived while the wave was written.
+        assert_eq!(next_wave(Fanout::Shared, flush, began, false, false), None);
+        // A full batch: more were waiting anyway.
+        assert_eq!(next_wave(Fanout::Shared, flush, began, true, true), None);
+        assert_eq!(next_wave(Fanout::Naive, flush, began, true, false), None);
+        assert_eq!(
+            next_wave(Fanout::Shared, Duration::ZERO, began, true, false),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_room_that_keeps_up_is_not_held_back_by_a_long_flush() {
+        let config = GatewayConfig {
+            room_flush: Duration::from_secs(30),
+            ..GatewayConfig::default()
+        };
+        let gw = Gateway::new(config, Arc::new(StaticTokens(Vec::new())));
+        let (a, mut pa) = connect(&gw, 1, Vec::new()).await;
+        let (b, mut pb) = connect(&gw, 2, vec![1001]).await;
+        gw.change_room(a, Some("1"));
+        gw.change_room(b, Some("1"));
+        for round in 0..3 {
+            // A burst goes out as one wave; the next message, after it was read, at once.
+            for op in [1000, 1001, 1000] {
+                gw.push_room("1", op, Bytes::from(format!("{{\"round\":{round}}}")));
+            }
+            for op in [1000, 1001, 1000] {
+                assert_eq!(next_packet(&mut pa).await.map(|p| p.op), Some(op));
+            }
+            // A member that accepts only op 1001 gets just that one from the wave.
+            assert_eq!(next_packet(&mut pb).await.map(|p| p.op), Some(1001));
+        }
+        assert!(next_packet(&mut pb).await.is_none());
     }
 }

@@ -71,3 +71,64 @@ impl Outgoing {
         }
     }
 }
+
+/// Messages going out together to the same connections: a room lane's wave, or a single
+/// push. A connection that wants every one of them gets their frames back to back in
+/// one buffer, built once per frame type on first use, so its write is one contiguous
+/// slice however many messages the wave holds (the kernel's cost of a vectored write
+/// grows with its slices).
+#[derive(Debug)]
+pub struct Wave<'a> {
+    msgs: &'a [std::sync::Arc<Outgoing>],
+    joined: [OnceLock<Bytes>; 2],
+}
+
+impl<'a> Wave<'a> {
+    pub fn new(msgs: &'a [std::sync::Arc<Outgoing>]) -> Wave<'a> {
+        Wave {
+            msgs,
+            joined: [OnceLock::new(), OnceLock::new()],
+        }
+    }
+
+    pub fn msgs(&self) -> &'a [std::sync::Arc<Outgoing>] {
+        self.msgs
+    }
+
+    /// Every message's WebSocket frame (text or binary), in order, in one buffer.
+    pub fn joined(&self, text: bool) -> &Bytes {
+        self.joined[usize::from(text)].get_or_init(|| match self.msgs {
+            [one] => one.frame(text).clone(),
+            many => {
+                let frames: Vec<&Bytes> = many.iter().map(|m| m.frame(text)).collect();
+                let mut all = Vec::with_capacity(frames.iter().map(|f| f.len()).sum());
+                for f in frames {
+                    all.extend_from_slice(f);
+                }
+                Bytes::from(all)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_wave_joins_its_frames_in_order_once_per_frame_type() {
+        let msgs: Vec<Arc<Outgoing>> = (0..3u8)
+            .map(|i| Arc::new(Outgoing::new(1000, Bytes::from(format!("{{\"n\":{i}}}")))))
+            .collect();
+        let wave = Wave::new(&msgs);
+        for text in [false, true] {
+            let want: Vec<u8> = msgs.iter().flat_map(|m| m.frame(text).to_vec()).collect();
+            assert_eq!(wave.joined(text).as_ref(), &want[..]);
+            // Built once: the same buffer again.
+            assert_eq!(wave.joined(text).as_ptr(), wave.joined(text).as_ptr());
+        }
+        let one = Wave::new(&msgs[..1]);
+        assert_eq!(one.joined(false).as_ptr(), msgs[0].frame(false).as_ptr());
+    }
+}

@@ -57,6 +57,9 @@ pub struct Link {
 
 impl Link {
     pub fn new(sock: TcpStream) -> Link {
+        // A chat frame goes out when written, not when the peer acknowledges the last
+        // one (Nagle's algorithm would hold it for the peer's delayed ACK).
+        let _ = sock.set_nodelay(true);
         Link {
             sock,
             out: Mutex::new(Out::default()),
@@ -86,12 +89,43 @@ impl Link {
             held.extend(frames[..taken].iter().cloned());
             return taken;
         }
-        let was_empty = out.queue.is_empty();
-        out.queue.extend(frames[..taken].iter().cloned());
-        if was_empty && taken > 0 {
-            self.write_now(&mut out);
+        if out.queue.is_empty() && taken > 0 {
+            // The usual case: straight from the caller's frames to the socket, and only
+            // what it does not take is queued.
+            match self.write_direct(&frames[..taken]) {
+                Ok(written) => {
+                    if queue_rest(&mut out.queue, &frames[..taken], written) {
+                        self.wake.notify_one();
+                    }
+                }
+                Err(_) => {
+                    out.shut();
+                    self.wake.notify_one();
+                }
+            }
+            return taken;
         }
+        out.queue.extend(frames[..taken].iter().cloned());
         taken
+    }
+
+    /// One vectored write of `frames` (at most [`WRITE_SLICES`] of them); how many bytes
+    /// the socket took (0 when it is full).
+    fn write_direct(&self, frames: &[Bytes]) -> io::Result<usize> {
+        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+        let n = frames.len().min(WRITE_SLICES);
+        for (slot, b) in slices.iter_mut().zip(frames) {
+            *slot = IoSlice::new(b);
+        }
+        loop {
+            return match self.sock.try_write_vectored(&slices[..n]) {
+                Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => Ok(written),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+            };
+        }
     }
 
     /// Hands one frame over that must not be lost (a reply); `false` when the link is
@@ -179,6 +213,13 @@ impl Link {
         !self.out().queue.is_empty()
     }
 
+    /// Whether an offer now would wait rather than go to the socket: frames are queued
+    /// or offers held.
+    pub fn backlogged(&self) -> bool {
+        let out = self.out();
+        !out.queue.is_empty() || out.held.is_some()
+    }
+
     /// Resolves when a writer left frames for the socket to drain (or the link failed).
     pub async fn wanted(&self) {
         self.wake.notified().await
@@ -225,6 +266,20 @@ impl Link {
     }
 }
 
+/// Queues what is left of `frames` after the first `written` bytes; `true` if anything
+/// was.
+fn queue_rest(queue: &mut VecDeque<Bytes>, frames: &[Bytes], mut written: usize) -> bool {
+    for frame in frames {
+        if written >= frame.len() {
+            written -= frame.len();
+            continue;
+        }
+        queue.push_back(frame.slice(written..));
+        written = 0;
+    }
+    !queue.is_empty()
+}
+
 #[cfg(unix)]
 fn shutdown(sock: &TcpStream) {
     use std::os::fd::AsRawFd;
@@ -249,16 +304,9 @@ mod tests {
         (Link::new(server.unwrap().0), client.unwrap())
     }
 
-    #[tokio::test]
-    async fn frames_arrive_whole_and_in_order_past_a_full_socket() {
-        let (link, mut peer) = pair().await;
-        // More than the socket buffers hold: the rest waits in the queue.
-        let frames: Vec<Bytes> = (0..200u8)
-            .map(|i| Bytes::from(vec![i; 64 * 1024]))
-            .collect();
-        for f in &frames {
-            assert!(link.push(f.clone()));
-        }
+    /// With `frames` handed to `link` and some still waiting, flushes it while the peer
+    /// reads, and checks the peer got every frame whole and in order.
+    async fn read_back_in_order(link: Link, mut peer: TcpStream, frames: &[Bytes]) {
         assert!(link.pending());
         let reader = tokio::spawn(async move {
             let mut all = Vec::new();
@@ -268,13 +316,35 @@ mod tests {
         link.flush(Duration::from_secs(10)).await.unwrap();
         link.close();
         let all = reader.await.unwrap();
-        assert_eq!(all.len(), 200 * 64 * 1024);
-        for (i, chunk) in all.chunks(64 * 1024).enumerate() {
-            assert!(
-                chunk.iter().all(|b| *b == i as u8),
-                "frame {i} out of place"
-            );
+        assert_eq!(all, frames.concat(), "every frame, whole and in order");
+    }
+
+    #[tokio::test]
+    async fn frames_arrive_whole_and_in_order_past_a_full_socket() {
+        let (link, peer) = pair().await;
+        // More than the socket buffers hold: the rest waits in the queue.
+        let frames: Vec<Bytes> = (0..200u8)
+            .map(|i| Bytes::from(vec![i; 64 * 1024]))
+            .collect();
+        for f in &frames {
+            assert!(link.push(f.clone()));
         }
+        read_back_in_order(link, peer, &frames).await;
+    }
+
+    #[tokio::test]
+    async fn offered_frames_the_socket_does_not_take_at_once_follow_whole() {
+        let (link, peer) = pair().await;
+        // Offers of more than the socket buffers hold: part is written at once, a
+        // frame may be cut, the rest waits for the connection's task.
+        let frames: Vec<Bytes> = (0..200u8)
+            .map(|i| Bytes::from(vec![i; 64 * 1024 + 7]))
+            .collect();
+        // Offers of at most 64 frames, as a room lane makes them.
+        for chunk in frames.chunks(50) {
+            assert_eq!(link.offer(chunk, 256), chunk.len());
+        }
+        read_back_in_order(link, peer, &frames).await;
     }
 
     #[tokio::test]
