@@ -89,14 +89,13 @@ impl Target {
         frames: &mut Vec<Bytes>,
     ) -> usize {
         let msgs = wave.msgs();
-        if fanout == Fanout::Shared && self.accepts.is_empty() && !self.link.backlogged() {
-            let taken = self
-                .link
-                .offer(std::slice::from_ref(wave.joined(self.text)), limit);
-            if taken == 0 {
-                metrics::counter!("im_dropped_total").increment(msgs.len() as u64);
+        if fanout == Fanout::Shared && self.accepts.is_empty() {
+            if let Some(taken) = self.link.offer_joined(wave.joined(self.text), limit) {
+                if taken == 0 {
+                    metrics::counter!("im_dropped_total").increment(msgs.len() as u64);
+                }
+                return taken * msgs.len();
             }
-            return taken * msgs.len();
         }
         frames.clear();
         frames.extend(
@@ -514,21 +513,21 @@ impl Gateway {
 /// arrived meanwhile: each member then gets several messages for the cost of one write,
 /// for as long as the room stays that busy.
 async fn lane(gw: Weak<Gateway>, room: String, mut rx: mpsc::Receiver<Arc<Outgoing>>) {
-    let mut batch = Vec::with_capacity(LANE_BATCH);
+    let Some((fanout, limit, flush)) = gw
+        .upgrade()
+        .map(|g| (g.config.fanout, g.config.queue, g.config.room_flush))
+    else {
+        return;
+    };
+    let most = match fanout {
+        Fanout::Shared => LANE_BATCH,
+        // One message, one frame and one write each.
+        Fanout::Naive => 1,
+    };
+    let mut batch = Vec::with_capacity(most);
     // When the next wave may begin, if the room is busy.
     let mut not_before: Option<tokio::time::Instant> = None;
     while let Some(first) = rx.recv().await {
-        let Some((fanout, limit, flush)) = gw
-            .upgrade()
-            .map(|g| (g.config.fanout, g.config.queue, g.config.room_flush))
-        else {
-            return;
-        };
-        let most = match fanout {
-            Fanout::Shared => LANE_BATCH,
-            // One message, one frame and one write each.
-            Fanout::Naive => 1,
-        };
         if let Some(at) = not_before {
             tokio::time::sleep_until(at).await;
         }

@@ -100,10 +100,9 @@ impl<'a> Wave<'a> {
         self.joined[usize::from(text)].get_or_init(|| match self.msgs {
             [one] => one.frame(text).clone(),
             many => {
-                let frames: Vec<&Bytes> = many.iter().map(|m| m.frame(text)).collect();
-                let mut all = Vec::with_capacity(frames.iter().map(|f| f.len()).sum());
-                for f in frames {
-                    all.extend_from_slice(f);
+                let mut all = Vec::with_capacity(many.iter().map(|m| m.frame(text).len()).sum());
+                for m in many {
+                    all.extend_from_slice(m.frame(text));
                 }
                 Bytes::from(all)
             }

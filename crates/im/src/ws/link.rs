@@ -90,32 +90,54 @@ impl Link {
             return taken;
         }
         if out.queue.is_empty() && taken > 0 {
-            // The usual case: straight from the caller's frames to the socket, and only
-            // what it does not take is queued.
-            match self.write_direct(&frames[..taken]) {
-                Ok(written) => {
-                    if queue_rest(&mut out.queue, &frames[..taken], written) {
-                        self.wake.notify_one();
-                    }
-                }
-                Err(_) => {
-                    out.shut();
-                    self.wake.notify_one();
-                }
-            }
+            // The usual case: straight from the caller's frames to the socket.
+            self.send_now(&mut out, &frames[..taken]);
             return taken;
         }
         out.queue.extend(frames[..taken].iter().cloned());
         taken
     }
 
-    /// One vectored write of `frames` (at most [`WRITE_SLICES`] of them); how many bytes
-    /// the socket took (0 when it is full).
-    fn write_direct(&self, frames: &[Bytes]) -> io::Result<usize> {
+    /// Offers `joined`, several messages' frames back to back, as one frame when nothing
+    /// waits: `None` (nothing done) when frames are queued or offers held, so that the
+    /// caller offers them one by one and the queue's limit counts messages. What a
+    /// write leaves of `joined` waits as one entry.
+    pub fn offer_joined(&self, joined: &Bytes, limit: usize) -> Option<usize> {
+        let mut out = self.out();
+        if out.closed || limit == 0 {
+            return Some(0);
+        }
+        if !out.queue.is_empty() || out.held.is_some() {
+            return None;
+        }
+        self.send_now(&mut out, std::slice::from_ref(joined));
+        Some(1)
+    }
+
+    /// Writes `frames` to the socket with nothing queued before them; queues what it
+    /// does not take and wakes the connection's task to write it.
+    fn send_now(&self, out: &mut Out, frames: &[Bytes]) {
+        match self.write_frames(frames) {
+            Ok(written) => {
+                if queue_rest(&mut out.queue, frames, written) {
+                    self.wake.notify_one();
+                }
+            }
+            Err(_) => {
+                out.shut();
+                self.wake.notify_one();
+            }
+        }
+    }
+
+    /// One vectored write of the first [`WRITE_SLICES`] of `frames`; how many bytes the
+    /// socket took (0 when it is full).
+    fn write_frames<'b>(&self, frames: impl IntoIterator<Item = &'b Bytes>) -> io::Result<usize> {
         let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-        let n = frames.len().min(WRITE_SLICES);
+        let mut n = 0;
         for (slot, b) in slices.iter_mut().zip(frames) {
             *slot = IoSlice::new(b);
+            n += 1;
         }
         loop {
             return match self.sock.try_write_vectored(&slices[..n]) {
@@ -180,19 +202,10 @@ impl Link {
     /// Writes queued frames until the socket would block; `Ok(true)` when none is left.
     fn write_queued(&self, out: &mut Out) -> io::Result<bool> {
         while !out.queue.is_empty() {
-            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-            let mut n = 0;
-            for (slot, b) in slices.iter_mut().zip(out.queue.iter()) {
-                *slot = IoSlice::new(b);
-                n += 1;
+            let written = self.write_frames(out.queue.iter())?;
+            if written == 0 {
+                return Ok(false);
             }
-            let written = match self.sock.try_write_vectored(&slices[..n]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
             let mut left = written;
             while left > 0 {
                 let front = out.queue.front_mut().expect("written bytes were queued");
@@ -211,13 +224,6 @@ impl Link {
     /// Whether frames wait for the socket.
     pub fn pending(&self) -> bool {
         !self.out().queue.is_empty()
-    }
-
-    /// Whether an offer now would wait rather than go to the socket: frames are queued
-    /// or offers held.
-    pub fn backlogged(&self) -> bool {
-        let out = self.out();
-        !out.queue.is_empty() || out.held.is_some()
     }
 
     /// Resolves when a writer left frames for the socket to drain (or the link failed).
