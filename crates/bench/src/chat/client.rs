@@ -108,31 +108,29 @@ fn packet(op: u32, seq: u32, body: Bytes) -> Bytes {
     })
 }
 
+/// Decoding limits for what momo sends: RAW batches carry up to 64 whole packets.
+fn limits() -> proto::Limits {
+    proto::Limits {
+        max_body: 1 << 20,
+        max_packets_per_frame: 1024,
+    }
+}
+
 /// Walks the goim packets of one binary frame in place, RAW batches (op 9) included,
 /// handing each packet's operation and body to `each`.
 fn each_packet(data: &[u8], each: &mut impl FnMut(u32, &[u8])) -> Result<(), String> {
-    let mut rest = data;
-    while !rest.is_empty() {
-        let Some(head) = rest.get(..proto::HEADER_LEN) else {
-            return Err(format!("a packet cut short ({} bytes)", rest.len()));
-        };
-        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        let head_len = usize::from(u16::from_be_bytes([head[4], head[5]]));
-        let op = u32::from_be_bytes([head[8], head[9], head[10], head[11]]);
-        if head_len != proto::HEADER_LEN || len < head_len || len > rest.len() {
-            return Err(format!(
-                "a bad packet header (length {len}, header {head_len})"
-            ));
-        }
-        let body = &rest[head_len..len];
-        if op == op::RAW {
-            each_packet(body, each)?;
-        } else {
-            each(op, body);
-        }
-        rest = &rest[len..];
+    fn walk(data: &[u8], each: &mut impl FnMut(u32, &[u8])) -> Result<(), proto::ProtoError> {
+        proto::walk_frame(data, &limits(), |p| {
+            let body = &data[p.body];
+            if p.op == op::RAW {
+                walk(body, each)
+            } else {
+                each(p.op, body);
+                Ok(())
+            }
+        })
     }
-    Ok(())
+    walk(data, each).map_err(|e| e.to_string())
 }
 
 async fn momo(

@@ -5,6 +5,7 @@
 //! more per batch, however many messages it holds. [`decode_frame_bytes`] allocates only
 //! the `Vec` of packets: bodies are slices of the frame. [`decode_frame`] copies each body
 //! out of the borrowed frame, so its memory is bounded by the frame's length.
+//! [`walk_frame`], which both are built on, allocates nothing.
 
 use std::ops::Range;
 
@@ -68,13 +69,43 @@ fn decode_with(
     mut body: impl FnMut(Range<usize>) -> Bytes,
 ) -> Result<Vec<Packet>, ProtoError> {
     let mut packets = Vec::new();
+    walk_frame(frame, limits, |p| {
+        packets.push(Packet {
+            ver: p.ver,
+            op: p.op,
+            seq: p.seq,
+            body: body(p.body),
+        });
+        Ok(())
+    })?;
+    Ok(packets)
+}
+
+/// A packet where it lies in its frame: the header's fields and its body's byte range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketAt {
+    pub ver: u16,
+    pub op: u32,
+    pub seq: u32,
+    pub body: Range<usize>,
+}
+
+/// The packets of `frame` in place, by the rules of [`decode_frame`], handed to `each`
+/// in order, without allocating; stops at the first error, from the frame or from
+/// `each` (packets before a malformed one have been handed over by then).
+pub fn walk_frame(
+    frame: &[u8],
+    limits: &Limits,
+    mut each: impl FnMut(PacketAt) -> Result<(), ProtoError>,
+) -> Result<(), ProtoError> {
+    let mut count = 0;
     let mut at = 0;
     loop {
         let rest = &frame[at..];
         let Some(header) = rest.first_chunk::<HEADER_LEN>() else {
             return Err(ProtoError::Truncated);
         };
-        if packets.len() >= limits.max_packets_per_frame {
+        if count >= limits.max_packets_per_frame {
             return Err(ProtoError::TooManyPackets);
         }
         let [p0, p1, p2, p3, h0, h1, v0, v1, o0, o1, o2, o3, s0, s1, s2, s3] = *header;
@@ -92,15 +123,16 @@ fn decode_with(
         if body_len > limits.max_body {
             return Err(ProtoError::BodyTooLarge(body_len));
         }
-        packets.push(Packet {
+        count += 1;
+        each(PacketAt {
             ver: u16::from_be_bytes([v0, v1]),
             op: u32::from_be_bytes([o0, o1, o2, o3]),
             seq: u32::from_be_bytes([s0, s1, s2, s3]),
-            body: body(at + HEADER_LEN..at + len),
-        });
+            body: at + HEADER_LEN..at + len,
+        })?;
         at += len;
         if at == frame.len() {
-            return Ok(packets);
+            return Ok(());
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod text;
 
 pub use binary::{
     decode_frame, decode_frame_bytes, encode, encode_to_bytes, heartbeat_reply_body, raw_batch,
+    walk_frame, PacketAt,
 };
 pub use body::{parse_room, AuthBody, ChangeRoomBody, ErrorBody, OpsBody, SendMsgBody};
 pub use error::ProtoError;
