@@ -50,16 +50,33 @@ pub struct AuthSettings {
     pub access_ttl_secs: u64,
     /// Lifetime of a refresh token, in seconds; each use rotates it.
     pub refresh_ttl_secs: u64,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    /// Take the client address from `X-Forwarded-For` when the request comes from one of
+    /// `trusted_proxies`: the rightmost entry that is not itself a trusted proxy, as
+    /// nginx's realip module does (only behind a proxy you run).
     pub trust_forwarded_for: bool,
-    /// Failed logins per username before each further attempt is slowed.
+    /// The proxies whose `X-Forwarded-For` is believed, as address ranges
+    /// (`10.0.0.0/8`, `::1/128`). Default: this machine.
+    pub trusted_proxies: Vec<String>,
+    /// Failed logins for one username from one client address before each further
+    /// attempt from there is slowed.
     pub login_free_failures: u32,
-    /// Failed logins per username at which attempts are refused (429).
+    /// Failed logins for one username from one client address at which attempts from
+    /// there are refused (429). Other addresses are not refused: the owner can still
+    /// sign in while someone else guesses.
     pub login_max_failures: u32,
-    /// Failed logins per client address at which attempts are refused (429).
+    /// Failed logins per client address, whatever the username, at which attempts are
+    /// refused (429).
     pub login_ip_max_failures: u32,
+    /// Failed logins for one username from all addresses before every attempt on it is
+    /// slowed, doubling with each further failure up to `login_user_max_delay_ms`
+    /// (never refused, so the right password still gets through).
+    pub login_user_free_failures: u32,
+    /// The longest such slowing, in milliseconds.
+    pub login_user_max_delay_ms: u64,
     /// How long failures are remembered, and a refused key stays locked, in seconds.
     pub login_lock_secs: u64,
+    /// Accounts one client address may register per hour (429 past it).
+    pub register_per_hour: u32,
 }
 
 impl Default for AuthSettings {
@@ -69,10 +86,14 @@ impl Default for AuthSettings {
             access_ttl_secs: 15 * 60,
             refresh_ttl_secs: 30 * 24 * 3600,
             trust_forwarded_for: false,
+            trusted_proxies: vec!["127.0.0.0/8".into(), "::1/128".into()],
             login_free_failures: 3,
             login_max_failures: 10,
             login_ip_max_failures: 50,
+            login_user_free_failures: 20,
+            login_user_max_delay_ms: 8_000,
             login_lock_secs: 15 * 60,
+            register_per_hour: 10,
         }
     }
 }
@@ -215,7 +236,9 @@ pub struct EconomySettings {
     /// What viewers can buy.
     pub recharge_packages: Vec<RechargePackage>,
     /// Serve the built-in development payment provider (`/api/v1/payments/dev/...`),
-    /// whose checkout pays at once. Turn off where real money is taken.
+    /// whose checkout pays at once: any signed-in user gets coins for nothing. Off by
+    /// default; only for local trials. When on, the log, `/readyz` and the admin
+    /// dashboard say so.
     pub dev_payments: bool,
     /// Secret that signs the development provider's callbacks; default: derived from
     /// the access-token secret.
@@ -263,7 +286,7 @@ impl Default for EconomySettings {
                 package("coins_1980", 1980, 19800),
                 package("coins_6480", 6480, 64800),
             ],
-            dev_payments: true,
+            dev_payments: false,
             payment_secret: None,
             order_ttl_secs: 15 * 60,
             callback_max_age_secs: 300,

@@ -37,6 +37,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 /// The database and the application state built on it.
 pub async fn open(config: &Config) -> anyhow::Result<AppState> {
+    kit::cidr::parse_all(&config.app.auth.trusted_proxies).context("auth.trusted_proxies")?;
     let store = open_store(config).await?;
     let secret =
         crate::secrets::jwt_secret(config.app.auth.jwt_secret.as_deref(), &config.data_dir)?;
@@ -92,6 +93,9 @@ pub async fn start(
     let rtmp_addr = rtmp_listener.local_addr()?;
     config.app.live.rtmp_port = rtmp_addr.port();
     let state = open(&config).await?;
+    for warning in app::ops::health::unsafe_settings(&config.app) {
+        tracing::warn!("UNSAFE SETTING: {warning}");
+    }
     let listener = TcpListener::bind(&config.http)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http))?;

@@ -35,6 +35,7 @@ fn start(dir: &str, database_url: Option<&str>) -> Server {
         .env("MOMO_HTTP", "127.0.0.1:0")
         .env("MOMO_RTMP", "127.0.0.1:0")
         .env("MOMO_ECONOMY__ORDER_TTL_SECS", "4")
+        .env("MOMO_ECONOMY__DEV_PAYMENTS", "true")
         .env_remove("MOMO_DATABASE_URL")
         .stderr(Stdio::piped())
         .stdout(Stdio::null());

@@ -56,6 +56,8 @@ pub struct Stats {
     pub totals: Totals,
     /// Oldest first, today last.
     pub days: Vec<Day>,
+    /// Unsafe settings in force on this node (see `/readyz`), shown as a banner.
+    pub warnings: Vec<String>,
 }
 
 #[utoipa::path(
@@ -176,6 +178,7 @@ pub async fn stats(
             withdrawals_pending,
         },
         days: series.into_values().collect(),
+        warnings: crate::ops::health::unsafe_settings(state.settings()),
     }))
 }
 

@@ -11,6 +11,26 @@ use crate::AppState;
 pub struct Health {
     /// `ok`.
     pub status: &'static str,
+    /// Settings on this node that are unsafe where the public can reach it (for
+    /// example the development payment provider); absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// What an operator must know before this node faces the public: each setting that
+/// hands out money or access for development, said in a sentence. The log says it at
+/// start, `/readyz` and the admin dashboard say it while it lasts.
+pub fn unsafe_settings(settings: &crate::Settings) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if settings.economy.dev_payments {
+        warnings.push(
+            "economy.dev_payments is on: any signed-in user can buy coins for nothing \
+             through /api/v1/payments/dev/checkout; turn it off before the public can reach \
+             this server"
+                .to_string(),
+        );
+    }
+    warnings
 }
 
 #[utoipa::path(
@@ -20,7 +40,10 @@ pub struct Health {
     responses((status = 200, description = "The process is alive", body = Health))
 )]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
+    Json(Health {
+        status: "ok",
+        warnings: Vec::new(),
+    })
 }
 
 #[utoipa::path(
@@ -35,7 +58,10 @@ pub async fn healthz() -> Json<Health> {
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store().ping()).await;
     match ping {
-        Ok(Ok(())) => Ok(Json(Health { status: "ok" })),
+        Ok(Ok(())) => Ok(Json(Health {
+            status: "ok",
+            warnings: unsafe_settings(state.settings()),
+        })),
         Ok(Err(e)) => {
             tracing::warn!("readiness check failed: {e}");
             Err(ApiError::unavailable("the database does not answer"))

@@ -71,6 +71,10 @@ impl TestServer {
         config.rtmp = "127.0.0.1:0".into();
         config.app.auth.jwt_secret = Some(SECRET.into());
         config.shutdown_grace_secs = 5;
+        // The scenarios buy coins through the development provider (off by default).
+        config.app.economy.dev_payments = true;
+        // Every scenario registers its users from 127.0.0.1.
+        config.app.auth.register_per_hour = 100_000;
         let mut pg_db = None;
         if let Backend::Postgres(url) = &backend {
             let (db_url, name) = create_database(url).await;

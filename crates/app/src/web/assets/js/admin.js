@@ -56,6 +56,7 @@ const sections = {
     const label = (d) => d.date.slice(5);
     view.replaceChildren(
       title("Dashboard"),
+      ...s.warnings.map((w) => h("div.banner.danger.unsafe-setting", w)),
       h("div.stats",
         stat("Users", compact(t.users), "stat-users"),
         stat("Live now", compact(t.rooms_live), "stat-live"),
