@@ -54,6 +54,8 @@ struct Inner {
     tokens: Tokens,
     passwords: Passwords,
     login_guard: LoginGuard,
+    /// `auth.trusted_proxies`, read once.
+    trusted_proxies: Vec<kit::cidr::Cidr>,
     user_cache: users::cache::UserCache,
     payments: wallet::Payments,
     jobs: jobs::Queue,
@@ -83,6 +85,10 @@ impl AppState {
     ) -> Self {
         let tokens = Tokens::new(jwt_secret, settings.auth.access_ttl_secs);
         let login_guard = LoginGuard::new(&settings.auth);
+        // `serve` refuses to start with a range it cannot read; here one is skipped.
+        let trusted_proxies = (settings.auth.trusted_proxies.iter())
+            .filter_map(|r| r.parse().ok())
+            .collect();
         let user_cache = users::cache::UserCache::new(&settings.cache);
         let payments = wallet::Payments::new(&settings.economy, jwt_secret);
         let jobs = jobs::Queue::new(store.clone());
@@ -92,6 +98,7 @@ impl AppState {
             tokens,
             passwords: Passwords::new(),
             login_guard,
+            trusted_proxies,
             user_cache,
             payments,
             jobs,
@@ -127,6 +134,11 @@ impl AppState {
 
     pub fn login_guard(&self) -> &LoginGuard {
         &self.0.login_guard
+    }
+
+    /// The proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> &[kit::cidr::Cidr] {
+        &self.0.trusted_proxies
     }
 
     pub fn user_cache(&self) -> &users::cache::UserCache {

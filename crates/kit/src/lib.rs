@@ -5,6 +5,7 @@
 //! the shutdown signal and the clock. Domain crates build on it; it depends on none of them.
 
 pub mod cache;
+pub mod cidr;
 pub mod error;
 pub mod limiter;
 pub mod metrics;

@@ -2,8 +2,10 @@
 //!
 //! Each key (a username, an IP address) counts its failures in a sliding window. The first
 //! `free` failures cost nothing; each later one makes the next attempt wait a little longer
-//! (`delay_step` per failure over `free`); at `max` failures the key is locked until the
-//! window has passed since its last failure. A success clears the key.
+//! (`delay_step` per failure over `free`, or doubling from `delay_step` when the policy is
+//! exponential, never past `max_delay`); at `max` failures the key is locked until the
+//! window has passed since its last failure (a `max` of `u32::MAX` never locks: the key
+//! is only slowed). A success clears the key.
 //!
 //! Cost: one short mutex hold per check; memory is bounded by pruning keys whose window
 //! has passed whenever the table grows past `prune_at` entries.
@@ -23,6 +25,26 @@ pub struct FailurePolicy {
     pub max: u32,
     /// How long failures are remembered, counted from the latest one.
     pub window: Duration,
+    /// Double the wait with each failure instead of adding `delay_step`.
+    pub exponential: bool,
+    /// The longest wait a failure can add.
+    pub max_delay: Duration,
+}
+
+impl FailurePolicy {
+    /// The wait before the next attempt after `failures` failures (none while free).
+    fn delay(&self, failures: u32) -> Duration {
+        let over = failures.saturating_sub(self.free);
+        if over == 0 {
+            return Duration::ZERO;
+        }
+        let d = if self.exponential {
+            self.delay_step.saturating_mul(1 << (over - 1).min(20))
+        } else {
+            self.delay_step.saturating_mul(over)
+        };
+        d.min(self.max_delay)
+    }
 }
 
 impl Default for FailurePolicy {
@@ -32,6 +54,8 @@ impl Default for FailurePolicy {
             delay_step: Duration::from_millis(250),
             max: 10,
             window: Duration::from_secs(15 * 60),
+            exponential: false,
+            max_delay: Duration::from_secs(10),
         }
     }
 }
@@ -87,10 +111,10 @@ impl FailureLimiter {
         if e.failures >= self.policy.max {
             return Verdict::Refuse(self.policy.window - age);
         }
-        if e.failures > self.policy.free {
-            return Verdict::Delay(self.policy.delay_step * (e.failures - self.policy.free));
+        match self.policy.delay(e.failures) {
+            Duration::ZERO => Verdict::Allow,
+            d => Verdict::Delay(d),
         }
-        Verdict::Allow
     }
 
     pub fn check(&self, key: &str) -> Verdict {
@@ -153,7 +177,30 @@ mod tests {
             delay_step: Duration::from_millis(100),
             max: 4,
             window: Duration::from_secs(60),
+            ..FailurePolicy::default()
         })
+    }
+
+    #[test]
+    fn an_exponential_policy_doubles_up_to_its_cap_and_never_refuses() {
+        let l = FailureLimiter::new(FailurePolicy {
+            free: 1,
+            delay_step: Duration::from_millis(100),
+            max: u32::MAX,
+            window: Duration::from_secs(60),
+            exponential: true,
+            max_delay: Duration::from_millis(700),
+        });
+        let t = Instant::now();
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            l.fail_at("root", t);
+            seen.push(l.check_at("root", t));
+        }
+        let ms = |v: u64| Verdict::Delay(Duration::from_millis(v));
+        assert_eq!(seen[0], Verdict::Allow);
+        assert_eq!(&seen[1..5], &[ms(100), ms(200), ms(400), ms(700)]);
+        assert_eq!(seen[39], ms(700), "capped, and never a refusal");
     }
 
     #[test]

@@ -321,3 +321,241 @@ async fn admin_routes_need_the_admin_role() {
         assert_eq!(page["items"][0]["role"], "user");
     });
 }
+
+/// Signs in as `username` with `password`, as a client behind the local proxy whose
+/// `X-Forwarded-For` says `forwarded`.
+async fn login_via_proxy(
+    s: &common::TestServer,
+    forwarded: &str,
+    username: &str,
+    password: &str,
+) -> StatusCode {
+    s.client
+        .post(s.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_guesser_at_one_address_does_not_lock_the_owner_out() {
+    for backend in common::backends() {
+        let s = common::TestServer::start_with(backend, |c| {
+            c.app.auth.trust_forwarded_for = true;
+            c.app.auth.login_free_failures = 1;
+            c.app.auth.login_max_failures = 3;
+            c.app.auth.login_user_free_failures = 2;
+            c.app.auth.login_user_max_delay_ms = 300;
+        })
+        .await;
+        s.register("root_owner").await;
+        let attacker = "203.0.113.66";
+        for _ in 0..3 {
+            let status = login_via_proxy(&s, attacker, "root_owner", "guess-guess").await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        // The attacker's address is locked out of this account, even with the password,
+        // and a forged leftmost entry does not make it someone else.
+        let forged = format!("198.51.100.7, {attacker}");
+        for from in [attacker, forged.as_str()] {
+            let status = login_via_proxy(&s, from, "root_owner", "password-123").await;
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "from {from}");
+        }
+        // The owner, elsewhere, signs in: slowed (the username has failures), not refused.
+        let t = std::time::Instant::now();
+        let status = login_via_proxy(&s, "198.51.100.7", "root_owner", "password-123").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(t.elapsed() >= Duration::from_millis(200), "not slowed");
+        // A success clears the username's slowing.
+        let t = std::time::Instant::now();
+        let status = login_via_proxy(&s, "198.51.100.7", "root_owner", "password-123").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(t.elapsed() < Duration::from_millis(200), "still slowed");
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    for backend in common::backends() {
+        // The proxy list does not hold the test client (127.0.0.1): its header is a lie.
+        let s = common::TestServer::start_with(backend, |c| {
+            c.app.auth.trust_forwarded_for = true;
+            c.app.auth.trusted_proxies = vec!["10.9.0.0/16".into()];
+            c.app.auth.login_ip_max_failures = 2;
+            c.app.auth.login_max_failures = 100;
+        })
+        .await;
+        for i in 0..2 {
+            let from = format!("198.51.100.{i}");
+            let status = login_via_proxy(&s, &from, &format!("nobody{i}"), "password-123").await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        // Both failures counted against 127.0.0.1, whatever the header said.
+        let status = login_via_proxy(&s, "198.51.100.99", "nobody9", "password-123").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn one_address_registers_a_bounded_number_of_accounts() {
+    for backend in common::backends() {
+        let s = common::TestServer::start_with(backend, |c| {
+            c.app.auth.register_per_hour = 2;
+        })
+        .await;
+        let register = |name: &'static str| {
+            s.post(
+                "/api/v1/auth/register",
+                None,
+                json!({"username": name, "password": "password-123"}),
+            )
+        };
+        assert_eq!(register("farm_1").await.0, StatusCode::CREATED);
+        assert_eq!(register("farm_2").await.0, StatusCode::CREATED);
+        let (status, body) = register("farm_3").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert_eq!(body["error"]["code"], "too_many_requests");
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn access_tokens_stop_working_at_logout() {
+    each_backend!(|s| {
+        let u = s.register("leaver").await;
+        assert_eq!(
+            s.get("/api/v1/users/me", Some(&u.token)).await.0,
+            StatusCode::OK
+        );
+        let (status, _) = s
+            .post(
+                "/api/v1/auth/logout",
+                None,
+                json!({"refresh_token": u.refresh}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, body) = s.get("/api/v1/users/me", Some(&u.token)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["error"]["code"], "token_revoked");
+        // Signing in again gives a token that works.
+        let (status, body) = s
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": "leaver", "password": "password-123"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let token = body["access_token"].as_str().unwrap();
+        assert_eq!(
+            s.get("/api/v1/users/me", Some(token)).await.0,
+            StatusCode::OK
+        );
+    });
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_other_session() {
+    each_backend!(|s| {
+        let phone = s.register("changer").await;
+        let (_, laptop) = s
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": "changer", "password": "password-123"}),
+            )
+            .await;
+        let laptop_token = laptop["access_token"].as_str().unwrap().to_string();
+        let laptop_refresh = laptop["refresh_token"].as_str().unwrap().to_string();
+        // The old password is required, and checked.
+        let (status, body) = s
+            .post(
+                "/api/v1/auth/password",
+                Some(&phone.token),
+                json!({"old_password": "not-it-at-all", "new_password": "new-password-456"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["error"]["code"], "wrong_password");
+        let (status, body) = s
+            .post(
+                "/api/v1/auth/password",
+                Some(&phone.token),
+                json!({"old_password": "password-123", "new_password": "short"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, pair) = s
+            .post(
+                "/api/v1/auth/password",
+                Some(&phone.token),
+                json!({"old_password": "password-123", "new_password": "new-password-456"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{pair}");
+        // Every token from before is dead: both devices' access and refresh tokens.
+        for token in [&phone.token, &laptop_token] {
+            let (status, body) = s.get("/api/v1/users/me", Some(token)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        }
+        for refresh in [&phone.refresh, &laptop_refresh] {
+            let (status, _) = s
+                .post(
+                    "/api/v1/auth/refresh",
+                    None,
+                    json!({"refresh_token": refresh}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        // The pair the change answered works; so does the new password, not the old.
+        let token = pair["access_token"].as_str().unwrap();
+        assert_eq!(
+            s.get("/api/v1/users/me", Some(token)).await.0,
+            StatusCode::OK
+        );
+        let login = |password: &'static str| {
+            s.post(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": "changer", "password": password}),
+            )
+        };
+        assert_eq!(login("password-123").await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(login("new-password-456").await.0, StatusCode::OK);
+    });
+}
+
+#[tokio::test]
+async fn a_demoted_admin_loses_admin_rights_before_the_token_expires() {
+    each_backend!(|s| {
+        let root = s.admin_token("root").await;
+        let deputy = s.admin_token("deputy").await;
+        let anchor = s.register("anchor_d").await;
+        let (status, room) = s
+            .post("/api/v1/rooms", Some(&anchor.token), json!({"title": "t"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{room}");
+        let sessions = format!("/api/v1/rooms/{}/sessions", room["id"]);
+        assert_eq!(s.get(&sessions, Some(&deputy)).await.0, StatusCode::OK);
+        let (_, me) = s.get("/api/v1/users/me", Some(&deputy)).await;
+        let (status, body) = s
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/admin/users/{}/role", me["id"]),
+                Some(&root),
+                Some(json!({"role": "user"})),
+            )
+            .await;
+        assert!(status.is_success(), "{status} {body}");
+        // The token still says "admin"; the account does not.
+        let (status, body) = s.get(&sessions, Some(&deputy)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    });
+}

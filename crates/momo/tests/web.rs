@@ -498,7 +498,9 @@ async fn operators_view_users_reset_passwords_and_grant_admin() {
             )
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "old sessions end");
-        let (status, _) = s
+        let (status, _) = s.get("/api/v1/users/me", Some(&user.token)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "old access tokens end");
+        let (status, login) = s
             .post(
                 "/api/v1/auth/login",
                 None,
@@ -506,8 +508,9 @@ async fn operators_view_users_reset_passwords_and_grant_admin() {
             )
             .await;
         assert_eq!(status, StatusCode::OK);
+        let token = login["access_token"].as_str().unwrap().to_string();
 
-        let (status, _) = s.get("/api/v1/admin/users", Some(&user.token)).await;
+        let (status, _) = s.get("/api/v1/admin/users", Some(&token)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, body) = s
             .call(
@@ -519,7 +522,7 @@ async fn operators_view_users_reset_passwords_and_grant_admin() {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         // At once, with the same token: the guard reads the role from the database.
-        let (status, _) = s.get("/api/v1/admin/users", Some(&user.token)).await;
+        let (status, _) = s.get("/api/v1/admin/users", Some(&token)).await;
         assert_eq!(status, StatusCode::OK);
         let (status, _) = s
             .call(
@@ -530,7 +533,7 @@ async fn operators_view_users_reset_passwords_and_grant_admin() {
             )
             .await;
         assert_eq!(status, StatusCode::OK);
-        let (status, _) = s.get("/api/v1/admin/users", Some(&user.token)).await;
+        let (status, _) = s.get("/api/v1/admin/users", Some(&token)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
 
         let (_, me) = s.get("/api/v1/users/me", Some(&admin)).await;

@@ -1,9 +1,13 @@
 //! `POST /api/v1/auth/login`: exchange a username and password for a session.
 //!
-//! Guessing is slowed per username and per client address: after a few failures each
-//! attempt waits a little longer, then the key is refused with 429 and `Retry-After`
-//! until the window has passed. A success clears the username's count (not the
-//! address's, or a guesser could reset it by signing in to an account of their own).
+//! Guessing is slowed per (username, client address) and per client address: after a
+//! few failures each attempt waits a little longer, then the key is refused with 429 and
+//! `Retry-After` until the window has passed. Failures on one username from everywhere
+//! only slow it (doubling, capped), never lock it: someone guessing `root`'s password
+//! from one address, or from many, cannot keep `root` out, because the right password
+//! from an address that has not failed still signs in. A success clears the username's
+//! counts (not the address's, or a guesser could reset it by signing in to an account
+//! of their own).
 
 use std::time::Duration;
 
@@ -34,11 +38,14 @@ struct Credentials {
     password_hash: String,
 }
 
-/// Failure counters for logins, by username and by client address.
+/// Failure counters for logins: by (username, client address), by client address, and
+/// by username alone (which only slows); and accounts registered per client address.
 #[derive(Debug)]
 pub struct LoginGuard {
-    by_user: FailureLimiter,
+    by_pair: FailureLimiter,
     by_ip: FailureLimiter,
+    by_user: FailureLimiter,
+    registrations: FailureLimiter,
 }
 
 impl LoginGuard {
@@ -46,34 +53,82 @@ impl LoginGuard {
         let window = Duration::from_secs(s.login_lock_secs.max(1));
         let step = Duration::from_millis(250);
         Self {
-            by_user: FailureLimiter::new(FailurePolicy {
+            by_pair: FailureLimiter::new(FailurePolicy {
                 free: s.login_free_failures,
                 delay_step: step,
                 max: s.login_max_failures.max(1),
                 window,
+                ..FailurePolicy::default()
             }),
             by_ip: FailureLimiter::new(FailurePolicy {
                 free: s.login_ip_max_failures / 2,
                 delay_step: step,
                 max: s.login_ip_max_failures.max(1),
                 window,
+                ..FailurePolicy::default()
+            }),
+            by_user: FailureLimiter::new(FailurePolicy {
+                free: s.login_user_free_failures,
+                delay_step: step,
+                max: u32::MAX,
+                window,
+                exponential: true,
+                max_delay: Duration::from_millis(s.login_user_max_delay_ms),
+            }),
+            // Each account made counts as a "failure" that is never slowed, only capped.
+            registrations: FailureLimiter::new(FailurePolicy {
+                free: u32::MAX,
+                max: s.register_per_hour.max(1),
+                window: Duration::from_secs(3600),
+                ..FailurePolicy::default()
             }),
         }
     }
 
+    /// Refuses (429) a client address that registered `auth.register_per_hour` accounts
+    /// within an hour of its latest.
+    pub fn may_register(&self, ip: Option<std::net::IpAddr>) -> Result<()> {
+        let Some(ip) = ip else { return Ok(()) };
+        match self.registrations.check(&ip.to_string()) {
+            Verdict::Refuse(wait) => {
+                metrics::counter!("auth_register_refused_total").increment(1);
+                Err(ApiError::too_many_requests(
+                    "too many accounts registered from this address; wait before trying again",
+                    wait.as_secs_f64().ceil() as u64,
+                )
+                .into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts an account made from `ip`.
+    pub fn registered(&self, ip: Option<std::net::IpAddr>) {
+        if let Some(ip) = ip {
+            self.registrations.fail(&ip.to_string());
+        }
+    }
+
+    fn pair(user_key: &str, ip: Option<&str>) -> String {
+        format!("{user_key}\n{}", ip.unwrap_or(""))
+    }
+
     fn verdict(&self, user_key: &str, ip: Option<&str>) -> Verdict {
         let by_ip = ip.map(|ip| self.by_ip.check(ip)).unwrap_or(Verdict::Allow);
-        stricter(self.by_user.check(user_key), by_ip)
+        let by_pair = self.by_pair.check(&Self::pair(user_key, ip));
+        stricter(stricter(by_pair, by_ip), self.by_user.check(user_key))
     }
 
     fn failed(&self, user_key: &str, ip: Option<&str>) {
+        self.by_pair.fail(&Self::pair(user_key, ip));
         self.by_user.fail(user_key);
         if let Some(ip) = ip {
             self.by_ip.fail(ip);
         }
     }
 
-    fn succeeded(&self, user_key: &str) {
+    fn succeeded(&self, user_key: &str, ip: Option<&str>) {
+        self.by_pair.clear(&Self::pair(user_key, ip));
         self.by_user.clear(user_key);
     }
 }
@@ -130,7 +185,7 @@ pub async fn check_credentials(
             ApiError::unauthorized("invalid_credentials", "wrong username or password").into(),
         );
     };
-    guard.succeeded(&user_key);
+    guard.succeeded(&user_key, ip.as_deref());
     if row.status != "active" {
         return Err(ApiError::forbidden("account_banned", "this account is banned").into());
     }

@@ -1,11 +1,12 @@
-//! `POST /api/v1/auth/logout`: end a session by revoking its refresh-token family.
+//! `POST /api/v1/auth/logout`: end a session by revoking its refresh-token family, and
+//! revoke the account's access tokens issued before it (other devices refresh theirs).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use kit::ApiError;
 
 use crate::accounts::refresh::RefreshRequest;
-use crate::accounts::session;
+use crate::accounts::{session, standing};
 use crate::error::Result;
 use crate::http::Body;
 use crate::AppState;
@@ -16,7 +17,7 @@ use crate::AppState;
     tag = "auth",
     request_body = RefreshRequest,
     responses(
-        (status = 204, description = "Signed out: this refresh token and its family no longer work"),
+        (status = 204, description = "Signed out: this refresh token and its family no longer work, nor do access tokens issued before"),
         (status = 401, description = "Unknown refresh token (`invalid_refresh_token`)", body = kit::error::ErrorBody),
     )
 )]
@@ -25,13 +26,17 @@ pub async fn logout(
     Body(req): Body<RefreshRequest>,
 ) -> Result<StatusCode> {
     let hash = session::hash_refresh_token(&req.refresh_token);
-    let family: Option<String> =
-        sqlx::query_scalar("SELECT family FROM refresh_tokens WHERE token_hash = $1")
+    let found: Option<(i64, String)> =
+        sqlx::query_as("SELECT user_id, family FROM refresh_tokens WHERE token_hash = $1")
             .bind(&hash)
             .fetch_optional(state.store().pool())
             .await?;
-    let family = family
+    let (user_id, family) = found
         .ok_or_else(|| ApiError::unauthorized("invalid_refresh_token", "unknown refresh token"))?;
-    session::revoke_family(state.store().pool(), &family).await?;
+    let mut tx = state.store().begin().await?;
+    session::revoke_family(&mut *tx, &family).await?;
+    standing::revoke_access_tokens(&mut *tx, user_id).await?;
+    tx.commit().await?;
+    state.user_cache().forget_user(user_id);
     Ok(StatusCode::NO_CONTENT)
 }

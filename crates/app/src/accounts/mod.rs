@@ -3,6 +3,7 @@
 //! A session is a pair: a short-lived access token (JWT, see [`tokens`]) and a refresh
 //! token (random, stored hashed, rotated on every use; see [`session`]).
 
+pub mod change_password;
 pub mod create_admin;
 pub mod login;
 pub mod logout;
@@ -11,6 +12,7 @@ pub mod refresh;
 pub mod register;
 pub mod rules;
 pub mod session;
+pub mod standing;
 pub mod tokens;
 
 use serde::{Deserialize, Serialize};
@@ -50,4 +52,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(login::login))
         .routes(routes!(refresh::refresh))
         .routes(routes!(logout::logout))
+        .routes(routes!(change_password::change_password))
 }

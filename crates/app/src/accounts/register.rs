@@ -9,7 +9,7 @@ use sqlx::{Any, Executor};
 
 use crate::accounts::{rules, session, Role};
 use crate::error::Result;
-use crate::http::{Body, Fields};
+use crate::http::{Body, ClientIp, Fields};
 use crate::users::model::{UserRow, UserView, USER_FIELDS};
 use crate::AppState;
 
@@ -33,12 +33,15 @@ pub struct RegisterRequest {
         (status = 201, description = "Account created and signed in", body = session::AuthResponse),
         (status = 400, description = "A field is invalid (`validation_failed`)", body = kit::error::ErrorBody),
         (status = 409, description = "The username is taken (`username_taken`)", body = kit::error::ErrorBody),
+        (status = 429, description = "Too many accounts from this address (`auth.register_per_hour`); see `Retry-After`", body = kit::error::ErrorBody),
     )
 )]
 pub async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Body(req): Body<RegisterRequest>,
 ) -> Result<(StatusCode, Json<session::AuthResponse>)> {
+    state.login_guard().may_register(ip)?;
     let mut f = Fields::new();
     rules::check_username(&mut f, &req.username);
     rules::check_password(&mut f, "password", &req.password);
@@ -56,6 +59,7 @@ pub async fn register(
     let row = insert_user(&mut *tx, &req.username, &nickname, &hash, Role::User).await?;
     let tokens = session::issue(&state, &mut *tx, row.id, Role::User, None).await?;
     tx.commit().await?;
+    state.login_guard().registered(ip);
     let own = row.id;
     let user = UserView::new(row, own);
     Ok((

@@ -62,7 +62,11 @@ pub async fn issue<'e, E>(
 where
     E: Executor<'e, Database = Any>,
 {
-    let access_token = state.tokens().issue(user_id, role)?;
+    // Read outside `exec`: a new account's row is not visible there yet (generation 0).
+    let gen = crate::accounts::standing::read(state.store().pool(), user_id)
+        .await?
+        .map_or(0, |s| s.token_gen);
+    let access_token = state.tokens().issue(user_id, role, gen)?;
     let refresh_token = random_token("rt_");
     let new_family;
     let family = match family {

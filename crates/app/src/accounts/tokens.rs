@@ -19,6 +19,10 @@ pub struct Claims {
     pub exp: i64,
     /// Always `"access"`, so no other kind of token signed with the key passes.
     pub typ: String,
+    /// The account's token generation when it was issued; a token of an older one has
+    /// been revoked (sign-out, password change). Absent in tokens from before it existed.
+    #[serde(default)]
+    pub gen: i64,
 }
 
 /// Signs and checks access tokens.
@@ -54,8 +58,8 @@ impl Tokens {
         self.access_ttl_secs
     }
 
-    /// A new access token for `user_id`.
-    pub fn issue(&self, user_id: i64, role: Role) -> Result<String, ApiError> {
+    /// A new access token for `user_id`, of the account's token generation `gen`.
+    pub fn issue(&self, user_id: i64, role: Role, gen: i64) -> Result<String, ApiError> {
         let now = kit::time::now_secs();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -63,6 +67,7 @@ impl Tokens {
             iat: now,
             exp: now + self.access_ttl_secs,
             typ: "access".into(),
+            gen,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
             tracing::error!("cannot sign a token: {e}");
@@ -108,7 +113,7 @@ mod tests {
     #[test]
     fn issued_token_verifies() {
         let t = Tokens::new(b"secret", 60);
-        let tok = t.issue(7, Role::Admin).unwrap();
+        let tok = t.issue(7, Role::Admin, 0).unwrap();
         let (id, claims) = t.verify(&tok).unwrap();
         assert_eq!(id, 7);
         assert_eq!(claims.role, Role::Admin);
@@ -118,11 +123,11 @@ mod tests {
     fn forged_expired_and_alg_none_are_refused() {
         let t = Tokens::new(b"secret", 60);
         let other = Tokens::new(b"other", 60);
-        let forged = other.issue(1, Role::Admin).unwrap();
+        let forged = other.issue(1, Role::Admin, 0).unwrap();
         assert_eq!(t.verify(&forged).unwrap_err().code, "invalid_token");
 
         let expired = Tokens::new(b"secret", 0);
-        let mut claims = t.verify(&t.issue(1, Role::User).unwrap()).unwrap().1;
+        let mut claims = t.verify(&t.issue(1, Role::User, 0).unwrap()).unwrap().1;
         claims.exp = kit::time::now_secs() - 3600;
         let tok = encode(&Header::default(), &claims, &expired.encoding).unwrap();
         assert_eq!(t.verify(&tok).unwrap_err().code, "token_expired");

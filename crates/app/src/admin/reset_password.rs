@@ -1,6 +1,7 @@
 //! `POST /api/v1/admin/users/{id}/password`: an operator sets a new password for an
 //! account (the owner lost theirs, or it leaked). Every session of the account ends:
-//! refresh tokens and web sessions are revoked, so only the new password signs in.
+//! refresh tokens, web sessions and access tokens are revoked, so only the new password
+//! signs in.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -64,7 +65,9 @@ pub async fn reset_password(
     .execute(&mut *tx)
     .await?;
     crate::web::session::revoke_all(&mut *tx, id).await?;
+    crate::accounts::standing::revoke_access_tokens(&mut *tx, id).await?;
     tx.commit().await?;
+    state.user_cache().forget_user(id);
     audit::record(
         &state,
         admin.user_id,

@@ -13,7 +13,7 @@ impl Authenticator for ChatAuth {
     fn authenticate(&self, token: &str) -> AuthFuture<'_> {
         let checked = self.0.tokens().verify(token);
         Box::pin(async move {
-            let (user_id, _) = checked.map_err(|e| {
+            let (user_id, claims) = checked.map_err(|e| {
                 if e.code == "token_expired" {
                     AuthError::Expired
                 } else {
@@ -21,7 +21,15 @@ impl Authenticator for ChatAuth {
                 }
             })?;
             // The row, not the token, says the name and the role now; a banned or
-            // deleted account is refused even with a token that has not expired.
+            // deleted account is refused even with a token that has not expired, and a
+            // token from before a sign-out or password change is refused.
+            match crate::accounts::standing::load(&self.0, user_id).await {
+                Ok(Some(s)) if s.active && s.token_gen != claims.gen => {
+                    return Err(AuthError::InvalidToken)
+                }
+                Err(e) => return Err(AuthError::Unavailable(e.to_string())),
+                _ => {}
+            }
             match crate::users::load(&self.0, user_id, user_id).await {
                 Ok(row) => Ok(Identity {
                     user_id,

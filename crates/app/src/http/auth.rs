@@ -7,8 +7,10 @@
 //! - [`Admin`]: the route guard for operators; the role is re-read from the database so a
 //!   demoted or banned admin loses access at once, not when the token expires.
 //!
-//! Every token is also checked against the account (through the profile cache): a banned
-//! account's tokens stop working at once.
+//! Every token is also checked against the account's standing (cached, dropped on every
+//! change): a banned account's tokens stop working at once, a token issued before a
+//! sign-out or a password change is refused (`token_revoked`), and the role that counts
+//! is the account's role now, not the one written in the token.
 
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
@@ -66,10 +68,10 @@ impl FromRequestParts<AppState> for Auth {
         if let Some(auth) = parts.extensions.get::<Auth>() {
             return Ok(*auth);
         }
-        let (user_id, role) = match bearer(parts)? {
+        let (user_id, gen) = match bearer(parts)? {
             Some(token) => {
                 let (user_id, claims) = state.tokens().verify(token)?;
-                (user_id, claims.role)
+                (user_id, Some(claims.gen))
             }
             None => {
                 let session = crate::web::session::from_headers(state, &parts.headers)
@@ -81,20 +83,26 @@ impl FromRequestParts<AppState> for Auth {
                         )
                     })?;
                 crate::web::session::check_csrf(parts, &session)?;
-                (session.user_id, session.role)
+                (session.user_id, None)
             }
         };
         // A banned or deleted account loses access at once, not when its token expires.
-        // The profile cache answers this almost always; writers drop it on a ban.
-        if let Err(e) = crate::users::load(state, user_id, user_id).await {
-            return Err(match e {
-                Error::Api(api) if api.code == "user_not_found" => {
-                    ApiError::forbidden("account_banned", "this account is banned")
-                }
-                other => ApiError::from(other),
-            });
+        // The cache answers this almost always; writers drop it on a change.
+        let standing = crate::accounts::standing::load(state, user_id)
+            .await
+            .map_err(ApiError::from)?
+            .filter(|s| s.active)
+            .ok_or_else(|| ApiError::forbidden("account_banned", "this account is banned"))?;
+        if gen.is_some_and(|gen| gen != standing.token_gen) {
+            return Err(ApiError::unauthorized(
+                "token_revoked",
+                "this access token was revoked (signed out or password changed); refresh or sign in again",
+            ));
         }
-        let auth = Auth { user_id, role };
+        let auth = Auth {
+            user_id,
+            role: standing.role,
+        };
         parts.extensions.insert(auth);
         Ok(auth)
     }

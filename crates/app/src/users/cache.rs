@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use kit::cache::LocalCache;
 
+use crate::accounts::standing::Standing;
 use crate::settings::CacheSettings;
 use crate::users::model::UserRow;
 
@@ -18,6 +19,8 @@ pub struct UserCache {
     profiles: LocalCache<i64, UserRow>,
     /// Whether `(follower, followee)` is a follow edge.
     follows: LocalCache<(i64, i64), bool>,
+    /// Accounts' role, status and token generation, by id.
+    standings: LocalCache<i64, Standing>,
 }
 
 impl UserCache {
@@ -26,6 +29,7 @@ impl UserCache {
         Self {
             profiles: LocalCache::new("profiles", s.capacity, ttl),
             follows: LocalCache::new("follows", s.capacity, ttl),
+            standings: LocalCache::new("standings", s.capacity, ttl),
         }
     }
 
@@ -37,9 +41,19 @@ impl UserCache {
         self.profiles.insert(row.id, row.clone());
     }
 
-    /// Drops a user's row: their profile or counts changed.
+    /// Drops a user's row: their profile, counts, role, status or token generation
+    /// changed.
     pub fn forget_user(&self, id: i64) {
         self.profiles.invalidate(&id);
+        self.standings.invalidate(&id);
+    }
+
+    pub fn standing(&self, id: i64) -> Option<Standing> {
+        self.standings.get(&id)
+    }
+
+    pub fn remember_standing(&self, id: i64, standing: Standing) {
+        self.standings.insert(id, standing);
     }
 
     pub fn follow(&self, follower: i64, followee: i64) -> Option<bool> {

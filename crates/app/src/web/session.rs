@@ -139,10 +139,13 @@ pub struct WebSession {
 
 async fn describe(state: &AppState, s: &CookieSession) -> Result<WebSession> {
     let row = crate::users::load(state, s.user_id, s.user_id).await?;
+    let gen = crate::accounts::standing::read(state.store().pool(), s.user_id)
+        .await?
+        .map_or(0, |st| st.token_gen);
     Ok(WebSession {
         user: UserView::new(row, s.user_id),
         csrf_token: s.csrf(),
-        access_token: state.tokens().issue(s.user_id, s.role)?,
+        access_token: state.tokens().issue(s.user_id, s.role, gen)?,
     })
 }
 
@@ -259,11 +262,16 @@ pub async fn sign_out(State(state): State<AppState>, parts: Parts) -> Result<Res
         .await?
         .ok_or_else(no_session)?;
     check_csrf(&parts, &session)?;
+    let mut tx = state.store().begin().await?;
     sqlx::query("UPDATE web_sessions SET revoked_at = $1 WHERE token_hash = $2")
         .bind(kit::time::now_ms())
         .bind(hash_refresh_token(&session.token))
-        .execute(state.store().writer())
+        .execute(&mut *tx)
         .await?;
+    // The access token the page held for the chat socket goes with it.
+    crate::accounts::standing::revoke_access_tokens(&mut *tx, session.user_id).await?;
+    tx.commit().await?;
+    state.user_cache().forget_user(session.user_id);
     let mut res = StatusCode::NO_CONTENT.into_response();
     set_cookies(&mut res, "", 0, secure(&parts.headers));
     Ok(res)
