@@ -414,3 +414,55 @@ async fn operators_cut_and_ban_a_stream_from_a_real_encoder() {
 async fn publish_until_cut_owned(addr: String, key: String) -> ClientIoError {
     publish_until_cut(&addr, &key).await
 }
+
+#[tokio::test]
+async fn rotating_the_stream_key_cuts_the_stream_live_with_the_old_one() {
+    for backend in common::backends() {
+        let s = TestServer::start_with(backend, |c| c.media.grace_secs = 30).await;
+        let anchor = s.register("leaky").await;
+        let room = create_room(&s, &anchor.token).await;
+        let (id, key) = (
+            room["id"].as_i64().unwrap(),
+            room["stream_key"].as_str().unwrap().to_string(),
+        );
+        let rtmp = s
+            .rtmp_base
+            .trim_start_matches("rtmp://")
+            .trim_end_matches("/live")
+            .to_string();
+        let encoder = tokio::spawn(publish_until_cut_owned(rtmp.clone(), key.clone()));
+        wait_status(&s, id, "live").await;
+        let (status, rotated) = s
+            .post(
+                &format!("/api/v1/rooms/{id}/stream-key"),
+                Some(&anchor.token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{rotated}");
+        // Hung up at once, though a 30 s grace period would have kept the stream.
+        tokio::time::timeout(Duration::from_secs(5), encoder)
+            .await
+            .expect("the old key's publisher is hung up")
+            .unwrap();
+        wait_status(&s, id, "offline").await;
+        let (_, sessions) = s
+            .get(&format!("/api/v1/rooms/{id}/sessions"), Some(&anchor.token))
+            .await;
+        assert_eq!(
+            sessions["items"][0]["end_reason"], "key_rotated",
+            "{sessions}"
+        );
+        match RtmpPublisher::connect(rtmp.as_str(), "live", &key).await {
+            Err(ClientIoError::Refused { .. }) => {}
+            Err(e) => panic!("expected a refusal, got {e}"),
+            Ok(_) => panic!("the old key published"),
+        }
+        let new_key = rotated["stream_key"].as_str().unwrap();
+        let p = RtmpPublisher::connect(rtmp.as_str(), "live", new_key)
+            .await
+            .expect("the new key publishes");
+        drop(p);
+        s.stop().await;
+    }
+}

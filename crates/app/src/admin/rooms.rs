@@ -9,7 +9,6 @@ use std::sync::atomic::Ordering;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::Json;
-use bytes::Bytes;
 use kit::ApiError;
 use serde::Serialize;
 
@@ -116,23 +115,6 @@ async fn exists(state: &AppState, id: i64) -> Result<()> {
         .ok_or_else(|| ApiError::not_found("room_not_found", "no such room").into())
 }
 
-/// Cuts room `id`'s stream on this node and closes its session with `reason`.
-async fn cut(state: &AppState, id: i64, reason: &str) -> Result<bool> {
-    // The session is closed first, with its reason; the hub's "stream ended" that the cut
-    // causes then finds nothing left to close.
-    crate::live::events::end_session(state, id, reason, 0, kit::time::now_ms()).await?;
-    let was_cut = state.media().is_some_and(|h| h.cut(&id.to_string()));
-    if let Some(gw) = state.chat() {
-        let body = serde_json::json!({"type": "live_cut", "room_id": id, "reason": reason});
-        gw.push_room(
-            &id.to_string(),
-            im::proto::op::MESSAGE,
-            Bytes::from(body.to_string()),
-        );
-    }
-    Ok(was_cut)
-}
-
 #[utoipa::path(
     post,
     path = "/api/v1/admin/rooms/{id}/cut",
@@ -151,7 +133,7 @@ pub async fn cut_stream(
     IdPath(id): IdPath,
 ) -> Result<Json<RoomAction>> {
     exists(&state, id).await?;
-    let stream_cut = cut(&state, id, "cut").await?;
+    let stream_cut = crate::live::cut::cut_stream(&state, id, "cut").await?;
     crate::admin::audit::record(
         &state,
         admin.user_id,
@@ -196,7 +178,7 @@ pub async fn ban_room(
         .execute(state.store().writer())
         .await?;
     crate::gifts::lookup::forget_room(&state, id);
-    let stream_cut = cut(&state, id, "banned").await?;
+    let stream_cut = crate::live::cut::cut_stream(&state, id, "banned").await?;
     crate::admin::audit::record(
         &state,
         admin.user_id,

@@ -7,6 +7,7 @@
 
 pub mod admins;
 pub mod create_room;
+pub mod cut;
 pub mod events;
 pub mod get_room;
 pub mod kick;

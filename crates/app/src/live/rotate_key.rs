@@ -1,5 +1,5 @@
 //! `POST /api/v1/rooms/{id}/stream-key`: a new stream key; the old one stops working
-//! at once for new publishes.
+//! at once, and a stream it is publishing now is cut.
 
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -19,7 +19,7 @@ use crate::AppState;
     params(("id" = i64, Path, description = "Room id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The room with its new key", body = RoomView),
+        (status = 200, description = "The room with its new key; a stream live with the old key is cut", body = RoomView),
         (status = 403, description = "Not the room's owner (`not_room_owner`)", body = kit::error::ErrorBody),
         (status = 404, description = "No such room (`room_not_found`)", body = kit::error::ErrorBody),
     )
@@ -42,6 +42,15 @@ pub async fn rotate_key(
         .bind(id)
         .execute(state.store().writer())
         .await?;
+    // A leaked key is rotated to stop whoever holds it: the stream it is publishing now
+    // is cut, not left running until it disconnects.
+    if room.status == "live"
+        || state
+            .media()
+            .is_some_and(|h| h.stream(&id.to_string()).is_some())
+    {
+        crate::live::cut::cut_stream(&state, id, "key_rotated").await?;
+    }
     let row = load(&state, id).await?;
     let urls = BaseUrls::from_request(&parts, &state.settings().live);
     Ok(Json(RoomView::new(row, auth.user_id, &urls)))
