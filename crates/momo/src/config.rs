@@ -25,6 +25,10 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Largest number of database connections (default: 8 on SQLite, 16 on PostgreSQL).
     pub database_max_connections: Option<u32>,
+    /// On SQLite, what an acknowledged write (a gift, a payment) survives: `normal`, a
+    /// crash of momo (the last moments before a power cut may be lost); `full`, a power
+    /// cut too, at the cost of an fsync per commit. PostgreSQL keeps its own setting.
+    pub database_synchronous: Synchronous,
     /// Log format on stderr: `text` (for people) or `json` (for collectors).
     pub log_format: LogFormat,
     /// Log filter, in `RUST_LOG` syntax (`RUST_LOG` itself wins when set).
@@ -225,6 +229,24 @@ impl MediaSettings {
     }
 }
 
+/// SQLite's durability after a commit; see [`Config::database_synchronous`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    #[default]
+    Normal,
+    Full,
+}
+
+impl Synchronous {
+    pub fn pragma(self) -> Option<&'static str> {
+        Some(match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -240,6 +262,7 @@ impl Default for Config {
             rtmp: "0.0.0.0:1935".into(),
             database_url: None,
             database_max_connections: None,
+            database_synchronous: Synchronous::Normal,
             log_format: LogFormat::Text,
             log_level: "info".into(),
             shutdown_grace_secs: 30,

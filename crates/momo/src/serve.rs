@@ -20,16 +20,18 @@ use crate::Config;
 
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    std::fs::create_dir_all(&config.data_dir)
+    create_private_dir(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let url = config.database_url();
     let settings = PoolSettings {
         max_connections: config.database_max_connections,
+        sqlite_synchronous: config.database_synchronous.pragma(),
         ..Default::default()
     };
     let store = Store::connect(&url, &settings)
         .await
         .with_context(|| format!("database {}", redact(&url)))?;
+    keep_private(&config.data_dir.join("momo.db"));
     store.migrate().await?;
     tracing::info!(backend = store.backend().name(), "database ready");
     Ok(store)
@@ -224,6 +226,31 @@ pub async fn start(
         stop: Some(stop_tx),
         task,
     })
+}
+
+/// Creates `dir` (and its parents) readable by this user only: it holds the database,
+/// the token-signing secret and unpublished uploads. An existing directory is left as
+/// the operator made it.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Makes the SQLite file `db` (if it is there) readable by this user only; SQLite gives
+/// its `-wal` and `-shm` files the same mode.
+fn keep_private(db: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(db) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            let _ = std::fs::set_permissions(db, std::fs::Permissions::from_mode(0o600));
+        }
+    }
 }
 
 /// The URL without its password, for logs and errors.

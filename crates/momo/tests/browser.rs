@@ -1015,3 +1015,47 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     drop(driver);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn signing_in_never_sends_the_visitor_off_site() {
+    if !enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    s.register("redirected").await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let b = browser(&driver, &profile, DESKTOP).await;
+    let origin = s.base.clone();
+    // Each looks like a path as text; the browser's URL parser reads most as another host.
+    for (next, lands) in [
+        ("/%09/evil.example/phish", "/"),
+        ("/%0A/evil.example/phish", "/"),
+        ("//evil.example/phish", "/"),
+        ("/%5Cevil.example/phish", "/"),
+        ("https://evil.example/phish", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/admin?from=login", "/admin"),
+    ] {
+        b.goto(&s.url(&format!("/login?next={next}")))
+            .await
+            .unwrap();
+        fill(&b, "#username", "redirected").await;
+        fill(&b, "#password", "password-123").await;
+        click(&b, "#auth-submit").await;
+        until(
+            &b,
+            10,
+            "leaving the login page",
+            "return location.pathname !== '/login'",
+        )
+        .await;
+        let at = js(&b, "return [location.origin, location.pathname]").await;
+        assert_eq!(at[0], origin.as_str(), "next={next} left the site: {at}");
+        assert_eq!(at[1], lands, "next={next}");
+        b.delete_all_cookies().await.unwrap();
+    }
+    b.close().await.unwrap();
+    drop(driver);
+    s.stop().await;
+}

@@ -50,6 +50,103 @@ async fn metrics_count_requests_by_route_and_status() {
 }
 
 #[tokio::test]
+async fn made_up_methods_and_paths_do_not_grow_the_metrics() {
+    each_backend!(|s| {
+        for i in 0..50 {
+            let method =
+                reqwest::Method::from_bytes(format!("X{i}{}", "M".repeat(2000)).as_bytes())
+                    .unwrap();
+            let res = s
+                .client
+                .request(method, s.url(&format!("/no/such/path/{i}")))
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_client_error());
+        }
+        let text = s
+            .client
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!text.contains("MMMM"), "a made-up method became a label");
+        assert!(!text.contains("/no/such/path"), "a raw path became a label");
+        assert!(text.contains(r#"method="other""#), "{text}");
+        assert!(text.len() < 1 << 20, "metrics grew to {} bytes", text.len());
+    });
+}
+
+#[tokio::test]
+async fn data_dir_and_database_are_private_to_momo() {
+    use std::os::unix::fs::PermissionsExt;
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("fresh").join("data");
+    let d = dir.clone();
+    let s = common::TestServer::start_with(common::Backend::Sqlite, move |c| c.data_dir = d).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("momo.db")), 0o600);
+    let res = s.client.get(s.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_development_payment_provider_is_off_by_default_and_loud_when_on() {
+    let config = momo::Config::load(None, &Default::default()).unwrap();
+    assert!(!config.app.economy.dev_payments, "free coins by default");
+    // Off: no checkout, no warning.
+    let s = common::TestServer::start_with(common::Backend::Sqlite, |c| {
+        c.app.economy.dev_payments = false
+    })
+    .await;
+    let u = s.register("buyer").await;
+    let (_, ready) = s.get("/readyz", None).await;
+    assert!(ready.get("warnings").is_none(), "{ready}");
+    let (status, body) = s
+        .post(
+            "/api/v1/wallet/recharge/orders",
+            Some(&u.token),
+            serde_json::json!({"package_id": "coins_60"}),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    let (status, _) = s
+        .post(
+            "/api/v1/payments/dev/checkout/anything",
+            Some(&u.token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(status.is_client_error());
+    s.stop().await;
+    // On: /readyz and the admin dashboard say so.
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let (_, ready) = s.get("/readyz", None).await;
+    assert!(
+        ready["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("dev_payments"),
+        "{ready}"
+    );
+    let admin = s.admin_token("root").await;
+    let (_, stats) = s.get("/api/v1/admin/stats", Some(&admin)).await;
+    assert!(
+        stats["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("dev_payments"),
+        "{stats}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn openapi_document_lists_every_route() {
     let s = common::TestServer::start(common::Backend::Sqlite).await;
     let (status, doc) = s.get("/api/openapi.json", None).await;

@@ -477,6 +477,7 @@ async fn videos_are_processed_by_ffmpeg_and_served_with_ranges() {
         assert_eq!(full.status(), StatusCode::OK);
         assert_eq!(full.headers()["content-type"], "video/mp4");
         assert_eq!(full.headers()["accept-ranges"], "bytes");
+        assert_eq!(full.headers()["x-content-type-options"], "nosniff");
         assert!(full.headers()["cache-control"]
             .to_str()
             .unwrap()

@@ -49,6 +49,10 @@ pub struct PoolSettings {
     pub max_connections: Option<u32>,
     /// How long a request waits for a free connection before failing with 503.
     pub acquire_timeout: Option<Duration>,
+    /// SQLite's `synchronous` pragma: `NORMAL` (the default; a committed write survives
+    /// a crash of momo but may be lost with the last moments before a power cut) or
+    /// `FULL` (it survives a power cut too, at the cost of an fsync per commit).
+    pub sqlite_synchronous: Option<&'static str>,
 }
 
 /// The connection pool and the engine behind it. Cheap to clone.
@@ -81,6 +85,7 @@ impl Store {
             Backend::Postgres => 16,
         };
         let acquire = settings.acquire_timeout.unwrap_or(Duration::from_secs(5));
+        let synchronous = settings.sqlite_synchronous.unwrap_or("NORMAL");
         let options = |max: u32, acquire: Duration| {
             let pool = AnyPoolOptions::new()
                 .max_connections(max)
@@ -88,11 +93,14 @@ impl Store {
             if backend != Backend::Sqlite {
                 return pool;
             }
-            pool.after_connect(|conn, _meta| {
+            pool.after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                         PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                        format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                             PRAGMA busy_timeout = 5000; PRAGMA synchronous = {synchronous};"
+                        )
+                        .as_str(),
                     )
                     .await?;
                     Ok(())
@@ -242,5 +250,26 @@ mod tests {
             .unwrap();
         assert_eq!(fk, 1);
         store.close().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_durability_is_normal_unless_full_is_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        for (asked, want) in [(None, 1i64), (Some("FULL"), 2)] {
+            let url = format!("sqlite://{}/s{want}.db", dir.path().display());
+            let settings = PoolSettings {
+                sqlite_synchronous: asked,
+                ..Default::default()
+            };
+            let store = Store::connect(&url, &settings).await.unwrap();
+            for pool in [store.pool(), store.writer()] {
+                let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                assert_eq!(level, want, "{asked:?}");
+            }
+            store.close().await;
+        }
     }
 }

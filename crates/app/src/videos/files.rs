@@ -93,6 +93,12 @@ pub async fn serve(
     );
     let mut out = HeaderMap::new();
     out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // An uploaded file is served as what its name says, never as what a browser guesses
+    // from its bytes (a "video" that is really HTML must not run as a page here).
+    out.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     out.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(&key)),

@@ -4,9 +4,18 @@ import { api, h, header, signIn } from "/assets/js/api.js";
 
 const form = document.getElementById("auth-form");
 const params = new URLSearchParams(location.search);
-const raw = params.get("next") || "/";
-// Only a path on this site: not "//host" nor "/\host" (browsers read "\" as "/").
-const next = /^\/(?![\/\\])/.test(raw) ? raw : "/";
+// Only a path on this site. Judged on the URL as the browser parses it, not on the text:
+// "//host", "/\host" and "/<tab>/host" all look like paths and all leave the site.
+function sameOrigin(raw) {
+  if (!raw || !raw.startsWith("/")) return "/";
+  try {
+    const u = new URL(raw, location.origin);
+    return u.origin === location.origin ? u.pathname + u.search + u.hash : "/";
+  } catch {
+    return "/";
+  }
+}
+const next = sameOrigin(params.get("next"));
 
 header("");
 
