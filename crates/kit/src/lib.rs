@@ -6,10 +6,12 @@
 
 pub mod cache;
 pub mod cidr;
+pub mod conn_limits;
 pub mod error;
 pub mod limiter;
 pub mod metrics;
 pub mod net;
+pub mod rate;
 pub mod shutdown;
 pub mod time;
 

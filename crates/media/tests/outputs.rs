@@ -76,6 +76,7 @@ impl Server {
             http_listener,
             outputs.clone(),
             std::time::Duration::from_secs(30),
+            None,
         );
         tokio::spawn(async move { axum::serve(listener, outputs.routes()).await });
         server

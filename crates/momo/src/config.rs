@@ -38,6 +38,16 @@ pub struct Config {
     /// Seconds an HTTP connection's write may make no progress (a viewer or client that
     /// stopped reading) before the connection is closed; 0: never.
     pub http_write_timeout_secs: u64,
+    /// Seconds an HTTP client has to send a request's head, counted from when the
+    /// connection is ready for one: a client trickling its head is cut off, and an idle
+    /// kept-alive connection is closed after this too.
+    pub http_header_timeout_secs: u64,
+    /// Most open HTTP connections (HTTP-FLV viewers and WebSockets before their upgrade
+    /// included); more are answered 503. 0: no cap.
+    pub http_max_connections: usize,
+    /// Most open HTTP connections from one client address (`auth.trusted_proxies` are
+    /// exempt when `auth.trust_forwarded_for` is on); more are answered 503. 0: no cap.
+    pub http_max_connections_per_ip: usize,
     /// Live media: `[media]`.
     pub media: MediaSettings,
     /// The chat gateway: `[chat]`.
@@ -61,7 +71,7 @@ pub struct ChatSettings {
     pub queue: usize,
     /// Room messages a joiner is sent from before it joined.
     pub room_recent: usize,
-    /// Room messages a user may send per second.
+    /// Room messages a user may send per second, over all their connections.
     pub send_per_sec: u32,
     /// Longest room message, in characters.
     pub max_text: usize,
@@ -85,6 +95,11 @@ pub struct ChatSettings {
     /// for a connection in one frame; `naive` copies and encodes it per member and
     /// writes one frame per message. Only benchmarks want `naive`.
     pub fanout: FanoutMode,
+    /// Most open chat connections; more are answered 503. 0: no cap.
+    pub max_connections: usize,
+    /// Most open chat connections from one client address (the operator's trusted
+    /// proxies are exempt). 0: no cap.
+    pub max_connections_per_ip: usize,
 }
 
 /// How the chat gateway fans a message out to many connections.
@@ -123,6 +138,8 @@ impl Default for ChatSettings {
             max_group_members: app::settings::ConversationSettings::default().max_group_members,
             room_flush_ms: d.room_flush.as_millis() as u64,
             fanout: FanoutMode::Shared,
+            max_connections: d.connections.max_total,
+            max_connections_per_ip: d.connections.max_per_address,
         }
     }
 }
@@ -157,6 +174,11 @@ impl ChatSettings {
                 FanoutMode::Shared => im::gateway::Fanout::Shared,
                 FanoutMode::Naive => im::gateway::Fanout::Naive,
             },
+            connections: kit::conn_limits::ConnCaps {
+                max_total: self.max_connections,
+                max_per_address: self.max_connections_per_ip,
+                exempt: Vec::new(),
+            },
             ..Default::default()
         }
     }
@@ -174,8 +196,11 @@ pub struct MediaSettings {
     pub hls_window: usize,
     /// Frames a viewer may have queued before it skips to the next keyframe.
     pub viewer_queue: usize,
-    /// Most simultaneous RTMP connections.
+    /// Most simultaneous RTMP connections; more are closed at once. 0: no cap.
     pub rtmp_max_connections: usize,
+    /// Most simultaneous RTMP connections from one client address (the operator's
+    /// trusted proxies are exempt). 0: no cap.
+    pub rtmp_max_connections_per_ip: usize,
     /// Seconds an RTMP connection may stay silent before it is closed.
     pub rtmp_idle_timeout_secs: u64,
     /// Seconds a publisher may send no media before it is disconnected.
@@ -193,6 +218,7 @@ impl Default for MediaSettings {
             hls_window: 6,
             viewer_queue: 512,
             rtmp_max_connections: 10_000,
+            rtmp_max_connections_per_ip: 500,
             rtmp_idle_timeout_secs: 60,
             publish_media_timeout_secs: 15,
             viewer_flush_ms: media::server::DEFAULT_VIEWER_FLUSH.as_millis() as u64,
@@ -220,7 +246,11 @@ impl MediaSettings {
 
     pub fn rtmp(&self) -> media::server::RtmpConfig {
         media::server::RtmpConfig {
-            max_connections: self.rtmp_max_connections.max(1),
+            connections: kit::conn_limits::ConnCaps {
+                max_total: self.rtmp_max_connections,
+                max_per_address: self.rtmp_max_connections_per_ip,
+                exempt: Vec::new(),
+            },
             idle_timeout: std::time::Duration::from_secs(self.rtmp_idle_timeout_secs.max(1)),
             media_timeout: std::time::Duration::from_secs(self.publish_media_timeout_secs.max(1)),
             flush_interval: self.flush(),
@@ -267,6 +297,9 @@ impl Default for Config {
             log_level: "info".into(),
             shutdown_grace_secs: 30,
             http_write_timeout_secs: 30,
+            http_header_timeout_secs: 10,
+            http_max_connections: 20_000,
+            http_max_connections_per_ip: 500,
             media: MediaSettings::default(),
             chat: ChatSettings::default(),
             app: app::Settings::default(),
@@ -307,6 +340,23 @@ impl Config {
         // MOMO_CONFIG names the file, it is not a setting.
         fig = fig.merge(env.ignore(&["config"]));
         Ok(fig.merge(Serialized::defaults(overrides)).extract()?)
+    }
+
+    /// Addresses that carry many clients: the operator's proxies, when they are trusted.
+    pub fn proxies(&self) -> Vec<kit::cidr::Cidr> {
+        if !self.app.auth.trust_forwarded_for {
+            return Vec::new();
+        }
+        kit::cidr::parse_all(&self.app.auth.trusted_proxies).unwrap_or_default()
+    }
+
+    /// The HTTP listener's connection caps.
+    pub fn http_caps(&self) -> kit::conn_limits::ConnCaps {
+        kit::conn_limits::ConnCaps {
+            max_total: self.http_max_connections,
+            max_per_address: self.http_max_connections_per_ip,
+            exempt: self.proxies(),
+        }
     }
 
     /// The database URL in force: the configured one or the data directory's SQLite file.

@@ -5,6 +5,7 @@
 //! crates (and later `media` and `im`), and this crate plugs them together.
 
 pub mod config;
+pub mod http_server;
 pub mod secrets;
 pub mod serve;
 

@@ -125,6 +125,7 @@ pub async fn start(
         .map(|s| media::server::PlaySigning::new(s.as_bytes()));
     let mut rtmp_config = config.media.rtmp();
     rtmp_config.play_signing = signing.clone();
+    rtmp_config.connections.exempt = config.proxies();
     let (rtmp_stop_tx, rtmp_stop_rx) = oneshot::channel::<()>();
     tokio::spawn(media::server::rtmp::serve(
         rtmp_listener,
@@ -135,8 +136,10 @@ pub async fn start(
             let _ = rtmp_stop_rx.await;
         },
     ));
+    let mut gateway_config = config.chat.gateway();
+    gateway_config.connections.exempt = config.proxies();
     let gateway = im::gateway::Gateway::new(
-        config.chat.gateway(),
+        gateway_config,
         std::sync::Arc::new(app::chat::auth::ChatAuth(state.clone())),
     );
     gateway.set_history(std::sync::Arc::new(app::chat::history::ChatHistory(
@@ -164,6 +167,11 @@ pub async fn start(
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
 
     let write_timeout = Duration::from_secs(config.http_write_timeout_secs);
+    let http_timeouts = crate::http_server::HttpTimeouts {
+        header: Duration::from_secs(config.http_header_timeout_secs.max(1)),
+        write: write_timeout,
+    };
+    let http_limits = kit::conn_limits::ConnLimits::new("http", config.http_caps());
     let task = tokio::spawn(async move {
         let signal = async move {
             tokio::select! {
@@ -175,27 +183,21 @@ pub async fn start(
             let _ = jobs_stop_tx.send(());
             let _ = stopping_tx.send(());
         };
-        // A client that stops reading is dropped after the write timeout; tap_io keeps
-        // the peer address available to handlers (ConnectInfo).
-        // Fresh HTTP-FLV connections are served before the HTTP server sees them.
+        // Fresh HTTP-FLV connections are served before the HTTP server sees them; every
+        // connection holds a permit of the HTTP caps; a client that stops reading is
+        // dropped after the write timeout, one that is slow to send its head after the
+        // header timeout.
         let listener = media::server::flv_direct::SniffingListener::new(
             listener,
             media_outputs,
             write_timeout,
+            Some(http_limits),
         );
-        let listener = axum::serve::ListenerExt::tap_io(
-            kit::net::WriteTimeoutListener::new(listener, write_timeout),
-            |_| {},
-        );
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
-        let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+        let server = crate::http_server::serve(listener, router, http_timeouts, signal);
+        let mut server = std::pin::pin!(server);
         // Serve; once stopping, give in-flight requests `grace` to finish.
-        let result = tokio::select! {
-            r = &mut server => r.map_err(anyhow::Error::from),
+        let result: anyhow::Result<()> = tokio::select! {
+            _ = &mut server => Ok(()),
             _ = async {
                 let _ = stopping_rx.await;
                 tokio::time::sleep(grace).await;

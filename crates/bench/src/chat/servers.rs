@@ -77,6 +77,12 @@ pub async fn momo(
         .env("MOMO_CHAT__SERVICE_TOKEN", SERVICE_TOKEN)
         .env("MOMO_CHAT__FANOUT", fanout)
         .env("MOMO_LOG_LEVEL", "warn")
+        // Every bench client comes from 127.0.0.1: lift the per-address safeguards.
+        .env("MOMO_AUTH__REGISTER_PER_HOUR", "10000000")
+        .env("MOMO_HTTP_MAX_CONNECTIONS", "0")
+        .env("MOMO_HTTP_MAX_CONNECTIONS_PER_IP", "0")
+        .env("MOMO_CHAT__MAX_CONNECTIONS", "0")
+        .env("MOMO_CHAT__MAX_CONNECTIONS_PER_IP", "0")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

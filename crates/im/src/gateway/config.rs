@@ -16,7 +16,8 @@ pub struct GatewayConfig {
     pub queue: usize,
     /// Room messages a joiner gets from before it joined.
     pub room_recent: usize,
-    /// Room messages a user may send per second (a burst of twice this is allowed).
+    /// Room messages a user may send per second, over all their connections (a burst of
+    /// twice this is allowed).
     pub send_per_sec: u32,
     /// Longest room message, in characters.
     pub max_text: usize,
@@ -34,6 +35,9 @@ pub struct GatewayConfig {
     /// (a busy room) gets them in waves at most this often, each member all of a wave
     /// in one write; a quiet room gets each message at once. Zero: never wait.
     pub room_flush: Duration,
+    /// Caps on open chat connections, in all and per client address; more are answered
+    /// 503 instead of the upgrade.
+    pub connections: kit::conn_limits::ConnCaps,
 }
 
 /// How a message for many connections is built and written.
@@ -64,6 +68,11 @@ impl Default for GatewayConfig {
             sensitive_mode: super::moderation::WordMode::Replace,
             room_flush: Duration::from_millis(200),
             fanout: Fanout::Shared,
+            connections: kit::conn_limits::ConnCaps {
+                max_total: 100_000,
+                max_per_address: 500,
+                exempt: Vec::new(),
+            },
         }
     }
 }

@@ -10,7 +10,7 @@
 //! one (mutes, kicks).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -174,8 +174,6 @@ pub async fn serve(sock: TcpStream, early: Bytes, gw: Arc<Gateway>) {
         id: reg.id,
         who,
         mode,
-        last_send: Instant::now(),
-        tokens: f64::from(cfg.send_per_sec * 2),
     };
     let mut sink = sink;
     // Join before answering, so that a client holding op 8 is in its room; what the room
@@ -407,9 +405,6 @@ struct Session {
     id: u64,
     who: Identity,
     mode: Mode,
-    /// Token bucket for room messages.
-    last_send: Instant,
-    tokens: f64,
 }
 
 impl Session {
@@ -838,17 +833,7 @@ impl Session {
     }
 
     fn take_token(&mut self) -> bool {
-        let rate = f64::from(self.gw.config().send_per_sec.max(1));
-        let now = Instant::now();
-        let refill = now.duration_since(self.last_send).as_secs_f64() * rate;
-        self.tokens = (self.tokens + refill).min(rate * 2.0);
-        self.last_send = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.gw.may_send(self.who.user_id)
     }
 }
 

@@ -52,6 +52,16 @@ async fn ws(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Resp
             return res;
         }
     };
+    // The caps, before the upgrade is promised; in-process callers have no address.
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let permit = match peer.map(|ip| gw.admit(ip)) {
+        Some(Err(refusal)) => return too_many_connections(refusal),
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
     let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
         return ApiError::bad_request(
             "upgrade_unavailable",
@@ -60,6 +70,7 @@ async fn ws(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Resp
         .into_response();
     };
     tokio::spawn(async move {
+        let _permit = permit;
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
             Err(e) => {
@@ -105,6 +116,23 @@ fn into_tcp(upgraded: hyper::upgrade::Upgraded) -> Option<(tokio::net::TcpStream
         Ok(p) => Some((p.io.into_inner(), p.read_buf)),
         Err(_) => None,
     }
+}
+
+/// The answer to an upgrade over the gateway's caps: 503, with when to try again.
+fn too_many_connections(refusal: kit::conn_limits::Refusal) -> Response {
+    let message = match refusal {
+        kit::conn_limits::Refusal::Total => "the chat gateway has all the connections it takes",
+        kit::conn_limits::Refusal::PerAddress => "too many chat connections from your address",
+    };
+    let mut res = ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "too_many_connections",
+        message,
+    )
+    .into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    res
 }
 
 /// Admin token or service token, or a 401/403.

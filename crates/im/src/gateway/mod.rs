@@ -149,6 +149,10 @@ pub struct Gateway {
     auth: Arc<dyn Authenticator>,
     registry: Mutex<Registry>,
     next_conn: AtomicU64,
+    /// Room messages each user may still send, over all their connections.
+    send_buckets: kit::rate::KeyedBuckets<i64>,
+    /// Open connections, in all and per address.
+    limits: Arc<kit::conn_limits::ConnLimits>,
     me: Weak<Gateway>,
 }
 
@@ -177,11 +181,29 @@ impl Gateway {
                 &config.sensitive_words,
                 config.sensitive_mode,
             ))),
+            send_buckets: kit::rate::KeyedBuckets::new(
+                f64::from(config.send_per_sec.max(1)),
+                f64::from(config.send_per_sec.max(1) * 2),
+            ),
+            limits: kit::conn_limits::ConnLimits::new("chat", config.connections.clone()),
             config,
             auth,
             registry: Mutex::new(Registry::default()),
             next_conn: AtomicU64::new(1),
         })
+    }
+
+    /// Whether `user` may send a room message now (their rate, over all connections).
+    pub fn may_send(&self, user: i64) -> bool {
+        self.send_buckets.take(&user)
+    }
+
+    /// A place for a new connection from `ip` under the caps, or why not.
+    pub fn admit(
+        &self,
+        ip: std::net::IpAddr,
+    ) -> Result<kit::conn_limits::ConnPermit, kit::conn_limits::Refusal> {
+        self.limits.try_acquire(ip)
     }
 
     pub fn config(&self) -> &GatewayConfig {

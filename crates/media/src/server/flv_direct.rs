@@ -10,12 +10,18 @@
 //! or the viewer leaves (`Connection: close`). Every other connection, including
 //! WebSocket-FLV upgrades and FLV requests later on a kept-alive connection, goes to the
 //! HTTP server unchanged, whose own HTTP-FLV handler answers the same way.
+//!
+//! It is also where the HTTP listener's connection caps are applied: each accepted
+//! connection takes a permit (held by the FLV viewer, or handed on with the connection);
+//! one over a cap is answered `503` with momo's JSON error and closed.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::Response;
 use bytes::Bytes;
+use kit::conn_limits::{ConnLimits, ConnPermit, Refusal};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -88,22 +94,41 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     }
 }
 
+/// A connection handed on to the HTTP server, with its place under the caps.
+type Handed = (TcpStream, SocketAddr, Option<ConnPermit>);
+
 /// A listener for the HTTP server that serves fresh HTTP-FLV connections itself and
 /// hands every other connection on.
 pub struct SniffingListener {
-    rx: mpsc::Receiver<(TcpStream, SocketAddr)>,
+    rx: mpsc::Receiver<Handed>,
     local: SocketAddr,
     accept: tokio::task::JoinHandle<()>,
 }
 
 impl SniffingListener {
-    pub fn new(listener: TcpListener, outputs: Outputs, write_timeout: Duration) -> Self {
+    /// `limits`, when given, caps the connections (see the module documentation).
+    pub fn new(
+        listener: TcpListener,
+        outputs: Outputs,
+        write_timeout: Duration,
+        limits: Option<Arc<ConnLimits>>,
+    ) -> Self {
         let local = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (tx, rx) = mpsc::channel(1024);
-        let accept = tokio::spawn(accept_loop(listener, outputs, write_timeout, tx));
+        let accept = tokio::spawn(accept_loop(listener, outputs, write_timeout, limits, tx));
         SniffingListener { rx, local, accept }
+    }
+
+    /// The next connection for the HTTP server, with its permit; the permit must live as
+    /// long as the connection.
+    pub async fn accept(&mut self) -> Handed {
+        match self.rx.recv().await {
+            Some(conn) => conn,
+            // The accept loop only ends with the listener.
+            None => std::future::pending().await,
+        }
     }
 }
 
@@ -117,12 +142,10 @@ impl axum::serve::Listener for SniffingListener {
     type Io = TcpStream;
     type Addr = SocketAddr;
 
+    /// Through `axum::serve` a permit cannot follow its connection: use it without caps.
     async fn accept(&mut self) -> (TcpStream, SocketAddr) {
-        match self.rx.recv().await {
-            Some(conn) => conn,
-            // The accept loop only ends with the listener.
-            None => std::future::pending().await,
-        }
+        let (sock, addr, _) = SniffingListener::accept(self).await;
+        (sock, addr)
     }
 
     fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -134,10 +157,19 @@ async fn accept_loop(
     mut listener: TcpListener,
     outputs: Outputs,
     write_timeout: Duration,
-    tx: mpsc::Sender<(TcpStream, SocketAddr)>,
+    limits: Option<Arc<ConnLimits>>,
+    tx: mpsc::Sender<Handed>,
 ) {
     loop {
         let (sock, addr) = axum::serve::Listener::accept(&mut listener).await;
+        let permit = match limits.as_ref().map(|l| l.try_acquire(addr.ip())) {
+            Some(Err(refusal)) => {
+                refuse(sock, refusal);
+                continue;
+            }
+            Some(Ok(permit)) => Some(permit),
+            None => None,
+        };
         let (tx, outputs) = (tx.clone(), outputs.clone());
         tokio::spawn(async move {
             match tokio::time::timeout(SNIFF_WAIT, first_head(&sock)).await {
@@ -151,14 +183,32 @@ async fn accept_loop(
                         write_timeout,
                     };
                     viewer.serve(sock, &room, query.as_deref(), head_len).await;
+                    drop(permit);
                 }
                 Ok(Err(_)) => {}
                 _ => {
-                    let _ = tx.send((sock, addr)).await;
+                    let _ = tx.send((sock, addr, permit)).await;
                 }
             }
         });
     }
+}
+
+/// Answers a connection over a cap `503` and closes it, without waiting for it: the
+/// answer fits a fresh socket's send buffer, and one that does not take it is only
+/// closed.
+fn refuse(sock: TcpStream, refusal: Refusal) {
+    let message = match refusal {
+        Refusal::Total => "the server has all the connections it takes; try again soon",
+        Refusal::PerAddress => "too many connections from your address; close some first",
+    };
+    let body = format!(r#"{{"error":{{"code":"too_many_connections","message":"{message}"}}}}"#);
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = sock.try_write(answer.as_bytes());
 }
 
 /// Peeks at what the connection sent until [`sniff`] can tell.

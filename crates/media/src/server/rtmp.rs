@@ -13,7 +13,6 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::auth::{PublishAuth, PublishRefusal};
@@ -28,8 +27,9 @@ use crate::rtmp::session::{Event, ServerSession, SessionConfig};
 pub struct RtmpConfig {
     /// The application name in `rtmp://host/{app}/{key}`.
     pub app: String,
-    /// Most simultaneous connections; more are closed at once.
-    pub max_connections: usize,
+    /// Caps on simultaneous connections, in all and per client address; more are
+    /// closed at once (RTMP has no way to say why before its handshake).
+    pub connections: kit::conn_limits::ConnCaps,
     /// A connection that sends nothing for this long is closed.
     pub idle_timeout: Duration,
     /// A publisher that sends no media for this long is disconnected.
@@ -48,7 +48,11 @@ impl Default for RtmpConfig {
     fn default() -> Self {
         Self {
             app: "live".into(),
-            max_connections: 10_000,
+            connections: kit::conn_limits::ConnCaps {
+                max_total: 10_000,
+                max_per_address: 500,
+                exempt: Vec::new(),
+            },
             idle_timeout: Duration::from_secs(60),
             media_timeout: Duration::from_secs(15),
             write_timeout: Duration::from_secs(10),
@@ -66,7 +70,7 @@ pub async fn serve(
     config: RtmpConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let permits = Arc::new(Semaphore::new(config.max_connections));
+    let limits = kit::conn_limits::ConnLimits::new("rtmp", config.connections.clone());
     let config = Arc::new(config);
     tokio::pin!(shutdown);
     loop {
@@ -81,7 +85,7 @@ pub async fn serve(
                 }
             },
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
+        let Ok(permit) = limits.try_acquire(peer.ip()) else {
             metrics::counter!("media_connections_refused_total").increment(1);
             drop(socket);
             continue;
