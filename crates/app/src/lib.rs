@@ -56,6 +56,8 @@ struct Inner {
     login_guard: LoginGuard,
     /// `auth.trusted_proxies`, read once.
     trusted_proxies: Vec<kit::cidr::Cidr>,
+    /// New conversation messages each user may still send.
+    message_rate: kit::rate::KeyedBuckets<i64>,
     user_cache: users::cache::UserCache,
     payments: wallet::Payments,
     jobs: jobs::Queue,
@@ -99,6 +101,10 @@ impl AppState {
             passwords: Passwords::new(),
             login_guard,
             trusted_proxies,
+            message_rate: kit::rate::KeyedBuckets::new(
+                f64::from(settings.conversations.send_per_sec.max(1)),
+                f64::from(settings.conversations.send_per_sec.max(1) * 4),
+            ),
             user_cache,
             payments,
             jobs,
@@ -134,6 +140,11 @@ impl AppState {
 
     pub fn login_guard(&self) -> &LoginGuard {
         &self.0.login_guard
+    }
+
+    /// New conversation messages each user may still send (per user, over everything).
+    pub fn message_rate(&self) -> &kit::rate::KeyedBuckets<i64> {
+        &self.0.message_rate
     }
 
     /// The proxies whose `X-Forwarded-For` is believed.

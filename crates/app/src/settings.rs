@@ -27,6 +27,9 @@ pub struct ConversationSettings {
     pub recall_window_secs: u64,
     /// Most members of one group, the owner included.
     pub max_group_members: i64,
+    /// New conversation messages a user may send per second, over all conversations and
+    /// connections (bursts of four times this).
+    pub send_per_sec: u32,
 }
 
 impl Default for ConversationSettings {
@@ -34,6 +37,7 @@ impl Default for ConversationSettings {
         Self {
             recall_window_secs: 120,
             max_group_members: 500,
+            send_per_sec: 5,
         }
     }
 }

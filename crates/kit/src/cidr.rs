@@ -75,6 +75,28 @@ pub fn parse_all<S: AsRef<str>>(list: &[S]) -> Result<Vec<Cidr>, BadCidr> {
     list.iter().map(|s| s.as_ref().parse()).collect()
 }
 
+/// The client behind `peer`: walking `X-Forwarded-For` (every header, in order) from the
+/// right, the first hop that is not a trusted proxy. A hop that is not an address stops
+/// the walk at the last trusted one; a request from an untrusted peer is that peer.
+pub fn real_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[Cidr]) -> IpAddr {
+    let mut client = peer;
+    let hops = forwarded_for
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .rev();
+    for hop in hops {
+        if !Cidr::any_contains(trusted, client) {
+            break;
+        }
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
+    }
+    client
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +137,38 @@ mod tests {
             assert!(bad.parse::<Cidr>().is_err(), "{bad:?}");
         }
         assert!(parse_all(&["127.0.0.0/8", "nope"]).is_err());
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_hop() {
+        let trusted = parse_all(&["127.0.0.0/8", "10.0.0.0/8"]).unwrap();
+        let lb = ip("127.0.0.1");
+        // The client wrote a fake first entry; the proxies appended the real address.
+        assert_eq!(
+            real_ip(lb, &["6.6.6.6, 203.0.113.9, 10.0.0.2"], &trusted),
+            ip("203.0.113.9")
+        );
+        // Split over two headers, as a chain of proxies may send it.
+        assert_eq!(
+            real_ip(lb, &["6.6.6.6", "203.0.113.9"], &trusted),
+            ip("203.0.113.9")
+        );
+        // A direct client is its own address, whatever it claims.
+        assert_eq!(
+            real_ip(ip("198.51.100.4"), &["1.2.3.4"], &trusted),
+            ip("198.51.100.4")
+        );
+        // Nothing forwarded, or garbage: the last trusted hop.
+        assert_eq!(real_ip(lb, &[], &trusted), lb);
+        assert_eq!(real_ip(lb, &["nonsense"], &trusted), lb);
+        assert_eq!(
+            real_ip(lb, &["203.0.113.9, junk, 10.0.0.7"], &trusted),
+            ip("10.0.0.7")
+        );
+        // Every hop trusted: the leftmost.
+        assert_eq!(
+            real_ip(lb, &["10.1.1.1, 10.0.0.2"], &trusted),
+            ip("10.1.1.1")
+        );
     }
 }

@@ -119,6 +119,13 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
+    /// A 503 for a queue that is full: the client may try again after `retry_after_secs`.
+    pub fn busy(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message);
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
     /// The generic error for a bare status, used when a lower layer (routing, body limits)
     /// answered without a body of ours.
     pub fn from_status(status: StatusCode) -> Self {

@@ -87,6 +87,9 @@ pub struct ChatSettings {
     pub recall_window_secs: u64,
     /// Most members of one group, the owner included.
     pub max_group_members: i64,
+    /// New conversation (private and group) messages a user may send per second, over
+    /// everything they write (bursts of four times this); more: 429.
+    pub conversation_send_per_sec: u32,
     /// A busy room (messages arriving while the previous ones are still being written)
     /// gets its messages in waves at most this often, in milliseconds; a quiet room gets
     /// each at once. 0: never wait.
@@ -136,6 +139,7 @@ impl Default for ChatSettings {
             sensitive_mode: SensitiveMode::Replace,
             recall_window_secs: app::settings::ConversationSettings::default().recall_window_secs,
             max_group_members: app::settings::ConversationSettings::default().max_group_members,
+            conversation_send_per_sec: app::settings::ConversationSettings::default().send_per_sec,
             room_flush_ms: d.room_flush.as_millis() as u64,
             fanout: FanoutMode::Shared,
             max_connections: d.connections.max_total,
@@ -150,6 +154,7 @@ impl ChatSettings {
         app::settings::ConversationSettings {
             recall_window_secs: self.recall_window_secs,
             max_group_members: self.max_group_members.max(2),
+            send_per_sec: self.conversation_send_per_sec.max(1),
         }
     }
 

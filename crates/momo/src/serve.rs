@@ -138,6 +138,7 @@ pub async fn start(
     ));
     let mut gateway_config = config.chat.gateway();
     gateway_config.connections.exempt = config.proxies();
+    gateway_config.proxies = config.proxies();
     let gateway = im::gateway::Gateway::new(
         gateway_config,
         std::sync::Arc::new(app::chat::auth::ChatAuth(state.clone())),

@@ -369,3 +369,30 @@ async fn a_client_syncs_and_reports_reading_over_the_socket() {
         );
     });
 }
+
+#[tokio::test]
+async fn a_sender_gets_a_rate_of_new_messages_and_retries_are_free() {
+    for backend in common::backends() {
+        let s =
+            common::TestServer::start_with(backend, |c| c.chat.conversation_send_per_sec = 1).await;
+        let a = s.register("chatty").await;
+        let b = s.register("listener").await;
+        let c = s.register("another").await;
+        let ab = open(&s, &a.token, b.id).await;
+        let ac = open(&s, &a.token, c.id).await;
+        // A burst of four, over both conversations: then 429.
+        for (i, conv) in [ab, ac, ab, ac].into_iter().enumerate() {
+            let (status, body) = say(&s, &a.token, conv, "hi", &format!("m{i}")).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+        let (status, body) = say(&s, &a.token, ab, "hi", "m9").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        // A retry of a stored message is answered as before, without a token.
+        let (status, _) = say(&s, &a.token, ab, "hi", "m0").await;
+        assert_eq!(status, StatusCode::OK);
+        // Others are not held back.
+        let (status, _) = say(&s, &b.token, ab, "hey", "b0").await;
+        assert_eq!(status, StatusCode::CREATED);
+        s.stop().await;
+    }
+}

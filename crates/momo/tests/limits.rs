@@ -216,3 +216,37 @@ async fn the_room_send_rate_is_per_user_over_all_sockets() {
     expect_op(&mut ws, 5).await;
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_room_audience_counts_people_not_sockets() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let u = s.register("many_sockets").await;
+    let v = s.register("one_socket").await;
+    let mut socks = Vec::new();
+    for _ in 0..3 {
+        socks.push(signed_in(&s, &u.token, Some("live://9")).await);
+    }
+    socks.push(signed_in(&s, &v.token, Some("live://9")).await);
+    // Guests from one address (this test's) count once however many sockets they open.
+    for _ in 0..4 {
+        let mut g = common::ws::open(&s).await;
+        send(
+            &mut g,
+            json!({"op": 7, "seq": 1, "body": {"guest": true, "room_id": "live://9"}}),
+        )
+        .await;
+        expect_op(&mut g, 8).await;
+        socks.push(g);
+    }
+    let ws = socks.last_mut().unwrap();
+    send(ws, json!({"op": 2, "seq": 5})).await;
+    let beat = expect_op(ws, 3).await;
+    assert_eq!(beat["body"]["online"], 3, "{beat}");
+    // One of the three sockets of the first user leaves: still three people.
+    drop(socks.remove(0));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ws = socks.last_mut().unwrap();
+    send(ws, json!({"op": 2, "seq": 6})).await;
+    assert_eq!(expect_op(ws, 3).await["body"]["online"], 3);
+    s.stop().await;
+}

@@ -95,6 +95,7 @@ fn validate(req: &SendMessage) -> std::result::Result<String, ApiError> {
         (status = 403, description = "Blocked in a direct conversation (`blocked_by_user`, `user_blocked`); muted in a group (`muted`, with `until`); a muted group, for a plain member (`group_muted`)", body = kit::error::ErrorBody),
         (status = 404, description = "Not a conversation of yours (`conversation_not_found`)", body = kit::error::ErrorBody),
         (status = 409, description = "The group was dissolved (`group_dissolved`)", body = kit::error::ErrorBody),
+        (status = 429, description = "Sending faster than `chat.conversation_send_per_sec` (`too_many_requests`); see `Retry-After`", body = kit::error::ErrorBody),
     )
 )]
 pub async fn send_message(
@@ -147,6 +148,14 @@ pub async fn send(
     }
     if let Some(existing) = find(state, id, me, &req.client_id).await? {
         return Ok((false, existing.into()));
+    }
+    // Only new messages draw on the sender's rate; a retry above is answered freely.
+    if !state.message_rate().take(&me) {
+        return Err(ApiError::too_many_requests(
+            "you are sending messages too fast; wait a moment",
+            1,
+        )
+        .into());
     }
     let new = NewMessage {
         conversation_id: id,

@@ -16,6 +16,10 @@
 //! with 402 and leaves nothing behind. Should a batch fail as a whole (a constraint broken
 //! by a writer on another node), each of its gifts is tried again alone, so one gift's
 //! failure is never another's.
+//!
+//! The queue in front of the writer is bounded ([`MAX_WAITING`]): a burst the database
+//! cannot keep up with is answered `503 busy` with `Retry-After` (and counted in
+//! `gift_queue_full_total`) instead of growing memory and every sender's wait.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,6 +34,9 @@ use crate::wallet::ledger::{insufficient, key_reused, Account};
 
 /// Most gifts written in one transaction.
 pub const MAX_BATCH: usize = 128;
+
+/// Most gifts waiting for the writer: 32 full batches, a few seconds of a busy SQLite.
+pub const MAX_WAITING: usize = 32 * MAX_BATCH;
 
 /// A gift checked and priced, ready to be written.
 #[derive(Debug, Clone)]
@@ -54,31 +61,46 @@ type Reply = oneshot::Sender<Result<(StatusCode, GiftSent)>>;
 /// The handle of the writer task.
 #[derive(Debug)]
 pub struct GiftWriter {
-    queue: mpsc::UnboundedSender<(NewGift, Reply)>,
+    queue: mpsc::Sender<(NewGift, Reply)>,
 }
 
 impl GiftWriter {
     /// Starts the writer task for `state`'s database.
     pub fn start(store: store::Store) -> GiftWriter {
-        let (queue, rx) = mpsc::unbounded_channel();
+        let (queue, rx) = mpsc::channel(MAX_WAITING);
         tokio::spawn(run(store, rx));
         GiftWriter { queue }
     }
 
     /// Writes `gift`; answers 201 with it, 200 with the first answer to its key, or the
-    /// reason it was refused.
+    /// reason it was refused (503 `busy` when too many gifts are waiting).
     pub async fn write(&self, gift: NewGift) -> Result<(StatusCode, GiftSent)> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((gift, reply))
-            .map_err(|_| Error::internal("the gift writer stopped"))?;
-        answer
+        self.enqueue(gift)?
             .await
             .map_err(|_| Error::internal("the gift writer dropped a gift"))?
     }
+
+    /// Puts `gift` in the queue, or refuses it at once when the queue is full.
+    fn enqueue(&self, gift: NewGift) -> Result<oneshot::Receiver<Result<(StatusCode, GiftSent)>>> {
+        let (reply, answer) = oneshot::channel();
+        match self.queue.try_send((gift, reply)) {
+            Ok(()) => Ok(answer),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!("gift_queue_full_total").increment(1);
+                Err(kit::ApiError::busy(
+                    "too many gifts are waiting to be written; send again in a moment",
+                    1,
+                )
+                .into())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Err(Error::internal("the gift writer stopped"))
+            }
+        }
+    }
 }
 
-async fn run(store: store::Store, mut rx: mpsc::UnboundedReceiver<(NewGift, Reply)>) {
+async fn run(store: store::Store, mut rx: mpsc::Receiver<(NewGift, Reply)>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
@@ -491,5 +513,39 @@ mod tests {
         push_rows(&mut sql, 2, 3);
         assert_eq!(sql, "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(params(4, 2), "$4, $5");
+    }
+
+    fn gift(n: i64) -> NewGift {
+        NewGift {
+            sender: 1,
+            anchor: 2,
+            room_id: 3,
+            session: None,
+            gift_id: 1,
+            count: 1,
+            coins: 1,
+            diamonds: 1,
+            key: format!("k{n}"),
+            fingerprint: String::new(),
+            memo: String::new(),
+            periods: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_busy_at_once_instead_of_growing() {
+        // A writer whose task is stalled: nothing leaves the queue.
+        let (queue, _stalled) = mpsc::channel(2);
+        let writer = GiftWriter { queue };
+        let _a = writer.enqueue(gift(1)).unwrap();
+        let _b = writer.enqueue(gift(2)).unwrap();
+        match writer.enqueue(gift(3)) {
+            Err(Error::Api(e)) => {
+                assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+                assert_eq!(e.code, "busy");
+                assert_eq!(e.retry_after, Some(1));
+            }
+            other => panic!("expected busy, got {:?}", other.map(|_| ())),
+        }
     }
 }

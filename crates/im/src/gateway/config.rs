@@ -38,6 +38,9 @@ pub struct GatewayConfig {
     /// Caps on open chat connections, in all and per client address; more are answered
     /// 503 instead of the upgrade.
     pub connections: kit::conn_limits::ConnCaps,
+    /// The operator's proxies, whose `X-Forwarded-For` names the client (empty: the TCP
+    /// peer is the client).
+    pub proxies: Vec<kit::cidr::Cidr>,
 }
 
 /// How a message for many connections is built and written.
@@ -73,6 +76,7 @@ impl Default for GatewayConfig {
                 max_per_address: 500,
                 exempt: Vec::new(),
             },
+            proxies: Vec::new(),
         }
     }
 }

@@ -96,7 +96,13 @@ async fn next_message(sink: &Sink, decoder: &mut Decoder) -> Result<Option<Messa
 
 /// Serves one upgraded WebSocket until it closes. `early` holds bytes the client sent
 /// right after its upgrade request, already read by the HTTP server.
-pub async fn serve(sock: TcpStream, early: Bytes, gw: Arc<Gateway>) {
+/// Serves one upgraded connection; `client` is its client's address, when known.
+pub async fn serve(
+    sock: TcpStream,
+    early: Bytes,
+    client: Option<std::net::IpAddr>,
+    gw: Arc<Gateway>,
+) {
     let cfg = gw.config().clone();
     let limits = proto::Limits {
         max_body: cfg.max_body,
@@ -165,6 +171,7 @@ pub async fn serve(sock: TcpStream, early: Bytes, gw: Arc<Gateway>) {
     };
     let reg = gw.register(
         who.user_id,
+        client,
         body.accepts.clone(),
         sink.clone(),
         mode == Mode::Text,

@@ -57,6 +57,15 @@ async fn ws(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Resp
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
+    // Who the client is, for counting guests once each: behind the operator's proxies,
+    // from X-Forwarded-For as the API reads it.
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let client = peer.map(|p| kit::cidr::real_ip(p, &forwarded, &gw.config().proxies));
     let permit = match peer.map(|ip| gw.admit(ip)) {
         Some(Err(refusal)) => return too_many_connections(refusal),
         Some(Ok(p)) => Some(p),
@@ -79,7 +88,7 @@ async fn ws(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Resp
             }
         };
         match into_tcp(upgraded) {
-            Some((sock, early)) => super::conn::serve(sock, early, gw).await,
+            Some((sock, early)) => super::conn::serve(sock, early, client, gw).await,
             None => tracing::error!("websocket upgrade over a transport that is not TCP"),
         }
     });

@@ -41,6 +41,8 @@ use crate::ws::Link;
 /// A connection as the registry sees it.
 struct Conn {
     user_id: i64,
+    /// Who this is in a room's audience.
+    watcher: Watcher,
     link: Arc<Link>,
     /// Speaks JSON text frames rather than binary goim packets.
     text: bool,
@@ -127,8 +129,21 @@ const LANE_CHUNK: usize = 1024;
 
 struct Room {
     members: Vec<u64>,
+    /// Distinct people among the members, with how many connections each has here: the
+    /// online count, so five tabs (or a script's fifty sockets from one address) count
+    /// as one.
+    audience: HashMap<Watcher, u32>,
     recent: VecDeque<Arc<Outgoing>>,
     lane: mpsc::Sender<Arc<Outgoing>>,
+}
+
+/// A person in a room's audience: a signed-in user, or a guest by client address (a
+/// guest whose address is unknown counts by connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Watcher {
+    User(i64),
+    Guest(std::net::IpAddr),
+    Connection(u64),
 }
 
 #[derive(Default)]
@@ -264,20 +279,29 @@ impl Gateway {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Registers a signed-in connection of `user_id` (0: a guest, from `client` when its
+    /// address is known).
     pub(crate) fn register(
         &self,
         user_id: i64,
+        client: Option<std::net::IpAddr>,
         accepts: Vec<u32>,
         link: Arc<Link>,
         text: bool,
     ) -> Registration {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (kick, kicked) = watch::channel(false);
+        let watcher = match (user_id, client) {
+            (0, Some(ip)) => Watcher::Guest(ip.to_canonical()),
+            (0, None) => Watcher::Connection(id),
+            (user, _) => Watcher::User(user),
+        };
         let mut r = self.registry();
         r.conns.insert(
             id,
             Conn {
                 user_id,
+                watcher,
                 link,
                 text,
                 room: None,
@@ -299,7 +323,7 @@ impl Gateway {
             return;
         };
         if let Some(room) = &conn.room {
-            leave_room(&mut r, room, id);
+            leave_room(&mut r, room, id, conn.watcher);
         }
         if let Some(list) = r.by_user.get_mut(&conn.user_id) {
             list.retain(|c| *c != id);
@@ -333,23 +357,25 @@ impl Gateway {
     /// recent messages for it. Returns the room's online count.
     pub(crate) fn change_room(&self, id: u64, room: Option<&str>) -> u32 {
         let mut r = self.registry();
-        let Some(old) = r.conns.get_mut(&id).map(|c| c.room.take()) else {
+        let Some((old, watcher)) = r.conns.get_mut(&id).map(|c| (c.room.take(), c.watcher)) else {
             return 0;
         };
         if let Some(old) = old {
-            leave_room(&mut r, &old, id);
+            leave_room(&mut r, &old, id, watcher);
         }
         let Some(room) = room else {
             return 0;
         };
         let entry = r.rooms.entry(room.to_string()).or_insert_with(|| Room {
             members: Vec::new(),
+            audience: HashMap::new(),
             recent: VecDeque::new(),
             lane: self.open_lane(room),
         });
         entry.members.push(id);
+        *entry.audience.entry(watcher).or_insert(0) += 1;
         let recent: Vec<Arc<Outgoing>> = entry.recent.iter().cloned().collect();
-        let online = entry.members.len() as u32;
+        let online = entry.audience.len() as u32;
         if let Some(c) = r.conns.get_mut(&id) {
             c.room = Some(room.to_string());
             if !recent.is_empty() {
@@ -391,12 +417,13 @@ impl Gateway {
         self.registry().conns.get(&id).and_then(|c| c.room.clone())
     }
 
-    /// Connections in `room` now.
+    /// People in `room` now: signed-in users and guest addresses, each once however
+    /// many connections they have there.
     pub fn online(&self, room: &str) -> u32 {
         self.registry()
             .rooms
             .get(room)
-            .map(|r| r.members.len() as u32)
+            .map(|r| r.audience.len() as u32)
             .unwrap_or(0)
     }
 
@@ -406,7 +433,7 @@ impl Gateway {
         let mut v: Vec<(String, u32)> = r
             .rooms
             .iter()
-            .map(|(k, room)| (k.clone(), room.members.len() as u32))
+            .map(|(k, room)| (k.clone(), room.audience.len() as u32))
             .collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         v.truncate(limit);
@@ -498,7 +525,7 @@ impl Gateway {
             .filter(|id| r.conns.get(id).and_then(|c| c.room.as_deref()) == Some(room))
             .collect();
         for id in &ids {
-            leave_room(&mut r, room, *id);
+            leave_room(&mut r, room, *id, Watcher::User(user));
             if let Some(c) = r.conns.get_mut(id) {
                 c.room = None;
                 // A notice about the connection itself, not a push: no accepts filter,
@@ -596,10 +623,16 @@ fn next_wave(
     (fanout == Fanout::Shared && arrived && !full && !flush.is_zero()).then(|| began + flush)
 }
 
-fn leave_room(r: &mut Registry, room: &str, id: u64) {
+fn leave_room(r: &mut Registry, room: &str, id: u64, watcher: Watcher) {
     if let Some(entry) = r.rooms.get_mut(room) {
         if let Some(i) = entry.members.iter().position(|m| *m == id) {
             entry.members.swap_remove(i);
+            if let Some(n) = entry.audience.get_mut(&watcher) {
+                *n -= 1;
+                if *n == 0 {
+                    entry.audience.remove(&watcher);
+                }
+            }
         }
         if entry.members.is_empty() {
             r.rooms.remove(room);
@@ -628,7 +661,7 @@ mod tests {
         let addr = l.local_addr().unwrap();
         let (client, server) = tokio::join!(TcpStream::connect(addr), l.accept());
         let link = Arc::new(Link::new(server.unwrap().0));
-        let reg = gw.register(user, accepts, link, false);
+        let reg = gw.register(user, None, accepts, link, false);
         (reg.id, client.unwrap())
     }
 

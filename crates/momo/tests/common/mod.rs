@@ -75,6 +75,9 @@ impl TestServer {
         config.app.economy.dev_payments = true;
         // Every scenario registers its users from 127.0.0.1.
         config.app.auth.register_per_hour = 100_000;
+        // Some scenarios send hundreds of conversation messages at once; one test
+        // checks the limit.
+        config.chat.conversation_send_per_sec = 100_000;
         let mut pg_db = None;
         if let Backend::Postgres(url) = &backend {
             let (db_url, name) = create_database(url).await;
