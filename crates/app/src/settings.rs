@@ -184,6 +184,12 @@ pub struct VideoSettings {
     pub max_duration_secs: u64,
     /// How long an unfinished resumable upload is kept, in seconds.
     pub upload_ttl_secs: u64,
+    /// Storage one user's videos and unfinished uploads may take, in bytes (413
+    /// `quota_exceeded` past it); 0: no quota.
+    pub user_quota_bytes: u64,
+    /// Smallest chunk of a resumable upload, except its last, in bytes: each chunk is
+    /// a stored object until the upload completes, so 1-byte chunks are refused.
+    pub min_chunk_bytes: u64,
     /// The ffprobe and ffmpeg programs that processing runs.
     pub ffprobe: String,
     pub ffmpeg: String,
@@ -216,6 +222,8 @@ impl Default for VideoSettings {
             max_upload_bytes: 500 * 1024 * 1024,
             max_duration_secs: 15 * 60,
             upload_ttl_secs: 24 * 3600,
+            user_quota_bytes: 10 * 1024 * 1024 * 1024,
+            min_chunk_bytes: 256 * 1024,
             ffprobe: "ffprobe".into(),
             ffmpeg: "ffmpeg".into(),
             storage_url: String::new(),

@@ -250,7 +250,11 @@ async fn patch(
 #[tokio::test]
 async fn a_resumable_upload_continues_where_it_stopped() {
     for backend in backends() {
-        let server = TestServer::start_with(backend, without_processing).await;
+        let server = TestServer::start_with(backend, |c| {
+            without_processing(c);
+            c.app.videos.min_chunk_bytes = 50_000;
+        })
+        .await;
         let ana = server.register("ana").await;
         let bob = server.register("bob").await;
         let file = fake_mp4(300_000);
@@ -265,6 +269,10 @@ async fn a_resumable_upload_continues_where_it_stopped() {
         let id = up["id"].as_str().unwrap().to_owned();
         assert_eq!(up["offset"], 0);
 
+        // A tiny piece that is not the last is refused and not kept.
+        let (status, body) = patch(&server, &ana.token, &id, 0, file[..1000].to_vec()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"]["code"], "chunk_too_small");
         // The first piece arrives.
         let (status, body) = patch(&server, &ana.token, &id, 0, file[..100_000].to_vec()).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -305,6 +313,7 @@ async fn a_resumable_upload_continues_where_it_stopped() {
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        // The last piece may be short.
         let (status, body) =
             patch(&server, &ana.token, &id, 250_000, file[250_000..].to_vec()).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -628,6 +637,65 @@ async fn videos_are_processed_by_ffmpeg_and_served_with_ranges() {
             assert!(reason.starts_with(code), "{name}: {reason}");
             assert_eq!(key, None);
         }
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_user_cannot_store_past_their_quota() {
+    for backend in backends() {
+        let server = TestServer::start_with(backend, |c| {
+            without_processing(c);
+            c.app.videos.user_quota_bytes = 400_000;
+        })
+        .await;
+        let ana = server.register("hoarder").await;
+        // A resumable upload counts its declared length from the start…
+        let (status, up) = server
+            .post(
+                "/api/v1/uploads",
+                Some(&ana.token),
+                json!({"length": 300_000}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{up}");
+        let (status, body) = server
+            .post(
+                "/api/v1/uploads",
+                Some(&ana.token),
+                json!({"length": 200_000}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(body["error"]["code"], "quota_exceeded");
+        // …and a multipart upload past what is left is refused and not kept.
+        let form = reqwest::multipart::Form::new()
+            .text("title", "too much")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(fake_mp4(150_000)).file_name("a.mp4"),
+            );
+        let res = reqwest::Client::new()
+            .post(server.url("/api/v1/videos"))
+            .bearer_auth(&ana.token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "quota_exceeded");
+        assert_eq!(video_count(&server).await, 0);
+        // Someone else has their own quota.
+        let bob = server.register("modest").await;
+        let (status, _) = server
+            .post(
+                "/api/v1/uploads",
+                Some(&bob.token),
+                json!({"length": 300_000}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
         server.stop().await;
     }
 }

@@ -19,6 +19,7 @@ pub mod model;
 pub mod probe;
 pub mod process;
 pub mod purge;
+pub mod quota;
 pub mod replays;
 pub mod replies;
 pub mod reports;

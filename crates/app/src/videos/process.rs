@@ -315,10 +315,25 @@ async fn mark_failed(
     Ok(())
 }
 
+/// What ffmpeg and ffprobe may open for an upload: local files only (no network, no
+/// `concat:` or `subfile:` tricks), through the demuxers of the containers that
+/// [`probe::sniff`] lets in. A playlist (HLS, concat) that names other files, which
+/// could read the server's own files into a video, is refused before it is opened.
+const INPUT_LIMITS: [&str; 4] = [
+    "-protocol_whitelist",
+    "file",
+    "-format_whitelist",
+    "mov,matroska,flv,avi,mpegts,mpeg,ogg,asf",
+];
+
 async fn run_probe(ffprobe: &str, input: &Path) -> Result<Probe, Outcome> {
     let out = run(
         ffprobe,
         &[
+            INPUT_LIMITS[0],
+            INPUT_LIMITS[1],
+            INPUT_LIMITS[2],
+            INPUT_LIMITS[3],
             "-v",
             "error",
             "-print_format",
@@ -340,7 +355,13 @@ async fn run_probe(ffprobe: &str, input: &Path) -> Result<Probe, Outcome> {
 
 async fn ffmpeg(program: &str, args: &[&str]) -> Result<(), Outcome> {
     let mut all = vec!["-hide_banner", "-nostdin", "-v", "error"];
-    all.extend_from_slice(args);
+    for arg in args {
+        // Every input opened under the limits.
+        if *arg == "-i" {
+            all.extend_from_slice(&INPUT_LIMITS);
+        }
+        all.push(arg);
+    }
     let out = run(program, &all).await?;
     if out.status.success() {
         return Ok(());

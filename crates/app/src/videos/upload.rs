@@ -39,7 +39,7 @@ const MAX_TEXT_FIELD: usize = 16 * 1024;
     responses(
         (status = 201, description = "Stored; processing has started (`status: processing`)", body = VideoView),
         (status = 400, description = "`file_missing`, `empty_file`, `invalid_filename`, `invalid_multipart`, `title_too_long`, …", body = kit::error::ErrorBody),
-        (status = 413, description = "Larger than `[videos] max_upload_bytes` (`file_too_large`)", body = kit::error::ErrorBody),
+        (status = 413, description = "Larger than `[videos] max_upload_bytes` (`file_too_large`), or past the user's storage quota (`quota_exceeded`)", body = kit::error::ErrorBody),
         (status = 415, description = "Not a video container (`not_a_video`)", body = kit::error::ErrorBody),
     )
 )]
@@ -48,6 +48,8 @@ pub async fn upload(
     auth: Auth,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<VideoView>)> {
+    // Full already: refused before a byte is stored.
+    super::quota::check(&state, auth.user_id, 1).await?;
     let mut meta = VideoMeta::default();
     let mut stored: Option<Source> = None;
     let outcome = read_form(&state, &mut form, &mut meta, &mut stored).await;
@@ -78,6 +80,7 @@ async fn finish(
             "the form has no `file` field with the video",
         )
     })?;
+    super::quota::check(state, author, source.bytes as i64).await?;
     let id = create(state, author, &meta, &source).await?;
     Ok((
         StatusCode::CREATED,

@@ -12,7 +12,11 @@
 //!    video's source and processing starts; the answer carries the new video.
 //!
 //! `DELETE` cancels. Unfinished uploads are removed `[videos] upload_ttl_secs` after they
-//! were declared.
+//! were declared. Each chunk is kept as its own object until the upload completes, so
+//! every chunk but the last must be at least `[videos] min_chunk_bytes` (400
+//! `chunk_too_small`, not kept): a 500 MB upload is at most a few thousand objects, never
+//! millions of one-byte files. The declared length counts against the user's storage
+//! quota from the start (413 `quota_exceeded`).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -89,7 +93,7 @@ const COLUMNS: &str =
         (status = 201, description = "Declared; send the bytes with PATCH", body = UploadView),
         (status = 400, description = "`invalid_length`, `invalid_filename`, `title_too_long`, …", body = kit::error::ErrorBody),
         (status = 409, description = "Too many unfinished uploads (`too_many_uploads`)", body = kit::error::ErrorBody),
-        (status = 413, description = "Larger than `[videos] max_upload_bytes` (`file_too_large`)", body = kit::error::ErrorBody),
+        (status = 413, description = "Larger than `[videos] max_upload_bytes` (`file_too_large`), or past the user's storage quota (`quota_exceeded`)", body = kit::error::ErrorBody),
     )
 )]
 pub async fn start(
@@ -112,6 +116,7 @@ pub async fn start(
         super::upload::check_filename(&req.filename)?
     };
     req.meta.check()?;
+    super::quota::check(&state, auth.user_id, req.length).await?;
     let now = kit::time::now_ms();
     let (open,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM video_uploads WHERE user_id = $1 AND video_id IS NULL AND expires_at > $2",
@@ -224,7 +229,7 @@ pub async fn status(
     request_body(content_type = "application/offset+octet-stream", description = "The next bytes of the file"),
     responses(
         (status = 200, description = "Stored; `offset` says where the next chunk starts", body = UploadView),
-        (status = 400, description = "`upload_offset_missing`", body = kit::error::ErrorBody),
+        (status = 400, description = "`upload_offset_missing`, or a chunk under `[videos] min_chunk_bytes` that is not the last (`chunk_too_small`)", body = kit::error::ErrorBody),
         (status = 404, description = "No such upload of yours (`upload_not_found`)", body = kit::error::ErrorBody),
         (status = 409, description = "`offset_mismatch` (the error's message says the current offset) or `upload_complete`", body = kit::error::ErrorBody),
         (status = 413, description = "Bytes past the declared length (`past_declared_length`)", body = kit::error::ErrorBody),
@@ -286,6 +291,16 @@ pub async fn append(
         }
         Err(e) => return Err(put_error(e, state.settings().videos.max_upload_bytes).into()),
     };
+    let min = state.settings().videos.min_chunk_bytes as i64;
+    if n > 0 && (n as i64) < min && offset + (n as i64) < row.length {
+        // Each chunk is an object until the upload completes: tiny ones are refused.
+        let _ = state.files().delete(&key).await;
+        return Err(ApiError::bad_request(
+            "chunk_too_small",
+            format!("send chunks of at least {min} bytes (only the last may be shorter)"),
+        )
+        .into());
+    }
     let mut row = row;
     if n > 0 {
         let moved = sqlx::query(
