@@ -187,3 +187,53 @@ mod tests {
         reader.await.unwrap();
     }
 }
+
+/// Binds a TCP listener on `addr` (`host:port`; the first address it resolves to that
+/// binds) with a listen queue of `backlog` connections (the kernel caps it at
+/// `net.core.somaxconn`).
+///
+/// tokio's own `bind` asks for 128, the standard library's figure: when a popular stream
+/// starts and a thousand players arrive at 500 a second, a quarter of a second in which
+/// the accept loop does not run overflows such a queue, the kernel drops the handshakes,
+/// and those players wait a second for their SYN to be sent again. nginx asks for 511.
+pub async fn bind_with_backlog(addr: &str, backlog: u32) -> io::Result<TcpListener> {
+    let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to bind");
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a) {
+            Ok(()) => return socket.listen(backlog.max(1)),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod backlog_tests {
+    #[tokio::test]
+    async fn a_listener_holds_a_burst_it_has_not_accepted_yet() {
+        let listener = super::bind_with_backlog("127.0.0.1:0", 1024).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // 400 handshakes while nothing accepts: more than tokio's default queue of 128
+        // would hold (the kernel drops those, and the clients wait a second to retry).
+        let mut conns = Vec::new();
+        for _ in 0..400 {
+            let c = tokio::time::timeout(
+                std::time::Duration::from_millis(500),
+                tokio::net::TcpStream::connect(addr),
+            )
+            .await
+            .expect("the handshake completes at once")
+            .unwrap();
+            conns.push(c);
+        }
+        for _ in 0..400 {
+            listener.accept().await.unwrap();
+        }
+    }
+}

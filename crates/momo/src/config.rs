@@ -38,6 +38,10 @@ pub struct Config {
     /// Seconds an HTTP connection's write may make no progress (a viewer or client that
     /// stopped reading) before the connection is closed; 0: never.
     pub http_write_timeout_secs: u64,
+    /// Connections the kernel may hold for the HTTP and RTMP listeners before momo
+    /// accepts them (capped by `net.core.somaxconn`): room for a crowd arriving at once
+    /// when a popular stream starts.
+    pub listen_backlog: u32,
     /// Seconds an HTTP client has to send a request's head, counted from when the
     /// connection is ready for one: a client trickling its head is cut off, and an idle
     /// kept-alive connection is closed after this too.
@@ -303,6 +307,7 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             http_write_timeout_secs: 30,
             http_header_timeout_secs: 10,
+            listen_backlog: 4096,
             http_max_connections: 20_000,
             http_max_connections_per_ip: 500,
             media: MediaSettings::default(),

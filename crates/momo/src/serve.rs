@@ -12,7 +12,6 @@ use std::time::Duration;
 use anyhow::Context;
 use app::AppState;
 use store::{PoolSettings, Store};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -89,7 +88,7 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
     let mut config = config;
-    let rtmp_listener = TcpListener::bind(&config.rtmp)
+    let rtmp_listener = kit::net::bind_with_backlog(&config.rtmp, config.listen_backlog)
         .await
         .with_context(|| format!("cannot listen for RTMP on {}", config.rtmp))?;
     let rtmp_addr = rtmp_listener.local_addr()?;
@@ -98,7 +97,7 @@ pub async fn start(
     for warning in app::ops::health::unsafe_settings(&config.app) {
         tracing::warn!("UNSAFE SETTING: {warning}");
     }
-    let listener = TcpListener::bind(&config.http)
+    let listener = kit::net::bind_with_backlog(&config.http, config.listen_backlog)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http))?;
     let http_addr = listener.local_addr()?;

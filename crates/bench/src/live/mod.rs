@@ -67,9 +67,16 @@ pub struct LiveArgs {
     #[arg(long, value_delimiter = ',', default_value = "250",
           value_parser = clap::value_parser!(u32).range(1..=50_000))]
     players: Vec<u32>,
-    /// Viewer connects per second.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    ramp: u32,
+    /// Viewer connects per second; a comma list (100,500,1000) runs each count at each
+    /// rate in turn: a connect-storm run, whose report adds first-picture p95 and what
+    /// the kernel's listen queues dropped.
+    #[arg(long, value_delimiter = ',', default_value = "200",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    ramp: Vec<u32>,
+    /// Viewers that connect together, all at once, every `burst / ramp` seconds: a
+    /// crowd arriving in clumps rather than evenly spaced.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    burst: u32,
     /// Measured time per step, once every viewer has started (60s, 30s, 2m).
     #[arg(long, default_value = "60s", value_parser = args::duration)]
     duration: Duration,
@@ -155,42 +162,48 @@ pub async fn run(a: LiveArgs) -> Result<()> {
 
     let mut steps = Vec::new();
     for &players in &a.players {
-        for protocol in &protocols {
-            if let Some(p) = &publisher {
-                p.check()?;
-            }
-            let shape = Shape {
-                players: players as usize,
-                ramp: f64::from(a.ramp),
-                start_timeout: a.start_timeout,
-                duration: a.duration,
-                settle: a.settle,
-            };
-            eprintln!("momo-bench: {players} {} viewers", protocol.name());
-            let raw = step::run(
-                protocol,
-                shape,
-                server.as_ref(),
-                publisher.as_ref().map(Publisher::state),
-            )
-            .await?;
-            let s = StepReport::new(raw, idle.as_ref(), rss_baseline_kib);
-            eprintln!(
-                "momo-bench:   connected {}/{}, first frame p50 {:.0} ms p99 {:.0} ms, \
+        for &ramp in &a.ramp {
+            for protocol in &protocols {
+                if let Some(p) = &publisher {
+                    p.check()?;
+                }
+                let shape = Shape {
+                    players: players as usize,
+                    ramp: f64::from(ramp),
+                    burst: a.burst as usize,
+                    start_timeout: a.start_timeout,
+                    duration: a.duration,
+                    settle: a.settle,
+                };
+                eprintln!(
+                    "momo-bench: {players} {} viewers joining at {ramp}/s",
+                    protocol.name()
+                );
+                let raw = step::run(
+                    protocol,
+                    shape,
+                    server.as_ref(),
+                    publisher.as_ref().map(Publisher::state),
+                )
+                .await?;
+                let s = StepReport::new(raw, idle.as_ref(), rss_baseline_kib);
+                eprintln!(
+                    "momo-bench:   connected {}/{}, first frame p50 {:.0} ms p99 {:.0} ms, \
                  video dropped {:.2}%, received/sent {}, server {}, bench CPU {:.0}%",
-                s.connected,
-                s.players,
-                s.first_frame_ms.p50,
-                s.first_frame_ms.p99,
-                s.video_lost_pct,
-                s.received_pct.map_or("–".into(), |p| format!("{p:.2}%")),
-                s.server.map_or("–".into(), |c| format!(
-                    "{:.1} ms CPU/viewer-min, {:.1} KiB/viewer",
-                    c.cpu_ms_per_viewer_min, c.kib_per_viewer
-                )),
-                s.bench_cpu_pct,
-            );
-            steps.push(s);
+                    s.connected,
+                    s.players,
+                    s.first_frame_ms.p50,
+                    s.first_frame_ms.p99,
+                    s.video_lost_pct,
+                    s.received_pct.map_or("–".into(), |p| format!("{p:.2}%")),
+                    s.server.map_or("–".into(), |c| format!(
+                        "{:.1} ms CPU/viewer-min, {:.1} KiB/viewer",
+                        c.cpu_ms_per_viewer_min, c.kib_per_viewer
+                    )),
+                    s.bench_cpu_pct,
+                );
+                steps.push(s);
+            }
         }
     }
     if let Some(p) = publisher {
@@ -207,7 +220,7 @@ pub async fn run(a: LiveArgs) -> Result<()> {
             .as_ref()
             .map(|u| format!("rtmp://{}/{}/{}", u.addr, u.app, u.name)),
         file,
-        ramp_per_s: f64::from(a.ramp),
+        ramp_per_s: f64::from(a.ramp[0]),
         duration_s: a.duration.as_secs_f64(),
         settle_s: a.settle.as_secs_f64(),
         idle,

@@ -141,3 +141,77 @@ mod tests {
         assert!(Proc::pid(std::process::id()).is_ok());
     }
 }
+
+/// The kernel's counters of connections a listening socket could not take, system-wide
+/// (`TcpExt` in `/proc/net/netstat`): read before and after a step, the difference is
+/// what a connect storm cost the server's listen queues.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ListenCounters {
+    /// Handshakes completed while the accept queue was full (`ListenOverflows`).
+    pub overflows: u64,
+    /// Connection requests dropped at a listener, overflows included (`ListenDrops`).
+    pub drops: u64,
+    /// SYN cookies sent because the SYN queue was full (`SyncookiesSent`).
+    pub syn_cookies: u64,
+}
+
+impl ListenCounters {
+    /// The counters now; `None` where `/proc/net/netstat` cannot be read.
+    pub fn read() -> Option<Self> {
+        Self::parse(&std::fs::read_to_string("/proc/net/netstat").ok()?)
+    }
+
+    /// Reads the `TcpExt:` header and value lines.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+        let names: Vec<&str> = lines.next()?.split_whitespace().skip(1).collect();
+        let values: Vec<u64> = lines
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        let get = |name: &str| {
+            names
+                .iter()
+                .position(|n| *n == name)
+                .and_then(|i| values.get(i).copied())
+                .unwrap_or(0)
+        };
+        Some(ListenCounters {
+            overflows: get("ListenOverflows"),
+            drops: get("ListenDrops"),
+            syn_cookies: get("SyncookiesSent"),
+        })
+    }
+
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: ListenCounters) -> ListenCounters {
+        ListenCounters {
+            overflows: self.overflows.saturating_sub(earlier.overflows),
+            drops: self.drops.saturating_sub(earlier.drops),
+            syn_cookies: self.syn_cookies.saturating_sub(earlier.syn_cookies),
+        }
+    }
+}
+
+#[cfg(test)]
+mod listen_tests {
+    use super::*;
+
+    #[test]
+    fn listen_counters_are_read_by_name() {
+        let text = "TcpExt: SyncookiesSent SyncookiesRecv ListenOverflows ListenDrops\n\
+                    TcpExt: 511 0 1671 1700\n\
+                    IpExt: InNoRoutes\nIpExt: 0\n";
+        let c = ListenCounters::parse(text).unwrap();
+        assert_eq!((c.syn_cookies, c.overflows, c.drops), (511, 1671, 1700));
+        let before = ListenCounters {
+            overflows: 1000,
+            drops: 1000,
+            syn_cookies: 11,
+        };
+        assert_eq!(c.since(before).overflows, 671);
+        assert!(ListenCounters::parse("garbage").is_none());
+    }
+}

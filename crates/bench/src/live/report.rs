@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::procstat::Sample;
+use super::procstat::{ListenCounters, Sample};
 use super::publisher::FileInfo;
 use super::step::StepRaw;
 use crate::context::{self, Machine};
@@ -77,6 +77,12 @@ pub struct StepReport {
     pub window_s: f64,
     /// Connect to first keyframe: when a viewer can show a picture.
     pub first_frame_ms: Latency,
+    /// Its 95th percentile, for connect storms.
+    pub first_frame_p95_ms: f64,
+    /// Connects per second in this step.
+    pub ramp_per_s: f64,
+    /// What the kernel's listen queues dropped while the viewers connected.
+    pub listen: Option<ListenCounters>,
     /// Connect to first video frame of any kind.
     pub first_video_ms: Latency,
     pub bad_starts: usize,
@@ -152,6 +158,13 @@ impl StepReport {
             ramp_s: raw.ramp_s,
             window_s: raw.window_s,
             first_frame_ms: Latency::from_micros(raw.first_key_us.clone()),
+            first_frame_p95_ms: {
+                let mut v = raw.first_key_us.clone();
+                v.sort_unstable();
+                stats::percentile(&v, 0.95) as f64 / 1000.0
+            },
+            ramp_per_s: raw.ramp_per_s,
+            listen: raw.listen,
             first_video_ms: Latency::from_micros(raw.first_video_us.clone()),
             bad_starts: raw.bad_starts,
             frames_per_player: median(&|c| c.media()),
@@ -285,6 +298,39 @@ impl LiveReport {
                 s.bench_cpu_pct,
             );
         }
+        let _ = writeln!(
+            md,
+            "\nConnect storms: how fast viewers arrived, how soon they saw a picture, and what \
+             the kernel's listen queues dropped meanwhile (`nstat`'s `TcpExtListenOverflows`, \
+             `ListenDrops`, `SyncookiesSent`, system-wide).\n"
+        );
+        let _ = writeln!(
+            md,
+            "| protocol | players | joins/s | first picture p50 ms | p95 ms | p99 ms | listen overflows | listen drops | SYN cookies |"
+        );
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for s in &self.steps {
+            let (o, d, c) = s.listen.map_or_else(
+                || (dash(), dash(), dash()),
+                |l| {
+                    (
+                        l.overflows.to_string(),
+                        l.drops.to_string(),
+                        l.syn_cookies.to_string(),
+                    )
+                },
+            );
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {o} | {d} | {c} |",
+                s.protocol,
+                s.players,
+                trim(s.ramp_per_s),
+                s.first_frame_ms.p50,
+                s.first_frame_p95_ms,
+                s.first_frame_ms.p99,
+            );
+        }
         let failures: Vec<String> = self
             .steps
             .iter()
@@ -360,6 +406,12 @@ mod tests {
             server: Some((sample(10.0, 50_000), sample(16.0, 54_096))),
             bench: (sample(1.0, 1), sample(4.0, 1)),
             errors: BTreeMap::from([("HTTP 404".to_string(), 1)]),
+            ramp_per_s: 200.0,
+            listen: Some(ListenCounters {
+                overflows: 3,
+                drops: 4,
+                syn_cookies: 5,
+            }),
         }
     }
 

@@ -18,7 +18,7 @@ use tokio::time::{sleep, sleep_until, Instant};
 
 use super::endpoint::{HttpUrl, RtmpUrl};
 use super::player::{Counts, Phase, PlayerStats};
-use super::procstat::{Proc, Sample};
+use super::procstat::{ListenCounters, Proc, Sample};
 use super::publisher::PublishState;
 use super::{flv_player, rtmp_player};
 
@@ -61,6 +61,9 @@ pub struct Shape {
     pub players: usize,
     /// Connects per second.
     pub ramp: f64,
+    /// Viewers that connect together, at once, each `burst / ramp` seconds (1: evenly
+    /// spaced). Crowds arrive in clumps (a push notification, a shared link).
+    pub burst: usize,
     /// How long, after the last connect, viewers may take to show a first picture.
     pub start_timeout: Duration,
     pub duration: Duration,
@@ -98,6 +101,11 @@ pub struct StepRaw {
     pub bench: (Sample, Sample),
     /// Why viewers failed, with how many failed that way.
     pub errors: BTreeMap<String, usize>,
+    /// Connects per second in this step.
+    pub ramp_per_s: f64,
+    /// What the kernel's listen queues dropped from the first connect until every
+    /// viewer had started (system-wide counters: nothing else should be connecting).
+    pub listen: Option<ListenCounters>,
 }
 
 /// Runs one step.
@@ -111,9 +119,11 @@ pub async fn run(
         .map(|_| Arc::new(PlayerStats::default()))
         .collect();
     let mut tasks = Vec::with_capacity(shape.players);
+    let listen_before = ListenCounters::read();
     let t0 = Instant::now();
     for (i, s) in stats.iter().enumerate() {
-        sleep_until(t0 + Duration::from_secs_f64(i as f64 / shape.ramp)).await;
+        let group = (i / shape.burst.max(1) * shape.burst.max(1)) as f64;
+        sleep_until(t0 + Duration::from_secs_f64(group / shape.ramp)).await;
         tasks.push(protocol.spawn(s.clone()));
     }
     let deadline = Instant::now() + shape.start_timeout;
@@ -121,6 +131,9 @@ pub async fn run(
         sleep(POLL).await;
     }
 
+    let listen = ListenCounters::read()
+        .zip(listen_before)
+        .map(|(after, before)| after.since(before));
     let me = Proc::current();
     let playing: Vec<&Arc<PlayerStats>> = stats
         .iter()
@@ -176,6 +189,8 @@ pub async fn run(
         server: server_start.zip(server_end),
         bench: (bench_start, bench_end),
         errors,
+        ramp_per_s: shape.ramp,
+        listen,
     };
     drop(tasks);
     sleep(shape.settle).await;
