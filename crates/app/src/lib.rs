@@ -229,14 +229,15 @@ impl AppState {
         self.0.media.get()
     }
 
-    /// How many people are in room `id` on this node: players of its stream or members
-    /// of its chat room, whichever is more.
+    /// How many people are in room `id` on this node: players of its stream (once per
+    /// client address) or people in its chat room (once per user or guest address),
+    /// whichever is more.
     pub fn room_viewers(&self, id: i64) -> u64 {
         let key = id.to_string();
         let players = self
             .media()
             .and_then(|h| h.stream(&key))
-            .map_or(0, |s| s.viewer_count() as u64);
+            .map_or(0, |s| s.audience() as u64);
         let chatting = self.chat().map_or(0, |g| g.online(&key) as u64);
         players.max(chatting)
     }

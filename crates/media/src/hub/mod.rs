@@ -145,11 +145,22 @@ impl Hub {
 
     /// Joins stream `key` as a viewer; `None` when it is not live.
     pub fn subscribe(&self, key: &str, protocol: Protocol) -> Option<Subscription> {
+        self.subscribe_from(key, protocol, None)
+    }
+
+    /// [`Hub::subscribe`] for a viewer at client address `addr` (counted once per
+    /// address in the stream's audience).
+    pub fn subscribe_from(
+        &self,
+        key: &str,
+        protocol: Protocol,
+        addr: Option<std::net::IpAddr>,
+    ) -> Option<Subscription> {
         // Joined under the map's lock, so a stream that is ending either has this
         // viewer when it disconnects its viewers or is no longer found: never a viewer
         // left waiting on a stream that has already ended.
         let streams = self.streams();
-        Some(streams.get(key)?.subscribe(protocol))
+        Some(streams.get(key)?.subscribe_from(protocol, addr))
     }
 
     /// Stream `key`, if it is live (or in its grace period).

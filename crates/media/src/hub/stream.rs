@@ -67,6 +67,9 @@ impl Default for StreamConfig {
 struct Viewer {
     id: u64,
     protocol: Protocol,
+    /// The client's address, when the server knows it: viewers are counted once per
+    /// address in [`Stream::audience`].
+    addr: Option<std::net::IpAddr>,
     tx: mpsc::Sender<Arc<Packet>>,
     /// Lost a frame; skipping until the next keyframe.
     resyncing: bool,
@@ -306,6 +309,15 @@ impl Stream {
     /// Adds a viewer, primed with metadata, codec headers and the current GOP so that its
     /// first video frame is a keyframe, sent at once.
     pub fn subscribe(self: &Arc<Self>, protocol: Protocol) -> Subscription {
+        self.subscribe_from(protocol, None)
+    }
+
+    /// [`Stream::subscribe`] for a viewer at client address `addr`.
+    pub fn subscribe_from(
+        self: &Arc<Self>,
+        protocol: Protocol,
+        addr: Option<std::net::IpAddr>,
+    ) -> Subscription {
         let mut s = self.lock();
         let primer: Vec<Arc<Packet>> = s
             .metadata
@@ -325,6 +337,7 @@ impl Stream {
         s.viewers.push(Viewer {
             id,
             protocol,
+            addr: addr.map(|a| a.to_canonical()),
             tx,
             resyncing: false,
         });
@@ -376,6 +389,25 @@ impl Stream {
             .iter()
             .filter(|v| v.protocol != Protocol::Record)
             .count()
+    }
+
+    /// The audience: viewers counted once per client address (a viewer whose address is
+    /// unknown counts alone), so a script opening hundreds of players from one machine
+    /// counts as one viewer in the room's figures and the hot ranking. O(viewers), like
+    /// [`Stream::viewer_count`].
+    pub fn audience(&self) -> usize {
+        let s = self.lock();
+        let mut addrs = std::collections::HashSet::with_capacity(s.viewers.len());
+        let mut unknown = 0;
+        for v in s.viewers.iter().filter(|v| v.protocol != Protocol::Record) {
+            match v.addr {
+                Some(a) => {
+                    addrs.insert(a);
+                }
+                None => unknown += 1,
+            }
+        }
+        addrs.len() + unknown
     }
 
     /// Whether a recorder is writing this stream to disk.
@@ -590,5 +622,21 @@ mod tests {
         assert_eq!(&primer[0].frame.payload[..], OTHER_VIDEO_HEADER);
         stream.publish(frame(FrameKind::Video, 240, KEYFRAME));
         assert_eq!(drain(&mut viewer)[0].class, Class::Keyframe);
+    }
+
+    #[test]
+    fn the_audience_counts_an_address_once() {
+        let stream = stream(64);
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        let script: Vec<Subscription> = (0..50)
+            .map(|_| stream.subscribe_from(Protocol::HttpFlv, ip("203.0.113.7")))
+            .collect();
+        let _other = stream.subscribe_from(Protocol::Rtmp, ip("198.51.100.1"));
+        let _unknown = stream.subscribe(Protocol::WsFlv);
+        let _recorder = stream.subscribe(Protocol::Record);
+        assert_eq!(stream.viewer_count(), 52);
+        assert_eq!(stream.audience(), 3);
+        drop(script);
+        assert_eq!(stream.audience(), 2);
     }
 }

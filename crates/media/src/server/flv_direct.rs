@@ -251,7 +251,12 @@ impl Viewer {
         if let Err(refused) = self.outputs.check(room, query) {
             return self.answer(sock, refused).await;
         }
-        let Some(mut sub) = self.outputs.hub.subscribe(room, Protocol::HttpFlv) else {
+        let peer = sock.peer_addr().ok().map(|a| a.ip());
+        let Some(mut sub) = self
+            .outputs
+            .hub
+            .subscribe_from(room, Protocol::HttpFlv, peer)
+        else {
             return self.answer(sock, not_live()).await;
         };
         let mut head =

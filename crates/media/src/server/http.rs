@@ -131,7 +131,11 @@ async fn flv(State(out): State<Outputs>, Path(file): Path<String>, req: Request)
     } else {
         Protocol::HttpFlv
     };
-    let Some(sub) = hub.subscribe(room, protocol) else {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let Some(sub) = hub.subscribe_from(room, protocol, peer) else {
         return not_live();
     };
     if wants_ws {

@@ -377,7 +377,10 @@ impl Connection {
                 return Ok(());
             }
         }
-        match self.hub.subscribe(room, Protocol::Rtmp) {
+        match self
+            .hub
+            .subscribe_from(room, Protocol::Rtmp, Some(self.peer.ip()))
+        {
             Some(sub) => {
                 self.session
                     .accept_play(stream_id)
