@@ -170,13 +170,18 @@ impl Claimed {
     /// Hands the job back untried (the worker is stopping and cut the attempt short): it is
     /// due at once and the attempt does not count.
     pub async fn release(&self, store: &Store) -> Result<bool, sqlx::Error> {
-        let now = kit::time::now_ms();
+        self.release_at(store, kit::time::now_ms()).await
+    }
+
+    /// Hands the job back untried, due at `run_at`; the attempt does not count.
+    pub async fn release_at(&self, store: &Store, run_at: i64) -> Result<bool, sqlx::Error> {
         let n = sqlx::query(
             "UPDATE jobs SET state = 'queued', attempts = attempts - 1, run_at = $1, \
-                             locked_by = NULL, locked_until = NULL, updated_at = $1 \
-             WHERE id = $2 AND state = 'running' AND attempts = $3",
+                             locked_by = NULL, locked_until = NULL, updated_at = $2 \
+             WHERE id = $3 AND state = 'running' AND attempts = $4",
         )
-        .bind(now)
+        .bind(run_at)
+        .bind(kit::time::now_ms())
         .bind(self.id)
         .bind(self.attempt)
         .execute(store.writer())

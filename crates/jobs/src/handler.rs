@@ -67,6 +67,9 @@ impl JobContext {
 pub struct JobError {
     message: String,
     permanent: bool,
+    /// Not a failure: the handler declined to run now; try again after this long,
+    /// without counting the attempt.
+    later: Option<std::time::Duration>,
 }
 
 impl JobError {
@@ -75,6 +78,7 @@ impl JobError {
         JobError {
             message: message.to_string(),
             permanent: false,
+            later: None,
         }
     }
 
@@ -83,7 +87,23 @@ impl JobError {
         JobError {
             message: message.to_string(),
             permanent: true,
+            later: None,
         }
+    }
+
+    /// Not now: the job goes back in the queue, due after `wait`, and this attempt does
+    /// not count against its attempts (to share a scarce resource fairly, say).
+    pub fn later(wait: std::time::Duration, why: impl fmt::Display) -> JobError {
+        JobError {
+            message: why.to_string(),
+            permanent: false,
+            later: Some(wait),
+        }
+    }
+
+    /// The wait of a [`JobError::later`].
+    pub fn deferred(&self) -> Option<std::time::Duration> {
+        self.later
     }
 
     pub fn message(&self) -> &str {

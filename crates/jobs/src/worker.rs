@@ -302,6 +302,16 @@ async fn record(
             }
             r
         }
+        Err(err) if err.deferred().is_some() => {
+            let wait = err.deferred().unwrap_or_default();
+            let run_at = kit::time::now_ms().saturating_add(millis(wait));
+            let r = job.release_at(store, run_at).await;
+            if matches!(r, Ok(true)) {
+                metrics::counter!("jobs_deferred_total", "kind" => kind).increment(1);
+                tracing::debug!(job = job.id, kind = %job.kind, "job deferred: {}", err.message());
+            }
+            r
+        }
         Err(err) => {
             let message = truncate(err.message());
             if err.is_permanent() || job.attempt >= job.max_attempts {

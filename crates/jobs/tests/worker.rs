@@ -446,3 +446,47 @@ async fn done_jobs_are_deleted_at_once_when_no_history_is_kept() {
         db.remove().await;
     }
 }
+
+#[tokio::test]
+async fn a_deferred_job_runs_later_without_spending_its_attempts() {
+    for db in databases().await {
+        let queue = db.queue().await;
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let seen = runs.clone();
+        let worker = spawn(Worker::new(queue.clone(), fast_config()).handle(
+            "patient",
+            move |job: JobContext| {
+                let seen = seen.clone();
+                async move {
+                    let n = {
+                        let mut s = seen.lock().unwrap();
+                        s.push((job.attempt, kit::time::now_ms()));
+                        s.len()
+                    };
+                    // Declines four times (more than its attempts), then runs.
+                    if n <= 4 {
+                        return Err(JobError::later(Duration::from_millis(100), "not my turn"));
+                    }
+                    Ok(())
+                }
+            },
+        ));
+        let id = queue
+            .enqueue("patient", json!({}), Enqueue::default().max_attempts(2))
+            .await
+            .unwrap();
+        let job = wait_for_state(&queue, id, JobState::Done).await;
+        assert_eq!(job.attempts, 1, "{}: deferrals are not attempts", db.engine);
+        let runs = runs.lock().unwrap().clone();
+        assert_eq!(runs.len(), 5, "{}", db.engine);
+        assert!(runs.iter().all(|r| r.0 == 1), "{}: {runs:?}", db.engine);
+        assert!(
+            runs[1].1 - runs[0].1 >= 100,
+            "{}: deferred for its wait",
+            db.engine
+        );
+        worker.stop().await;
+        queue.store().close().await;
+        db.remove().await;
+    }
+}

@@ -699,3 +699,70 @@ async fn a_user_cannot_store_past_their_quota() {
         server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn one_author_s_many_uploads_do_not_hold_the_line() {
+    if !ffmpeg_enabled() {
+        return;
+    }
+    let server = TestServer::start(common::Backend::Sqlite).await;
+    let ana = server.register("prolific").await;
+    let bob = server.register("occasional").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = make_clip(tmp.path(), "old.avi", 3, &["-c:v", "mpeg4", "-c:a", "mp2"]);
+    // Ana uploads four videos at once, then Bob one.
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let title = format!("ana {i}");
+        let (status, v) = upload(
+            &server,
+            Some(&ana.token),
+            Some(("old.avi", clip.clone())),
+            &[("title", title.as_str())],
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        ids.push(v["id"].as_i64().unwrap());
+    }
+    let (status, v) = upload(
+        &server,
+        Some(&bob.token),
+        Some(("old.avi", clip.clone())),
+        &[("title", "bob")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let bob_id = v["id"].as_i64().unwrap();
+    // The order in which they become ready.
+    let state = server.app_state().await;
+    let mut order: Vec<i64> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while order.len() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "processing took over 120 s: {order:?}"
+        );
+        for id in ids.iter().chain([&bob_id]) {
+            if order.contains(id) {
+                continue;
+            }
+            let status: String = sqlx::query_scalar("SELECT status FROM videos WHERE id = $1")
+                .bind(id)
+                .fetch_one(state.store().pool())
+                .await
+                .unwrap();
+            if status != "processing" {
+                order.push(*id);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let bob_at = order.iter().position(|id| *id == bob_id).unwrap();
+    // Taken in upload order, Bob would be fifth; Ana holds one place in line at a time.
+    assert!(
+        bob_at <= 2,
+        "Bob's video was processed {}th: {order:?}",
+        bob_at + 1
+    );
+    server.stop().await;
+}

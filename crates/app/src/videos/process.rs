@@ -13,6 +13,10 @@
 //!
 //! ffmpeg runs one job at a time per node ([`WorkSlots`]) so that processing never takes
 //! every core from the live streams; a job that lost its node is retried by the queue.
+//! The turns are fair between authors: while one of an author's videos waits for or
+//! holds a turn on a node, that author's other jobs there step back into the queue for a
+//! moment ([`JobError::later`], not counted as attempts), so someone who uploads twenty
+//! videos at once holds one place in the line, not twenty, and never every job slot.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -40,13 +44,46 @@ pub struct ProcessJob {
     pub video_id: i64,
 }
 
-/// How many ffmpeg runs a node allows at once.
+/// How long an author's further job steps back while one of theirs is in line.
+const AUTHOR_BUSY_WAIT: Duration = Duration::from_secs(2);
+
+/// How many ffmpeg runs a node allows at once, and whose videos are in line for them.
 #[derive(Debug, Clone)]
-pub struct WorkSlots(Arc<Semaphore>);
+pub struct WorkSlots {
+    turns: Arc<Semaphore>,
+    /// Authors with a video waiting for or holding a turn on this node.
+    in_line: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+}
 
 impl WorkSlots {
     pub fn new(n: usize) -> Self {
-        WorkSlots(Arc::new(Semaphore::new(n.max(1))))
+        WorkSlots {
+            turns: Arc::new(Semaphore::new(n.max(1))),
+            in_line: Arc::default(),
+        }
+    }
+
+    /// A place in line for `author`, or `None` when one of theirs already has one here.
+    pub fn join_line(&self, author: i64) -> Option<InLine> {
+        let mut line = self.in_line.lock().unwrap_or_else(|p| p.into_inner());
+        line.insert(author).then(|| InLine {
+            author,
+            line: self.in_line.clone(),
+        })
+    }
+}
+
+/// An author's place in line; left when dropped.
+#[derive(Debug)]
+pub struct InLine {
+    author: i64,
+    line: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+}
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        let mut line = self.line.lock().unwrap_or_else(|p| p.into_inner());
+        line.remove(&self.author);
     }
 }
 
@@ -106,9 +143,26 @@ struct Source {
 /// Runs one [`PROCESS`] job.
 pub async fn run_job(state: &AppState, job: &JobContext) -> Result<(), JobError> {
     let ProcessJob { video_id } = job.payload_as()?;
+    let author: Option<i64> = sqlx::query_scalar("SELECT author_id FROM videos WHERE id = $1")
+        .bind(video_id)
+        .fetch_optional(state.store().pool())
+        .await
+        .map_err(|e| JobError::new(e.to_string()))?;
+    let _place = match author {
+        Some(author) => match state.video_work().join_line(author) {
+            Some(place) => Some(place),
+            None => {
+                return Err(JobError::later(
+                    AUTHOR_BUSY_WAIT,
+                    "another video of this author is in line on this node",
+                ))
+            }
+        },
+        None => None,
+    };
     let _turn = state
         .video_work()
-        .0
+        .turns
         .acquire()
         .await
         .map_err(|_| JobError::new("shutting down"))?;
@@ -432,5 +486,27 @@ impl Drop for WorkDir {
         if let Err(e) = std::fs::remove_dir_all(&self.path) {
             tracing::warn!(path = %self.path.display(), error = %e, "could not remove a work dir");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_author_holds_one_place_in_line_at_a_time() {
+        let slots = WorkSlots::new(1);
+        let first = slots.join_line(7).expect("a place");
+        assert!(
+            slots.join_line(7).is_none(),
+            "a second video of 7 steps back"
+        );
+        let other = slots.join_line(8).expect("another author gets in line");
+        drop(first);
+        assert!(
+            slots.join_line(7).is_some(),
+            "7's next video once the first is done"
+        );
+        drop(other);
     }
 }
