@@ -97,6 +97,20 @@ pub fn real_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[Cidr]) -> IpAddr
     client
 }
 
+/// [`real_ip`] with the request's `X-Forwarded-For` headers, all of them in order.
+pub fn real_ip_from_headers(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[Cidr],
+) -> IpAddr {
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    real_ip(peer, &forwarded, trusted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

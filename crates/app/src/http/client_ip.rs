@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use kit::cidr::real_ip;
+use kit::cidr::real_ip_from_headers;
 
 use crate::AppState;
 
@@ -28,14 +28,8 @@ impl FromRequestParts<AppState> for ClientIp {
         if !state.settings().auth.trust_forwarded_for {
             return Ok(ClientIp(peer));
         }
-        let forwarded: Vec<&str> = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
         Ok(ClientIp(peer.map(|peer| {
-            real_ip(peer, &forwarded, state.trusted_proxies())
+            real_ip_from_headers(peer, &parts.headers, state.trusted_proxies())
         })))
     }
 }

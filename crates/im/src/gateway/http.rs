@@ -59,13 +59,8 @@ async fn ws(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Resp
         .map(|c| c.0.ip());
     // Who the client is, for counting guests once each: behind the operator's proxies,
     // from X-Forwarded-For as the API reads it.
-    let forwarded: Vec<&str> = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let client = peer.map(|p| kit::cidr::real_ip(p, &forwarded, &gw.config().proxies));
+    let client =
+        peer.map(|p| kit::cidr::real_ip_from_headers(p, &parts.headers, &gw.config().proxies));
     let permit = match peer.map(|ip| gw.admit(ip)) {
         Some(Err(refusal)) => return too_many_connections(refusal),
         Some(Ok(p)) => Some(p),
