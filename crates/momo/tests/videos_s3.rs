@@ -199,6 +199,8 @@ fn s3(endpoint: &str, bucket: &str, tools: bool) -> impl FnOnce(&mut momo::Confi
         c.app.videos.s3_access_key_id = "test".into();
         c.app.videos.s3_secret_access_key = "test".into();
         c.app.videos.max_upload_bytes = 20 * 1024 * 1024;
+        // The resumable upload below sends 128 KiB chunks.
+        c.app.videos.min_chunk_bytes = 64 * 1024;
         if !tools {
             c.app.videos.ffprobe = "/nonexistent/ffprobe".into();
         }
