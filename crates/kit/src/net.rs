@@ -1,6 +1,6 @@
-//! A TCP listener for `axum::serve` whose connections give up on a peer that stops
-//! reading: a write that cannot make progress for `timeout` fails, and the server closes
-//! the connection.
+//! TCP for momo's servers: [`WriteTimeout`], a stream that gives up on a peer that stops
+//! reading (a write that cannot make progress for `timeout` fails, and the server closes
+//! the connection), and [`bind_with_backlog`].
 //!
 //! Without it, an HTTP-FLV viewer (or any client) that keeps its connection open but
 //! never reads holds the connection, its task and its subscription forever: the server's
@@ -11,47 +11,13 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Sleep;
-
-/// Accepts TCP connections (from a `TcpListener`, or a listener in front of one)
-/// wrapped in [`WriteTimeout`].
-#[derive(Debug)]
-pub struct WriteTimeoutListener<L = TcpListener> {
-    inner: L,
-    timeout: Duration,
-}
-
-impl<L> WriteTimeoutListener<L> {
-    /// `timeout` of zero turns the timeout off.
-    pub fn new(inner: L, timeout: Duration) -> Self {
-        WriteTimeoutListener { inner, timeout }
-    }
-}
-
-impl<L> axum::serve::Listener for WriteTimeoutListener<L>
-where
-    L: axum::serve::Listener<Io = TcpStream, Addr = SocketAddr>,
-{
-    type Io = WriteTimeout<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        // The inner listener waits out errors such as running out of file descriptors.
-        let (stream, addr) = self.inner.accept().await;
-        (WriteTimeout::new(stream, self.timeout), addr)
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
 
 /// An I/O stream whose writes fail with `TimedOut` after pending for `timeout`.
 #[derive(Debug)]

@@ -97,8 +97,8 @@ async fn ws(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Resp
 }
 
 /// The TCP socket under an upgraded connection, and the bytes the server already read
-/// past the request. momo serves through [`kit::net::WriteTimeoutListener`]; a plain
-/// `TcpListener` works too.
+/// past the request. momo's connections are [`kit::net::WriteTimeout`] streams; a plain
+/// `TcpStream` works too.
 fn into_tcp(upgraded: hyper::upgrade::Upgraded) -> Option<(tokio::net::TcpStream, Bytes)> {
     use hyper_util::rt::TokioIo;
     use hyper_util::server::conn::auto::upgrade::downcast;
