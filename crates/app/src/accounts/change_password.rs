@@ -78,23 +78,7 @@ pub async fn change_password(
         .bind(auth.user_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(auth.user_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE web_sessions SET revoked_at = $1 \
-         WHERE user_id = $2 AND revoked_at IS NULL AND token_hash <> $3",
-    )
-    .bind(now)
-    .bind(auth.user_id)
-    .bind(keep_web.unwrap_or_default())
-    .execute(&mut *tx)
-    .await?;
-    standing::revoke_access_tokens(&mut *tx, auth.user_id).await?;
+    standing::end_sessions(&mut tx, auth.user_id, keep_web.as_deref()).await?;
     tx.commit().await?;
     state.user_cache().forget_user(auth.user_id);
     let pair = session::issue(

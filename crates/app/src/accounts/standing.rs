@@ -66,3 +66,32 @@ where
         .await?;
     Ok(())
 }
+
+/// Ends every session of `user` inside the caller's transaction (a password changed or
+/// reset): refresh tokens and web sessions are revoked, except the web session whose
+/// token hash is `keep_web`, and access tokens issued before stop working. The caller
+/// drops the cache after its commit.
+pub async fn end_sessions(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    keep_web: Option<&str>,
+) -> Result<()> {
+    let now = kit::time::now_ms();
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE web_sessions SET revoked_at = $1 \
+         WHERE user_id = $2 AND revoked_at IS NULL AND token_hash <> $3",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(keep_web.unwrap_or_default())
+    .execute(&mut *conn)
+    .await?;
+    revoke_access_tokens(&mut *conn, user_id).await
+}

@@ -57,15 +57,7 @@ pub async fn reset_password(
     if changed == 0 {
         return Err(ApiError::not_found("user_not_found", "no such user").into());
     }
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    crate::web::session::revoke_all(&mut *tx, id).await?;
-    crate::accounts::standing::revoke_access_tokens(&mut *tx, id).await?;
+    crate::accounts::standing::end_sessions(&mut tx, id, None).await?;
     tx.commit().await?;
     state.user_cache().forget_user(id);
     audit::record(
