@@ -326,15 +326,7 @@ async fn a_reader_that_stalls_loses_messages_without_delaying_the_room() {
         started.elapsed()
     );
     // Six megabytes to a client that reads nothing: most of it was dropped, not queued.
-    let metrics = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     let dropped: f64 = metrics
         .lines()
         .find(|l| l.starts_with("im_dropped_total"))

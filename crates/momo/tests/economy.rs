@@ -240,15 +240,7 @@ async fn gifts_are_paid_once_ranked_and_refused_precisely() {
         assert_eq!(status, StatusCode::BAD_REQUEST);
 
         // Operators see gifts, orders and the job queue in the metrics.
-        let metrics = s
-            .client
-            .get(s.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = s.metrics().await;
         for name in [
             "gifts_sent_total",
             "gift_coins_total",

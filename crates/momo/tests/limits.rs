@@ -113,12 +113,7 @@ async fn one_address_gets_its_share_of_http_connections() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(again.is_some(), "a freed place is not given again");
-    let metrics = reqwest::get(s.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains(r#"connections_refused_total{listener="http",reason="per_address"}"#),
         "{metrics}"

@@ -26,15 +26,7 @@ async fn metrics_count_requests_by_route_and_status() {
         let u = s.register("metered").await;
         s.get(&format!("/api/v1/users/{}", u.id), None).await;
         s.get("/api/v1/users/987654", None).await;
-        let text = s
-            .client
-            .get(s.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = s.metrics().await;
         for needle in [
             r#"http_requests_total{method="GET",route="/api/v1/users/{id}",status="200"}"#,
             r#"http_requests_total{method="GET",route="/api/v1/users/{id}",status="404"}"#,
@@ -64,15 +56,7 @@ async fn made_up_methods_and_paths_do_not_grow_the_metrics() {
                 .unwrap();
             assert!(res.status().is_client_error());
         }
-        let text = s
-            .client
-            .get(s.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = s.metrics().await;
         assert!(!text.contains("MMMM"), "a made-up method became a label");
         assert!(!text.contains("/no/such/path"), "a raw path became a label");
         assert!(text.contains(r#"method="other""#), "{text}");

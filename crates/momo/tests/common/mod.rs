@@ -142,6 +142,15 @@ impl TestServer {
         self.dir.path()
     }
 
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let res = self.client.get(self.url("/metrics")).send().await;
+        res.expect("/metrics answers")
+            .text()
+            .await
+            .expect("/metrics text")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
