@@ -179,6 +179,30 @@ pub async fn bind_with_backlog(addr: &str, backlog: u32) -> io::Result<TcpListen
     Err(last)
 }
 
+/// Accepts connections on `listener` until `shutdown` resolves, handing each, with its
+/// peer's address, to `each`. A failed accept (out of file descriptors, say) is logged
+/// under `name` and tried again a little later rather than ending the loop.
+pub async fn accept_until(
+    listener: &TcpListener,
+    name: &'static str,
+    shutdown: impl Future<Output = ()>,
+    mut each: impl FnMut(tokio::net::TcpStream, std::net::SocketAddr),
+) {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok((socket, peer)) => each(socket, peer),
+                Err(e) => {
+                    tracing::warn!("{name} accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod backlog_tests {
     #[tokio::test]

@@ -107,6 +107,9 @@ pub struct ChatSettings {
     /// Most open chat connections from one client address (the operator's trusted
     /// proxies are exempt). 0: no cap.
     pub max_connections_per_ip: usize,
+    /// Where goim's plain-TCP transport listens for native apps (e.g. `0.0.0.0:3101`);
+    /// off when unset or empty.
+    pub tcp: Option<String>,
 }
 
 /// How the chat gateway fans a message out to many connections.
@@ -148,6 +151,7 @@ impl Default for ChatSettings {
             fanout: FanoutMode::Shared,
             max_connections: d.connections.max_total,
             max_connections_per_ip: d.connections.max_per_address,
+            tcp: None,
         }
     }
 }
@@ -330,6 +334,15 @@ pub struct Overrides {
     pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatOverrides>,
+}
+
+/// Chat settings given on the command line.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChatOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<String>,
 }
 
 impl Config {
@@ -415,6 +428,28 @@ mod tests {
             assert_eq!(c.http, "0.0.0.0:8080");
             assert_eq!(c.rtmp, "0.0.0.0:1935");
             assert!(c.database_url().starts_with("sqlite://"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn chat_over_tcp_is_off_unless_named_and_the_flag_keeps_the_other_chat_settings() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).map_err(|e| *e)?;
+            assert_eq!(c.chat.tcp, None);
+            jail.set_env("MOMO_CHAT__TCP", "127.0.0.1:3101");
+            jail.set_env("MOMO_CHAT__QUEUE", "77");
+            let c = Config::load(None, &Overrides::default()).map_err(|e| *e)?;
+            assert_eq!(c.chat.tcp.as_deref(), Some("127.0.0.1:3101"));
+            let flags = Overrides {
+                chat: Some(ChatOverrides {
+                    tcp: Some("127.0.0.1:3102".into()),
+                }),
+                ..Default::default()
+            };
+            let c = Config::load(None, &flags).map_err(|e| *e)?;
+            assert_eq!(c.chat.tcp.as_deref(), Some("127.0.0.1:3102"));
+            assert_eq!(c.chat.queue, 77);
             Ok(())
         });
     }

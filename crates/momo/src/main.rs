@@ -28,7 +28,7 @@ enum Command {
     ///
     /// Stops gracefully on SIGINT or SIGTERM: new connections are refused, requests
     /// in flight finish, the database is closed cleanly.
-    Serve(Common),
+    Serve(ServeArgs),
     /// Apply database migrations and exit (serve also applies them at start).
     Migrate(Common),
     /// Manage operator accounts.
@@ -57,6 +57,17 @@ enum AdminCommand {
     },
 }
 
+/// `serve`'s options.
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Also serve chat over goim's plain-TCP transport, for native goim clients, on this
+    /// address [default: off; env: MOMO_CHAT__TCP].
+    #[arg(long, value_name = "ADDR")]
+    chat_tcp: Option<String>,
+}
+
 /// Options every command shares.
 #[derive(Debug, Args)]
 struct Common {
@@ -82,8 +93,11 @@ struct Common {
 }
 
 impl Common {
-    fn load(&self) -> anyhow::Result<Config> {
+    fn load(&self, chat_tcp: Option<&str>) -> anyhow::Result<Config> {
         let overrides = Overrides {
+            chat: chat_tcp.map(|tcp| momo::config::ChatOverrides {
+                tcp: Some(tcp.to_owned()),
+            }),
             data_dir: self.data_dir.clone(),
             http: self.http.clone(),
             rtmp: self.rtmp.clone(),
@@ -109,13 +123,14 @@ fn init_logging(config: &Config) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let common = match &cli.command {
-        Command::Serve(c) | Command::Migrate(c) => c,
+    let (common, chat_tcp) = match &cli.command {
+        Command::Serve(s) => (&s.common, s.chat_tcp.as_deref()),
+        Command::Migrate(c) => (c, None),
         Command::Admin {
             command: AdminCommand::Create { common, .. },
-        } => common,
+        } => (common, None),
     };
-    let config = match common.load() {
+    let config = match common.load(chat_tcp) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("momo: bad configuration: {e:#}");

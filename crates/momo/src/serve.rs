@@ -58,6 +58,8 @@ pub struct Running {
     pub http_addr: SocketAddr,
     /// Where the RTMP server listens.
     pub rtmp_addr: SocketAddr,
+    /// Where goim's plain-TCP chat transport listens, when it is on.
+    pub chat_tcp_addr: Option<SocketAddr>,
     /// The live streams of this node.
     pub hub: std::sync::Arc<media::hub::Hub>,
     /// The chat connections of this node.
@@ -101,6 +103,15 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http))?;
     let http_addr = listener.local_addr()?;
+    let chat_tcp = match config.chat.tcp.as_deref().filter(|a| !a.is_empty()) {
+        Some(addr) => Some(
+            kit::net::bind_with_backlog(addr, config.listen_backlog)
+                .await
+                .with_context(|| format!("cannot listen for chat over TCP on {addr}"))?,
+        ),
+        None => None,
+    };
+    let chat_tcp_addr = chat_tcp.as_ref().map(|l| l.local_addr()).transpose()?;
 
     let hub = media::hub::Hub::new(config.media.hub());
     state.set_media(hub.clone());
@@ -152,6 +163,16 @@ pub async fn start(
         state.clone(),
     )));
     state.set_chat(gateway.clone());
+    let (chat_tcp_stop_tx, chat_tcp_stop_rx) = oneshot::channel::<()>();
+    if let Some(listener) = chat_tcp {
+        tokio::spawn(im::gateway::tcp::serve(
+            listener,
+            gateway.clone(),
+            async move {
+                let _ = chat_tcp_stop_rx.await;
+            },
+        ));
+    }
     // Sensitive words kept in the database, and edits made on other nodes.
     if let Err(e) = app::admin::words::reload(&state).await {
         tracing::warn!("cannot load sensitive words: {e}");
@@ -180,6 +201,7 @@ pub async fn start(
             }
             tracing::info!("stopping: no new connections; finishing requests in flight");
             let _ = rtmp_stop_tx.send(());
+            let _ = chat_tcp_stop_tx.send(());
             let _ = jobs_stop_tx.send(());
             let _ = stopping_tx.send(());
         };
@@ -220,9 +242,13 @@ pub async fn start(
     });
     tracing::info!("RTMP listening on rtmp://{rtmp_addr}/live");
     tracing::info!("HTTP listening on http://{http_addr}");
+    if let Some(addr) = chat_tcp_addr {
+        tracing::info!("chat (goim over TCP) listening on {addr}");
+    }
     Ok(Running {
         http_addr,
         rtmp_addr,
+        chat_tcp_addr,
         hub,
         gateway,
         stop: Some(stop_tx),

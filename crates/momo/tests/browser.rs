@@ -1059,3 +1059,108 @@ async fn signing_in_never_sends_the_visitor_off_site() {
     drop(driver);
     s.stop().await;
 }
+
+/// goim's own browser client (`examples/javascript/client.js` of goim), given as a file by
+/// `MOMO_TEST_GOIM_CLIENT`: it is goim's code, so momo does not carry a copy.
+fn goim_client() -> Option<String> {
+    let path = std::env::var("MOMO_TEST_GOIM_CLIENT")
+        .ok()
+        .filter(|p| !p.is_empty());
+    match path.map(|p| (std::fs::read_to_string(&p), p)) {
+        Some((Ok(src), _)) => Some(src),
+        Some((Err(e), p)) => panic!("MOMO_TEST_GOIM_CLIENT={p}: {e}"),
+        None => {
+            eprintln!(
+                "\n*** SKIPPED: goim's browser client. Set MOMO_TEST_GOIM_CLIENT to the path of \
+                 goim's examples/javascript/client.js to run it. ***\n"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn goims_own_browser_client_connects_with_only_its_url_changed() {
+    if !enabled() {
+        return;
+    }
+    let Some(src) = goim_client() else { return };
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let admin = s.admin_token("ops").await;
+    // The client's auth body says it is member 123: make the next account number 123.
+    let db = format!("sqlite://{}", s.data_dir().join("momo.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE sqlite_sequence SET seq = 122 WHERE name = 'users'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let u = s.register("goimweb").await;
+    assert_eq!(u.id, 123);
+    let url = format!(
+        "{}/sub?token={}",
+        s.base.replace("http://", "ws://"),
+        u.token
+    );
+    let original = "'ws://sh.tony.wiki:3102/sub'";
+    assert!(
+        src.contains(original),
+        "goim's client.js names its server as expected"
+    );
+    let changed = src.replace(original, &format!("'{url}'"));
+
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let b = browser(&driver, &profile, DESKTOP).await;
+    // goim's index.html, in short: a status, a box, and the client.
+    b.goto(&s.url("/")).await.unwrap();
+    b.execute(
+        "document.body.innerHTML = '<span id=\"status\"></span><div id=\"box\"></div>';\
+         (0, eval)(arguments[0]);\
+         window.notified = [];\
+         window.client = new MyClient({notify: function(d) { window.notified.push(d); }});",
+        vec![json!(changed)],
+    )
+    .await
+    .unwrap();
+    until(
+        &b,
+        10,
+        "the auth reply",
+        "return document.getElementById('status').textContent === 'ok'",
+    )
+    .await;
+    until(
+        &b,
+        10,
+        "a heartbeat reply",
+        "return document.getElementById('box').textContent.includes('receive: heartbeat reply')",
+    )
+    .await;
+    // goim's example pushes from its index.html, verbatim but for the host.
+    for (path, message) in [
+        ("/goim/push/mids?operation=1000&mids=123", "mid message"),
+        (
+            "/goim/push/room?operation=1000&type=live&room=1000",
+            "room message",
+        ),
+        ("/goim/push/all?operation=1000", "broadcast message"),
+    ] {
+        let res = s
+            .client
+            .post(s.url(path))
+            .bearer_auth(&admin)
+            .body(message)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let seen = format!("return window.notified.includes('{message}')");
+        until(&b, 10, message, &seen).await;
+    }
+    b.close().await.unwrap();
+    drop(driver);
+    s.stop().await;
+}

@@ -96,7 +96,9 @@ async fn goim_binary_packets_work_byte_for_byte() {
             seen.push((op, b[16..].to_vec()));
         }
     }
-    assert_eq!(seen[0], (8, vec![]), "auth reply, empty body");
+    assert_eq!(seen[0].0, 8, "auth reply");
+    let reply: serde_json::Value = serde_json::from_slice(&seen[0].1).unwrap();
+    assert_eq!(reply["mid"], u.id, "who the connection is");
     assert_eq!(
         seen[1],
         (3, 1u32.to_be_bytes().to_vec()),

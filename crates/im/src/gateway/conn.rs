@@ -1,7 +1,8 @@
 //! One WebSocket connection: authenticate, then shuttle packets both ways.
 //!
-//! The first packet must be auth (op 7) within `auth_timeout`; the frame type of that
-//! first packet (binary or text) fixes the connection's mode. After that the task reads
+//! The connection is an upgraded WebSocket or goim's plain TCP ([`Transport`]). The
+//! first packet must be auth (op 7) within `auth_timeout`; over WebSocket the frame type
+//! of that first packet (binary or text) fixes the connection's [`Wire`]. After that the task reads
 //! client packets (heartbeat, change room, send, subscribe; sync, ack, read and send of
 //! conversations; sync and read of the notifications inbox) and answers them. Pushed
 //! messages do not pass through this task: whoever pushes writes them to the socket
@@ -12,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpStream;
@@ -20,8 +21,8 @@ use tokio::net::TcpStream;
 use super::history::History;
 use super::inbox::Inbox;
 use super::policy::Refusal;
-use super::{Gateway, Identity};
-use crate::proto::{self, op, AuthBody, Packet};
+use super::{Gateway, Identity, Wire};
+use crate::proto::{self, op, AuthBody, Packet, ProtoError, StreamDecoder};
 use crate::ws::frame::{self as wsf, FrameError, Message};
 use crate::ws::link::LinkError;
 use crate::ws::{Decoder, Link};
@@ -31,10 +32,14 @@ const READ_KEEP: usize = 4096;
 /// How long the goodbye (error reply, close frame) may take to write.
 const GOODBYE: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Binary,
-    Text,
+/// How a connection reached the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// An upgraded WebSocket (`/ws`, or goim's `/sub`); `token` is the access token its
+    /// URL carried, for an auth body without one.
+    WebSocket { token: Option<String> },
+    /// goim's plain TCP: packets straight on the stream.
+    Tcp,
 }
 
 type Sink = Arc<Link>;
@@ -46,20 +51,105 @@ enum End {
     Error(&'static str, String),
 }
 
+/// What the client sent next.
+enum In {
+    /// Packets, and the wire they came over (a WebSocket frame's type says which).
+    Packets(Wire, Vec<Packet>),
+    Ping(Bytes),
+    Pong,
+    Close,
+}
+
+/// Bytes from the client that end the connection.
+enum Bad {
+    /// The WebSocket framing broke: close with its code.
+    Frame(FrameError),
+    /// A packet that cannot be understood: an op 24 over `Wire`, then close.
+    Packet(ProtoError, Wire),
+}
+
+impl Bad {
+    fn code(&self) -> &'static str {
+        match self {
+            Bad::Frame(e) => e.code(),
+            Bad::Packet(e, _) => e.code(),
+        }
+    }
+}
+
 /// Why reading stopped.
 enum ReadEnd {
     Closed,
-    Frame(FrameError),
+    Bad(Bad),
 }
 
-/// Reads from the socket into `decoder` once it is readable; `Ok(false)` at end of stream.
-async fn read_more(sink: &Sink, decoder: &mut Decoder) -> Result<bool, ReadEnd> {
+/// Turns the client's bytes into packets: WebSocket frames, or goim's TCP stream.
+enum Reader {
+    Ws(Decoder),
+    Tcp(StreamDecoder),
+}
+
+impl Reader {
+    fn new(transport: &Transport, limits: proto::Limits) -> Reader {
+        match transport {
+            Transport::WebSocket { .. } => Reader::Ws(Decoder::new(
+                limits.max_binary_frame().max(limits.max_text_frame()),
+            )),
+            Transport::Tcp => Reader::Tcp(StreamDecoder::new(limits)),
+        }
+    }
+
+    fn buffer(&mut self) -> &mut BytesMut {
+        match self {
+            Reader::Ws(d) => d.buffer(),
+            Reader::Tcp(d) => d.buffer(),
+        }
+    }
+
+    fn shrink(&mut self) {
+        match self {
+            Reader::Ws(d) => d.shrink(READ_KEEP),
+            Reader::Tcp(d) => d.shrink(READ_KEEP),
+        }
+    }
+
+    /// The next thing the buffer holds whole, `Ok(None)` while more bytes are needed.
+    fn next(&mut self, limits: &proto::Limits) -> Result<Option<In>, Bad> {
+        match self {
+            Reader::Tcp(d) => d
+                .next_packet()
+                .map(|p| p.map(|p| In::Packets(Wire::Tcp, vec![p])))
+                .map_err(|e| Bad::Packet(e, Wire::Tcp)),
+            Reader::Ws(d) => Ok(match d.next_message().map_err(Bad::Frame)? {
+                None => None,
+                Some(Message::Ping(data)) => Some(In::Ping(data)),
+                Some(Message::Pong) => Some(In::Pong),
+                Some(Message::Close(_)) => Some(In::Close),
+                Some(Message::Text(t)) => {
+                    // The frame decoder let only UTF-8 through.
+                    let text = std::str::from_utf8(&t).unwrap_or_default();
+                    let p = proto::decode_text(text, limits)
+                        .map_err(|e| Bad::Packet(e, Wire::WsText))?;
+                    Some(In::Packets(Wire::WsText, vec![p]))
+                }
+                Some(Message::Binary(b)) => {
+                    let ps = proto::decode_frame_bytes(&b, limits)
+                        .map_err(|e| Bad::Packet(e, Wire::WsBinary))?;
+                    Some(In::Packets(Wire::WsBinary, ps))
+                }
+            }),
+        }
+    }
+}
+
+/// Reads from the socket into `reader` once it is readable; `Ok(false)` at end of stream.
+async fn read_more(sink: &Sink, reader: &mut Reader) -> Result<bool, ReadEnd> {
     loop {
         sink.socket()
             .readable()
             .await
             .map_err(|_| ReadEnd::Closed)?;
-        match try_read(sink, decoder) {
+        match try_read(sink, reader) {
             Ok(n) => return Ok(n > 0),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(_) => return Err(ReadEnd::Closed),
@@ -67,26 +157,30 @@ async fn read_more(sink: &Sink, decoder: &mut Decoder) -> Result<bool, ReadEnd> 
     }
 }
 
-fn try_read(sink: &Sink, decoder: &mut Decoder) -> std::io::Result<usize> {
-    let buf = decoder.buffer();
+fn try_read(sink: &Sink, reader: &mut Reader) -> std::io::Result<usize> {
+    let buf = reader.buffer();
     if buf.capacity() - buf.len() < 512 {
         buf.reserve(1024);
     }
     sink.socket().try_read_buf(buf)
 }
 
-/// The next data message, answering pings on the way; `Ok(None)` when the client left.
-async fn next_message(sink: &Sink, decoder: &mut Decoder) -> Result<Option<Message>, ReadEnd> {
+/// The next packets, answering pings on the way; `Ok(None)` when the client left.
+async fn next_packets(
+    sink: &Sink,
+    reader: &mut Reader,
+    limits: &proto::Limits,
+) -> Result<Option<(Wire, Vec<Packet>)>, ReadEnd> {
     loop {
-        match decoder.next_message().map_err(ReadEnd::Frame)? {
-            Some(Message::Ping(data)) => {
+        match reader.next(limits).map_err(ReadEnd::Bad)? {
+            Some(In::Ping(data)) => {
                 sink.push(wsf::encode(wsf::OP_PONG, &data));
             }
-            Some(Message::Pong) => {}
-            Some(Message::Close(_)) => return Ok(None),
-            Some(m) => return Ok(Some(m)),
+            Some(In::Pong) => {}
+            Some(In::Close) => return Ok(None),
+            Some(In::Packets(wire, packets)) => return Ok(Some((wire, packets))),
             None => {
-                if !read_more(sink, decoder).await? {
+                if !read_more(sink, reader).await? {
                     return Ok(None);
                 }
             }
@@ -94,13 +188,14 @@ async fn next_message(sink: &Sink, decoder: &mut Decoder) -> Result<Option<Messa
     }
 }
 
-/// Serves one upgraded WebSocket until it closes. `early` holds bytes the client sent
-/// right after its upgrade request, already read by the HTTP server.
-/// Serves one upgraded connection; `client` is its client's address, when known.
+/// Serves one connection until it closes: an upgraded WebSocket, or goim's TCP. `early`
+/// holds bytes the client sent right after its upgrade request, already read by the HTTP
+/// server; `client` is its client's address, when known.
 pub async fn serve(
     sock: TcpStream,
     early: Bytes,
     client: Option<std::net::IpAddr>,
+    transport: Transport,
     gw: Arc<Gateway>,
 ) {
     let cfg = gw.config().clone();
@@ -108,47 +203,43 @@ pub async fn serve(
         max_body: cfg.max_body,
         ..proto::Limits::default()
     };
-    let mut decoder = Decoder::new(limits.max_binary_frame().max(limits.max_text_frame()));
-    decoder.buffer().extend_from_slice(&early);
+    let mut reader = Reader::new(&transport, limits);
+    reader.buffer().extend_from_slice(&early);
     // It may hold on to the HTTP server's whole read buffer.
     drop(early);
     let sink: Sink = Arc::new(Link::new(sock));
+    let hangup = match transport {
+        Transport::WebSocket { .. } => Wire::WsBinary,
+        Transport::Tcp => Wire::Tcp,
+    };
 
     // 1. Authenticate.
-    let first = match tokio::time::timeout(cfg.auth_timeout, next_message(&sink, &mut decoder))
-        .await
-    {
-        Ok(Ok(Some(m))) => m,
-        Ok(Ok(None)) | Ok(Err(ReadEnd::Closed)) => return goodbye(&sink, wsf::CLOSE_NORMAL).await,
-        Ok(Err(ReadEnd::Frame(e))) => return frame_error(&sink, e).await,
+    let first = tokio::time::timeout(cfg.auth_timeout, next_packets(&sink, &mut reader, &limits));
+    let (wire, packets) = match first.await {
+        Ok(Ok(Some(x))) => x,
+        Ok(Ok(None)) | Ok(Err(ReadEnd::Closed)) => {
+            return goodbye(&sink, hangup, wsf::CLOSE_NORMAL).await
+        }
+        Ok(Err(ReadEnd::Bad(e))) => return refuse_bytes(&sink, hangup, e).await,
         Err(_) => {
             metrics::counter!("im_errors_total", "code" => "auth_timeout").increment(1);
-            return goodbye(&sink, wsf::CLOSE_POLICY).await;
-        }
-    };
-    let (mode, packets) = match decode(&first, &cfg) {
-        Ok(x) => x,
-        Err(e) => {
-            metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
-            send_error(&sink, mode_of(&first), 0, e.code(), &e.to_string()).await;
-            return;
+            return goodbye(&sink, hangup, wsf::CLOSE_POLICY).await;
         }
     };
     let Some(auth) = packets.first().filter(|p| p.op == op::AUTH) else {
-        send_error(
-            &sink,
-            mode,
-            0,
-            "auth_required",
-            "the first packet must be auth (op 7)",
-        )
-        .await;
+        let ver = packets.first().map_or(proto::VERSION, |p| p.ver);
+        let why = "the first packet must be auth (op 7)";
+        send_error(&sink, wire, ver, 0, "auth_required", why).await;
         return;
     };
-    let body = match AuthBody::parse(&auth.body) {
+    let url_token = match &transport {
+        Transport::WebSocket { token } => token.as_deref(),
+        Transport::Tcp => None,
+    };
+    let body = match AuthBody::parse_with(&auth.body, url_token) {
         Ok(b) => b,
         Err(e) => {
-            send_error(&sink, mode, auth.seq, e.code(), &e.to_string()).await;
+            send_error(&sink, wire, auth.ver, auth.seq, e.code(), &e.to_string()).await;
             return;
         }
     };
@@ -165,22 +256,31 @@ pub async fn serve(
         Ok(who) => who,
         Err(e) => {
             metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
-            send_error(&sink, mode, auth.seq, e.code(), &e.to_string()).await;
+            send_error(&sink, wire, auth.ver, auth.seq, e.code(), &e.to_string()).await;
             return;
         }
     };
+    // goim's client says who it is; it must be who the token says.
+    if body.mid.is_some_and(|mid| mid != who.user_id) {
+        metrics::counter!("im_errors_total", "code" => "mid_mismatch").increment(1);
+        let why = "\"mid\" is not the user the token belongs to";
+        send_error(&sink, wire, auth.ver, auth.seq, "mid_mismatch", why).await;
+        return;
+    }
     let reg = gw.register(
         who.user_id,
         client,
         body.accepts.clone(),
         sink.clone(),
-        mode == Mode::Text,
+        wire,
+        body.key.as_deref(),
     );
     let mut conn = Session {
         gw: gw.clone(),
         id: reg.id,
         who,
-        mode,
+        wire,
+        ver: auth.ver,
     };
     let mut sink = sink;
     // Join before answering, so that a client holding op 8 is in its room; what the room
@@ -197,13 +297,12 @@ pub async fn serve(
         },
         None => None,
     };
-    let reply = Packet {
-        ver: 1,
-        op: op::AUTH_REPLY,
-        seq: auth.seq,
-        body: Bytes::new(),
-    };
-    let mut end = conn.write(&mut sink, &reply).await.err();
+    // The reply's body says who the connection is: goim's clients ignore it.
+    let reply = json!({"mid": conn.who.user_id, "key": &*reg.key});
+    let mut end = conn
+        .reply_json(&mut sink, op::AUTH_REPLY, auth.seq, reply)
+        .await
+        .err();
     if end.is_none() {
         if let Some(no) = refused_join {
             end = conn
@@ -229,38 +328,42 @@ pub async fn serve(
     tokio::pin!(heartbeat);
     let mut close_code = wsf::CLOSE_NORMAL;
     while end.is_none() {
-        // Whatever whole messages the buffer holds, first.
-        match decoder.next_message() {
-            Ok(Some(frame)) => {
-                match frame {
-                    Message::Close(_) => end = Some(End::Closed),
-                    Message::Ping(data) => {
+        // Whatever whole packets the buffer holds, first.
+        match reader.next(&limits) {
+            Ok(Some(incoming)) => {
+                match incoming {
+                    In::Close => end = Some(End::Closed),
+                    In::Ping(data) => {
                         let pong = wsf::encode(wsf::OP_PONG, &data);
                         if let Err(e) = conn.send(&mut sink, pong).await {
                             end = Some(e);
                         }
                     }
-                    Message::Pong => {}
-                    data => match decode(&data, &cfg) {
-                        Err(e) => {
-                            metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
-                            send_error(&sink, conn.mode, 0, e.code(), &e.to_string()).await;
-                            end = Some(End::Error(e.code(), e.to_string()));
-                        }
-                        Ok((_, packets)) => {
-                            for p in packets {
-                                if let Err(e) = conn.handle(&mut sink, p).await {
-                                    end = Some(e);
-                                    break;
-                                }
+                    In::Pong => {}
+                    In::Packets(_, packets) => {
+                        for p in packets {
+                            if let Err(e) = conn.handle(&mut sink, p).await {
+                                end = Some(e);
+                                break;
                             }
                         }
-                    },
+                    }
                 }
                 continue;
             }
-            Ok(None) => decoder.shrink(READ_KEEP),
-            Err(e) => {
+            Ok(None) => reader.shrink(),
+            Err(Bad::Packet(e, _)) => {
+                metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
+                let body = json!({"code": e.code(), "message": e.to_string()}).to_string();
+                sink.push(
+                    conn.wire
+                        .encode(&conn.packet(op::ERROR, 0, Bytes::from(body))),
+                );
+                close_code = wsf::CLOSE_POLICY;
+                end = Some(End::Error(e.code(), e.to_string()));
+                break;
+            }
+            Err(Bad::Frame(e)) => {
                 metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
                 close_code = e.close_code();
                 end = Some(End::Error(e.code(), e.to_string()));
@@ -268,7 +371,7 @@ pub async fn serve(
             }
         }
         tokio::select! {
-            read = read_more(&sink, &mut decoder) => match read {
+            read = read_more(&sink, &mut reader) => match read {
                 Ok(true) => heartbeat
                     .as_mut()
                     .reset(tokio::time::Instant::now() + cfg.heartbeat_timeout),
@@ -283,7 +386,7 @@ pub async fn serve(
                 }
             }
             _ = kicked.changed() => {
-                let bye = Packet { ver: 1, op: op::DISCONNECT_REPLY, seq: 0, body: Bytes::new() };
+                let bye = conn.packet(op::DISCONNECT_REPLY, 0, Bytes::new());
                 let _ = conn.write(&mut sink, &bye).await;
                 close_code = wsf::CLOSE_POLICY;
                 end = Some(End::Error("kicked", "disconnected by the server".into()));
@@ -299,73 +402,45 @@ pub async fn serve(
             "chat connection closed: {why}"
         );
     }
-    goodbye(&sink, close_code).await;
+    goodbye(&sink, conn.wire, close_code).await;
 }
 
-/// Sends a close frame (best effort, briefly) and closes the socket.
-async fn goodbye(sink: &Sink, code: u16) {
-    if sink.push(wsf::close(code)) {
-        let _ = sink.flush(GOODBYE).await;
+/// Sends a close frame over a WebSocket (best effort, briefly), finishes writing what
+/// waits, and closes the socket.
+async fn goodbye(sink: &Sink, wire: Wire, code: u16) {
+    if wire.is_websocket() {
+        sink.push(wsf::close(code));
     }
+    let _ = sink.flush(GOODBYE).await;
     sink.close();
 }
 
-/// A client's bytes broke the WebSocket framing: count it, close with its code.
-async fn frame_error(sink: &Sink, e: FrameError) {
+/// A client's bytes broke the framing or the packets before it signed in: count it, say
+/// why (an op 24 for a packet, the close code for WebSocket framing), close.
+async fn refuse_bytes(sink: &Sink, hangup: Wire, e: Bad) {
     metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
-    tracing::debug!("chat connection closed: {e}");
-    goodbye(sink, e.close_code()).await;
-}
-
-/// Text frames get text answers; everything else binary.
-fn mode_of(frame: &Message) -> Mode {
-    if matches!(frame, Message::Text(_)) {
-        Mode::Text
-    } else {
-        Mode::Binary
-    }
-}
-
-/// The packets of a data message, and the mode its type implies.
-fn decode(
-    frame: &Message,
-    cfg: &super::GatewayConfig,
-) -> Result<(Mode, Vec<Packet>), proto::ProtoError> {
-    let limits = proto::Limits {
-        max_body: cfg.max_body,
-        ..proto::Limits::default()
-    };
-    match frame {
-        Message::Text(t) => {
-            // The frame decoder let only UTF-8 through.
-            let text = std::str::from_utf8(t).unwrap_or_default();
-            proto::decode_text(text, &limits).map(|p| (Mode::Text, vec![p]))
+    match e {
+        Bad::Frame(e) => {
+            tracing::debug!("chat connection closed: {e}");
+            goodbye(sink, hangup, e.close_code()).await;
         }
-        Message::Binary(b) => proto::decode_frame(b, &limits).map(|p| (Mode::Binary, p)),
-        // Control frames carry no packets.
-        _ => Ok((Mode::Binary, Vec::new())),
-    }
-}
-
-/// A packet as a whole WebSocket frame of the connection's mode.
-fn frame_of(mode: Mode, p: &Packet) -> Bytes {
-    match mode {
-        Mode::Binary => wsf::encode(wsf::OP_BINARY, &proto::encode_to_bytes(p)),
-        Mode::Text => wsf::encode(wsf::OP_TEXT, proto::encode_text(p).as_bytes()),
+        Bad::Packet(e, wire) => {
+            send_error(sink, wire, proto::VERSION, 0, e.code(), &e.to_string()).await;
+        }
     }
 }
 
 /// An error reply, then close.
-async fn send_error(sink: &Sink, mode: Mode, seq: u32, code: &str, message: &str) {
+async fn send_error(sink: &Sink, wire: Wire, ver: u16, seq: u32, code: &str, message: &str) {
     let body = json!({"code": code, "message": message}).to_string();
     let p = Packet {
-        ver: 1,
+        ver,
         op: op::ERROR,
         seq,
         body: Bytes::from(body),
     };
-    sink.push(frame_of(mode, &p));
-    goodbye(sink, wsf::CLOSE_POLICY).await;
+    sink.push(wire.encode(&p));
+    goodbye(sink, wire, wsf::CLOSE_POLICY).await;
 }
 
 #[derive(Deserialize)]
@@ -411,12 +486,24 @@ struct Session {
     gw: Arc<Gateway>,
     id: u64,
     who: Identity,
-    mode: Mode,
+    wire: Wire,
+    /// The version the client's auth packet carried, which replies carry back.
+    ver: u16,
 }
 
 impl Session {
+    /// A reply packet, of the client's version.
+    fn packet(&self, op: u32, seq: u32, body: Bytes) -> Packet {
+        Packet {
+            ver: self.ver,
+            op,
+            seq,
+            body,
+        }
+    }
+
     async fn write(&self, sink: &mut Sink, p: &Packet) -> Result<(), End> {
-        self.send(sink, frame_of(self.mode, p)).await
+        self.send(sink, self.wire.encode(p)).await
     }
 
     /// Writes a whole frame, after whatever was queued before it.
@@ -446,12 +533,7 @@ impl Session {
         seq: u32,
         body: serde_json::Value,
     ) -> Result<(), End> {
-        let p = Packet {
-            ver: 1,
-            op,
-            seq,
-            body: Bytes::from(body.to_string()),
-        };
+        let p = self.packet(op, seq, Bytes::from(body.to_string()));
         self.write(sink, &p).await
     }
 
@@ -513,20 +595,13 @@ impl Session {
                     .room_of(self.id)
                     .map(|r| self.gw.online(&r))
                     .unwrap_or(0);
-                let body = match self.mode {
-                    Mode::Binary => proto::heartbeat_reply_body(online),
-                    Mode::Text => Bytes::from(json!({"online": online}).to_string()),
+                let body = if self.wire.is_text() {
+                    proto::heartbeat_reply_json(online)
+                } else {
+                    proto::heartbeat_reply_body(online)
                 };
-                self.write(
-                    sink,
-                    &Packet {
-                        ver: 1,
-                        op: op::HEARTBEAT_REPLY,
-                        seq: p.seq,
-                        body,
-                    },
-                )
-                .await
+                let reply = self.packet(op::HEARTBEAT_REPLY, p.seq, body);
+                self.write(sink, &reply).await
             }
             op::CHANGE_ROOM => {
                 let target = match proto::ChangeRoomBody::parse(&p.body) {

@@ -1,7 +1,9 @@
-//! HTTP side of the gateway: the WebSocket endpoint `GET /ws`, and goim's push API
+//! HTTP side of the gateway: the WebSocket endpoint `GET /ws` (and `GET /sub`, goim's
+//! path), and the push API
 //! (`POST /api/v1/push/users`, `/api/v1/push/rooms/{id}`, `/api/v1/push/all`) with online
 //! counts (`GET /api/v1/online/rooms/{id}`, `/api/v1/online/top`), for admins or callers
-//! holding the service token. Errors use momo's JSON shape.
+//! holding the service token. Errors use momo's JSON shape. goim's own push API, with its
+//! query parameters and answers, is in [`super::goim_http`].
 
 use std::sync::Arc;
 
@@ -22,12 +24,15 @@ use crate::proto::{self, op};
 pub fn routes(gw: Arc<Gateway>) -> Router {
     Router::new()
         .route("/ws", get(ws))
+        // goim's path, for its clients unchanged but for their address.
+        .route("/sub", get(ws))
         .route("/api/v1/push/users", post(push_users))
         .route("/api/v1/push/rooms/{id}", post(push_room))
         .route("/api/v1/push/all", post(push_all))
         .route("/api/v1/online/rooms/{id}", get(online_room))
         .route("/api/v1/online/top", get(online_top))
-        .with_state(gw)
+        .with_state(gw.clone())
+        .merge(super::goim_http::routes(gw))
 }
 
 /// Answers the WebSocket upgrade and hands the connection's socket to the gateway.
@@ -66,6 +71,8 @@ async fn ws(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Resp
         Some(Ok(p)) => Some(p),
         None => None,
     };
+    // A goim client's auth body has no token: its URL carries one.
+    let token = url_token(&parts.uri);
     let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
         return ApiError::bad_request(
             "upgrade_unavailable",
@@ -83,7 +90,10 @@ async fn ws(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Resp
             }
         };
         match into_tcp(upgraded) {
-            Some((sock, early)) => super::conn::serve(sock, early, client, gw).await,
+            Some((sock, early)) => {
+                let transport = super::conn::Transport::WebSocket { token };
+                super::conn::serve(sock, early, client, transport, gw).await
+            }
             None => tracing::error!("websocket upgrade over a transport that is not TCP"),
         }
     });
@@ -94,6 +104,19 @@ async fn ws(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Resp
         .header(header::SEC_WEBSOCKET_ACCEPT, accept)
         .body(axum::body::Body::empty())
         .unwrap_or_else(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The access token in a WebSocket URL's query (`?token=…`); `None` when absent, empty
+/// or unreadable.
+fn url_token(uri: &axum::http::Uri) -> Option<String> {
+    #[derive(Deserialize)]
+    struct WsQuery {
+        token: Option<String>,
+    }
+    Query::<WsQuery>::try_from_uri(uri)
+        .ok()
+        .and_then(|q| q.0.token)
+        .filter(|t| !t.is_empty())
 }
 
 /// The TCP socket under an upgraded connection, and the bytes the server already read
@@ -140,7 +163,7 @@ fn too_many_connections(refusal: kit::conn_limits::Refusal) -> Response {
 }
 
 /// Admin token or service token, or a 401/403.
-async fn operator(gw: &Gateway, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) async fn operator(gw: &Gateway, headers: &HeaderMap) -> Result<(), ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -236,13 +259,12 @@ async fn push_users(
 
 async fn push_room(
     State(gw): State<Arc<Gateway>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     operator(&gw, &headers).await?;
-    let room = proto::parse_room(&format!("live://{id}"))
-        .ok_or_else(|| ApiError::bad_request("invalid_room", "bad room id"))?;
+    let room = room_id(id)?;
     let req: Push = parse(&body)?;
     let op = message_op(req.op)?;
     let n = gw.push_room(&room, op, body_bytes(&gw, &req.body)?);
@@ -263,15 +285,23 @@ async fn push_all(
 
 async fn online_room(
     State(gw): State<Arc<Gateway>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     operator(&gw, &headers).await?;
-    let room = proto::parse_room(&format!("live://{id}"))
-        .ok_or_else(|| ApiError::bad_request("invalid_room", "bad room id"))?;
+    let room = room_id(id)?;
     Ok(Json(
         json!({"room_id": format!("live://{room}"), "online": gw.online(&room)}),
     ))
+}
+
+/// The room of a `{id}` path segment, or 400 `invalid_room`.
+fn room_id(
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<String, ApiError> {
+    id.ok()
+        .and_then(|Path(id)| proto::parse_room(&format!("live://{id}")))
+        .ok_or_else(|| ApiError::bad_request("invalid_room", "bad room id"))
 }
 
 #[derive(Deserialize)]
@@ -282,9 +312,10 @@ struct TopQuery {
 async fn online_top(
     State(gw): State<Arc<Gateway>>,
     headers: HeaderMap,
-    Query(q): Query<TopQuery>,
+    q: Result<Query<TopQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     operator(&gw, &headers).await?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
     let rooms: Vec<Value> = gw
         .top_rooms(limit)

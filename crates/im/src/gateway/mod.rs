@@ -18,12 +18,14 @@
 pub mod auth;
 pub mod config;
 pub mod conn;
+pub mod goim_http;
 pub mod history;
 pub mod http;
 pub mod inbox;
 pub mod moderation;
 pub mod outgoing;
 pub mod policy;
+pub mod tcp;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,7 +36,7 @@ use tokio::sync::{mpsc, watch};
 
 pub use auth::{AuthError, AuthFuture, Authenticator, Identity, StaticTokens};
 pub use config::{Fanout, GatewayConfig};
-pub use outgoing::{Outgoing, Wave};
+pub use outgoing::{Outgoing, Wave, Wire};
 
 use crate::ws::Link;
 
@@ -43,9 +45,12 @@ struct Conn {
     user_id: i64,
     /// Who this is in a room's audience.
     watcher: Watcher,
+    /// The client's address, when known.
+    client: Option<std::net::IpAddr>,
     link: Arc<Link>,
-    /// Speaks JSON text frames rather than binary goim packets.
-    text: bool,
+    wire: Wire,
+    /// goim's connection key, for its push by keys.
+    key: Arc<str>,
     room: Option<String>,
     /// Operations the client wants; empty means all.
     accepts: Vec<u32>,
@@ -57,7 +62,7 @@ impl Conn {
     fn target(&self) -> Target {
         Target {
             link: self.link.clone(),
-            text: self.text,
+            wire: self.wire,
             accepts: self.accepts.clone(),
         }
     }
@@ -67,7 +72,7 @@ impl Conn {
 /// writing.
 struct Target {
     link: Arc<Link>,
-    text: bool,
+    wire: Wire,
     accepts: Vec<u32>,
 }
 
@@ -92,7 +97,7 @@ impl Target {
     ) -> usize {
         let msgs = wave.msgs();
         if fanout == Fanout::Shared && self.accepts.is_empty() {
-            if let Some(taken) = self.link.offer_joined(wave.joined(self.text), limit) {
+            if let Some(taken) = self.link.offer_joined(wave.joined(self.wire), limit) {
                 if taken == 0 {
                     metrics::counter!("im_dropped_total").increment(msgs.len() as u64);
                 }
@@ -104,8 +109,8 @@ impl Target {
             msgs.iter()
                 .filter(|m| self.wants(m.op))
                 .map(|m| match fanout {
-                    Fanout::Shared => m.frame(self.text).clone(),
-                    Fanout::Naive => m.copy().frame(self.text).clone(),
+                    Fanout::Shared => m.frame(self.wire).clone(),
+                    Fanout::Naive => m.copy().frame(self.wire).clone(),
                 }),
         );
         if frames.is_empty() {
@@ -150,6 +155,8 @@ enum Watcher {
 struct Registry {
     conns: HashMap<u64, Conn>,
     by_user: HashMap<i64, Vec<u64>>,
+    /// goim's connection keys; a key two clients chose reaches both.
+    by_key: HashMap<Arc<str>, Vec<u64>>,
     rooms: HashMap<String, Room>,
 }
 
@@ -168,6 +175,9 @@ pub struct Gateway {
     send_buckets: kit::rate::KeyedBuckets<i64>,
     /// Open connections, in all and per address.
     limits: Arc<kit::conn_limits::ConnLimits>,
+    /// Starts the keys made up for connections whose client chose none, so that they
+    /// differ from one process to the next.
+    key_prefix: String,
     me: Weak<Gateway>,
 }
 
@@ -183,6 +193,8 @@ impl std::fmt::Debug for Gateway {
 pub(crate) struct Registration {
     pub id: u64,
     pub kicked: watch::Receiver<bool>,
+    /// goim's key for the connection, as chosen or made up.
+    pub key: Arc<str>,
 }
 
 impl Gateway {
@@ -201,6 +213,7 @@ impl Gateway {
                 f64::from(config.send_per_sec.max(1) * 2),
             ),
             limits: kit::conn_limits::ConnLimits::new("chat", config.connections.clone()),
+            key_prefix: format!("{:016x}", rand::random::<u64>()),
             config,
             auth,
             registry: Mutex::new(Registry::default()),
@@ -280,14 +293,16 @@ impl Gateway {
     }
 
     /// Registers a signed-in connection of `user_id` (0: a guest, from `client` when its
-    /// address is known).
+    /// address is known) speaking `wire`, under goim's connection `key` (one is made up
+    /// when the client chose none).
     pub(crate) fn register(
         &self,
         user_id: i64,
         client: Option<std::net::IpAddr>,
         accepts: Vec<u32>,
         link: Arc<Link>,
-        text: bool,
+        wire: Wire,
+        key: Option<&str>,
     ) -> Registration {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (kick, kicked) = watch::channel(false);
@@ -296,14 +311,21 @@ impl Gateway {
             (0, None) => Watcher::Connection(id),
             (user, _) => Watcher::User(user),
         };
+        let key: Arc<str> = match key {
+            Some(k) => k.into(),
+            None => format!("{}-{id}", self.key_prefix).into(),
+        };
         let mut r = self.registry();
+        r.by_key.entry(key.clone()).or_default().push(id);
         r.conns.insert(
             id,
             Conn {
                 user_id,
                 watcher,
+                client: client.map(|ip| ip.to_canonical()),
                 link,
-                text,
+                wire,
+                key: key.clone(),
                 room: None,
                 accepts,
                 kick,
@@ -314,7 +336,7 @@ impl Gateway {
             r.by_user.entry(user_id).or_default().push(id);
         }
         metrics::gauge!("im_connections").increment(1.0);
-        Registration { id, kicked }
+        Registration { id, kicked, key }
     }
 
     pub(crate) fn unregister(&self, id: u64) {
@@ -329,6 +351,12 @@ impl Gateway {
             list.retain(|c| *c != id);
             if list.is_empty() {
                 r.by_user.remove(&conn.user_id);
+            }
+        }
+        if let Some(list) = r.by_key.get_mut(&conn.key) {
+            list.retain(|c| *c != id);
+            if list.is_empty() {
+                r.by_key.remove(&conn.key);
             }
         }
         metrics::gauge!("im_connections").decrement(1.0);
@@ -478,6 +506,22 @@ impl Gateway {
         queued
     }
 
+    /// Sends to every connection registered under one of goim's `keys`.
+    pub fn push_keys(&self, keys: &[String], op: u32, body: Bytes) -> usize {
+        let msg = Arc::new(Outgoing::new(op, body));
+        let targets: Vec<Target> = {
+            let r = self.registry();
+            keys.iter()
+                .flat_map(|key| r.by_key.get(key.as_str()).into_iter().flatten())
+                .filter_map(|id| r.conns.get(id))
+                .map(Conn::target)
+                .collect()
+        };
+        let queued = self.deliver_all(&targets, &msg);
+        metrics::counter!("im_deliveries_total", "kind" => "key").increment(queued as u64);
+        queued
+    }
+
     /// Sends to every connection.
     pub fn push_all(&self, op: u32, body: Bytes) -> usize {
         let msg = Arc::new(Outgoing::new(op, body));
@@ -530,7 +574,7 @@ impl Gateway {
                 c.room = None;
                 // A notice about the connection itself, not a push: no accepts filter,
                 // and not dropped.
-                c.link.push(msg.frame(c.text).clone());
+                c.link.push(msg.frame(c.wire).clone());
             }
         }
         ids.len()
@@ -551,6 +595,54 @@ impl Gateway {
     /// Connections now.
     pub fn connection_count(&self) -> usize {
         self.registry().conns.len()
+    }
+
+    /// Connections now, and the distinct client addresses among them (connections
+    /// whose address is unknown count once each): goim's online total.
+    pub fn totals(&self) -> (usize, usize) {
+        let r = self.registry();
+        let mut ips = std::collections::HashSet::new();
+        let mut unknown = 0;
+        for c in r.conns.values() {
+            match c.client {
+                Some(ip) => {
+                    ips.insert(ip);
+                }
+                None => unknown += 1,
+            }
+        }
+        (r.conns.len(), ips.len() + unknown)
+    }
+
+    /// Sends to every connection, `speed` connections a second at most (0: at once),
+    /// in the background, as goim's broadcast does; returns how many connections there
+    /// are to reach.
+    pub fn push_all_paced(&self, op: u32, body: Bytes, speed: u32) -> usize {
+        if speed == 0 {
+            return self.push_all(op, body);
+        }
+        let msg = Arc::new(Outgoing::new(op, body));
+        let targets: Vec<Target> = self.registry().conns.values().map(Conn::target).collect();
+        let total = targets.len();
+        let (fanout, limit) = (self.config.fanout, self.config.queue);
+        // Steps of a tenth of a second, each reaching a tenth of `speed`.
+        let step = (speed as usize).div_ceil(10).max(1);
+        let pause = std::time::Duration::from_secs_f64(step as f64 / f64::from(speed));
+        tokio::spawn(async move {
+            let wave = Wave::new(std::slice::from_ref(&msg));
+            let mut frames = Vec::with_capacity(1);
+            let mut queued = 0;
+            for (i, chunk) in targets.chunks(step).enumerate() {
+                if i > 0 {
+                    tokio::time::sleep(pause).await;
+                }
+                for t in chunk {
+                    queued += t.deliver(&wave, fanout, limit, &mut frames).min(1);
+                }
+            }
+            metrics::counter!("im_deliveries_total", "kind" => "all").increment(queued as u64);
+        });
+        total
     }
 }
 
@@ -661,7 +753,7 @@ mod tests {
         let addr = l.local_addr().unwrap();
         let (client, server) = tokio::join!(TcpStream::connect(addr), l.accept());
         let link = Arc::new(Link::new(server.unwrap().0));
-        let reg = gw.register(user, None, accepts, link, false);
+        let reg = gw.register(user, None, accepts, link, Wire::WsBinary, None);
         (reg.id, client.unwrap())
     }
 
@@ -754,12 +846,13 @@ mod tests {
     #[test]
     fn shared_messages_are_framed_once_naive_copies_are_not() {
         let msg = Outgoing::new(1000, Bytes::from_static(b"{}"));
-        assert_eq!(msg.frame(false).as_ptr(), msg.frame(false).as_ptr());
-        assert_ne!(msg.copy().frame(false).as_ptr(), msg.frame(false).as_ptr());
-        assert_eq!(msg.copy().frame(false), msg.frame(false));
+        let (bin, text) = (Wire::WsBinary, Wire::WsText);
+        assert_eq!(msg.frame(bin).as_ptr(), msg.frame(bin).as_ptr());
+        assert_ne!(msg.copy().frame(bin).as_ptr(), msg.frame(bin).as_ptr());
+        assert_eq!(msg.copy().frame(bin), msg.frame(bin));
         // A text frame carries the JSON form.
-        assert_eq!(msg.frame(true)[0], 0x81);
-        assert_eq!(&msg.frame(true)[2..], msg.text().as_bytes());
+        assert_eq!(msg.frame(text)[0], 0x81);
+        assert_eq!(&msg.frame(text)[2..], msg.text().as_bytes());
     }
 
     #[tokio::test]

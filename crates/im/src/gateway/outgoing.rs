@@ -1,12 +1,53 @@
 //! A message on its way to many connections, encoded at most once per wire format
-//! (binary goim packet, JSON text) and framed at most once per WebSocket frame type by
-//! the first connection that needs it, then shared.
+//! (binary goim packet, JSON text) and framed at most once per [`Wire`] by the first
+//! connection that needs it, then shared.
 
 use std::sync::OnceLock;
 
 use bytes::Bytes;
 
 use crate::proto::{self, Packet};
+
+/// How a connection's packets travel, which decides the bytes it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Wire {
+    /// Binary WebSocket frames of goim packets.
+    WsBinary,
+    /// Text WebSocket frames of JSON packets.
+    WsText,
+    /// goim packets straight on a TCP stream, as goim's comet serves native apps.
+    Tcp,
+}
+
+impl Wire {
+    /// Answers in JSON rather than goim's binary bodies (the heartbeat reply's count).
+    pub fn is_text(self) -> bool {
+        self == Wire::WsText
+    }
+
+    /// Speaks WebSocket (has close frames and pings).
+    pub fn is_websocket(self) -> bool {
+        self != Wire::Tcp
+    }
+
+    /// `p` as this wire's bytes: a whole WebSocket frame, or the bare packet over TCP.
+    pub fn encode(self, p: &Packet) -> Bytes {
+        use crate::ws::frame::{encode, OP_BINARY, OP_TEXT};
+        match self {
+            Wire::WsBinary => encode(OP_BINARY, &proto::encode_to_bytes(p)),
+            Wire::WsText => encode(OP_TEXT, proto::encode_text(p).as_bytes()),
+            Wire::Tcp => proto::encode_to_bytes(p),
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Wire::WsBinary => 0,
+            Wire::WsText => 1,
+            Wire::Tcp => 2,
+        }
+    }
+}
 
 /// One message for one or many connections.
 #[derive(Debug)]
@@ -58,16 +99,18 @@ impl Outgoing {
         self.text.get_or_init(|| proto::encode_text(&self.packet()))
     }
 
-    /// The whole WebSocket frame: a binary frame holding the goim packet, or a text
-    /// frame holding the JSON.
-    pub fn frame(&self, text: bool) -> &Bytes {
+    /// What a connection on `wire` is sent: a binary WebSocket frame holding the goim
+    /// packet, a text frame holding the JSON, or over TCP the packet itself.
+    pub fn frame(&self, wire: Wire) -> &Bytes {
         use crate::ws::frame::{encode, OP_BINARY, OP_TEXT};
-        if text {
-            self.ws_text
-                .get_or_init(|| encode(OP_TEXT, self.text().as_bytes()))
-        } else {
-            self.ws_binary
-                .get_or_init(|| encode(OP_BINARY, self.binary()))
+        match wire {
+            Wire::WsText => self
+                .ws_text
+                .get_or_init(|| encode(OP_TEXT, self.text().as_bytes())),
+            Wire::WsBinary => self
+                .ws_binary
+                .get_or_init(|| encode(OP_BINARY, self.binary())),
+            Wire::Tcp => self.binary(),
         }
     }
 }
@@ -80,14 +123,14 @@ impl Outgoing {
 #[derive(Debug)]
 pub struct Wave<'a> {
     msgs: &'a [std::sync::Arc<Outgoing>],
-    joined: [OnceLock<Bytes>; 2],
+    joined: [OnceLock<Bytes>; 3],
 }
 
 impl<'a> Wave<'a> {
     pub fn new(msgs: &'a [std::sync::Arc<Outgoing>]) -> Wave<'a> {
         Wave {
             msgs,
-            joined: [OnceLock::new(), OnceLock::new()],
+            joined: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
         }
     }
 
@@ -95,14 +138,14 @@ impl<'a> Wave<'a> {
         self.msgs
     }
 
-    /// Every message's WebSocket frame (text or binary), in order, in one buffer.
-    pub fn joined(&self, text: bool) -> &Bytes {
-        self.joined[usize::from(text)].get_or_init(|| match self.msgs {
-            [one] => one.frame(text).clone(),
+    /// Every message as `wire` sends it, in order, in one buffer.
+    pub fn joined(&self, wire: Wire) -> &Bytes {
+        self.joined[wire.index()].get_or_init(|| match self.msgs {
+            [one] => one.frame(wire).clone(),
             many => {
-                let mut all = Vec::with_capacity(many.iter().map(|m| m.frame(text).len()).sum());
+                let mut all = Vec::with_capacity(many.iter().map(|m| m.frame(wire).len()).sum());
                 for m in many {
-                    all.extend_from_slice(m.frame(text));
+                    all.extend_from_slice(m.frame(wire));
                 }
                 Bytes::from(all)
             }
@@ -121,13 +164,18 @@ mod tests {
             .map(|i| Arc::new(Outgoing::new(1000, Bytes::from(format!("{{\"n\":{i}}}")))))
             .collect();
         let wave = Wave::new(&msgs);
-        for text in [false, true] {
-            let want: Vec<u8> = msgs.iter().flat_map(|m| m.frame(text).to_vec()).collect();
-            assert_eq!(wave.joined(text).as_ref(), &want[..]);
+        for wire in [Wire::WsBinary, Wire::WsText, Wire::Tcp] {
+            let want: Vec<u8> = msgs.iter().flat_map(|m| m.frame(wire).to_vec()).collect();
+            assert_eq!(wave.joined(wire).as_ref(), &want[..]);
             // Built once: the same buffer again.
-            assert_eq!(wave.joined(text).as_ptr(), wave.joined(text).as_ptr());
+            assert_eq!(wave.joined(wire).as_ptr(), wave.joined(wire).as_ptr());
         }
         let one = Wave::new(&msgs[..1]);
-        assert_eq!(one.joined(false).as_ptr(), msgs[0].frame(false).as_ptr());
+        assert_eq!(
+            one.joined(Wire::WsBinary).as_ptr(),
+            msgs[0].frame(Wire::WsBinary).as_ptr()
+        );
+        // Over TCP a message is its bare packet.
+        assert_eq!(msgs[0].frame(Wire::Tcp), msgs[0].binary());
     }
 }

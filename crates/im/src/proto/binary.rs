@@ -81,6 +81,51 @@ fn decode_with(
     Ok(packets)
 }
 
+/// A packet header's fields, read from its 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// The packet-length field as sent.
+    pub packet_len: u32,
+    /// The same, as a length: header and body.
+    pub len: usize,
+    pub ver: u16,
+    pub op: u32,
+    pub seq: u32,
+}
+
+impl Header {
+    /// Reads a header, refusing a header length other than 16 and a packet length below 16.
+    pub(crate) fn parse(header: &[u8; HEADER_LEN]) -> Result<Header, ProtoError> {
+        let [p0, p1, p2, p3, h0, h1, v0, v1, o0, o1, o2, o3, s0, s1, s2, s3] = *header;
+        let packet_len = u32::from_be_bytes([p0, p1, p2, p3]);
+        let header_len = u16::from_be_bytes([h0, h1]);
+        if usize::from(header_len) != HEADER_LEN {
+            return Err(ProtoError::BadHeaderLen(header_len));
+        }
+        // A u32 widens losslessly on every target momo builds for.
+        let len = packet_len as usize;
+        if len < HEADER_LEN {
+            return Err(ProtoError::BadPacketLen(packet_len));
+        }
+        Ok(Header {
+            packet_len,
+            len,
+            ver: u16::from_be_bytes([v0, v1]),
+            op: u32::from_be_bytes([o0, o1, o2, o3]),
+            seq: u32::from_be_bytes([s0, s1, s2, s3]),
+        })
+    }
+
+    /// Refuses a body over `limits.max_body`.
+    pub(crate) fn check_body(&self, limits: &Limits) -> Result<(), ProtoError> {
+        let body_len = self.len - HEADER_LEN;
+        if body_len > limits.max_body {
+            return Err(ProtoError::BodyTooLarge(body_len));
+        }
+        Ok(())
+    }
+}
+
 /// A packet where it lies in its frame: the header's fields and its body's byte range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PacketAt {
@@ -108,26 +153,17 @@ pub fn walk_frame(
         if count >= limits.max_packets_per_frame {
             return Err(ProtoError::TooManyPackets);
         }
-        let [p0, p1, p2, p3, h0, h1, v0, v1, o0, o1, o2, o3, s0, s1, s2, s3] = *header;
-        let packet_len = u32::from_be_bytes([p0, p1, p2, p3]);
-        let header_len = u16::from_be_bytes([h0, h1]);
-        if usize::from(header_len) != HEADER_LEN {
-            return Err(ProtoError::BadHeaderLen(header_len));
+        let h = Header::parse(header)?;
+        if h.len > rest.len() {
+            return Err(ProtoError::BadPacketLen(h.packet_len));
         }
-        // Both sides fit usize: a u32 widens losslessly on every target momo builds for.
-        let len = packet_len as usize;
-        if len < HEADER_LEN || len > rest.len() {
-            return Err(ProtoError::BadPacketLen(packet_len));
-        }
-        let body_len = len - HEADER_LEN;
-        if body_len > limits.max_body {
-            return Err(ProtoError::BodyTooLarge(body_len));
-        }
+        h.check_body(limits)?;
+        let len = h.len;
         count += 1;
         each(PacketAt {
-            ver: u16::from_be_bytes([v0, v1]),
-            op: u32::from_be_bytes([o0, o1, o2, o3]),
-            seq: u32::from_be_bytes([s0, s1, s2, s3]),
+            ver: h.ver,
+            op: h.op,
+            seq: h.seq,
             body: at + HEADER_LEN..at + len,
         })?;
         at += len;

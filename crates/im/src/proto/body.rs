@@ -74,6 +74,9 @@ fn plain<'a>(body: &'a [u8], shape: &str) -> Result<&'a str, ProtoError> {
 const AUTH_SHAPE: &str =
     r#"{"token": "<access token>", "room_id": "live://1", "platform": "web", "accepts": [1000]}"#;
 
+/// Longest connection key a client may choose.
+pub const MAX_KEY: usize = 64;
+
 const GUEST_SHAPE: &str = r#"{"guest": true, "room_id": "live://1"}"#;
 
 /// The auth body (op 7), the first packet of every connection, as goim clients send it:
@@ -81,12 +84,21 @@ const GUEST_SHAPE: &str = r#"{"guest": true, "room_id": "live://1"}"#;
 ///
 /// Only the token is required, except for a guest (`"guest": true`, no token), who must
 /// name a room and may only read it: the viewer site shows a room's chat to visitors who
-/// have not signed in. Unknown fields (goim's `mid`, `key`) are ignored: the token alone
-/// says who the client is.
+/// have not signed in. A goim client's body carries no token: it signs in with the token
+/// in its WebSocket URL (`/sub?token=…`), given to [`AuthBody::parse_with`]. goim's `mid`
+/// is checked against the token's user by the gateway; its `key` names the connection for
+/// goim's push by keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuthBody {
-    /// The access token from `/api/v1/auth/login`; never empty unless `guest`.
+    /// The access token from `/api/v1/auth/login` (the body's, or else the URL's); never
+    /// empty unless `guest`.
     pub token: String,
+    /// goim's member id: who the client says it is, which must be the token's user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mid: Option<i64>,
+    /// goim's connection key, chosen by the client (1–64 printable ASCII characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// A visitor without an account, who reads the room's messages and sends none.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub guest: bool,
@@ -106,6 +118,8 @@ pub struct AuthBody {
 struct AuthWire {
     #[serde(default)]
     token: String,
+    mid: Option<i64>,
+    key: Option<String>,
     #[serde(default)]
     guest: bool,
     room_id: Option<String>,
@@ -116,7 +130,25 @@ struct AuthWire {
 impl AuthBody {
     /// Reads an auth body, refusing a missing or empty token and a malformed room id.
     pub fn parse(body: &[u8]) -> Result<AuthBody, ProtoError> {
-        let wire: AuthWire = object(body, AUTH_SHAPE)?;
+        AuthBody::parse_with(body, None)
+    }
+
+    /// [`AuthBody::parse`] for a connection whose URL carried `url_token`: a body without
+    /// a token of its own (goim's) takes that one.
+    pub fn parse_with(body: &[u8], url_token: Option<&str>) -> Result<AuthBody, ProtoError> {
+        let mut wire: AuthWire = object(body, AUTH_SHAPE)?;
+        if wire.token.is_empty() {
+            wire.token = url_token.unwrap_or_default().to_owned();
+        }
+        if let Some(key) = &wire.key {
+            let valid =
+                (1..=MAX_KEY).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+            if !valid {
+                return Err(ProtoError::BadBody(format!(
+                    "\"key\" must be 1 to {MAX_KEY} printable ASCII characters"
+                )));
+            }
+        }
         let room_id = wire.room_id.filter(|r| !r.is_empty());
         if wire.guest && room_id.is_none() {
             return Err(ProtoError::BadBody(format!(
@@ -135,6 +167,8 @@ impl AuthBody {
             } else {
                 wire.token
             },
+            mid: wire.mid,
+            key: wire.key,
             guest: wire.guest,
             room_id,
             platform: wire.platform,
@@ -316,6 +350,8 @@ mod tests {
             auth,
             AuthBody {
                 token: "t0k".into(),
+                mid: Some(123),
+                key: Some("k".into()),
                 guest: false,
                 room_id: Some("live://1000".into()),
                 platform: Some("web".into()),
@@ -324,6 +360,25 @@ mod tests {
         );
         assert_eq!(auth.room(), Some("1000".into()));
         assert_eq!(AuthBody::parse(&auth.to_bytes()).unwrap(), auth);
+    }
+
+    #[test]
+    fn goims_body_without_a_token_takes_the_urls() {
+        let body = br#"{"mid":123, "room_id":"live://1000", "platform":"web", "accepts":[1000,1001,1002]}"#;
+        assert_eq!(AuthBody::parse(body).unwrap_err().code(), "bad_body");
+        let auth = AuthBody::parse_with(body, Some("url-token")).unwrap();
+        assert_eq!((auth.token.as_str(), auth.mid), ("url-token", Some(123)));
+        // The body's own token wins.
+        let own = AuthBody::parse_with(br#"{"token":"mine"}"#, Some("url-token")).unwrap();
+        assert_eq!(own.token, "mine");
+        assert!(AuthBody::parse_with(b"{}", Some("")).is_err());
+        for key in ["\"\"", "\"a b\"", &format!("\"{}\"", "k".repeat(65))] {
+            let body = format!(r#"{{"token":"t","key":{key}}}"#);
+            assert_eq!(
+                AuthBody::parse(body.as_bytes()).unwrap_err().code(),
+                "bad_body"
+            );
+        }
     }
 
     #[test]

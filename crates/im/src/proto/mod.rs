@@ -25,6 +25,7 @@ pub mod binary;
 pub mod body;
 pub mod error;
 pub mod op;
+pub mod stream;
 pub mod text;
 
 pub use binary::{
@@ -33,6 +34,7 @@ pub use binary::{
 };
 pub use body::{parse_room, AuthBody, ChangeRoomBody, ErrorBody, OpsBody, SendMsgBody};
 pub use error::ProtoError;
+pub use stream::StreamDecoder;
 pub use text::{decode_text, encode_text, heartbeat_reply_json};
 
 use bytes::Bytes;

@@ -72,23 +72,11 @@ pub async fn serve(
 ) {
     let limits = kit::conn_limits::ConnLimits::new("rtmp", config.connections.clone());
     let config = Arc::new(config);
-    tokio::pin!(shutdown);
-    loop {
-        let (socket, peer) = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!("rtmp accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
+    kit::net::accept_until(&listener, "rtmp", shutdown, |socket, peer| {
         let Ok(permit) = limits.try_acquire(peer.ip()) else {
             metrics::counter!("media_connections_refused_total").increment(1);
             drop(socket);
-            continue;
+            return;
         };
         let _ = socket.set_nodelay(true);
         let (hub, auth, config) = (hub.clone(), auth.clone(), config.clone());
@@ -100,7 +88,8 @@ pub async fn serve(
                 Err(e) => tracing::info!(%peer, "rtmp connection closed: {e}"),
             }
         });
-    }
+    })
+    .await;
 }
 
 /// One client connection, publisher or player.

@@ -106,6 +106,11 @@ impl TestServer {
         self.running.as_ref().expect("running").gateway.clone()
     }
 
+    /// Where goim's plain-TCP chat transport listens, when the config turned it on.
+    pub fn chat_tcp_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.as_ref().expect("running").chat_tcp_addr
+    }
+
     /// The server's media hub, to publish from the test without an encoder.
     pub fn hub(&self) -> std::sync::Arc<media::hub::Hub> {
         self.running.as_ref().expect("running").hub.clone()
