@@ -264,6 +264,8 @@ impl AppState {
         (name = "videos", description = "Short videos: uploads, the feed, likes and comments"),
         (name = "admin", description = "Operator routes (admin role)"),
         (name = "ops", description = "Health, readiness and metrics"),
+        (name = "push", description = "momo's push API: messages to chat connections (service token or admin)"),
+        (name = "goim", description = "goim's push API, as goim serves it (service token or admin)"),
     )
 )]
 struct ApiDoc;
@@ -287,7 +289,7 @@ impl Modify for BearerAuth {
 
 /// The routes and their OpenAPI document, before state and layers.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::routes())
         .merge(accounts::routes())
         .merge(users::routes())
@@ -301,7 +303,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(gifts::routes())
         .merge(videos::routes())
         .merge(web::api_routes())
-        .split_for_parts()
+        .split_for_parts();
+    http::openapi::complete(&mut doc);
+    (router, doc)
 }
 
 /// The whole HTTP application: API, docs, ops endpoints and the layers around them.

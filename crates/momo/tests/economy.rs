@@ -614,6 +614,13 @@ async fn withdrawals_hold_diamonds_until_an_operator_decides() {
                   json!({"user_id": anchor.id, "asset": "diamond", "amount": -201, "reason": "clawback", "idempotency_key": "claw"}))
             .await;
         assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+        // The most negative number there is: refused, not a crash (an API fuzzer found it).
+        let (status, body) = s
+            .post("/api/v1/admin/wallet/adjustments", Some(&admin),
+                  json!({"user_id": anchor.id, "asset": "coin", "amount": i64::MIN, "reason": "x", "idempotency_key": "min"}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["error"]["fields"]["amount"].is_string(), "{body}");
         audit(&s, &admin).await;
     });
 }

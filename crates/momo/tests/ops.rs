@@ -249,6 +249,21 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/admin/videos", "get"),
         ("/api/v1/admin/videos/{id}/hide", "post"),
         ("/api/v1/admin/videos/{id}/unhide", "post"),
+        // Served beside the annotated API: the chat socket and both push APIs.
+        ("/ws", "get"),
+        ("/sub", "get"),
+        ("/api/v1/push/users", "post"),
+        ("/api/v1/push/rooms/{id}", "post"),
+        ("/api/v1/push/all", "post"),
+        ("/api/v1/online/rooms/{id}", "get"),
+        ("/api/v1/online/top", "get"),
+        ("/goim/push/keys", "post"),
+        ("/goim/push/mids", "post"),
+        ("/goim/push/room", "post"),
+        ("/goim/push/all", "post"),
+        ("/goim/online/top", "get"),
+        ("/goim/online/room", "get"),
+        ("/goim/online/total", "get"),
     ];
     for (path, method) in expected {
         assert!(
@@ -258,7 +273,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        100,
+        114,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

@@ -55,6 +55,7 @@ pub enum Period {
 #[into_params(parameter_in = Query)]
 pub struct RankingQuery {
     /// `session`, `day`, `week` or `all` (default `day`).
+    #[param(inline)]
     pub period: Option<Period>,
     /// 1–100 (default 20).
     pub limit: Option<i64>,

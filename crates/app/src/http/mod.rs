@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod cursor;
 pub mod id_path;
 pub mod json_errors;
+pub mod openapi;
 pub mod query;
 pub mod range;
 pub mod timeout;

@@ -55,7 +55,7 @@ pub async fn adjust(
     let mut f = Fields::new();
     f.check(
         "amount",
-        req.amount != 0 && req.amount.abs() <= 1_000_000_000_000,
+        req.amount != 0 && req.amount.unsigned_abs() <= 1_000_000_000_000,
         "must be non-zero, at most 10^12 either way",
     );
     f.text("reason", req.reason.trim(), 1, 200);

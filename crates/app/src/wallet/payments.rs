@@ -110,7 +110,7 @@ impl PaymentProvider for DevProvider {
         }
         let (t, v1) = (t.ok_or_else(forged)?, v1.ok_or_else(forged)?);
         self.mac(t, body).verify_slice(&v1).map_err(|_| forged())?;
-        if (now_secs - t).abs() > self.max_age_secs {
+        if now_secs.abs_diff(t) > self.max_age_secs.max(0) as u64 {
             return Err(ApiError::unauthorized(
                 "callback_expired",
                 "the callback's timestamp is outside the accepted window",
