@@ -275,6 +275,9 @@ pub async fn serve(
         wire,
         body.key.as_deref(),
     );
+    // The token (hundreds of bytes) is not kept for the connection's life.
+    let room = body.room();
+    drop(body);
     let mut conn = Session {
         gw: gw.clone(),
         id: reg.id,
@@ -287,7 +290,7 @@ pub async fn serve(
     // sends (its recent messages first) is held back until the answer is written. Signed
     // in either way: a refused join leaves the connection in no room, and says why after.
     sink.hold();
-    let refused_join = match body.room() {
+    let refused_join = match room {
         Some(room) => match conn.may_join(&room).await {
             Ok(()) => {
                 conn.gw.change_room(conn.id, Some(&room));
@@ -298,7 +301,7 @@ pub async fn serve(
         None => None,
     };
     // The reply's body says who the connection is: goim's clients ignore it.
-    let reply = json!({"mid": conn.who.user_id, "key": &*reg.key});
+    let reply = json!({"mid": conn.who.user_id, "key": reg.key});
     let mut end = conn
         .reply_json(&mut sink, op::AUTH_REPLY, auth.seq, reply)
         .await

@@ -49,8 +49,9 @@ struct Conn {
     client: Option<std::net::IpAddr>,
     link: Arc<Link>,
     wire: Wire,
-    /// goim's connection key, for its push by keys.
-    key: Arc<str>,
+    /// goim's connection key, when the client chose one (otherwise it is made up from
+    /// the connection's id, [`Gateway::made_up_key`], and costs nothing to keep).
+    key: Option<Arc<str>>,
     room: Option<String>,
     /// Operations the client wants; empty means all.
     accepts: Vec<u32>,
@@ -155,7 +156,7 @@ enum Watcher {
 struct Registry {
     conns: HashMap<u64, Conn>,
     by_user: HashMap<i64, Vec<u64>>,
-    /// goim's connection keys; a key two clients chose reaches both.
+    /// The connection keys clients chose; a key two clients chose reaches both.
     by_key: HashMap<Arc<str>, Vec<u64>>,
     rooms: HashMap<String, Room>,
 }
@@ -194,7 +195,7 @@ pub(crate) struct Registration {
     pub id: u64,
     pub kicked: watch::Receiver<bool>,
     /// goim's key for the connection, as chosen or made up.
-    pub key: Arc<str>,
+    pub key: String,
 }
 
 impl Gateway {
@@ -311,12 +312,12 @@ impl Gateway {
             (0, None) => Watcher::Connection(id),
             (user, _) => Watcher::User(user),
         };
-        let key: Arc<str> = match key {
-            Some(k) => k.into(),
-            None => format!("{}-{id}", self.key_prefix).into(),
-        };
+        let chosen: Option<Arc<str>> = key.map(Arc::from);
+        let key = key.map_or_else(|| self.made_up_key(id), str::to_owned);
         let mut r = self.registry();
-        r.by_key.entry(key.clone()).or_default().push(id);
+        if let Some(k) = &chosen {
+            r.by_key.entry(k.clone()).or_default().push(id);
+        }
         r.conns.insert(
             id,
             Conn {
@@ -325,7 +326,7 @@ impl Gateway {
                 client: client.map(|ip| ip.to_canonical()),
                 link,
                 wire,
-                key: key.clone(),
+                key: chosen,
                 room: None,
                 accepts,
                 kick,
@@ -353,10 +354,12 @@ impl Gateway {
                 r.by_user.remove(&conn.user_id);
             }
         }
-        if let Some(list) = r.by_key.get_mut(&conn.key) {
-            list.retain(|c| *c != id);
-            if list.is_empty() {
-                r.by_key.remove(&conn.key);
+        if let Some(key) = &conn.key {
+            if let Some(list) = r.by_key.get_mut(key) {
+                list.retain(|c| *c != id);
+                if list.is_empty() {
+                    r.by_key.remove(key);
+                }
             }
         }
         metrics::gauge!("im_connections").decrement(1.0);
@@ -506,13 +509,37 @@ impl Gateway {
         queued
     }
 
+    /// The key of connection `id` when its client chose none: this process's prefix and
+    /// the id, so it is known without being stored.
+    fn made_up_key(&self, id: u64) -> String {
+        format!("{}-{id}", self.key_prefix)
+    }
+
+    /// The connection whose made-up key is `key`, if it has no key of its own.
+    fn by_made_up_key(&self, r: &Registry, key: &str) -> Option<u64> {
+        let id = key
+            .strip_prefix(self.key_prefix.as_str())?
+            .strip_prefix('-')?
+            .parse::<u64>()
+            .ok()?;
+        r.conns.get(&id).filter(|c| c.key.is_none()).map(|_| id)
+    }
+
     /// Sends to every connection registered under one of goim's `keys`.
     pub fn push_keys(&self, keys: &[String], op: u32, body: Bytes) -> usize {
         let msg = Arc::new(Outgoing::new(op, body));
         let targets: Vec<Target> = {
             let r = self.registry();
-            keys.iter()
-                .flat_map(|key| r.by_key.get(key.as_str()).into_iter().flatten())
+            let mut ids: Vec<u64> = Vec::new();
+            for key in keys {
+                match r.by_key.get(key.as_str()) {
+                    Some(list) => ids.extend(list),
+                    None => ids.extend(self.by_made_up_key(&r, key)),
+                }
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            ids.iter()
                 .filter_map(|id| r.conns.get(id))
                 .map(Conn::target)
                 .collect()
