@@ -909,7 +909,7 @@ impl Session {
             "room_id": format!("live://{room}"),
             "user": {"id": self.who.user_id, "name": self.who.name},
             "text": text,
-            "ts": now_ms(),
+            "ts": kit::time::now_ms(),
         });
         self.gw
             .push_room(&room, op::MESSAGE, Bytes::from(body.to_string()));
@@ -920,11 +920,4 @@ impl Session {
     fn take_token(&mut self) -> bool {
         self.gw.may_send(self.who.user_id)
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -619,11 +619,6 @@ impl Gateway {
         ids.len()
     }
 
-    /// Connections now.
-    pub fn connection_count(&self) -> usize {
-        self.registry().conns.len()
-    }
-
     /// Connections now, and the distinct client addresses among them (connections
     /// whose address is unknown count once each): goim's online total.
     pub fn totals(&self) -> (usize, usize) {
