@@ -357,11 +357,8 @@ pub async fn serve(
             Ok(None) => reader.shrink(),
             Err(Bad::Packet(e, _)) => {
                 metrics::counter!("im_errors_total", "code" => e.code()).increment(1);
-                let body = json!({"code": e.code(), "message": e.to_string()}).to_string();
-                sink.push(
-                    conn.wire
-                        .encode(&conn.packet(op::ERROR, 0, Bytes::from(body))),
-                );
+                let bye = error_packet(conn.ver, 0, e.code(), &e.to_string());
+                sink.push(conn.wire.encode(&bye));
                 close_code = wsf::CLOSE_POLICY;
                 end = Some(End::Error(e.code(), e.to_string()));
                 break;
@@ -435,15 +432,19 @@ async fn refuse_bytes(sink: &Sink, hangup: Wire, e: Bad) {
 
 /// An error reply, then close.
 async fn send_error(sink: &Sink, wire: Wire, ver: u16, seq: u32, code: &str, message: &str) {
+    sink.push(wire.encode(&error_packet(ver, seq, code, message)));
+    goodbye(sink, wire, wsf::CLOSE_POLICY).await;
+}
+
+/// The op 24 that says why the connection ends.
+fn error_packet(ver: u16, seq: u32, code: &str, message: &str) -> Packet {
     let body = json!({"code": code, "message": message}).to_string();
-    let p = Packet {
+    Packet {
         ver,
         op: op::ERROR,
         seq,
         body: Bytes::from(body),
-    };
-    sink.push(wire.encode(&p));
-    goodbye(sink, wire, wsf::CLOSE_POLICY).await;
+    }
 }
 
 #[derive(Deserialize)]

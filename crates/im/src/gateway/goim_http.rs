@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,7 +19,7 @@ use bytes::Bytes;
 use kit::ApiError;
 use serde_json::{json, Value};
 
-use super::http::operator;
+use super::http::{operator, within_push_limit};
 use super::Gateway;
 use crate::proto::{op, ROOM_PREFIX};
 
@@ -145,17 +145,17 @@ impl Params {
 
 /// The request body as the message, within the push API's size limit.
 fn message(gw: &Gateway, body: Bytes) -> Result<Bytes, GoimError> {
-    if body.len() > gw.config().max_body * 16 {
-        return Err(GoimError(ApiError::from_status(
-            StatusCode::PAYLOAD_TOO_LARGE,
-        )));
-    }
-    Ok(body)
+    Ok(within_push_limit(gw, body)?)
+}
+
+/// Whether goim's room `type` is momo's (all of momo's rooms are `live`).
+fn is_live(kind: &str) -> bool {
+    ROOM_PREFIX.strip_suffix("://") == Some(kind)
 }
 
 /// goim's room key is `type://room`; momo's rooms are all of type `live`.
 fn room_of(kind: &str, room: &str) -> Result<String, GoimError> {
-    if format!("{kind}://") != ROOM_PREFIX {
+    if !is_live(kind) {
         return Err(bad("invalid_room", "momo's rooms are of type \"live\""));
     }
     crate::proto::parse_room(&format!("{ROOM_PREFIX}{room}"))
@@ -226,7 +226,7 @@ async fn online_top(State(gw): State<Arc<Gateway>>, headers: HeaderMap, q: RawQu
     let p = begin(&gw, &headers, q).await?;
     let kind = p.required("type")?;
     let limit: usize = p.number("limit", p.required("limit")?)?;
-    let tops: Vec<Value> = if format!("{kind}://") == ROOM_PREFIX {
+    let tops: Vec<Value> = if is_live(kind) {
         gw.top_rooms(limit.clamp(1, 100))
             .into_iter()
             .map(|(room, count)| json!({"room_id": room, "count": count}))
@@ -261,6 +261,7 @@ async fn online_total(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> Ans
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     fn params(q: &str) -> Params {
         let uri: axum::http::Uri = format!("/x?{q}").parse().unwrap();

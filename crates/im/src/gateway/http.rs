@@ -230,13 +230,17 @@ fn message_op(op: Option<u32>) -> Result<u32, ApiError> {
 }
 
 fn body_bytes(gw: &Gateway, body: &Value) -> Result<Bytes, ApiError> {
-    let text = body.to_string();
-    if text.len() > gw.config().max_body * 16 {
+    within_push_limit(gw, Bytes::from(body.to_string()))
+}
+
+/// A pushed message no longer than 16 × `max_body` bytes, or 413: both push APIs.
+pub(super) fn within_push_limit(gw: &Gateway, message: Bytes) -> Result<Bytes, ApiError> {
+    if message.len() > gw.config().max_body * 16 {
         return Err(ApiError::from_status(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
         ));
     }
-    Ok(Bytes::from(text))
+    Ok(message)
 }
 
 async fn push_users(

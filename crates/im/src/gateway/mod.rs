@@ -552,10 +552,14 @@ impl Gateway {
     /// Sends to every connection.
     pub fn push_all(&self, op: u32, body: Bytes) -> usize {
         let msg = Arc::new(Outgoing::new(op, body));
-        let targets: Vec<Target> = self.registry().conns.values().map(Conn::target).collect();
-        let queued = self.deliver_all(&targets, &msg);
+        let queued = self.deliver_all(&self.all_targets(), &msg);
         metrics::counter!("im_deliveries_total", "kind" => "all").increment(queued as u64);
         queued
+    }
+
+    /// Every connection now, to write to.
+    fn all_targets(&self) -> Vec<Target> {
+        self.registry().conns.values().map(Conn::target).collect()
     }
 
     fn deliver_all(&self, targets: &[Target], msg: &Arc<Outgoing>) -> usize {
@@ -644,23 +648,20 @@ impl Gateway {
             return self.push_all(op, body);
         }
         let msg = Arc::new(Outgoing::new(op, body));
-        let targets: Vec<Target> = self.registry().conns.values().map(Conn::target).collect();
+        let targets = self.all_targets();
         let total = targets.len();
-        let (fanout, limit) = (self.config.fanout, self.config.queue);
         // Steps of a tenth of a second, each reaching a tenth of `speed`.
         let step = (speed as usize).div_ceil(10).max(1);
         let pause = std::time::Duration::from_secs_f64(step as f64 / f64::from(speed));
+        let me = self.me.clone();
         tokio::spawn(async move {
-            let wave = Wave::new(std::slice::from_ref(&msg));
-            let mut frames = Vec::with_capacity(1);
             let mut queued = 0;
             for (i, chunk) in targets.chunks(step).enumerate() {
                 if i > 0 {
                     tokio::time::sleep(pause).await;
                 }
-                for t in chunk {
-                    queued += t.deliver(&wave, fanout, limit, &mut frames).min(1);
-                }
+                let Some(gw) = me.upgrade() else { return };
+                queued += gw.deliver_all(chunk, &msg);
             }
             metrics::counter!("im_deliveries_total", "kind" => "all").increment(queued as u64);
         });
