@@ -12,12 +12,14 @@ pub mod admin;
 pub mod background;
 pub mod chat;
 pub mod error;
+pub mod events;
 pub mod gifts;
 pub mod groups;
 pub mod http;
 pub mod live;
 pub mod notifications;
 pub mod ops;
+pub mod relay;
 pub mod settings;
 pub mod social;
 pub mod users;
@@ -42,6 +44,18 @@ use accounts::login::LoginGuard;
 use accounts::password::Passwords;
 use accounts::tokens::Tokens;
 pub use settings::Settings;
+
+/// Starts this node's subscribers on the bus: the relay to its sockets and streams,
+/// followers' live notices, replay recording, and the outbox sweep. Call it once the
+/// gateway and the hub are connected ([`AppState::set_chat`], [`AppState::set_media`]);
+/// once it returns, every event published is acted on. Abort the tasks to stop.
+pub async fn listen(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>, bus::BusError> {
+    let mut tasks = relay::start(state).await?;
+    tasks.push(notifications::followers_live::follow(state).await?);
+    tasks.push(videos::replays::follow(state).await?);
+    tasks.push(tokio::spawn(events::sweep_loop(state.clone())));
+    Ok(tasks)
+}
 
 /// Everything a handler needs, shared by all requests. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -74,16 +88,20 @@ struct Inner {
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
     /// The live streams of this node, once it has a media server.
     media: std::sync::OnceLock<Arc<media::hub::Hub>>,
+    /// Where the contexts tell each other (and the other nodes) what happened.
+    bus: Arc<dyn bus::Bus>,
 }
 
 impl AppState {
     /// `jwt_secret` signs access tokens; it must be the same on every node. `files` is
-    /// where videos are kept ([`videos::storage::Files::from_settings`]).
+    /// where videos are kept ([`videos::storage::Files::from_settings`]); `bus` carries
+    /// the events the contexts tell each other (in-process on one node).
     pub fn new(
         store: Store,
         settings: Settings,
         jwt_secret: &[u8],
         files: videos::storage::Files,
+        bus: Arc<dyn bus::Bus>,
     ) -> Self {
         let tokens = Tokens::new(jwt_secret, settings.auth.access_ttl_secs);
         let login_guard = LoginGuard::new(&settings.auth);
@@ -118,6 +136,7 @@ impl AppState {
             video_runtime: Default::default(),
             chat: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
+            bus,
             settings,
         }))
     }
@@ -222,6 +241,11 @@ impl AppState {
     /// Connects the media hub, so that use cases can see and cut streams.
     pub fn set_media(&self, hub: Arc<media::hub::Hub>) {
         let _ = self.0.media.set(hub);
+    }
+
+    /// The event bus: in-process on one node.
+    pub fn bus(&self) -> &dyn bus::Bus {
+        &*self.0.bus
     }
 
     /// The media hub, if this node runs one.

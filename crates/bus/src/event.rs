@@ -65,6 +65,9 @@ pub enum DecodeError {
     /// An event of another kind (a subscription to a pattern sees several kinds).
     #[error("an event of kind {0:?}")]
     OtherKind(String),
+    /// A kind this subscriber does not know (published by a newer node).
+    #[error("an event of a kind this node does not know: {0:?}")]
+    UnknownKind(String),
     /// This kind at a version this node does not read.
     #[error("version {found} of {kind:?}; this node reads version {reads}")]
     Version {
@@ -82,6 +85,7 @@ impl DecodeError {
         match self {
             DecodeError::Malformed(_) => "malformed",
             DecodeError::OtherKind(_) => "other_kind",
+            DecodeError::UnknownKind(_) => "unknown_kind",
             DecodeError::Version { .. } => "version",
             DecodeError::BadData { .. } => "bad_data",
         }
@@ -101,11 +105,17 @@ pub fn decode<E: Event>(payload: &[u8]) -> Result<E, DecodeError> {
     let result = decode_uncounted::<E>(payload);
     if let Err(e) = &result {
         if !matches!(e, DecodeError::OtherKind(_)) {
-            metrics::counter!("bus_undecodable_total", "reason" => e.reason()).increment(1);
-            tracing::debug!("skipped an event: {e}");
+            skipped(e);
         }
     }
     result
+}
+
+/// Counts a message a subscriber skips, in `bus_undecodable_total{reason}`: one that
+/// dispatches on [`kind_of`] calls it for what it cannot read.
+pub fn skipped(e: &DecodeError) {
+    metrics::counter!("bus_undecodable_total", "reason" => e.reason()).increment(1);
+    tracing::debug!("skipped an event: {e}");
 }
 
 fn decode_uncounted<E: Event>(payload: &[u8]) -> Result<E, DecodeError> {

@@ -14,7 +14,15 @@ use crate::{Bus, BusFuture};
 /// Subscribers and what they listen to.
 #[derive(Debug, Default)]
 pub struct InProcess {
-    subs: Mutex<Vec<(Pattern, Feeder)>>,
+    subs: Mutex<Vec<Sub>>,
+}
+
+#[derive(Debug)]
+struct Sub {
+    pattern: Pattern,
+    /// A queue group: each message reaches one member of it.
+    group: Option<String>,
+    feeder: Feeder,
 }
 
 impl InProcess {
@@ -22,23 +30,36 @@ impl InProcess {
         InProcess::default()
     }
 
-    fn subs(&self) -> MutexGuard<'_, Vec<(Pattern, Feeder)>> {
+    fn subs(&self) -> MutexGuard<'_, Vec<Sub>> {
         self.subs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Hands `payload` to every subscriber of `subject`; returns how many queued it.
+    /// Hands `payload` to every subscriber of `subject` (to one member of each group);
+    /// returns how many queued it.
     pub fn deliver(&self, subject: &Subject, payload: Bytes) -> usize {
         let mut subs = self.subs();
         let mut queued = 0;
-        subs.retain(|(pattern, feeder)| {
-            if !pattern.matches(subject) {
-                return !feeder.is_closed();
+        let mut groups_served: Vec<String> = Vec::new();
+        subs.retain(|sub| {
+            if !sub.pattern.matches(subject) {
+                return !sub.feeder.is_closed();
+            }
+            if let Some(g) = &sub.group {
+                if groups_served.contains(g) {
+                    return !sub.feeder.is_closed();
+                }
             }
             let msg = Message {
                 subject: subject.clone(),
                 payload: payload.clone(),
             };
-            match feeder.offer(msg) {
+            let offered = sub.feeder.offer(msg);
+            if offered != Offered::Closed {
+                if let Some(g) = &sub.group {
+                    groups_served.push(g.clone());
+                }
+            }
+            match offered {
                 Offered::Queued => {
                     queued += 1;
                     true
@@ -52,15 +73,23 @@ impl InProcess {
 
     /// Subscribes to `pattern` with a queue of `capacity` messages.
     pub fn listen(&self, pattern: Pattern, capacity: usize) -> Subscription {
+        self.join(pattern, None, capacity)
+    }
+
+    fn join(&self, pattern: Pattern, group: Option<String>, capacity: usize) -> Subscription {
         let (feeder, sub) = channel(capacity);
-        self.subs().push((pattern, feeder));
+        self.subs().push(Sub {
+            pattern,
+            group,
+            feeder,
+        });
         sub
     }
 
     /// Subscriptions that are still open.
     pub fn subscribers(&self) -> usize {
         let mut subs = self.subs();
-        subs.retain(|(_, f)| !f.is_closed());
+        subs.retain(|s| !s.feeder.is_closed());
         subs.len()
     }
 }
@@ -73,6 +102,16 @@ impl Bus for InProcess {
 
     fn subscribe(&self, pattern: Pattern, capacity: usize) -> BusFuture<'_, Subscription> {
         let sub = self.listen(pattern, capacity);
+        Box::pin(std::future::ready(Ok(sub)))
+    }
+
+    fn subscribe_group(
+        &self,
+        pattern: Pattern,
+        group: &str,
+        capacity: usize,
+    ) -> BusFuture<'_, Subscription> {
+        let sub = self.join(pattern, Some(group.to_owned()), capacity);
         Box::pin(std::future::ready(Ok(sub)))
     }
 }
@@ -148,6 +187,32 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 10, "one slow subscriber costs the others nothing");
+    }
+
+    #[tokio::test]
+    async fn each_message_reaches_one_member_of_a_group_and_every_plain_subscriber() {
+        let bus = InProcess::new();
+        let mut a = bus
+            .subscribe_group(Pattern::new("momo.room.*.live").unwrap(), "notify", 8)
+            .await
+            .unwrap();
+        let mut b = bus
+            .subscribe_group(Pattern::new("momo.room.*.live").unwrap(), "notify", 8)
+            .await
+            .unwrap();
+        let mut all = bus.listen(Pattern::new("momo.room.>").unwrap(), 8);
+        let queued = bus.deliver(&Subject::of_room(3, "live"), Bytes::from_static(b"x"));
+        assert_eq!(queued, 2);
+        let got = |s: &mut Subscription| matches!(s.try_recv(), Some(Delivery::Message(_)));
+        assert!(
+            got(&mut a) ^ got(&mut b),
+            "one member of the group, not both"
+        );
+        assert!(got(&mut all));
+        // A member that left is skipped, not counted as served.
+        drop(a);
+        bus.deliver(&Subject::of_room(3, "live"), Bytes::from_static(b"y"));
+        assert!(got(&mut b));
     }
 
     #[tokio::test]

@@ -22,7 +22,7 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 
-pub use event::{decode, encode, kind_of, DecodeError, Event};
+pub use event::{decode, encode, kind_of, skipped, DecodeError, Event};
 pub use inproc::InProcess;
 pub use subject::{BadSubject, Pattern, Subject};
 pub use subscription::{channel, Delivery, Feeder, Message, Offered, Subscription};
@@ -48,6 +48,22 @@ pub trait Bus: Send + Sync + 'static {
     /// dropped): a subscriber that answers a client after subscribing misses nothing
     /// published after that answer.
     fn subscribe(&self, pattern: Pattern, capacity: usize) -> BusFuture<'_, Subscription>;
+
+    /// Subscribes to `pattern` as a member of queue group `group`: each message reaches
+    /// one member of the group, on one node (NATS's queue groups). For work that must be
+    /// done once however many nodes hear of it, such as notifying an anchor's followers.
+    fn subscribe_group(
+        &self,
+        pattern: Pattern,
+        group: &str,
+        capacity: usize,
+    ) -> BusFuture<'_, Subscription>;
+}
+
+impl std::fmt::Debug for dyn Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bus")
+    }
 }
 
 /// Publishes `event` to its subject, in its envelope.

@@ -75,6 +75,35 @@ impl Subject {
         Subject::new(format!("momo.ctx.{context}.{kind}"))
     }
 
+    /// `momo.room.{room}.{kind}` for a numeric room id and a kind written in code (one
+    /// token; checked in debug builds).
+    pub fn of_room(room: i64, kind: &'static str) -> Subject {
+        debug_assert!(valid_token(kind), "{kind:?} is not one token");
+        Subject(format!("momo.room.{room}.{kind}"))
+    }
+
+    /// `momo.user.{user}.{kind}` for a kind written in code.
+    pub fn of_user(user: i64, kind: &'static str) -> Subject {
+        debug_assert!(valid_token(kind), "{kind:?} is not one token");
+        Subject(format!("momo.user.{user}.{kind}"))
+    }
+
+    /// `momo.ctx.{context}.{kind}` for names written in code.
+    pub fn of_context(context: &'static str, kind: &'static str) -> Subject {
+        debug_assert!(valid_token(context) && valid_token(kind));
+        Subject(format!("momo.ctx.{context}.{kind}"))
+    }
+
+    /// The id a `momo.room.{id}.…` or `momo.user.{id}.…` subject is about, when it is a
+    /// number.
+    pub fn numeric_id(&self) -> Option<i64> {
+        let mut tokens = self.0.split('.');
+        match (tokens.next(), tokens.next()) {
+            (Some("momo"), Some("room" | "user")) => tokens.next()?.parse().ok(),
+            _ => None,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -184,6 +213,16 @@ mod tests {
 
     fn s(x: &str) -> Subject {
         Subject::new(x).unwrap()
+    }
+
+    #[test]
+    fn ids_are_read_back_from_room_and_user_subjects() {
+        assert_eq!(Subject::of_room(7, "gift").as_str(), "momo.room.7.gift");
+        assert_eq!(Subject::of_room(7, "gift").numeric_id(), Some(7));
+        assert_eq!(Subject::of_user(-3, "banned").numeric_id(), Some(-3));
+        assert_eq!(Subject::of_context("talk", "x").numeric_id(), None);
+        assert_eq!(s("momo.room.abc.gift").numeric_id(), None);
+        assert_eq!(s("other.room.7.gift").numeric_id(), None);
     }
 
     #[test]

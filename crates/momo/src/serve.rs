@@ -36,8 +36,16 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// The database and the application state built on it.
+/// The database and the application state built on it, with a bus of its own.
 pub async fn open(config: &Config) -> anyhow::Result<AppState> {
+    open_on(config, std::sync::Arc::new(bus::InProcess::new())).await
+}
+
+/// The database and the application state built on it, telling its events on `bus`.
+pub async fn open_on(
+    config: &Config,
+    bus: std::sync::Arc<dyn bus::Bus>,
+) -> anyhow::Result<AppState> {
     kit::cidr::parse_all(&config.app.auth.trusted_proxies).context("auth.trusted_proxies")?;
     let store = open_store(config).await?;
     let secret =
@@ -49,7 +57,7 @@ pub async fn open(config: &Config) -> anyhow::Result<AppState> {
     let files = app::videos::storage::Files::from_settings(&settings.videos)
         .map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!(files = files.describe(), "video storage ready");
-    Ok(AppState::new(store, settings, &secret, files))
+    Ok(AppState::new(store, settings, &secret, files, bus))
 }
 
 /// A running node.
@@ -64,6 +72,8 @@ pub struct Running {
     pub hub: std::sync::Arc<media::hub::Hub>,
     /// The chat connections of this node.
     pub gateway: std::sync::Arc<im::gateway::Gateway>,
+    /// The event bus this node publishes and listens on.
+    pub bus: std::sync::Arc<dyn bus::Bus>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -95,7 +105,8 @@ pub async fn start(
         .with_context(|| format!("cannot listen for RTMP on {}", config.rtmp))?;
     let rtmp_addr = rtmp_listener.local_addr()?;
     config.app.live.rtmp_port = rtmp_addr.port();
-    let state = open(&config).await?;
+    let bus: std::sync::Arc<dyn bus::Bus> = std::sync::Arc::new(bus::InProcess::new());
+    let state = open_on(&config, bus.clone()).await?;
     for warning in app::ops::health::unsafe_settings(&config.app) {
         tracing::warn!("UNSAFE SETTING: {warning}");
     }
@@ -115,7 +126,7 @@ pub async fn start(
 
     let hub = media::hub::Hub::new(config.media.hub());
     state.set_media(hub.clone());
-    tokio::spawn(app::live::events::follow_hub(state.clone(), hub.events()));
+    tokio::spawn(app::live::streams::follow_hub(state.clone(), hub.events()));
     let heartbeat = tokio::spawn(app::live::upkeep::run_heartbeat(state.clone()));
     let (notices_stop_tx, notices_stop_rx) = oneshot::channel::<()>();
     let gift_notices = tokio::spawn(app::gifts::notices::run(state.clone(), async move {
@@ -163,6 +174,10 @@ pub async fn start(
         state.clone(),
     )));
     state.set_chat(gateway.clone());
+    // The contexts tell this node's sockets and streams through the bus.
+    let listeners = app::listen(&state)
+        .await
+        .context("cannot subscribe to the event bus")?;
     let (chat_tcp_stop_tx, chat_tcp_stop_rx) = oneshot::channel::<()>();
     if let Some(listener) = chat_tcp {
         tokio::spawn(im::gateway::tcp::serve(
@@ -230,6 +245,9 @@ pub async fn start(
         };
         heartbeat.abort();
         words.abort();
+        for task in &listeners {
+            task.abort();
+        }
         // After the last request: no gift is left out of the final notices.
         let _ = notices_stop_tx.send(());
         let _ = tokio::time::timeout(grace, gift_notices).await;
@@ -251,6 +269,7 @@ pub async fn start(
         chat_tcp_addr,
         hub,
         gateway,
+        bus,
         stop: Some(stop_tx),
         task,
     })

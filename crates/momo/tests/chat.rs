@@ -410,6 +410,86 @@ async fn sensitive_words_are_masked_or_refused_as_configured() {
     }
 }
 
+/// A node that committed a ban and died before publishing it leaves the event in the
+/// outbox; another node's sweep publishes it, and the sockets close anyway.
+#[tokio::test]
+async fn a_ban_left_in_the_outbox_by_a_dead_node_still_closes_sockets() {
+    for backend in common::backends() {
+        let s = common::TestServer::start(backend).await;
+        let u = s.register("troll").await;
+        let mut ws = signed_in(&s, &u.token, Some("live://1")).await;
+        // The "dead node": the ban and its event committed, never published.
+        let state = s.app_state().await;
+        let old = kit::time::now_ms() - 10_000;
+        let event = app::admin::events::UserBanned { user_id: u.id };
+        let mut tx = state.store().begin().await.unwrap();
+        sqlx::query("UPDATE users SET status = 'banned' WHERE id = $1")
+            .bind(u.id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO outbox (subject, payload, created_at) VALUES ($1, $2, $3)")
+            .bind(bus::Event::subject(&event).as_str())
+            .bind(String::from_utf8(bus::encode(&event).to_vec()).unwrap())
+            .bind(old)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // The server's sweep (every second) publishes it; its relay closes the socket.
+        assert_eq!(expect_op(&mut ws, 6).await["op"], 6);
+        assert!(next_json(&mut ws).await.is_none());
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+            .fetch_one(state.store().pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "a published row is deleted");
+        state.store().close().await;
+        s.stop().await;
+    }
+}
+
+/// A relay whose moderation queue overflowed resyncs from the database: banned users'
+/// sockets close and kicked users leave their rooms, with no event at all.
+#[tokio::test]
+async fn moderation_resyncs_from_the_database_after_a_gap() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let owner = s.register("owner").await;
+    let (_, room) = s
+        .post("/api/v1/rooms", Some(&owner.token), json!({"title": "r"}))
+        .await;
+    let room_id = room["id"].as_i64().unwrap();
+    let troll = s.register("troll").await;
+    let pest = s.register("pest").await;
+    let mut banned_ws = signed_in(&s, &troll.token, Some("live://1")).await;
+    let live = format!("live://{room_id}");
+    let mut kicked_ws = signed_in(&s, &pest.token, Some(&live)).await;
+    let state = s.app_state().await;
+    sqlx::query("UPDATE users SET status = 'banned' WHERE id = $1")
+        .bind(troll.id)
+        .execute(state.store().writer())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO room_kicks (room_id, user_id, until_ms, by_user, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(room_id)
+    .bind(pest.id)
+    .bind(kit::time::now_ms() + 60_000)
+    .bind(owner.id)
+    .bind(kit::time::now_ms())
+    .execute(state.store().writer())
+    .await
+    .unwrap();
+    app::relay::resync(&state, &s.gateway()).await.unwrap();
+    assert_eq!(expect_op(&mut banned_ws, 6).await["op"], 6);
+    let out = expect_op(&mut kicked_ws, 13).await;
+    assert_eq!(out["body"]["kicked"]["room_id"], live.as_str());
+    state.store().close().await;
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn a_banned_user_is_disconnected_and_kept_out_until_unbanned() {
     for backend in common::backends() {

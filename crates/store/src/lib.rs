@@ -12,6 +12,8 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
 
+pub mod sql;
+
 pub use sqlx;
 
 /// A database error: cannot connect, bad URL, or a failed migration.

@@ -7,7 +7,9 @@ use axum::Json;
 use kit::ApiError;
 use serde::Serialize;
 
+use crate::admin::events::UserBanned;
 use crate::error::Result;
+use crate::events::Outbox;
 use crate::http::{Admin, IdPath};
 use crate::AppState;
 
@@ -16,7 +18,7 @@ pub struct BanResult {
     pub user_id: i64,
     /// `banned` or `active`.
     pub status: &'static str,
-    /// Chat connections closed by this ban.
+    /// Chat connections this ban closes on this node.
     pub connections_closed: usize,
 }
 
@@ -66,9 +68,13 @@ pub async fn ban(state: &AppState, by: i64, id: i64) -> Result<BanResult> {
     .execute(&mut *tx)
     .await?;
     crate::web::session::revoke_all(&mut *tx, id).await?;
+    let mut outbox = Outbox::new();
+    outbox.put(&mut tx, &UserBanned { user_id: id }).await?;
     tx.commit().await?;
     state.user_cache().forget_user(id);
-    let connections_closed = state.chat().map(|gw| gw.disconnect_user(id)).unwrap_or(0);
+    // Counted before the event goes out: every one of them is closed by it.
+    let connections_closed = state.chat().map_or(0, |gw| gw.connections_of(id));
+    outbox.send(state).await;
     crate::admin::audit::record(
         state,
         by,

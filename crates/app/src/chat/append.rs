@@ -6,11 +6,11 @@
 //! speaker's rights are checked after that lock and cannot change before the commit: a
 //! message never lands after the group was dissolved or its sender was kicked.
 
-use bytes::Bytes;
 use kit::ApiError;
 use serde_json::Value;
 use sqlx::AnyConnection;
 
+use crate::chat::events::MessageAppended;
 use crate::chat::model::{MessageRow, MessageView, MESSAGE_COLUMNS, NEW_MESSAGE_COLUMNS};
 use crate::error::Result;
 use crate::groups::model::Role;
@@ -147,14 +147,15 @@ pub async fn system(
     .await
 }
 
-/// Pushes stored messages (op 1000, `{"type": "message", ...}`) to the connections of
-/// `users`. Called after the commit, so a pushed message is always in the history.
-pub fn push_messages(state: &AppState, users: &[i64], rows: Vec<MessageRow>) {
-    let Some(gw) = state.chat() else { return };
+/// Tells the sockets of `users` about stored messages ([`MessageAppended`]; they get
+/// op 1000, `{"type": "message", ...}`). Called after the commit, so a pushed message is
+/// always in the history.
+pub async fn push_messages(state: &AppState, users: &[i64], rows: Vec<MessageRow>) {
     for row in rows {
-        let view = MessageView::from(row);
-        let body = serde_json::json!({"type": "message", "message": &view}).to_string();
-        gw.push_users(users, im::proto::op::MESSAGE, Bytes::from(body));
+        let event = MessageAppended {
+            message: MessageView::from(row),
+        };
+        crate::events::publish_to_users(state, users, "message", &event).await;
     }
 }
 

@@ -55,7 +55,7 @@ pub const MESSAGE_COLUMNS: &str =
      recalled_by";
 
 /// A message as clients see it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub conversation_id: i64,
     /// Consecutive within the conversation, from 1.

@@ -11,13 +11,13 @@
 
 use axum::extract::State;
 use axum::Json;
-use bytes::Bytes;
 use kit::ApiError;
 use serde_json::json;
 
 use crate::chat::append::{
     conversation_not_found, group_dissolved, member_ids, push_messages, system,
 };
+use crate::chat::events::MessageRecalled;
 use crate::chat::model::{MessageRow, MessageView, MESSAGE_COLUMNS};
 use crate::error::Result;
 use crate::groups::model::role_of;
@@ -112,18 +112,14 @@ pub async fn recall(
     .await?;
     tx.commit().await?;
     let members = member_ids(&state, id).await?;
-    if let Some(gw) = state.chat() {
-        let body = json!({
-            "type": "recall", "conversation_id": id, "seq": seq,
-            "recalled_at": now, "recalled_by": me,
-        });
-        gw.push_users(
-            &members,
-            im::proto::op::MESSAGE,
-            Bytes::from(body.to_string()),
-        );
-    }
-    push_messages(&state, &members, vec![notice]);
+    let recalled = MessageRecalled {
+        conversation_id: id,
+        seq,
+        recalled_at: now,
+        recalled_by: me,
+    };
+    crate::events::publish_to_users(&state, &members, "message", &recalled).await;
+    push_messages(&state, &members, vec![notice]).await;
     tracing::info!(conversation = id, seq, by = me, "message recalled");
     Ok(Json(tombstone.into()))
 }

@@ -180,7 +180,7 @@ pub async fn send(
     let view = MessageView::from(row.clone());
     // Members as of the commit: a kick between the check above and the store is seen.
     let members = member_ids(state, id).await?;
-    push_messages(state, &members, vec![row]);
+    push_messages(state, &members, vec![row]).await;
     metrics::counter!("chat_messages_total").increment(1);
     Ok((true, view))
 }

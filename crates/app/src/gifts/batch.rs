@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::http::StatusCode;
 use sqlx::Row;
+use store::sql::{params, rows};
 use store::Backend;
 use tokio::sync::{mpsc, oneshot};
 
@@ -158,7 +159,7 @@ async fn write_batch(
     let mut sql = String::from(
         "INSERT INTO ledger_txns (kind, user_id, idempotency_key, fingerprint, memo, created_at) VALUES ",
     );
-    push_rows(&mut sql, fresh.len(), 6);
+    sql.push_str(&rows(1, fresh.len(), 6));
     sql.push_str(
         " ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING id, user_id, idempotency_key",
     );
@@ -317,7 +318,7 @@ async fn write_batch(
             let mut sql = String::from(
                 "INSERT INTO ledger_accounts (id, user_id, asset, balance, updated_at) VALUES ",
             );
-            push_rows(&mut sql, credits.len(), 5);
+            sql.push_str(&rows(1, credits.len(), 5));
             sql.push_str(
                 " ON CONFLICT (id) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance, \
                  updated_at = excluded.updated_at",
@@ -333,7 +334,7 @@ async fn write_batch(
         let mut sql = String::from(
             "INSERT INTO ledger_entries (txn_id, account, user_id, asset, amount, balance_after, created_at) VALUES ",
         );
-        push_rows(&mut sql, paid.len() * 4, 7);
+        sql.push_str(&rows(1, paid.len() * 4, 7));
         let mut q = sqlx::query(&sql);
         for &(i, txn, coins_after) in &paid {
             let g = &gifts[i];
@@ -365,7 +366,7 @@ async fn write_batch(
             "INSERT INTO gift_events (txn_id, room_id, session_id, sender_id, anchor_id, gift_id, \
                                       count, coins, diamonds, created_at) VALUES ",
         );
-        push_rows(&mut sql, paid.len(), 10);
+        sql.push_str(&rows(1, paid.len(), 10));
         sql.push_str(" RETURNING id, txn_id");
         let mut q = sqlx::query(&sql);
         for &(i, txn, _) in &paid {
@@ -400,7 +401,7 @@ async fn write_batch(
         }
         let mut sql =
             String::from("INSERT INTO gift_ranks (room_id, period, user_id, coins) VALUES ");
-        push_rows(&mut sql, ranks.len(), 4);
+        sql.push_str(&rows(1, ranks.len(), 4));
         sql.push_str(
             " ON CONFLICT (room_id, period, user_id) DO UPDATE SET coins = gift_ranks.coins + excluded.coins",
         );
@@ -483,37 +484,9 @@ async fn write_batch(
         .collect())
 }
 
-/// Appends `rows` groups of `width` numbered placeholders: `($1, $2), ($3, $4)`.
-fn push_rows(sql: &mut String, rows: usize, width: usize) {
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        sql.push_str(&params(r * width + 1, width));
-        sql.push(')');
-    }
-}
-
-/// `count` numbered placeholders from `$first`, comma-separated.
-fn params(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_across_rows() {
-        let mut sql = String::new();
-        push_rows(&mut sql, 2, 3);
-        assert_eq!(sql, "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(params(4, 2), "$4, $5");
-    }
 
     fn gift(n: i64) -> NewGift {
         NewGift {

@@ -29,7 +29,7 @@ pub struct GiftRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GiftView {
     pub id: i64,
     pub name: String,

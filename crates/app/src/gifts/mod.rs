@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod catalogue;
+pub mod events;
 pub mod lookup;
 pub mod notices;
 pub mod rankings;

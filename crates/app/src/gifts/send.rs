@@ -5,20 +5,20 @@
 //! adds it to the room's and the anchor's rankings, and stores the answer under the
 //! sender's idempotency key: a retry is answered the same and charged nothing. The room
 //! and the gift are read through [`lookup`]'s caches, so the transaction is the only
-//! database work. After the commit the gift is announced to the room through the
-//! chat gateway (op 1000, `{"type": "gift", ...}`) and counted towards the anchor's next
-//! gift notice ([`notices`](crate::gifts::notices)).
+//! database work. After the commit the gift is announced to the room ([`GiftGiven`] on
+//! the bus; the room's chat shows op 1000, `{"type": "gift", ...}`) and counted towards
+//! the anchor's next gift notice ([`notices`](crate::gifts::notices)).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use bytes::Bytes;
 use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::gifts::batch::NewGift;
 use crate::gifts::catalogue::{self, GiftView};
+use crate::gifts::events::{GiftGiven, Sender, SenderProfile};
 use crate::gifts::{lookup, rankings};
 use crate::http::{Auth, Body, Fields, IdPath};
 use crate::wallet::ledger;
@@ -166,29 +166,25 @@ pub async fn send_gift(
     Ok((StatusCode::CREATED, Json(sent)))
 }
 
-/// Tells the room that the gift was sent.
+/// Tells the room that the gift was sent ([`GiftGiven`], at most once).
 async fn announce(state: &AppState, sent: &GiftSent, gift: GiftView) {
-    let Some(gw) = state.chat() else {
-        return;
+    let profile = match crate::users::load(state, sent.sender_id, 0).await {
+        Ok(u) => Some(SenderProfile {
+            nickname: u.nickname,
+            avatar_url: u.avatar_url,
+        }),
+        Err(_) => None,
     };
-    let sender = match crate::users::load(state, sent.sender_id, 0).await {
-        Ok(u) => {
-            serde_json::json!({"id": u.id, "nickname": u.nickname, "avatar_url": u.avatar_url})
-        }
-        Err(_) => serde_json::json!({"id": sent.sender_id}),
+    let given = GiftGiven {
+        room_id: sent.room_id,
+        sender: Sender {
+            id: sent.sender_id,
+            profile,
+        },
+        gift,
+        count: sent.count,
+        coins: sent.coins,
+        created_at: sent.created_at,
     };
-    let body = serde_json::json!({
-        "type": "gift",
-        "room_id": sent.room_id,
-        "sender": sender,
-        "gift": gift,
-        "count": sent.count,
-        "coins": sent.coins,
-        "created_at": sent.created_at,
-    });
-    gw.push_room(
-        &sent.room_id.to_string(),
-        im::proto::op::MESSAGE,
-        Bytes::from(body.to_string()),
-    );
+    crate::events::publish(state, &given).await;
 }

@@ -110,7 +110,7 @@ pub async fn create_group(
     let notice = system(&mut tx, id, me, event, now).await?;
     let view = load_view(&mut tx, id, me).await?;
     tx.commit().await?;
-    push_messages(&state, &members, vec![notice]);
+    push_messages(&state, &members, vec![notice]).await;
     tracing::info!(
         group = id,
         owner = me,

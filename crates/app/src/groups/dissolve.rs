@@ -53,7 +53,7 @@ pub async fn dissolve_group(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    push_messages(&state, &member_ids(&state, id).await?, vec![notice]);
+    push_messages(&state, &member_ids(&state, id).await?, vec![notice]).await;
     tracing::info!(group = id, owner = me, "group dissolved");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -137,7 +137,7 @@ pub async fn invite(
     }
     tx.commit().await?;
     if !notices.is_empty() {
-        push_messages(&state, &member_ids(&state, id).await?, notices);
+        push_messages(&state, &member_ids(&state, id).await?, notices).await;
     }
     Ok(Json(Invited {
         added,

@@ -51,7 +51,7 @@ pub async fn kick(
     tx.commit().await?;
     let mut to = member_ids(&state, id).await?;
     to.push(user_id);
-    push_messages(&state, &to, vec![notice]);
+    push_messages(&state, &to, vec![notice]).await;
     tracing::info!(group = id, user = user_id, by = me, "kicked from group");
     Ok(StatusCode::NO_CONTENT)
 }

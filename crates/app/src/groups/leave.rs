@@ -60,7 +60,7 @@ pub async fn leave(
     if !notices.is_empty() {
         let mut to = member_ids(&state, id).await?;
         to.push(me);
-        push_messages(&state, &to, notices);
+        push_messages(&state, &to, notices).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }

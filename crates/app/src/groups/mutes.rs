@@ -68,7 +68,8 @@ pub async fn mute(
         &state,
         &member_ids(&state, id).await?,
         notice.into_iter().collect(),
-    );
+    )
+    .await;
     Ok(Json(GroupMute {
         group_id: id,
         user_id: req.user_id,
@@ -105,7 +106,8 @@ pub async fn unmute(
         &state,
         &member_ids(&state, id).await?,
         notice.into_iter().collect(),
-    );
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -104,7 +104,7 @@ pub async fn set_role(
     let view = load_view(&mut tx, id, me).await?;
     tx.commit().await?;
     if !notices.is_empty() {
-        push_messages(&state, &member_ids(&state, id).await?, notices);
+        push_messages(&state, &member_ids(&state, id).await?, notices).await;
     }
     Ok(Json(view))
 }

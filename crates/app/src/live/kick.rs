@@ -5,17 +5,18 @@
 //! user's notifications and conversations too); each gets an op 13 with
 //! `"room_id": null` and `"kicked": {"room_id", "until"}`. Joining the room again (auth
 //! with the room, op 12) is refused with op 24 `kicked` until `until` (default 10
-//! minutes). Kicks reach the connections of this node; other nodes refuse the rejoin.
+//! minutes). The kick is a durable event ([`MemberKicked`]): every node takes the user's
+//! connections out of the room and refuses the rejoin.
 
 use axum::extract::State;
 use axum::Json;
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::error::Result;
+use crate::events::Outbox;
 use crate::http::{Auth, Body, Fields, IdPath};
 use crate::live::admins::check_moderation;
+use crate::live::events::MemberKicked;
 use crate::live::mutes::check_duration;
 use crate::AppState;
 
@@ -67,6 +68,7 @@ pub async fn kick(
     check_moderation(&state, room_id, auth.user_id, req.user_id, f).await?;
     let now = kit::time::now_ms();
     let until_ms = now + secs * 1000;
+    let mut tx = state.store().begin().await?;
     sqlx::query(
         "INSERT INTO room_kicks (room_id, user_id, until_ms, by_user, created_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room_id, user_id) DO UPDATE \
@@ -78,25 +80,23 @@ pub async fn kick(
     .bind(until_ms)
     .bind(auth.user_id)
     .bind(now)
-    .execute(state.store().writer())
+    .execute(&mut *tx)
     .await?;
+    let kicked = MemberKicked {
+        room_id,
+        user_id: req.user_id,
+        until: until_ms,
+    };
+    let mut outbox = Outbox::new();
+    outbox.put(&mut tx, &kicked).await?;
+    tx.commit().await?;
     // Refuse the rejoin before taking them out, so a quick rejoin cannot slip through.
     state.room_rules().forget(room_id, req.user_id);
-    let connections_removed = state
-        .chat()
-        .map(|gw| {
-            let notice = json!({
-                "room_id": null,
-                "online": 0,
-                "kicked": {"room_id": format!("live://{room_id}"), "until": until_ms},
-            });
-            gw.remove_from_room(
-                &room_id.to_string(),
-                req.user_id,
-                Bytes::from(notice.to_string()),
-            )
-        })
-        .unwrap_or(0);
+    // Counted before the event goes out: every one of them leaves the room by it.
+    let connections_removed = state.chat().map_or(0, |gw| {
+        gw.connections_in_room(&room_id.to_string(), req.user_id)
+    });
+    outbox.send(&state).await;
     tracing::info!(
         room = room_id,
         user = req.user_id,

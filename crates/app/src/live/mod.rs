@@ -18,6 +18,7 @@ pub mod room_rules;
 pub mod rotate_key;
 pub mod sessions;
 pub mod stream_auth;
+pub mod streams;
 pub mod update_room;
 pub mod upkeep;
 

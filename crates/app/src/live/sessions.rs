@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::accounts::Role;
 use crate::error::Result;
 use crate::http::{Auth, Cursor, IdPath, Page, PageQuery, Query};
-use crate::live::events::{GIFT_COINS, GIFT_DIAMONDS};
 use crate::live::get_room::load;
+use crate::live::streams::{GIFT_COINS, GIFT_DIAMONDS};
 use crate::AppState;
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]

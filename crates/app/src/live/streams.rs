@@ -1,12 +1,14 @@
 //! The media server's news, applied to rooms: a room goes live when a publisher starts
 //! and a live session is opened; it goes offline when its stream ends (after the grace
 //! period, not on a brief disconnect) and the session is closed with its peak audience.
-//! Both are told to the room's chat (op 1000, `{"type": "live_started" | "live_ended"}`).
+//! Both are events on the bus ([`RoomWentLive`], [`RoomWentOffline`]): the room's chat is
+//! told (op 1000, `{"type": "live_started" | "live_ended"}`), followers are notified and a
+//! replay starts recording.
 
-use bytes::Bytes;
 use media::hub::MediaEvent;
 
 use crate::error::Result;
+use crate::live::events::{RoomWentLive, RoomWentOffline};
 use crate::AppState;
 
 /// Records what `event` means for its room.
@@ -17,9 +19,14 @@ pub async fn apply(state: &AppState, event: &MediaEvent) -> Result<()> {
             let Ok(id) = key.parse::<i64>() else {
                 return Ok(());
             };
-            if go_live(state, id, now).await? && !resumed {
-                tell_room(state, id, "live_started");
-                crate::notifications::followers_live::spawn_if_went_live(state, id, now);
+            let opened = go_live(state, id, now).await?;
+            if !resumed {
+                let live = RoomWentLive {
+                    room_id: id,
+                    at: now,
+                    session_resumed: !opened,
+                };
+                crate::events::publish(state, &live).await;
             }
         }
         MediaEvent::StreamEnded { key, summary } => {
@@ -27,7 +34,14 @@ pub async fn apply(state: &AppState, event: &MediaEvent) -> Result<()> {
                 return Ok(());
             };
             if end_session(state, id, "ended", summary.viewers_peak as i64, now).await? {
-                tell_room(state, id, "live_ended");
+                crate::events::publish(
+                    state,
+                    &RoomWentOffline {
+                        room_id: id,
+                        at: now,
+                    },
+                )
+                .await;
             }
         }
         MediaEvent::PublisherLeft { .. } => {}
@@ -85,10 +99,24 @@ pub async fn end_session(
     now: i64,
 ) -> Result<bool> {
     let mut tx = state.store().begin().await?;
+    let closed = close_session(&mut tx, id, reason, peak, now).await?;
+    tx.commit().await?;
+    crate::gifts::lookup::forget_room(state, id);
+    Ok(closed)
+}
+
+/// [`end_session`]'s writes, in `tx`; forget the room's cached state after the commit.
+pub async fn close_session(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id: i64,
+    reason: &str,
+    peak: i64,
+    now: i64,
+) -> Result<bool> {
     let session: Option<Option<i64>> =
         sqlx::query_scalar("SELECT session_id FROM live_rooms WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
     let session = session.flatten();
     if let Some(s) = session {
@@ -103,7 +131,7 @@ pub async fn end_session(
         .bind(reason)
         .bind(peak)
         .bind(s)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     sqlx::query(
@@ -112,10 +140,8 @@ pub async fn end_session(
     )
     .bind(now)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    crate::gifts::lookup::forget_room(state, id);
     Ok(session.is_some())
 }
 
@@ -126,13 +152,6 @@ pub const GIFT_COINS: &str = "CAST((SELECT COALESCE(SUM(g.coins), 0) FROM gift_e
 pub const GIFT_DIAMONDS: &str = "CAST((SELECT COALESCE(SUM(g.diamonds), 0) FROM gift_events g \
                                  WHERE g.session_id = live_sessions.id) AS BIGINT)";
 
-fn tell_room(state: &AppState, id: i64, what: &str) {
-    if let Some(gw) = state.chat() {
-        let body = serde_json::json!({"type": what, "room_id": id}).to_string();
-        gw.push_room(&id.to_string(), im::proto::op::MESSAGE, Bytes::from(body));
-    }
-}
-
 /// Applies every event from the hub until it closes.
 pub async fn follow_hub(state: AppState, mut events: tokio::sync::broadcast::Receiver<MediaEvent>) {
     use tokio::sync::broadcast::error::RecvError;
@@ -141,13 +160,6 @@ pub async fn follow_hub(state: AppState, mut events: tokio::sync::broadcast::Rec
             Ok(event) => {
                 if let Err(e) = apply(&state, &event).await {
                     tracing::error!("cannot record {event:?}: {e}");
-                }
-                if let MediaEvent::PublishStarted {
-                    key,
-                    resumed: false,
-                } = &event
-                {
-                    crate::videos::replays::on_publish_started(&state, key).await;
                 }
             }
             Err(RecvError::Lagged(n)) => tracing::warn!("missed {n} media events"),

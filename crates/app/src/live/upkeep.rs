@@ -33,7 +33,7 @@ pub async fn heartbeat(state: &AppState) -> Result<()> {
         .rows_affected();
         if seen == 0 {
             // Streaming here but recorded offline (a sweep raced a slow heartbeat).
-            crate::live::events::go_live(state, id, now).await?;
+            crate::live::streams::go_live(state, id, now).await?;
         }
         sqlx::query(
             "UPDATE live_sessions SET peak_viewers = $1 \
@@ -80,7 +80,7 @@ pub async fn sweep_vanished(state: &AppState) -> Result<usize> {
             continue;
         }
         tracing::warn!(room = id, "closing a live room whose stream vanished");
-        crate::live::events::end_session(state, *id, "vanished", 0, now).await?;
+        crate::live::streams::end_session(state, *id, "vanished", 0, now).await?;
     }
     Ok(stale.len())
 }

@@ -10,11 +10,11 @@
 //! The live push (op 25) carries `"seq": null`; clients that show it can recognise the
 //! copy in their next sync by `payload.announcement_id`.
 
-use bytes::Bytes;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::error::Result;
+use crate::notifications::events::Announced;
 use crate::AppState;
 
 /// An announcement as stored.
@@ -26,7 +26,8 @@ pub struct Announcement {
     pub created_at: i64,
 }
 
-/// Stores an announcement by admin `by` and pushes it to every connection of this node.
+/// Stores an announcement by admin `by` and pushes it to every connection of every
+/// node ([`Announced`]).
 pub async fn announce(state: &AppState, by: i64, title: &str, body: &str) -> Result<Announcement> {
     let now = kit::time::now_ms();
     let row = sqlx::query_as::<_, Announcement>(
@@ -39,16 +40,13 @@ pub async fn announce(state: &AppState, by: i64, title: &str, body: &str) -> Res
     .bind(now)
     .fetch_one(state.store().writer())
     .await?;
-    if let Some(gw) = state.chat() {
-        let push = json!({
-            "seq": null,
-            "kind": "announcement",
-            "actor_id": null,
-            "payload": payload(&row),
-            "created_at": row.created_at,
-        });
-        gw.push_all(im::proto::op::NOTIFICATION, Bytes::from(push.to_string()));
-    }
+    let announced = Announced {
+        announcement_id: row.id,
+        title: row.title.clone(),
+        body: row.body.clone(),
+        created_at: row.created_at,
+    };
+    crate::events::publish(state, &announced).await;
     Ok(row)
 }
 

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::error::Result;
+use crate::live::events::RoomWentLive;
 use crate::notifications::model::{Notification, NotificationKind};
 use crate::notifications::notify::notify_many;
 use crate::AppState;
@@ -31,9 +32,35 @@ pub async fn notify_followers_live(
     notify_many(state, &followers, n).await
 }
 
-/// For the media events: when room `room_id` has just gone live (its `live_since` is
-/// `since`, so this publish started the session rather than resumed it), notifies its
-/// owner's followers in the background; the events loop does not wait for the fan-out.
+/// Notifies followers when a room goes live ([`RoomWentLive`] opening a session), once
+/// per event whichever node hears it (a queue group), in the background: a fan-out to
+/// many followers does not hold up the next event. At most once: a fan-out lost to a
+/// full queue leaves followers to find the room in the live list.
+pub async fn follow(state: &AppState) -> Result<tokio::task::JoinHandle<()>, bus::BusError> {
+    let pattern = bus::Pattern::new("momo.room.*.live")
+        .map_err(|e| bus::BusError::Unavailable(e.to_string()))?;
+    let mut sub = (state.bus())
+        .subscribe_group(pattern, "notifications.followers_live", 4_096)
+        .await?;
+    let state = state.clone();
+    Ok(tokio::spawn(async move {
+        while let Some(d) = sub.recv().await {
+            let bus::Delivery::Message(m) = d else {
+                tracing::warn!("live notices to followers were dropped");
+                continue;
+            };
+            if let Ok(live) = bus::decode::<RoomWentLive>(&m.payload) {
+                if !live.session_resumed {
+                    spawn_if_went_live(&state, live.room_id, live.at);
+                }
+            }
+        }
+    }))
+}
+
+/// When room `room_id` has just gone live (its `live_since` is `since`, so this publish
+/// started the session rather than resumed it), notifies its owner's followers in the
+/// background.
 pub fn spawn_if_went_live(state: &AppState, room_id: i64, since: i64) {
     let state = state.clone();
     tokio::spawn(async move {

@@ -10,6 +10,7 @@
 //! ([`announcements`]).
 
 pub mod announcements;
+pub mod events;
 pub mod followers_live;
 pub mod inbox;
 pub mod list;

@@ -9,12 +9,12 @@
 //! registry lookup, and one small JSON text per *connected* recipient (the part after
 //! the sequence number is built once).
 
-use std::collections::HashSet;
-
-use bytes::Bytes;
+use serde_json::value::RawValue;
+use store::sql::params;
 use store::Backend;
 
 use crate::error::Result;
+use crate::notifications::events::Notified;
 use crate::notifications::model::{Notification, NotificationView};
 use crate::AppState;
 
@@ -55,7 +55,7 @@ async fn notify_inner(
     for batch in users.chunks(BATCH) {
         seqs.extend(store_batch(state, batch, n, &payload, now).await?);
     }
-    push(state, &seqs, n, &payload, now);
+    push(state, &seqs, n, &payload, now).await;
     metrics::counter!("notifications_total", "kind" => n.kind.as_str())
         .increment(seqs.len() as u64);
     Ok(seqs
@@ -71,14 +71,6 @@ async fn notify_inner(
             (user, view)
         })
         .collect())
-}
-
-/// `$from, $from+1, …` for `count` values.
-fn params(from: usize, count: usize) -> String {
-    (from..from + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// One transaction: every user in `batch` (sorted, distinct) gets the next sequence
@@ -155,38 +147,21 @@ async fn store_batch(
     Ok(out)
 }
 
-/// Pushes the stored notification (op 25) to the recipients connected to this node.
-fn push(state: &AppState, seqs: &[(i64, i64)], n: &Notification, payload: &str, now: i64) {
-    let Some(gw) = state.chat() else {
+/// Tells the recipients' sockets, wherever they are, about the stored notification
+/// ([`Notified`], at most once; they get op 25).
+async fn push(state: &AppState, seqs: &[(i64, i64)], n: &Notification, payload: &str, now: i64) {
+    let Ok(payload) = RawValue::from_string(payload.to_owned()) else {
         return;
     };
-    let users: Vec<i64> = seqs.iter().map(|(u, _)| *u).collect();
-    let online: HashSet<i64> = gw.connected(&users).into_iter().collect();
-    if online.is_empty() {
-        return;
-    }
-    // Everything after the sequence number is the same for every recipient.
-    let actor = n
-        .actor_id
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| "null".into());
-    let rest = format!(
-        ",\"kind\":\"{}\",\"actor_id\":{actor},\"payload\":{payload},\"created_at\":{now}}}",
-        n.kind.as_str()
-    );
-    for (user, seq) in seqs.iter().filter(|(u, _)| online.contains(u)) {
-        let body = format!("{{\"seq\":{seq}{rest}");
-        gw.push_users(&[*user], im::proto::op::NOTIFICATION, Bytes::from(body));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_from_the_start_given() {
-        assert_eq!(params(1, 3), "$1, $2, $3");
-        assert_eq!(params(5, 1), "$5");
+    for (user, seq) in seqs {
+        let event = Notified {
+            user_id: *user,
+            seq: *seq,
+            kind: n.kind.as_str().to_owned(),
+            actor_id: n.actor_id,
+            payload: payload.clone(),
+            created_at: now,
+        };
+        crate::events::publish(state, &event).await;
     }
 }

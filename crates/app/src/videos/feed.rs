@@ -469,10 +469,7 @@ async fn recommended(
     let mut rows = if order.is_empty() {
         Vec::new()
     } else {
-        let list = (0..order.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = store::sql::params(2, order.len());
         let sql = format!(
             "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} \
              WHERE v.id IN ({list}) AND {LISTED} AND v.visibility = 'public'"

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use super::create::{create, CheckedMeta, Source};
 use super::model::Visibility;
+use crate::live::events::RoomWentLive;
 use crate::AppState;
 
 /// The rooms this node is recording.
@@ -27,11 +28,6 @@ impl Recorders {
     fn release(&self, room: i64) {
         self.0.lock().expect("recorders lock").remove(&room);
     }
-
-    /// Whether room `room` is being recorded on this node.
-    pub fn is_recording(&self, room: i64) -> bool {
-        self.0.lock().expect("recorders lock").contains(&room)
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -40,6 +36,30 @@ struct Room {
     title: String,
     record: i64,
     session_id: Option<i64>,
+}
+
+/// Starts a replay recording when a room whose stream is on this node goes live
+/// ([`RoomWentLive`]): only the node with the stream records it.
+pub async fn follow(state: &AppState) -> Result<tokio::task::JoinHandle<()>, bus::BusError> {
+    let pattern = bus::Pattern::new("momo.room.*.live")
+        .map_err(|e| bus::BusError::Unavailable(e.to_string()))?;
+    let mut sub = state.bus().subscribe(pattern, 4_096).await?;
+    let state = state.clone();
+    Ok(tokio::spawn(async move {
+        while let Some(d) = sub.recv().await {
+            let bus::Delivery::Message(m) = d else {
+                tracing::warn!("stream starts were dropped: their replays are not recorded");
+                continue;
+            };
+            let Ok(live) = bus::decode::<RoomWentLive>(&m.payload) else {
+                continue;
+            };
+            let key = live.room_id.to_string();
+            if state.media().is_some_and(|h| h.stream(&key).is_some()) {
+                on_publish_started(&state, &key).await;
+            }
+        }
+    }))
 }
 
 /// Starts recording stream `key` (a room id) if its room records and no recording runs.

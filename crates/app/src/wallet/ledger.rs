@@ -232,22 +232,7 @@ pub async fn post(
     let mut sql = String::from(
         "INSERT INTO ledger_entries (txn_id, account, user_id, asset, amount, balance_after, created_at) VALUES ",
     );
-    for i in 0..postings.len() {
-        let b = i * 7;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7
-        ));
-    }
+    sql.push_str(&store::sql::rows(1, postings.len(), 7));
     let mut q = sqlx::query(&sql);
     for (p, balance) in postings.iter().zip(&after) {
         q = q

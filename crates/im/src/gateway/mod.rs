@@ -585,6 +585,27 @@ impl Gateway {
             .collect()
     }
 
+    /// How many connections `user` has to this node now.
+    pub fn connections_of(&self, user: i64) -> usize {
+        self.registry()
+            .by_user
+            .get(&user)
+            .map_or(0, |ids| ids.len())
+    }
+
+    /// How many of `user`'s connections to this node are in `room` now.
+    pub fn connections_in_room(&self, room: &str, user: i64) -> usize {
+        let r = self.registry();
+        (r.by_user.get(&user).into_iter().flatten())
+            .filter(|id| r.conns.get(id).and_then(|c| c.room.as_deref()) == Some(room))
+            .count()
+    }
+
+    /// The users with a connection to this node now, in no particular order.
+    pub fn connected_users(&self) -> Vec<i64> {
+        self.registry().by_user.keys().copied().collect()
+    }
+
     /// Takes every connection of `user` that is in `room` out of it (they stay open),
     /// and sends each `notice` as an op 13 (change room reply) with `seq` 0, whatever
     /// operations it accepts. Returns how many connections left the room.

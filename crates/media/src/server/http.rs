@@ -23,23 +23,6 @@ use super::signed_play::PlaySigning;
 use crate::flv::tag::FlvHeader;
 use crate::hub::{Hub, Protocol, Subscription};
 
-/// The routes of the HTTP outputs, to merge into the HTTP server; anyone may play.
-pub fn routes(hub: Arc<Hub>) -> Router {
-    routes_with(hub, None)
-}
-
-/// The routes of the HTTP outputs; with `signing`, every play URL must be signed.
-pub fn routes_with(hub: Arc<Hub>, signing: Option<PlaySigning>) -> Router {
-    routes_tuned(hub, signing, super::DEFAULT_VIEWER_FLUSH)
-}
-
-/// As [`routes_with`], with the flush interval of FLV viewers: after a write, a viewer
-/// rests this long so that the frames of that time go out together (see
-/// [`RtmpConfig::flush_interval`](super::RtmpConfig::flush_interval)).
-pub fn routes_tuned(hub: Arc<Hub>, signing: Option<PlaySigning>, flush: Duration) -> Router {
-    Outputs::new(hub, signing, flush).routes()
-}
-
 /// What the HTTP outputs serve from, and how: shared by the routes and by the
 /// [`SniffingListener`](super::flv_direct::SniffingListener) that serves fresh HTTP-FLV
 /// connections before the HTTP server sees them.

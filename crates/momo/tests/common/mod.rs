@@ -244,7 +244,11 @@ impl TestServer {
         c.data_dir = self.data_dir().to_path_buf();
         c.database_url = self.database_url();
         c.app.auth.jwt_secret = Some(SECRET.into());
-        let state = momo::serve::open(&c).await.expect("open the database");
+        // Another node of the same cluster: same database, same bus.
+        let bus = self.running.as_ref().expect("running").bus.clone();
+        let state = momo::serve::open_on(&c, bus)
+            .await
+            .expect("open the database");
         state.set_chat(self.gateway());
         state
     }

@@ -1,0 +1,340 @@
+//! What this node does with the events its sockets and streams must hear: the bridge
+//! from the bus to the chat gateway and the media hub. The contexts publish; nothing in
+//! them calls the gateway or the hub to tell anyone anything.
+//!
+//! Two loops, one per delivery class (see [`crate::events`]):
+//!
+//! - **pushes** (at most once): a gift's announcement, a room going live or offline, a
+//!   conversation's message or recall, a notification, an announcement. A full queue
+//!   drops (counted by the bus) and clients resync from history.
+//! - **moderation** (durable, through the outbox): a ban closes the account's sockets,
+//!   a stream cut disconnects the publisher and closes the players, a kick takes the
+//!   user's sockets out of the room. Each is idempotent; when its queue overflowed, the
+//!   loop resyncs from the database (see [`resync`]).
+//!
+//! An event reaches the gateway a moment after its publisher's commit, on this loop's
+//! task: a gift's announcement may reach the room before or after the sender's 201, and
+//! nothing depends on which.
+
+use std::sync::Arc;
+
+use bus::{Delivery, Event, Message, Pattern, Subscription};
+use bytes::Bytes;
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use crate::admin::events::UserBanned;
+use crate::chat::events::{MessageAppended, MessageRecalled};
+use crate::gifts::events::GiftGiven;
+use crate::live::events::{MemberKicked, RoomWentLive, RoomWentOffline, StreamCut};
+use crate::notifications::events::{Announced, Notified};
+use crate::AppState;
+use im::gateway::Gateway;
+use im::proto::op;
+
+/// Messages a pushes queue holds before it drops.
+pub const PUSH_QUEUE: usize = 65_536;
+/// Moderation events a queue holds before the loop must resync.
+pub const MODERATION_QUEUE: usize = 4_096;
+
+/// Subscribes this node's gateway (and hub) to the events they act on and runs the two
+/// loops. Once this returns, every event published is acted on.
+pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusError> {
+    let Some(gw) = state.chat().cloned() else {
+        return Ok(Vec::new());
+    };
+    let mut pushes = Vec::new();
+    for p in ["momo.room.>", "momo.user.>", "momo.ctx.notifications.>"] {
+        pushes.push(subscribe(state, p, PUSH_QUEUE).await?);
+    }
+    let mut moderation = Vec::new();
+    for p in ["momo.user.*.banned", "momo.room.*.cut", "momo.room.*.kick"] {
+        moderation.push(subscribe(state, p, MODERATION_QUEUE).await?);
+    }
+    let push_loop = tokio::spawn(run(state.clone(), gw.clone(), pushes, Class::Push));
+    let moderation_loop = tokio::spawn(run(state.clone(), gw, moderation, Class::Moderation));
+    Ok(vec![push_loop, moderation_loop])
+}
+
+async fn subscribe(
+    state: &AppState,
+    pattern: &'static str,
+    capacity: usize,
+) -> Result<Subscription, bus::BusError> {
+    let pattern = Pattern::new(pattern).map_err(|e| bus::BusError::Unavailable(e.to_string()))?;
+    state.bus().subscribe(pattern, capacity).await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Push,
+    Moderation,
+}
+
+/// Takes deliveries from `subs`, in order within each, until they all close.
+async fn run(state: AppState, gw: Arc<Gateway>, subs: Vec<Subscription>, class: Class) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Delivery>(64);
+    for mut sub in subs {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(d) = sub.recv().await {
+                if tx.send(d).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut relay = Relay {
+        state,
+        gw,
+        last_body: None,
+    };
+    while let Some(d) = rx.recv().await {
+        match d {
+            Delivery::Message(m) if class == Class::Push => relay.push(&m),
+            Delivery::Message(m) => relay.moderate(&m).await,
+            Delivery::Lagged(n) if class == Class::Push => {
+                tracing::warn!(
+                    missed = n,
+                    "chat pushes dropped: clients resync from history"
+                );
+            }
+            Delivery::Lagged(n) => {
+                tracing::error!(missed = n, "moderation events dropped: resyncing");
+                if let Err(e) = resync(&relay.state, &relay.gw).await {
+                    tracing::error!("cannot resync moderation after a gap: {e}");
+                }
+            }
+        }
+    }
+}
+
+struct Relay {
+    state: AppState,
+    gw: Arc<Gateway>,
+    /// The last per-user event and the body it became: one event published to many
+    /// members' subjects is the same bytes, decoded once.
+    last_body: Option<(Bytes, Bytes)>,
+}
+
+impl Relay {
+    /// Decodes `m` as an `E`, counting (and skipping) what this node cannot read.
+    fn read<E: Event>(m: &Message) -> Option<E> {
+        bus::decode::<E>(&m.payload).ok()
+    }
+
+    fn push(&mut self, m: &Message) {
+        let kind = match bus::kind_of(&m.payload) {
+            Ok(kind) => kind,
+            Err(e) => return bus::skipped(&e),
+        };
+        match kind.as_str() {
+            GiftGiven::KIND => {
+                if let Some(g) = Self::read::<GiftGiven>(m) {
+                    let body = json!({
+                        "type": "gift",
+                        "room_id": g.room_id,
+                        "sender": g.sender,
+                        "gift": g.gift,
+                        "count": g.count,
+                        "coins": g.coins,
+                        "created_at": g.created_at,
+                    });
+                    self.to_room(g.room_id, body);
+                }
+            }
+            RoomWentLive::KIND => {
+                if let Some(e) = Self::read::<RoomWentLive>(m).filter(|e| !e.session_resumed) {
+                    self.to_room(
+                        e.room_id,
+                        json!({"type": "live_started", "room_id": e.room_id}),
+                    );
+                }
+            }
+            RoomWentOffline::KIND => {
+                if let Some(e) = Self::read::<RoomWentOffline>(m) {
+                    self.to_room(
+                        e.room_id,
+                        json!({"type": "live_ended", "room_id": e.room_id}),
+                    );
+                }
+            }
+            MessageAppended::KIND | MessageRecalled::KIND => self.conversation(m, &kind),
+            Notified::KIND => {
+                if let Some(n) = Self::read::<Notified>(m) {
+                    let actor = n.actor_id.map_or_else(|| "null".into(), |a| a.to_string());
+                    let kind = serde_json::to_string(&n.kind).unwrap_or_default();
+                    let body = format!(
+                        "{{\"seq\":{},\"kind\":{kind},\"actor_id\":{actor},\"payload\":{},\"created_at\":{}}}",
+                        n.seq,
+                        n.payload.get(),
+                        n.created_at
+                    );
+                    self.gw
+                        .push_users(&[n.user_id], op::NOTIFICATION, Bytes::from(body));
+                }
+            }
+            Announced::KIND => {
+                if let Some(a) = Self::read::<Announced>(m) {
+                    let body = json!({
+                        "seq": null,
+                        "kind": "announcement",
+                        "actor_id": null,
+                        "payload": {
+                            "announcement_id": a.announcement_id,
+                            "title": a.title,
+                            "body": a.body,
+                        },
+                        "created_at": a.created_at,
+                    });
+                    self.gw
+                        .push_all(op::NOTIFICATION, Bytes::from(body.to_string()));
+                }
+            }
+            // Durable events, acted on by the moderation loop.
+            UserBanned::KIND | StreamCut::KIND | MemberKicked::KIND => {}
+            _ => bus::skipped(&bus::DecodeError::UnknownKind(kind)),
+        }
+    }
+
+    fn to_room(&self, room: i64, body: serde_json::Value) {
+        self.gw.push_room(
+            &room.to_string(),
+            op::MESSAGE,
+            Bytes::from(body.to_string()),
+        );
+    }
+
+    /// A conversation's message or recall, published to each member's subject.
+    fn conversation(&mut self, m: &Message, kind: &str) {
+        let Some(user) = m.subject.numeric_id() else {
+            return;
+        };
+        let same = self.last_body.as_ref().filter(|(payload, _)| {
+            payload.as_ptr() == m.payload.as_ptr() && payload.len() == m.payload.len()
+        });
+        let body = match same {
+            Some((_, body)) => body.clone(),
+            None => {
+                let body = if kind == MessageAppended::KIND {
+                    let Some(e) = Self::read::<MessageAppended>(m) else {
+                        return;
+                    };
+                    json!({"type": "message", "message": e.message})
+                } else {
+                    let Some(e) = Self::read::<MessageRecalled>(m) else {
+                        return;
+                    };
+                    json!({
+                        "type": "recall", "conversation_id": e.conversation_id, "seq": e.seq,
+                        "recalled_at": e.recalled_at, "recalled_by": e.recalled_by,
+                    })
+                };
+                let body = Bytes::from(body.to_string());
+                self.last_body = Some((m.payload.clone(), body.clone()));
+                body
+            }
+        };
+        self.gw.push_users(&[user], op::MESSAGE, body);
+    }
+
+    async fn moderate(&mut self, m: &Message) {
+        let kind = match bus::kind_of(&m.payload) {
+            Ok(kind) => kind,
+            Err(e) => return bus::skipped(&e),
+        };
+        match kind.as_str() {
+            UserBanned::KIND => {
+                if let Some(b) = Self::read::<UserBanned>(m) {
+                    self.state.user_cache().forget_user(b.user_id);
+                    self.gw.disconnect_user(b.user_id);
+                }
+            }
+            StreamCut::KIND => {
+                if let Some(c) = Self::read::<StreamCut>(m) {
+                    cut_here(&self.state, c.room_id);
+                    let body =
+                        json!({"type": "live_cut", "room_id": c.room_id, "reason": c.reason});
+                    self.to_room(c.room_id, body);
+                }
+            }
+            MemberKicked::KIND => {
+                if let Some(k) = Self::read::<MemberKicked>(m) {
+                    kick_here(&self.state, &self.gw, k.room_id, k.user_id, k.until);
+                }
+            }
+            _ => bus::skipped(&bus::DecodeError::UnknownKind(kind)),
+        }
+    }
+}
+
+/// Disconnects room `room`'s publisher and closes its players, if it streams here.
+fn cut_here(state: &AppState, room: i64) {
+    if let Some(hub) = state.media() {
+        hub.cut(&room.to_string());
+    }
+}
+
+/// Takes `user`'s connections to this node out of room `room` until `until`.
+fn kick_here(state: &AppState, gw: &Gateway, room: i64, user: i64, until: i64) {
+    // Refuse the rejoin before taking them out, so a quick rejoin cannot slip through.
+    state.room_rules().forget(room, user);
+    let notice = json!({
+        "room_id": null,
+        "online": 0,
+        "kicked": {"room_id": format!("live://{room}"), "until": until},
+    });
+    gw.remove_from_room(&room.to_string(), user, Bytes::from(notice.to_string()));
+}
+
+/// After moderation events were dropped: closes the sockets of banned accounts, cuts
+/// the streams of banned rooms and takes kicked users out of their rooms, as the
+/// database says now.
+pub async fn resync(state: &AppState, gw: &Gateway) -> crate::error::Result<()> {
+    let pool = state.store().pool();
+    for chunk in gw.connected_users().chunks(400) {
+        let list = chunk
+            .iter()
+            .map(|u| u.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let banned: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT id FROM users WHERE status = 'banned' AND id IN ({list})"
+        ))
+        .fetch_all(pool)
+        .await?;
+        for user in banned {
+            state.user_cache().forget_user(user);
+            gw.disconnect_user(user);
+        }
+        let kicks: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+            "SELECT room_id, user_id, until_ms FROM room_kicks \
+             WHERE until_ms > $1 AND user_id IN ({list})"
+        ))
+        .bind(kit::time::now_ms())
+        .fetch_all(pool)
+        .await?;
+        for (room, user, until) in kicks {
+            if gw.connections_in_room(&room.to_string(), user) > 0 {
+                kick_here(state, gw, room, user, until);
+            }
+        }
+    }
+    if let Some(hub) = state.media() {
+        for key in hub.keys() {
+            let Ok(room) = key.parse::<i64>() else {
+                continue;
+            };
+            let banned: Option<i64> =
+                sqlx::query_scalar("SELECT banned FROM live_rooms WHERE id = $1")
+                    .bind(room)
+                    .fetch_optional(pool)
+                    .await?;
+            if banned.unwrap_or(0) != 0 {
+                cut_here(state, room);
+            }
+        }
+    }
+    Ok(())
+}
