@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod cidr;
+pub mod codes;
 pub mod conn_limits;
 pub mod error;
 pub mod limiter;

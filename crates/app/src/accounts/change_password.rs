@@ -9,9 +9,9 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use kit::ApiError;
 use serde::Deserialize;
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::login::{check_credentials, LoginRequest};
 use crate::accounts::session::hash_refresh_token;
 use crate::accounts::{rules, session, standing};
@@ -63,8 +63,8 @@ pub async fn change_password(
     };
     match check_credentials(&state, ip, login).await {
         Ok(_) => {}
-        Err(Error::Api(e)) if e.code == "invalid_credentials" => {
-            return Err(ApiError::forbidden("wrong_password", "the old password is wrong").into())
+        Err(Error::Api(e)) if IdentityError::InvalidCredentials.is(&e) => {
+            return Err(IdentityError::WrongPassword.into())
         }
         Err(e) => return Err(e),
     }

@@ -4,6 +4,7 @@ use kit::ApiError;
 
 use crate::accounts::{register, rules, Role};
 use crate::error::Result;
+use crate::http::errors::RequestError;
 use crate::http::Fields;
 use crate::AppState;
 
@@ -22,7 +23,7 @@ pub async fn create_admin(
     }
     f.finish().map_err(|e: ApiError| {
         let detail: Vec<String> = e.fields.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        ApiError::bad_request("validation_failed", detail.join("; "))
+        RequestError::ValidationFailed.with_message(detail.join("; "))
     })?;
     let hash = state.passwords().hash(password.to_string()).await?;
     let row = register::insert_user(

@@ -17,6 +17,7 @@ use kit::limiter::{stricter, FailureLimiter, FailurePolicy, Verdict};
 use kit::ApiError;
 use serde::Deserialize;
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::{rules, session, Role};
 use crate::error::Result;
 use crate::http::{Body, ClientIp, Fields};
@@ -181,13 +182,11 @@ pub async fn check_credentials(
     let Some(row) = row.filter(|_| ok) else {
         guard.failed(&user_key, ip.as_deref());
         metrics::counter!("auth_login_failures_total").increment(1);
-        return Err(
-            ApiError::unauthorized("invalid_credentials", "wrong username or password").into(),
-        );
+        return Err(IdentityError::InvalidCredentials.into());
     };
     guard.succeeded(&user_key, ip.as_deref());
     if row.status != "active" {
-        return Err(ApiError::forbidden("account_banned", "this account is banned").into());
+        return Err(IdentityError::AccountBanned.into());
     }
     Ok(row)
 }

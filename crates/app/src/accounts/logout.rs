@@ -3,8 +3,8 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use kit::ApiError;
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::refresh::RefreshRequest;
 use crate::accounts::{session, standing};
 use crate::error::Result;
@@ -31,8 +31,7 @@ pub async fn logout(
             .bind(&hash)
             .fetch_optional(state.store().pool())
             .await?;
-    let (user_id, family) = found
-        .ok_or_else(|| ApiError::unauthorized("invalid_refresh_token", "unknown refresh token"))?;
+    let (user_id, family) = found.ok_or(IdentityError::InvalidRefreshToken)?;
     let mut tx = state.store().begin().await?;
     session::revoke_family(&mut *tx, &family).await?;
     standing::revoke_access_tokens(&mut *tx, user_id).await?;

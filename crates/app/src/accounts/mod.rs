@@ -5,6 +5,7 @@
 
 pub mod change_password;
 pub mod create_admin;
+pub mod errors;
 pub mod login;
 pub mod logout;
 pub mod password;

@@ -5,6 +5,7 @@ use axum::Json;
 use kit::ApiError;
 use serde::Deserialize;
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::{session, Role};
 use crate::error::Result;
 use crate::http::{Body, Fields};
@@ -59,7 +60,7 @@ pub async fn refresh(
     .bind(&hash)
     .fetch_optional(state.store().pool())
     .await?
-    .ok_or_else(|| ApiError::unauthorized("invalid_refresh_token", "unknown refresh token"))?;
+    .ok_or(IdentityError::InvalidRefreshToken)?;
 
     if row.revoked_at.is_some() {
         return Err(revoked());
@@ -68,14 +69,10 @@ pub async fn refresh(
         return Err(reused(&state, &row.family).await);
     }
     if row.expires_at <= kit::time::now_ms() {
-        return Err(ApiError::unauthorized(
-            "refresh_token_expired",
-            "the refresh token has expired; sign in again",
-        )
-        .into());
+        return Err(IdentityError::RefreshTokenExpired.into());
     }
     if row.status != "active" {
-        return Err(ApiError::forbidden("account_banned", "this account is banned").into());
+        return Err(IdentityError::AccountBanned.into());
     }
 
     let mut tx = state.store().begin().await?;
@@ -106,11 +103,7 @@ pub async fn refresh(
 }
 
 fn revoked() -> crate::error::Error {
-    ApiError::unauthorized(
-        "refresh_token_revoked",
-        "this session was signed out; sign in again",
-    )
-    .into()
+    ApiError::from(IdentityError::RefreshTokenRevoked).into()
 }
 
 /// A spent token came back: revoke its family and say so.
@@ -119,11 +112,7 @@ async fn reused(state: &AppState, family: &str) -> crate::error::Error {
         Ok(n) => {
             tracing::warn!(revoked = n, "refresh token reused; its family is revoked");
             metrics::counter!("auth_refresh_reuse_total").increment(1);
-            ApiError::unauthorized(
-                "refresh_token_reused",
-                "this refresh token was already used; every session from it is now signed out",
-            )
-            .into()
+            ApiError::from(IdentityError::RefreshTokenReused).into()
         }
         Err(e) => e,
     }

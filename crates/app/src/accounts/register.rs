@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use kit::ApiError;
 use serde::Deserialize;
 use sqlx::{Any, Executor};
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::{rules, session, Role};
 use crate::error::Result;
 use crate::http::{Body, ClientIp, Fields};
@@ -96,9 +96,7 @@ where
     .await;
     match inserted {
         Ok(row) => Ok(row),
-        Err(e) if store::is_unique_violation(&e) => {
-            Err(ApiError::conflict("username_taken", "that username is taken").into())
-        }
+        Err(e) if store::is_unique_violation(&e) => Err(IdentityError::UsernameTaken.into()),
         Err(e) => Err(e.into()),
     }
 }

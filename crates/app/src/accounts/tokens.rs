@@ -7,6 +7,7 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::Role;
 
 /// What an access token says.
@@ -81,11 +82,8 @@ impl Tokens {
         let data =
             decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
                 match e.kind() {
-                    ErrorKind::ExpiredSignature => ApiError::unauthorized(
-                        "token_expired",
-                        "the access token has expired; refresh it",
-                    ),
-                    _ => ApiError::unauthorized("invalid_token", "the access token is not valid"),
+                    ErrorKind::ExpiredSignature => ApiError::from(IdentityError::TokenExpired),
+                    _ => ApiError::from(IdentityError::InvalidToken),
                 }
             })?;
         let claims = data.claims;
@@ -96,10 +94,7 @@ impl Tokens {
             .filter(|_| claims.typ == "access");
         match id {
             Some(id) => Ok((id, claims)),
-            None => Err(ApiError::unauthorized(
-                "invalid_token",
-                "the access token is not valid",
-            )),
+            None => Err(ApiError::from(IdentityError::InvalidToken)),
         }
     }
 }

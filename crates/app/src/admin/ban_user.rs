@@ -4,9 +4,10 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 use serde::Serialize;
 
+use crate::accounts::errors::IdentityError;
+use crate::admin::errors::AdminError;
 use crate::admin::events::UserBanned;
 use crate::error::Result;
 use crate::events::Outbox;
@@ -47,7 +48,7 @@ pub async fn ban_user(
 /// and its chat connections closed. Also how a report's `ban_author` decision bans.
 pub async fn ban(state: &AppState, by: i64, id: i64) -> Result<BanResult> {
     if id == by {
-        return Err(ApiError::bad_request("cannot_ban_self", "you cannot ban yourself").into());
+        return Err(AdminError::CannotBanSelf.into());
     }
     let now = kit::time::now_ms();
     let mut tx = state.store().begin().await?;
@@ -58,7 +59,7 @@ pub async fn ban(state: &AppState, by: i64, id: i64) -> Result<BanResult> {
         .await?
         .rows_affected();
     if changed == 0 {
-        return Err(ApiError::not_found("user_not_found", "no such user").into());
+        return Err(IdentityError::UserNotFound.into());
     }
     sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",

@@ -3,9 +3,9 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 use serde::Serialize;
 
+use crate::accounts::errors::IdentityError;
 use crate::error::Result;
 use crate::http::{Admin, IdPath};
 use crate::users::model::{UserRow, UserView, USER_COLUMNS};
@@ -47,7 +47,7 @@ pub async fn get_user(
     .bind(id)
     .fetch_optional(pool)
     .await?
-    .ok_or_else(|| ApiError::not_found("user_not_found", "no such user"))?;
+    .ok_or(IdentityError::UserNotFound)?;
     let room_id: Option<i64> = sqlx::query_scalar("SELECT id FROM live_rooms WHERE owner_id = $1")
         .bind(id)
         .fetch_optional(pool)

@@ -4,6 +4,7 @@
 pub mod announce;
 pub mod audit;
 pub mod ban_user;
+pub mod errors;
 pub mod events;
 pub mod get_user;
 pub mod list_users;

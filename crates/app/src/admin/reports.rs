@@ -12,6 +12,7 @@ use kit::ApiError;
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
+use crate::admin::errors::AdminError;
 use crate::error::Result;
 use crate::http::{Admin, Body, Cursor, Fields, IdPath, Page, PageQuery, Query};
 use crate::videos::delete::soft_delete;
@@ -215,11 +216,7 @@ pub async fn list_reports(
     .resolve()?;
     let status = q.status.as_deref().unwrap_or("open");
     if status != "all" && !STATUSES.contains(&status) {
-        return Err(ApiError::bad_request(
-            "invalid_status",
-            "status must be open, hidden, deleted, dismissed, banned or all",
-        )
-        .into());
+        return Err(AdminError::InvalidStatus.into());
     }
     let rows = sqlx::query_as::<_, ReportRow>(&format!(
         "SELECT {REPORT_COLUMNS} FROM reports r LEFT JOIN users u ON u.id = r.reporter_id \
@@ -311,25 +308,12 @@ pub async fn resolve_report(
     let kind = TargetKind::parse(&row.target_kind);
     let (_, author) = describe(&state, &row.target_kind, row.target_id).await?;
     if matches!(req.action, Action::Hide | Action::Delete) && kind == Some(TargetKind::User) {
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "action_not_applicable",
-            "a user can be banned or the report dismissed, not hidden or deleted",
-        )
-        .into());
+        return Err(AdminError::ActionNotApplicable.into());
     }
     if matches!(req.action, Action::BanAuthor) {
         match author {
-            None => {
-                return Err(
-                    ApiError::not_found("target_not_found", "the reported target is gone").into(),
-                )
-            }
-            Some(a) if a == admin.user_id => {
-                return Err(
-                    ApiError::bad_request("cannot_ban_self", "you cannot ban yourself").into(),
-                )
-            }
+            None => return Err(AdminError::TargetNotFound.into()),
+            Some(a) if a == admin.user_id => return Err(AdminError::CannotBanSelf.into()),
             Some(_) => {}
         }
     }
@@ -398,7 +382,7 @@ pub async fn resolve_report(
 }
 
 fn already() -> crate::error::Error {
-    ApiError::conflict("report_already_resolved", "this report was already decided").into()
+    ApiError::from(AdminError::ReportAlreadyResolved).into()
 }
 
 async fn load(state: &AppState, id: i64) -> Result<ReportRow> {
@@ -409,7 +393,7 @@ async fn load(state: &AppState, id: i64) -> Result<ReportRow> {
     .bind(id)
     .fetch_optional(state.store().pool())
     .await?
-    .ok_or_else(|| ApiError::not_found("report_not_found", "no such report").into())
+    .ok_or_else(|| AdminError::ReportNotFound.into())
 }
 
 /// Hides a video or comment (`table`), in `tx`.

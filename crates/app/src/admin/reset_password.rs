@@ -5,9 +5,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use kit::ApiError;
 use serde::Deserialize;
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::rules;
 use crate::admin::audit;
 use crate::error::Result;
@@ -55,7 +55,7 @@ pub async fn reset_password(
         .await?
         .rows_affected();
     if changed == 0 {
-        return Err(ApiError::not_found("user_not_found", "no such user").into());
+        return Err(IdentityError::UserNotFound.into());
     }
     crate::accounts::standing::end_sessions(&mut tx, id, None).await?;
     tx.commit().await?;

@@ -9,11 +9,11 @@ use std::sync::atomic::Ordering;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::Json;
-use kit::ApiError;
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::http::{Admin, Cursor, IdPath, Page, PageQuery, Query};
+use crate::live::errors::LiveError;
 use crate::live::model::{BaseUrls, RoomRow, RoomView, ROOM_COLUMNS, ROOM_FROM};
 use crate::AppState;
 
@@ -112,7 +112,7 @@ async fn exists(state: &AppState, id: i64) -> Result<()> {
         .await?;
     found
         .map(|_| ())
-        .ok_or_else(|| ApiError::not_found("room_not_found", "no such room").into())
+        .ok_or_else(|| LiveError::RoomNotFound.into())
 }
 
 #[utoipa::path(

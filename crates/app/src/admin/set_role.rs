@@ -4,11 +4,12 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::Role;
 use crate::admin::audit;
+use crate::admin::errors::AdminError;
 use crate::error::Result;
 use crate::http::{Admin, Body, IdPath};
 use crate::AppState;
@@ -46,9 +47,7 @@ pub async fn set_role(
     Body(req): Body<RoleChange>,
 ) -> Result<Json<RoleResult>> {
     if id == admin.user_id && req.role != Role::Admin {
-        return Err(
-            ApiError::bad_request("cannot_demote_self", "you cannot demote yourself").into(),
-        );
+        return Err(AdminError::CannotDemoteSelf.into());
     }
     let changed = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
         .bind(req.role.as_str())
@@ -58,7 +57,7 @@ pub async fn set_role(
         .await?
         .rows_affected();
     if changed == 0 {
-        return Err(ApiError::not_found("user_not_found", "no such user").into());
+        return Err(IdentityError::UserNotFound.into());
     }
     state.user_cache().forget_user(id);
     audit::record(

@@ -3,8 +3,8 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 
+use crate::accounts::errors::IdentityError;
 use crate::admin::ban_user::BanResult;
 use crate::error::Result;
 use crate::http::{Admin, IdPath};
@@ -34,7 +34,7 @@ pub async fn unban_user(
         .await?
         .rows_affected();
     if changed == 0 {
-        return Err(ApiError::not_found("user_not_found", "no such user").into());
+        return Err(IdentityError::UserNotFound.into());
     }
     state.user_cache().forget_user(id);
     crate::admin::audit::record(

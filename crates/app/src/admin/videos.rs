@@ -5,12 +5,13 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 use serde::Deserialize;
 
+use crate::admin::errors::AdminError;
 use crate::error::Result;
 use crate::http::{Admin, IdPath, Page, PageQuery, Query};
 use crate::videos::access::{load_row, Viewer};
+use crate::videos::errors::VideoError;
 use crate::videos::feed::video_page;
 use crate::videos::model::{VideoRow, VideoView, VIDEO_COLUMNS, VIDEO_FROM};
 use crate::AppState;
@@ -58,11 +59,9 @@ pub async fn list_videos(
             filter.push_str(&format!(" AND v.status = '{s}' AND v.deleted_at IS NULL"))
         }
         Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_status",
-                "status must be processing, ready, failed or deleted",
-            )
-            .into())
+            return Err(AdminError::InvalidStatus
+                .with_message("status must be processing, ready, failed or deleted")
+                .into())
         }
     }
     match q.hidden {
@@ -94,7 +93,7 @@ async fn set_hidden(
         .await?
         .rows_affected();
     if changed == 0 {
-        return Err(ApiError::not_found("video_not_found", "no such video").into());
+        return Err(VideoError::VideoNotFound.into());
     }
     crate::admin::audit::record(
         state,
@@ -113,7 +112,7 @@ async fn set_hidden(
     let viewer = Viewer::from_auth(admin);
     let row = load_row(state, id, viewer.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("video_not_found", "no such video"))?;
+        .ok_or(VideoError::VideoNotFound)?;
     Ok(VideoView::new(state, row, viewer.id, true))
 }
 

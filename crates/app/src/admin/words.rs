@@ -8,11 +8,11 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::rules;
 use crate::admin::audit;
+use crate::admin::errors::AdminError;
 use crate::error::Result;
 use crate::http::{Admin, Body, Fields, IdPath};
 use crate::AppState;
@@ -105,7 +105,7 @@ pub async fn add_word(
             .fetch_optional(state.store().pool())
             .await?;
     if exists.is_some() {
-        return Err(ApiError::conflict("word_exists", "this word is listed already").into());
+        return Err(AdminError::WordExists.into());
     }
     let row = sqlx::query_as::<_, Word>(
         "INSERT INTO sensitive_words (word, word_key, created_by, created_at) \
@@ -150,7 +150,7 @@ pub async fn remove_word(
         .bind(id)
         .fetch_optional(state.store().pool())
         .await?;
-    let word = word.ok_or_else(|| ApiError::not_found("word_not_found", "no such word"))?;
+    let word = word.ok_or(AdminError::WordNotFound)?;
     sqlx::query("DELETE FROM sensitive_words WHERE id = $1")
         .bind(id)
         .execute(state.store().writer())

@@ -10,6 +10,7 @@ use kit::ApiError;
 use serde_json::Value;
 use sqlx::AnyConnection;
 
+use crate::chat::errors::TalkError;
 use crate::chat::events::MessageAppended;
 use crate::chat::model::{MessageRow, MessageView, MESSAGE_COLUMNS, NEW_MESSAGE_COLUMNS};
 use crate::error::Result;
@@ -29,14 +30,11 @@ pub struct NewMessage<'a> {
 }
 
 pub fn group_dissolved() -> ApiError {
-    ApiError::conflict(
-        "group_dissolved",
-        "this group was dissolved; it can be read but not changed",
-    )
+    ApiError::from(TalkError::GroupDissolved)
 }
 
 pub fn conversation_not_found() -> ApiError {
-    ApiError::not_found("conversation_not_found", "no such conversation")
+    ApiError::from(TalkError::ConversationNotFound)
 }
 
 /// Stores `new` with the conversation's next sequence number, inside the caller's
@@ -80,16 +78,10 @@ pub async fn append(
             return Err(conversation_not_found().into());
         };
         if muted_until > new.now {
-            return Err(ApiError::forbidden("muted", "you are muted in this group")
-                .until(muted_until)
-                .into());
+            return Err(ApiError::from(TalkError::Muted).until(muted_until).into());
         }
         if muted_all != 0 && Role::parse(&role) == Some(Role::Member) {
-            return Err(ApiError::forbidden(
-                "group_muted",
-                "the whole group is muted: only its owner and admins may speak",
-            )
-            .into());
+            return Err(TalkError::GroupMuted.into());
         }
     }
     let client_id = match new.client_id {

@@ -2,6 +2,7 @@
 
 use im::gateway::{AuthError, AuthFuture, Authenticator, Identity};
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::Role;
 use crate::AppState;
 
@@ -14,7 +15,7 @@ impl Authenticator for ChatAuth {
         let checked = self.0.tokens().verify(token);
         Box::pin(async move {
             let (user_id, claims) = checked.map_err(|e| {
-                if e.code == "token_expired" {
+                if IdentityError::TokenExpired.is(&e) {
                     AuthError::Expired
                 } else {
                     AuthError::InvalidToken

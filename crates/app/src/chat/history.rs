@@ -5,12 +5,15 @@
 use im::gateway::history::{History, HistoryError, HistoryFuture, SyncPage};
 use serde::Deserialize;
 
+use crate::accounts::errors::IdentityError;
 use crate::chat::delivered::delivered_upto;
+use crate::chat::errors::TalkError;
 use crate::chat::list_messages::messages_after;
 use crate::chat::mark_read::read_upto;
 use crate::chat::model::{members_if_member, MessageView};
 use crate::chat::send_message::{send, SendMessage};
 use crate::error::Error;
+use crate::http::errors::RequestError;
 use crate::AppState;
 
 /// Conversations from the app's database.
@@ -20,13 +23,13 @@ pub struct ChatHistory(pub AppState);
 /// The codes a socket request may be refused with, as the REST API names them (the op 24
 /// `code` must be `'static`); anything else is `unavailable`.
 const CODES: &[&str] = &[
-    "conversation_not_found",
-    "validation_failed",
-    "blocked_by_user",
-    "user_blocked",
-    "muted",
-    "group_muted",
-    "group_dissolved",
+    TalkError::ConversationNotFound.code(),
+    RequestError::ValidationFailed.code(),
+    IdentityError::BlockedByUser.code(),
+    IdentityError::UserBlocked.code(),
+    TalkError::Muted.code(),
+    TalkError::GroupMuted.code(),
+    TalkError::GroupDissolved.code(),
 ];
 
 /// A refusal with the REST code; `validation_failed` becomes `bad_body` unless
@@ -38,7 +41,7 @@ fn refusal(e: Error, keep_validation: bool) -> HistoryError {
         .find(|c| **c == api.code.as_ref())
         .copied()
         .unwrap_or("unavailable");
-    let code = if code == "validation_failed" && !keep_validation {
+    let code = if code == RequestError::ValidationFailed.code() && !keep_validation {
         "bad_body"
     } else {
         code

@@ -7,6 +7,7 @@
 pub mod append;
 pub mod auth;
 pub mod delivered;
+pub mod errors;
 pub mod events;
 pub mod history;
 pub mod list_conversations;

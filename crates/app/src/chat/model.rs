@@ -1,8 +1,8 @@
 //! Conversations and messages as stored and as shown.
 
-use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
+use crate::chat::errors::TalkError;
 use crate::error::Result;
 use crate::AppState;
 
@@ -104,6 +104,6 @@ pub async fn members_if_member(state: &AppState, id: i64, user: i64) -> Result<V
     if members.contains(&user) {
         Ok(members)
     } else {
-        Err(ApiError::not_found("conversation_not_found", "no such conversation").into())
+        Err(TalkError::ConversationNotFound.into())
     }
 }

@@ -3,9 +3,9 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
+use crate::chat::errors::TalkError;
 use crate::error::Result;
 use crate::http::{Auth, Body};
 use crate::AppState;
@@ -43,9 +43,7 @@ pub async fn open_direct(
 ) -> Result<Json<DirectConversation>> {
     let me = auth.user_id;
     if req.user_id == me {
-        return Err(
-            ApiError::bad_request("cannot_message_self", "you cannot message yourself").into(),
-        );
+        return Err(TalkError::CannotMessageSelf.into());
     }
     crate::users::ensure_exists(&state, req.user_id).await?;
     let (low, high) = (me.min(req.user_id), me.max(req.user_id));

@@ -11,12 +11,12 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 use serde_json::json;
 
 use crate::chat::append::{
     conversation_not_found, group_dissolved, member_ids, push_messages, system,
 };
+use crate::chat::errors::TalkError;
 use crate::chat::events::MessageRecalled;
 use crate::chat::model::{MessageRow, MessageView, MESSAGE_COLUMNS};
 use crate::error::Result;
@@ -71,25 +71,21 @@ pub async fn recall(
     .bind(seq)
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or_else(|| ApiError::not_found("message_not_found", "no such message"))?;
+    .ok_or(TalkError::MessageNotFound)?;
     if row.kind == "recalled" {
         return Ok(Json(row.into()));
     }
     let moderator = kind == "group" && role.is_manager();
     if row.kind == "system" || (row.sender_id != me && !moderator) {
-        return Err(
-            ApiError::forbidden("cannot_recall", "you may recall only your own messages").into(),
-        );
+        return Err(TalkError::CannotRecall.into());
     }
     if !moderator && now - row.created_at > window_ms {
-        return Err(ApiError::conflict(
-            "recall_window_passed",
-            format!(
+        return Err(TalkError::RecallWindowPassed
+            .with_message(format!(
                 "a message can be recalled within {} seconds of sending",
                 window_ms / 1000
-            ),
-        )
-        .into());
+            ))
+            .into());
     }
     let tombstone = sqlx::query_as::<_, MessageRow>(&format!(
         "UPDATE messages SET kind = 'recalled', content = '{{}}', recalled_at = $1, \

@@ -10,6 +10,7 @@ use axum::Json;
 use kit::ApiError;
 use serde::Deserialize;
 
+use crate::accounts::errors::IdentityError;
 use crate::chat::append::{append, member_ids, push_messages, NewMessage};
 use crate::chat::model::{
     members_if_member, MessageKind, MessageRow, MessageView, MESSAGE_COLUMNS,
@@ -131,18 +132,10 @@ pub async fn send(
     if kind == "direct" {
         for other in members.iter().filter(|m| **m != me) {
             if crate::social::blocks(state.store().pool(), *other, me).await? {
-                return Err(ApiError::forbidden(
-                    "blocked_by_user",
-                    "this user does not accept your messages",
-                )
-                .into());
+                return Err(IdentityError::BlockedByUser.into());
             }
             if crate::social::blocks(state.store().pool(), me, *other).await? {
-                return Err(ApiError::forbidden(
-                    "user_blocked",
-                    "you block this user; unblock them first",
-                )
-                .into());
+                return Err(IdentityError::UserBlocked.into());
             }
         }
     }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::http::{Admin, Body, Fields, IdPath};
+use crate::live::errors::LiveError;
 use crate::AppState;
 
 pub const GIFT_COLUMNS: &str =
@@ -316,5 +317,5 @@ pub async fn retire_gift(
 }
 
 pub fn not_found() -> ApiError {
-    ApiError::not_found("gift_not_found", "no such gift")
+    ApiError::from(LiveError::GiftNotFound)
 }

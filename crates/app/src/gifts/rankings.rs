@@ -13,7 +13,9 @@ use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::http::errors::RequestError;
 use crate::http::{IdPath, Query};
+use crate::live::errors::LiveError;
 use crate::AppState;
 
 const DAY_MS: i64 = 86_400_000;
@@ -81,10 +83,7 @@ pub struct Ranking {
 fn limit(q: &RankingQuery) -> std::result::Result<i64, ApiError> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            "limit must be between 1 and 100",
-        ));
+        return Err(ApiError::from(RequestError::InvalidLimit));
     }
     Ok(limit)
 }
@@ -138,7 +137,7 @@ pub async fn room_ranking(
     .bind(id)
     .fetch_optional(state.store().pool())
     .await?;
-    let session = session.ok_or_else(|| ApiError::not_found("room_not_found", "no such room"))?;
+    let session = session.ok_or(LiveError::RoomNotFound)?;
     let offset = state.settings().economy.ranking_utc_offset_minutes;
     let now = kit::time::now_ms();
     let period = match q.period.unwrap_or(Period::Day) {
@@ -168,13 +167,7 @@ pub async fn anchor_ranking(
     let offset = state.settings().economy.ranking_utc_offset_minutes;
     let now = kit::time::now_ms();
     let period = match q.period.unwrap_or(Period::Day) {
-        Period::Session => {
-            return Err(ApiError::bad_request(
-                "invalid_period",
-                "anchor rankings are by day, week or all",
-            )
-            .into())
-        }
+        Period::Session => return Err(LiveError::InvalidPeriod.into()),
         Period::Day => format!("d{}", day(now, offset)),
         Period::Week => format!("w{}", week(now, offset)),
         Period::All => "all".into(),

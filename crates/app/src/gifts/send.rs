@@ -20,7 +20,9 @@ use crate::gifts::batch::NewGift;
 use crate::gifts::catalogue::{self, GiftView};
 use crate::gifts::events::{GiftGiven, Sender, SenderProfile};
 use crate::gifts::{lookup, rankings};
+use crate::http::errors::RequestError;
 use crate::http::{Auth, Body, Fields, IdPath};
+use crate::live::errors::LiveError;
 use crate::wallet::ledger;
 use crate::AppState;
 
@@ -96,22 +98,14 @@ pub async fn send_gift(
         }
     };
     let Some(room) = lookup::room(&state, room_id).await? else {
-        return refused(ApiError::not_found("room_not_found", "no such room")).await;
+        return refused(ApiError::from(LiveError::RoomNotFound)).await;
     };
     let (anchor, session) = (room.owner_id, room.session_id);
     if anchor == me {
-        return refused(ApiError::bad_request(
-            "cannot_gift_self",
-            "you cannot send gifts to your own room",
-        ))
-        .await;
+        return refused(ApiError::from(LiveError::CannotGiftSelf)).await;
     }
     if !room.live || room.banned {
-        return refused(ApiError::conflict(
-            "room_offline",
-            "the room is not live; gifts go to live rooms",
-        ))
-        .await;
+        return refused(ApiError::from(LiveError::RoomOffline)).await;
     }
     let Some(gift) = lookup::gift(&state, req.gift_id)
         .await?
@@ -122,7 +116,7 @@ pub async fn send_gift(
     let coins = gift
         .price_coins
         .checked_mul(req.count)
-        .ok_or_else(|| ApiError::bad_request("validation_failed", "count is too large"))?;
+        .ok_or_else(|| RequestError::ValidationFailed.with_message("count is too large"))?;
     let diamonds = coins * economy.diamond_rate_percent as i64 / 100;
     let memo = format!("{} x{} in room {room_id}", gift.name, req.count);
     let periods = rankings::periods(

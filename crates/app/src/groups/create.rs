@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::chat::append::{push_messages, system};
+use crate::chat::errors::TalkError;
 use crate::error::Result;
 use crate::groups::model::{check_name, load_view, GroupView};
 use crate::http::{Auth, Body, Fields};
@@ -29,7 +30,7 @@ pub struct NewGroup {
 }
 
 pub fn group_full(max: i64) -> ApiError {
-    ApiError::conflict("group_full", format!("a group has at most {max} members"))
+    TalkError::GroupFull.with_message(format!("a group has at most {max} members"))
 }
 
 #[utoipa::path(

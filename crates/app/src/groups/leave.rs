@@ -5,10 +5,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use kit::ApiError;
 use serde_json::json;
 
 use crate::chat::append::{member_ids, push_messages, system};
+use crate::chat::errors::TalkError;
 use crate::error::Result;
 use crate::groups::model::{lock_as_member, Role};
 use crate::http::{Auth, IdPath};
@@ -38,11 +38,7 @@ pub async fn leave(
     let mut notices = Vec::new();
     if group.dissolved_at.is_none() {
         if role == Role::Owner {
-            return Err(ApiError::conflict(
-                "owner_cannot_leave",
-                "hand ownership to a member first, or dissolve the group",
-            )
-            .into());
+            return Err(TalkError::OwnerCannotLeave.into());
         }
         notices.push(
             system(

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::AnyConnection;
 
 use crate::chat::append::{conversation_not_found, group_dissolved};
+use crate::chat::errors::TalkError;
 use crate::error::Result;
 
 /// A member's standing in a group.
@@ -181,46 +182,31 @@ pub async fn load_view(conn: &mut AnyConnection, id: i64, user: i64) -> Result<G
 }
 
 pub fn not_group_admin() -> ApiError {
-    ApiError::forbidden(
-        "not_group_admin",
-        "only the group's owner and admins may do this",
-    )
+    ApiError::from(TalkError::NotGroupAdmin)
 }
 
 pub fn not_group_owner() -> ApiError {
-    ApiError::forbidden("not_group_owner", "only the group's owner may do this")
+    ApiError::from(TalkError::NotGroupOwner)
 }
 
 pub fn member_not_found() -> ApiError {
-    ApiError::not_found("member_not_found", "this user is not in the group")
+    ApiError::from(TalkError::MemberNotFound)
 }
 
 /// Whether `actor` may act on `target` (kick, mute): managers only; never on oneself or
 /// the owner; an admin not on another admin.
 pub fn check_moderation(actor: Role, target: Role, same_user: bool) -> Result<()> {
     if same_user {
-        return Err(ApiError::bad_request(
-            "cannot_moderate_self",
-            "you cannot do this to yourself",
-        )
-        .into());
+        return Err(TalkError::CannotModerateSelf.into());
     }
     if !actor.is_manager() {
         return Err(not_group_admin().into());
     }
     if target == Role::Owner {
-        return Err(ApiError::forbidden(
-            "cannot_moderate_owner",
-            "the group's owner cannot be kicked or muted",
-        )
-        .into());
+        return Err(TalkError::CannotModerateOwner.into());
     }
     if target == Role::Admin && actor == Role::Admin {
-        return Err(ApiError::forbidden(
-            "cannot_moderate_group_admin",
-            "an admin cannot kick or mute another admin",
-        )
-        .into());
+        return Err(TalkError::CannotModerateGroupAdmin.into());
     }
     Ok(())
 }

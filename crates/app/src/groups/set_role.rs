@@ -5,11 +5,11 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::chat::append::{member_ids, push_messages, system};
+use crate::chat::errors::TalkError;
 use crate::error::Result;
 use crate::groups::model::{
     load_view, lock_as_member, member_not_found, not_group_owner, role_of, GroupView, Role,
@@ -64,11 +64,9 @@ pub async fn set_role(
         return Err(not_group_owner().into());
     }
     if user_id == me {
-        return Err(ApiError::bad_request(
-            "cannot_moderate_self",
-            "the owner's role changes only by handing ownership to someone else",
-        )
-        .into());
+        return Err(TalkError::CannotModerateSelf
+            .with_message("the owner's role changes only by handing ownership to someone else")
+            .into());
     }
     let old = role_of(&mut tx, id, user_id)
         .await?

@@ -16,6 +16,7 @@ use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
 use kit::ApiError;
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::Role;
 use crate::error::Error;
 use crate::AppState;
@@ -55,10 +56,8 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 }
 
 fn malformed() -> ApiError {
-    ApiError::unauthorized(
-        "invalid_token",
-        "the Authorization header must be `Bearer <access_token>`",
-    )
+    IdentityError::InvalidToken
+        .with_message("the Authorization header must be `Bearer <access_token>`")
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -76,12 +75,7 @@ impl FromRequestParts<AppState> for Auth {
             None => {
                 let session = crate::web::session::from_headers(state, &parts.headers)
                     .await?
-                    .ok_or_else(|| {
-                        ApiError::unauthorized(
-                            "missing_token",
-                            "sign in and send `Authorization: Bearer <access_token>`",
-                        )
-                    })?;
+                    .ok_or(IdentityError::MissingToken)?;
                 crate::web::session::check_csrf(parts, &session)?;
                 (session.user_id, None)
             }
@@ -92,12 +86,9 @@ impl FromRequestParts<AppState> for Auth {
             .await
             .map_err(ApiError::from)?
             .filter(|s| s.active)
-            .ok_or_else(|| ApiError::forbidden("account_banned", "this account is banned"))?;
+            .ok_or(IdentityError::AccountBanned)?;
         if gen.is_some_and(|gen| gen != standing.token_gen) {
-            return Err(ApiError::unauthorized(
-                "token_revoked",
-                "this access token was revoked (signed out or password changed); refresh or sign in again",
-            ));
+            return Err(ApiError::from(IdentityError::TokenRevoked));
         }
         let auth = Auth {
             user_id,
@@ -143,7 +134,7 @@ impl FromRequestParts<AppState> for Admin {
                     role: Role::Admin,
                 }))
             }
-            _ => Err(ApiError::forbidden("admin_required", "this needs an admin account").into()),
+            _ => Err(IdentityError::AdminRequired.into()),
         }
     }
 }

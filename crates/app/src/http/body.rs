@@ -14,6 +14,8 @@ use bytes::Bytes;
 use kit::ApiError;
 use serde::de::DeserializeOwned;
 
+use crate::http::errors::RequestError;
+
 /// A JSON request body of type `T`.
 pub struct Body<T>(pub T);
 
@@ -36,17 +38,13 @@ where
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as JSON with Content-Type: application/json",
-            ));
+            return Err(ApiError::from(RequestError::UnsupportedMediaType));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
             } else {
-                ApiError::bad_request("unreadable_body", rejection.body_text())
+                RequestError::UnreadableBody.with_message(rejection.body_text())
             }
         })?;
         parse(&bytes).map(Body)
@@ -69,18 +67,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                         path
                     };
                     let message = strip_position(&inner.to_string());
-                    let mut e = ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_body",
-                        format!("{field}: {message}"),
-                    );
+                    let mut e =
+                        RequestError::InvalidBody.with_message(format!("{field}: {message}"));
                     e.fields = BTreeMap::from([(field, message)]);
                     Err(e)
                 }
-                _ => Err(ApiError::bad_request(
-                    "malformed_json",
-                    format!("the body is not valid JSON: {}", inner),
-                )),
+                _ => Err(RequestError::MalformedJson
+                    .with_message(format!("the body is not valid JSON: {}", inner))),
             }
         }
     }

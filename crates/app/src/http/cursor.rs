@@ -6,6 +6,8 @@ use base64::Engine;
 use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
+use crate::http::errors::RequestError;
+
 /// Query string of a paged list: `?limit=20&cursor=…`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -35,7 +37,7 @@ impl Cursor {
     }
 
     pub fn decode(s: &str) -> Result<Cursor, ApiError> {
-        let bad = || ApiError::bad_request("invalid_cursor", "the cursor is not one we gave out");
+        let bad = || ApiError::from(RequestError::InvalidCursor);
         let raw = URL_SAFE_NO_PAD.decode(s.as_bytes()).map_err(|_| bad())?;
         let text = std::str::from_utf8(&raw).map_err(|_| bad())?;
         let (k, i) = text.split_once(':').ok_or_else(bad)?;
@@ -51,10 +53,7 @@ impl PageQuery {
     pub fn resolve(&self) -> Result<(i64, Cursor), ApiError> {
         let limit = self.limit.unwrap_or(20);
         if !(1..=100).contains(&limit) {
-            return Err(ApiError::bad_request(
-                "invalid_limit",
-                "limit must be between 1 and 100",
-            ));
+            return Err(ApiError::from(RequestError::InvalidLimit));
         }
         let cursor = match self.cursor.as_deref() {
             None | Some("") => Cursor::START,

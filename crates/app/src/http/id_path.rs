@@ -5,6 +5,8 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use kit::ApiError;
 
+use crate::http::errors::RequestError;
+
 /// The positive integer id in the path.
 #[derive(Debug, Clone, Copy)]
 pub struct IdPath(pub i64);
@@ -13,12 +15,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let bad = || {
-            ApiError::bad_request(
-                "invalid_id",
-                "the id in the path must be a positive integer",
-            )
-        };
+        let bad = || ApiError::from(RequestError::InvalidId);
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| bad())?;
@@ -40,10 +37,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPairPath {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let bad = || {
-            ApiError::bad_request(
-                "invalid_id",
-                "the ids in the path must be positive integers",
-            )
+            RequestError::InvalidId.with_message("the ids in the path must be positive integers")
         };
         let Path((a, b)) = Path::<(String, String)>::from_request_parts(parts, state)
             .await

@@ -7,9 +7,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kit::ApiError;
 
+use crate::http::errors::RequestError;
+
 /// Unknown routes: 404 `not_found`.
 pub async fn not_found() -> ApiError {
-    ApiError::not_found("not_found", "no such route")
+    ApiError::from(RequestError::NotFound)
 }
 
 /// Wrong method on a known route: 405 `method_not_allowed`.

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod client_ip;
 pub mod cursor;
+pub mod errors;
 pub mod id_path;
 pub mod json_errors;
 pub mod openapi;

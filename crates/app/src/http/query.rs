@@ -6,6 +6,8 @@ use axum::http::request::Parts;
 use kit::ApiError;
 use serde::de::DeserializeOwned;
 
+use crate::http::errors::RequestError;
+
 /// The query string parsed into `T`.
 #[derive(Debug, Clone)]
 pub struct Query<T>(pub T);
@@ -25,7 +27,7 @@ where
                 let detail = detail
                     .strip_prefix("Failed to deserialize query string: ")
                     .unwrap_or(&detail);
-                ApiError::bad_request("invalid_query", format!("bad query string: {detail}"))
+                RequestError::InvalidQuery.with_message(format!("bad query string: {detail}"))
             })
     }
 }

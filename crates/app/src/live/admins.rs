@@ -9,9 +9,11 @@ use axum::Json;
 use kit::ApiError;
 use serde::Serialize;
 
+use crate::accounts::errors::IdentityError;
 use crate::accounts::Role;
 use crate::error::Result;
 use crate::http::{Auth, IdPairPath, IdPath, MaybeAuth};
+use crate::live::errors::LiveError;
 use crate::AppState;
 
 /// Why a caller may moderate a room.
@@ -47,8 +49,7 @@ pub async fn moderator(
     .bind(caller)
     .fetch_optional(state.store().pool())
     .await?;
-    let (owner, room_admin, role) =
-        row.ok_or_else(|| ApiError::not_found("room_not_found", "no such room"))?;
+    let (owner, room_admin, role) = row.ok_or(LiveError::RoomNotFound)?;
     let power = if owner == caller {
         Some(Power::Owner)
     } else if role.as_deref().map(Role::parse) == Some(Role::Admin) {
@@ -73,10 +74,7 @@ pub async fn is_room_admin(state: &AppState, room_id: i64, user: i64) -> Result<
 }
 
 fn not_owner() -> ApiError {
-    ApiError::forbidden(
-        "not_room_owner",
-        "only the room's owner (or a platform admin) may do this",
-    )
+    ApiError::from(LiveError::NotRoomOwner)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema, sqlx::FromRow)]
@@ -130,11 +128,7 @@ pub async fn add_admin(
         return Err(not_owner().into());
     }
     if user_id == owner {
-        return Err(ApiError::bad_request(
-            "owner_is_not_admin",
-            "the owner already has every power in the room",
-        )
-        .into());
+        return Err(LiveError::OwnerIsNotAdmin.into());
     }
     crate::users::ensure_exists(&state, user_id).await?;
     sqlx::query(
@@ -150,7 +144,7 @@ pub async fn add_admin(
     let mut rows = load_admins(&state, room_id, Some(user_id)).await?;
     rows.pop()
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("user_not_found", "no such user").into())
+        .ok_or_else(|| IdentityError::UserNotFound.into())
 }
 
 #[utoipa::path(
@@ -223,34 +217,18 @@ pub async fn check_moderation(
 ) -> Result<()> {
     let (owner, power) = moderator(state, room_id, caller).await?;
     let Some(power) = power else {
-        return Err(ApiError::forbidden(
-            "not_room_admin",
-            "only the room's owner and admins may do this",
-        )
-        .into());
+        return Err(LiveError::NotRoomAdmin.into());
     };
     fields.finish()?;
     if target == caller {
-        return Err(ApiError::bad_request(
-            "cannot_moderate_self",
-            "you cannot do this to yourself",
-        )
-        .into());
+        return Err(LiveError::CannotModerateSelf.into());
     }
     if target == owner {
-        return Err(ApiError::forbidden(
-            "cannot_moderate_owner",
-            "the room's owner cannot be muted or kicked in their room",
-        )
-        .into());
+        return Err(LiveError::CannotModerateOwner.into());
     }
     crate::users::ensure_exists(state, target).await?;
     if !power.is_above_room_admins() && is_room_admin(state, room_id, target).await? {
-        return Err(ApiError::forbidden(
-            "cannot_moderate_room_admin",
-            "only the owner may mute or kick a room admin",
-        )
-        .into());
+        return Err(LiveError::CannotModerateRoomAdmin.into());
     }
     Ok(())
 }

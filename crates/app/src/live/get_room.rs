@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::Json;
-use kit::ApiError;
 
 use crate::error::Result;
 use crate::http::{IdPath, MaybeAuth};
+use crate::live::errors::LiveError;
 use crate::live::model::{BaseUrls, RoomRow, RoomView, ROOM_COLUMNS, ROOM_FROM};
 use crate::AppState;
 
@@ -42,5 +42,5 @@ pub async fn load(state: &AppState, id: i64) -> Result<RoomRow> {
     .bind(id)
     .fetch_optional(state.store().pool())
     .await?
-    .ok_or_else(|| ApiError::not_found("room_not_found", "no such room").into())
+    .ok_or_else(|| LiveError::RoomNotFound.into())
 }

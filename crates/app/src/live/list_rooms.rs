@@ -10,11 +10,11 @@
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::Json;
-use kit::ApiError;
 use serde::Deserialize;
 
 use crate::error::Result;
 use crate::http::{Auth, Cursor, Page, PageQuery, Query};
+use crate::live::errors::LiveError;
 use crate::live::model::{BaseUrls, RoomRow, RoomView, ROOM_COLUMNS, ROOM_FROM};
 use crate::AppState;
 
@@ -61,11 +61,7 @@ pub async fn list_rooms(
     let live = match q.status.as_deref().unwrap_or("live") {
         "live" => true,
         "all" => false,
-        _ => {
-            return Err(
-                ApiError::bad_request("invalid_status", "status must be live or all").into(),
-            )
-        }
+        _ => return Err(LiveError::InvalidStatus.into()),
     };
     let order = q
         .order
@@ -152,9 +148,7 @@ pub async fn list_rooms(
                 id: v.id,
             })))
         }
-        _ => Err(
-            ApiError::bad_request("invalid_order", "order must be hot (live rooms) or new").into(),
-        ),
+        _ => Err(LiveError::InvalidOrder.into()),
     }
 }
 

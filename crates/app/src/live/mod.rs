@@ -8,6 +8,7 @@
 pub mod admins;
 pub mod create_room;
 pub mod cut;
+pub mod errors;
 pub mod events;
 pub mod get_room;
 pub mod kick;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::http::{Auth, Body, Fields, IdPairPath, IdPath};
 use crate::live::admins::{check_moderation, moderator};
+use crate::live::errors::LiveError;
 use crate::AppState;
 
 /// Longest mute or kick: 30 days.
@@ -50,10 +51,7 @@ pub fn check_duration(f: &mut Fields, field: &str, secs: i64) {
 }
 
 fn not_room_admin() -> ApiError {
-    ApiError::forbidden(
-        "not_room_admin",
-        "only the room's owner and admins may do this",
-    )
+    ApiError::from(LiveError::NotRoomAdmin)
 }
 
 #[utoipa::path(

@@ -4,10 +4,10 @@
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::Json;
-use kit::ApiError;
 
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
+use crate::live::errors::LiveError;
 use crate::live::get_room::load;
 use crate::live::model::{new_stream_key, BaseUrls, RoomView};
 use crate::AppState;
@@ -32,9 +32,9 @@ pub async fn rotate_key(
 ) -> Result<Json<RoomView>> {
     let room = load(&state, id).await?;
     if room.owner_id != auth.user_id {
-        return Err(
-            ApiError::forbidden("not_room_owner", "only the room's owner can do this").into(),
-        );
+        return Err(LiveError::NotRoomOwner
+            .with_message("only the room's owner can do this")
+            .into());
     }
     sqlx::query("UPDATE live_rooms SET stream_key = $1, updated_at = $2 WHERE id = $3")
         .bind(new_stream_key())

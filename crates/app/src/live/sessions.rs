@@ -3,12 +3,12 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 use serde::Serialize;
 
 use crate::accounts::Role;
 use crate::error::Result;
 use crate::http::{Auth, Cursor, IdPath, Page, PageQuery, Query};
+use crate::live::errors::LiveError;
 use crate::live::get_room::load;
 use crate::live::streams::{GIFT_COINS, GIFT_DIAMONDS};
 use crate::AppState;
@@ -51,11 +51,9 @@ pub async fn list_sessions(
     let (limit, cursor) = page.resolve()?;
     let room = load(&state, id).await?;
     if room.owner_id != auth.user_id && auth.role != Role::Admin {
-        return Err(ApiError::forbidden(
-            "not_room_owner",
-            "only the room's owner and operators see its sessions",
-        )
-        .into());
+        return Err(LiveError::NotRoomOwner
+            .with_message("only the room's owner and operators see its sessions")
+            .into());
     }
     // A session on air has its income summed now; an ended one has it stored.
     let rows = sqlx::query_as::<_, LiveSession>(&format!(

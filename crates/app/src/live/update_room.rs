@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::error::Result;
 use crate::http::{Auth, Body, Fields, IdPath};
+use crate::live::errors::LiveError;
 use crate::live::get_room::load;
 use crate::live::model::{BaseUrls, RoomView};
 use crate::AppState;
@@ -52,9 +53,9 @@ pub async fn update_room(
     validate(&req)?;
     let room = load(&state, id).await?;
     if room.owner_id != auth.user_id {
-        return Err(
-            ApiError::forbidden("not_room_owner", "only the room's owner may edit it").into(),
-        );
+        return Err(LiveError::NotRoomOwner
+            .with_message("only the room's owner may edit it")
+            .into());
     }
     apply(&state, id, &req).await?;
     let row = load(&state, id).await?;

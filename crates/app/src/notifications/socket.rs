@@ -5,6 +5,7 @@ use im::gateway::history::{HistoryError, HistoryFuture};
 use im::gateway::inbox::{Inbox, InboxPage, InboxPosition};
 
 use crate::error::Error;
+use crate::http::errors::RequestError;
 use crate::notifications::inbox::{page, read_upto};
 use crate::notifications::model::NotificationView;
 use crate::AppState;
@@ -15,9 +16,10 @@ pub struct NotificationInbox(pub AppState);
 
 fn refusal(e: Error) -> HistoryError {
     let api = kit::ApiError::from(e);
-    let code = match api.code.as_ref() {
-        "validation_failed" => "bad_body",
-        _ => "unavailable",
+    let code = if RequestError::ValidationFailed.is(&api) {
+        "bad_body"
+    } else {
+        "unavailable"
     };
     let message = match api.fields.get("seq") {
         Some(why) => format!("seq {why}"),

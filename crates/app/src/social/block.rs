@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use kit::ApiError;
 
+use crate::accounts::errors::IdentityError;
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
 use crate::social::{check_target, remove_follow, Relation};
@@ -28,7 +29,7 @@ pub async fn block(
     IdPath(target): IdPath,
 ) -> Result<Json<Relation>> {
     let me = auth.user_id;
-    let self_error = ApiError::bad_request("cannot_block_self", "you cannot block yourself");
+    let self_error = ApiError::from(IdentityError::CannotBlockSelf);
     check_target(&state, me, target, self_error).await?;
     let mut tx = state.store().begin().await?;
     sqlx::query(

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use kit::ApiError;
 
+use crate::accounts::errors::IdentityError;
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
 use crate::notifications::{notify, Notification, NotificationKind};
@@ -30,20 +31,16 @@ pub async fn follow(
     IdPath(target): IdPath,
 ) -> Result<Json<Relation>> {
     let me = auth.user_id;
-    let self_error = ApiError::bad_request("cannot_follow_self", "you cannot follow yourself");
+    let self_error = ApiError::from(IdentityError::CannotFollowSelf);
     check_target(&state, me, target, self_error).await?;
     let mut tx = state.store().begin().await?;
     if blocks(&mut *tx, target, me).await? {
-        return Err(ApiError::forbidden(
-            "blocked_by_user",
-            "this user does not accept your follow",
-        )
-        .into());
+        return Err(IdentityError::BlockedByUser
+            .with_message("this user does not accept your follow")
+            .into());
     }
     if blocks(&mut *tx, me, target).await? {
-        return Err(
-            ApiError::forbidden("user_blocked", "you block this user; unblock them first").into(),
-        );
+        return Err(IdentityError::UserBlocked.into());
     }
     let added = sqlx::query(
         "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) \

@@ -7,10 +7,10 @@ pub mod model;
 pub mod search;
 pub mod update_me;
 
-use kit::ApiError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::accounts::errors::IdentityError;
 use crate::error::Result;
 use crate::AppState;
 use model::{UserRow, USER_COLUMNS};
@@ -36,7 +36,7 @@ pub async fn load(state: &AppState, id: i64, viewer: i64) -> Result<UserRow> {
             .bind(id)
             .fetch_optional(state.store().pool())
             .await?
-            .ok_or_else(|| ApiError::not_found("user_not_found", "no such user"))?;
+            .ok_or(IdentityError::UserNotFound)?;
             cache.remember_profile(&row);
             row
         }

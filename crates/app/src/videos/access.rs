@@ -8,6 +8,7 @@ use sqlx::{Any, Transaction};
 use crate::accounts::Role;
 use crate::error::Result;
 use crate::http::{Auth, MaybeAuth};
+use crate::videos::errors::VideoError;
 use crate::videos::model::{can_see, hot_score, VideoRow, VIDEO_COLUMNS, VIDEO_FROM};
 use crate::AppState;
 
@@ -44,7 +45,7 @@ impl Viewer {
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("video_not_found", "no such video")
+    ApiError::from(VideoError::VideoNotFound)
 }
 
 /// The video `id` with its author and the viewer's like and favourite, whatever its
@@ -99,7 +100,7 @@ pub async fn visible(state: &AppState, id: i64, viewer: Viewer) -> Result<VideoR
 pub async fn own(state: &AppState, id: i64, viewer: Viewer) -> Result<VideoRow> {
     let row = visible(state, id, viewer).await?;
     if row.author_id != viewer.id || row.deleted_at.is_some() {
-        return Err(ApiError::forbidden("not_video_author", "only the author may do this").into());
+        return Err(VideoError::NotVideoAuthor.into());
     }
     Ok(row)
 }

@@ -10,13 +10,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::http::{Auth, Cursor, Fields, IdPath, MaybeAuth, Page, Query};
 use crate::notifications::{notify, Notification, NotificationKind};
 use crate::videos::access::{blocked_either_way, bump, visible, Counter, Viewer};
+use crate::videos::errors::VideoError;
 use crate::videos::model::VideoAuthor;
 use crate::AppState;
 
@@ -108,11 +108,8 @@ pub struct NewComment {
 pub fn check_body(body: &str) -> Result<String> {
     let body = body.trim();
     if body.chars().count() > MAX_COMMENT {
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "comment_too_long",
-            format!("a comment is at most {MAX_COMMENT} characters"),
-        );
+        let mut e = VideoError::CommentTooLong
+            .with_message(format!("a comment is at most {MAX_COMMENT} characters"));
         e.fields.insert(
             "body".into(),
             format!("must be at most {MAX_COMMENT} characters"),
@@ -134,14 +131,14 @@ pub async fn load_comment(state: &AppState, id: i64, viewer: i64) -> Result<Comm
     .bind(id)
     .fetch_optional(state.store().pool())
     .await?
-    .ok_or_else(|| ApiError::not_found("comment_not_found", "no such comment").into())
+    .ok_or_else(|| VideoError::CommentNotFound.into())
 }
 
 /// The comment `id` if it is live (not deleted or hidden) on a video `viewer` may see.
 pub async fn live_comment(state: &AppState, id: i64, viewer: Viewer) -> Result<CommentRow> {
     let c = load_comment(state, id, viewer.id).await?;
     if c.deleted_at.is_some() || c.hidden != 0 {
-        return Err(ApiError::not_found("comment_not_found", "no such comment").into());
+        return Err(VideoError::CommentNotFound.into());
     }
     visible(state, c.video_id, viewer).await?;
     Ok(c)
@@ -240,13 +237,7 @@ pub async fn comment_page(
         None => newest_default,
         Some("newest") => true,
         Some("oldest") => false,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_order",
-                "order must be `newest` or `oldest`",
-            )
-            .into())
-        }
+        Some(_) => return Err(VideoError::InvalidOrder.into()),
     };
     let (cmp, dir, from) = if newest {
         ("<", "DESC", cursor.id)
@@ -335,11 +326,7 @@ pub async fn post_comment(
     let body = check_body(&req.body)?;
     let video = visible(&state, id, viewer).await?;
     if blocked_either_way(state.store().pool(), auth.user_id, video.author_id).await? {
-        return Err(ApiError::forbidden(
-            "blocked",
-            "you and this video's author block one another",
-        )
-        .into());
+        return Err(VideoError::Blocked.into());
     }
     let cid = insert_comment(&state, id, auth.user_id, None, None, &body).await?;
     notice(

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::model::{collect_hashtags, Visibility, VIDEO_COLUMNS, VIDEO_FROM};
 use super::process::{ProcessJob, PROCESS};
 use crate::error::Result;
+use crate::videos::errors::VideoError;
 use crate::AppState;
 
 /// Longest title, in characters.
@@ -40,25 +41,17 @@ impl VideoMeta {
         let title = self.title.trim().to_owned();
         let description = self.description.trim().to_owned();
         if title.chars().count() > MAX_TITLE_CHARS {
-            return Err(ApiError::bad_request(
-                "title_too_long",
-                format!("a title has at most {MAX_TITLE_CHARS} characters"),
-            ));
+            return Err(VideoError::TitleTooLong
+                .with_message(format!("a title has at most {MAX_TITLE_CHARS} characters")));
         }
         if description.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(ApiError::bad_request(
-                "description_too_long",
-                format!("a description has at most {MAX_DESCRIPTION_CHARS} characters"),
-            ));
+            return Err(VideoError::DescriptionTooLong.with_message(format!(
+                "a description has at most {MAX_DESCRIPTION_CHARS} characters"
+            )));
         }
         let visibility = match self.visibility.as_deref().map(str::trim) {
             None | Some("") => Visibility::Public,
-            Some(v) => Visibility::parse(v).ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_visibility",
-                    "visibility is public, followers or private",
-                )
-            })?,
+            Some(v) => Visibility::parse(v).ok_or(VideoError::InvalidVisibility)?,
         };
         let hashtags = collect_hashtags(
             self.hashtags.iter().map(String::as_str),

@@ -6,7 +6,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use kit::ApiError;
 use sqlx::{Any, Transaction};
 
 use crate::accounts::Role;
@@ -14,6 +13,7 @@ use crate::error::Result;
 use crate::http::{Auth, IdPath};
 use crate::videos::access::{bump, load_row, Counter};
 use crate::videos::comments::load_comment;
+use crate::videos::errors::VideoError;
 use crate::AppState;
 
 #[utoipa::path(
@@ -38,11 +38,7 @@ pub async fn delete_comment(
     let allowed =
         c.user_id == auth.user_id || video_author == Some(auth.user_id) || auth.role == Role::Admin;
     if !allowed {
-        return Err(ApiError::forbidden(
-            "not_comment_author",
-            "only the comment's author, the video's author or an admin may delete it",
-        )
-        .into());
+        return Err(VideoError::NotCommentAuthor.into());
     }
     let mut tx = state.store().begin().await?;
     soft_delete_comment(&mut tx, id).await?;

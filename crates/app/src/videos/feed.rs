@@ -39,9 +39,12 @@ use kit::cache::LocalCache;
 use kit::ApiError;
 use serde::Deserialize;
 
+use crate::accounts::errors::IdentityError;
 use crate::error::Result;
+use crate::http::errors::RequestError;
 use crate::http::{Cursor, MaybeAuth, Page, Query};
 use crate::videos::access::{Viewer, LISTED};
+use crate::videos::errors::VideoError;
 use crate::videos::model::{VideoRow, VideoView, VIDEO_COLUMNS, VIDEO_FROM};
 use crate::AppState;
 
@@ -146,7 +149,7 @@ impl FeedCursor {
     }
 
     fn decode(s: &str) -> Result<FeedCursor, ApiError> {
-        let bad = || ApiError::bad_request("invalid_cursor", "the cursor is not one we gave out");
+        let bad = || ApiError::from(RequestError::InvalidCursor);
         let raw = URL_SAFE_NO_PAD.decode(s.as_bytes()).map_err(|_| bad())?;
         let text = std::str::from_utf8(&raw).map_err(|_| bad())?;
         let parts: Vec<&str> = text.split(':').collect();
@@ -172,10 +175,7 @@ impl FeedCursor {
 fn limit_of(q: &FeedQuery) -> Result<i64, ApiError> {
     let limit = q.limit.unwrap_or(10);
     if !(1..=50).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            "limit must be between 1 and 50",
-        ));
+        return Err(RequestError::InvalidLimit.with_message("limit must be between 1 and 50"));
     }
     Ok(limit)
 }
@@ -203,19 +203,13 @@ pub async fn feed(
         "recommended" => recommended(&state, viewer, limit, q.cursor.as_deref()).await,
         "following" => {
             if viewer.id == 0 {
-                return Err(ApiError::unauthorized(
-                    "missing_token",
-                    "the following feed needs `Authorization: Bearer <access_token>`",
-                )
-                .into());
+                return Err(IdentityError::MissingToken
+                    .with_message("the following feed needs `Authorization: Bearer <access_token>`")
+                    .into());
             }
             following(&state, viewer, limit, q.cursor.as_deref()).await
         }
-        _ => Err(ApiError::bad_request(
-            "invalid_kind",
-            "kind must be `recommended` or `following`",
-        )
-        .into()),
+        _ => Err(VideoError::InvalidKind.into()),
     }
     .map(Json)
 }

@@ -18,6 +18,7 @@ use crate::accounts::Role;
 use crate::error::Result;
 use crate::http::range::{self, ByteRange};
 use crate::http::MaybeAuth;
+use crate::videos::errors::VideoError;
 use crate::videos::model::Gate;
 use crate::AppState;
 
@@ -39,7 +40,7 @@ struct Access {
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("file_not_found", "no such file")
+    ApiError::from(VideoError::FileNotFound)
 }
 
 /// Serves `/files/{*key}`.
@@ -144,12 +145,9 @@ pub async fn serve(
                 (StatusCode::PARTIAL_CONTENT, Some(r))
             }
             ByteRange::Unsatisfiable => {
-                let mut res = ApiError::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    "range_not_satisfiable",
-                    format!("the file has {size} bytes"),
-                )
-                .into_response();
+                let mut res = VideoError::RangeNotSatisfiable
+                    .with_message(format!("the file has {size} bytes"))
+                    .into_response();
                 res.headers_mut().insert(
                     header::CONTENT_RANGE,
                     HeaderValue::from_str(&format!("bytes */{size}")).expect("ASCII"),

@@ -6,11 +6,11 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use kit::ApiError;
 
 use crate::error::Result;
 use crate::http::{Auth, Cursor, IdPath, MaybeAuth, Page, PageQuery, Query};
 use crate::videos::access::{follows, Viewer, LISTED};
+use crate::videos::errors::VideoError;
 use crate::videos::feed::video_page;
 use crate::videos::model::{normalize_hashtag, VideoRow, VideoView, VIDEO_COLUMNS, VIDEO_FROM};
 use crate::AppState;
@@ -75,12 +75,7 @@ pub async fn hashtag_videos(
 ) -> Result<Json<Page<VideoView>>> {
     let viewer = Viewer::from_maybe(&auth);
     let (limit, cursor) = page.resolve()?;
-    let tag = normalize_hashtag(&tag).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_hashtag",
-            "a hashtag is 1 to 32 letters, digits or `_`",
-        )
-    })?;
+    let tag = normalize_hashtag(&tag).ok_or(VideoError::InvalidHashtag)?;
     let rows = sqlx::query_as::<_, VideoRow>(&format!(
         "SELECT {VIDEO_COLUMNS} FROM video_hashtags h JOIN videos v ON v.id = h.video_id \
          JOIN users u ON u.id = v.author_id \

@@ -9,6 +9,7 @@ pub mod comments;
 pub mod create;
 pub mod delete;
 pub mod delete_comment;
+pub mod errors;
 pub mod favorite;
 pub mod feed;
 pub mod files;

@@ -4,10 +4,8 @@
 //! a resumable one when it is declared; either way past the quota is `413
 //! quota_exceeded`, and nothing of it is kept.
 
-use axum::http::StatusCode;
-use kit::ApiError;
-
 use crate::error::Result;
+use crate::videos::errors::VideoError;
 use crate::AppState;
 
 /// Bytes `user`'s videos and unfinished uploads hold now.
@@ -38,15 +36,12 @@ pub async fn check(state: &AppState, user: i64, adding: i64) -> Result<()> {
     }
     let used = used(state, user).await?;
     if used.saturating_add(adding) > quota as i64 {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "quota_exceeded",
-            format!(
+        return Err(VideoError::QuotaExceeded
+            .with_message(format!(
                 "your videos use {used} of your {quota} bytes; this one needs {adding} more \
                  (delete some first)"
-            ),
-        )
-        .into());
+            ))
+            .into());
     }
     Ok(())
 }

@@ -6,7 +6,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use kit::ApiError;
 
 use crate::error::Result;
 use crate::http::{Auth, Body, IdPath, MaybeAuth, Page, Query};
@@ -16,6 +15,7 @@ use crate::videos::comments::{
     check_body, comment_page, excerpt, insert_comment, live_comment, load_comment, notice,
     CommentQuery, CommentView, NewComment,
 };
+use crate::videos::errors::VideoError;
 use crate::AppState;
 
 #[utoipa::path(
@@ -48,11 +48,9 @@ pub async fn post_reply(
     if blocked_either_way(pool, auth.user_id, video.author_id).await?
         || blocked_either_way(pool, auth.user_id, target.user_id).await?
     {
-        return Err(ApiError::forbidden(
-            "blocked",
-            "you and this comment's or video's author block one another",
-        )
-        .into());
+        return Err(VideoError::Blocked
+            .with_message("you and this comment's or video's author block one another")
+            .into());
     }
     let parent = target.parent_id.unwrap_or(target.id);
     let rid = insert_comment(
@@ -100,7 +98,7 @@ pub async fn list_replies(
     let viewer = Viewer::from_maybe(&auth);
     let c = load_comment(&state, id, viewer.id).await?;
     if c.hidden != 0 {
-        return Err(ApiError::not_found("comment_not_found", "no such comment").into());
+        return Err(VideoError::CommentNotFound.into());
     }
     visible(&state, c.video_id, viewer).await?;
     let filter = "c.parent_id = $2 AND c.deleted_at IS NULL";

@@ -6,11 +6,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::http::{Auth, Body, Fields};
+use crate::videos::errors::VideoError;
 use crate::AppState;
 
 /// What can be reported.
@@ -104,7 +104,7 @@ pub async fn report(
     fields.text("reason", reason, 1, MAX_REASON);
     fields.finish()?;
     if req.target_id <= 0 || !target_exists(&state, req.target_kind, req.target_id).await? {
-        return Err(ApiError::not_found("target_not_found", "nothing to report there").into());
+        return Err(VideoError::TargetNotFound.into());
     }
     let now = kit::time::now_ms();
     let inserted: std::result::Result<i64, sqlx::Error> = sqlx::query_scalar(
@@ -120,13 +120,7 @@ pub async fn report(
     .await;
     let id = match inserted {
         Ok(id) => id,
-        Err(e) if store::is_unique_violation(&e) => {
-            return Err(ApiError::conflict(
-                "already_reported",
-                "your report of this is still waiting for a decision",
-            )
-            .into())
-        }
+        Err(e) if store::is_unique_violation(&e) => return Err(VideoError::AlreadyReported.into()),
         Err(e) => return Err(e.into()),
     };
     Ok((

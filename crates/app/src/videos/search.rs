@@ -10,11 +10,11 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 use serde::Deserialize;
 use store::Backend;
 
 use crate::error::Result;
+use crate::http::errors::RequestError;
 use crate::http::{MaybeAuth, Page, PageQuery, Query};
 use crate::videos::access::{Viewer, LISTED};
 use crate::videos::feed::video_page;
@@ -88,11 +88,9 @@ pub async fn search(
     }
     .resolve()?;
     if q.q.chars().count() > MAX_QUERY {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("q must be at most {MAX_QUERY} characters"),
-        )
-        .into());
+        return Err(RequestError::InvalidQuery
+            .with_message(format!("q must be at most {MAX_QUERY} characters"))
+            .into());
     }
     let words = words(&q.q);
     if words.is_empty() {

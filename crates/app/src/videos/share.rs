@@ -3,11 +3,11 @@
 
 use axum::extract::State;
 use axum::Json;
-use kit::ApiError;
 
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
 use crate::videos::access::{bump, visible, Counter, Counts, Viewer};
+use crate::videos::errors::VideoError;
 use crate::AppState;
 
 #[utoipa::path(
@@ -30,6 +30,6 @@ pub async fn share(
     let mut tx = state.store().begin().await?;
     let counts = bump(&mut tx, id, Counter::Shares, 1).await?;
     tx.commit().await?;
-    let counts = counts.ok_or_else(|| ApiError::not_found("video_not_found", "no such video"))?;
+    let counts = counts.ok_or(VideoError::VideoNotFound)?;
     Ok(Json(counts))
 }

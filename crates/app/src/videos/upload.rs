@@ -21,6 +21,7 @@ use super::probe::{sniff, SNIFF_BYTES};
 use super::storage::PutError;
 use crate::error::Result;
 use crate::http::Auth;
+use crate::videos::errors::VideoError;
 use crate::AppState;
 
 /// Longest a client may pause mid-upload before the upload is dropped.
@@ -74,12 +75,7 @@ async fn finish(
     stored: Option<Source>,
 ) -> Result<(StatusCode, Json<VideoView>)> {
     let meta = meta.check()?;
-    let source = stored.ok_or_else(|| {
-        ApiError::bad_request(
-            "file_missing",
-            "the form has no `file` field with the video",
-        )
-    })?;
+    let source = stored.ok_or(VideoError::FileMissing)?;
     super::quota::check(state, author, source.bytes as i64).await?;
     let id = create(state, author, &meta, &source).await?;
     Ok((
@@ -106,7 +102,7 @@ async fn read_form(
         match name.as_str() {
             "file" => {
                 if stored.is_some() {
-                    return Err(ApiError::bad_request("too_many_files", "send one `file`").into());
+                    return Err(VideoError::TooManyFiles.into());
                 }
                 let filename = check_filename(field.file_name().unwrap_or("video"))?;
                 *stored = Some(store_file(state, field, filename).await?);
@@ -130,7 +126,7 @@ async fn store_file(state: &AppState, field: Field<'_>, filename: String) -> Res
     match state.files().put_stream(&key, body, limit).await {
         Ok(0) => {
             let _ = state.files().delete(&key).await;
-            Err(ApiError::bad_request("empty_file", "the file is empty").into())
+            Err(VideoError::EmptyFile.into())
         }
         Ok(bytes) => Ok(Source {
             key,
@@ -148,13 +144,9 @@ async fn store_file(state: &AppState, field: Field<'_>, filename: String) -> Res
 pub fn put_error(e: PutError, limit: u64) -> ApiError {
     match e {
         PutError::TooLarge(_) => too_large(limit),
-        PutError::Body(msg) if msg == NOT_A_VIDEO => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "not_a_video",
-            "the file is not a video (MP4, MOV, WebM, MKV, FLV, AVI, TS, …)",
-        ),
+        PutError::Body(msg) if msg == NOT_A_VIDEO => ApiError::from(VideoError::NotAVideo),
         PutError::Body(msg) if msg == IDLE => idle(),
-        PutError::Body(msg) => ApiError::bad_request("invalid_multipart", msg),
+        PutError::Body(msg) => VideoError::InvalidMultipart.with_message(msg),
         PutError::Store(e) => {
             tracing::error!(error = %e, "video storage failed");
             ApiError::unavailable("video storage is unavailable; try again shortly")
@@ -167,22 +159,14 @@ pub fn put_error(e: PutError, limit: u64) -> ApiError {
 }
 
 pub fn too_large(limit: u64) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "file_too_large",
-        format!("a video is at most {limit} bytes"),
-    )
+    VideoError::FileTooLarge.with_message(format!("a video is at most {limit} bytes"))
 }
 
 fn idle() -> ApiError {
-    ApiError::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "upload_stalled",
-        format!(
-            "no data for {} s; the upload was dropped",
-            IDLE_TIMEOUT.as_secs()
-        ),
-    )
+    VideoError::UploadStalled.with_message(format!(
+        "no data for {} s; the upload was dropped",
+        IDLE_TIMEOUT.as_secs()
+    ))
 }
 
 const NOT_A_VIDEO: &str = "not a video";
@@ -248,10 +232,7 @@ pub fn check_filename(name: &str) -> Result<String, ApiError> {
         || name.split(['/', '\\']).any(|p| p == "..")
         || name.chars().any(char::is_control);
     if bad {
-        return Err(ApiError::bad_request(
-            "invalid_filename",
-            "the file name must be a plain name, without folders or control characters",
-        ));
+        return Err(ApiError::from(VideoError::InvalidFilename));
     }
     Ok(name.to_owned())
 }
@@ -260,25 +241,20 @@ async fn text(mut field: Field<'_>) -> Result<String> {
     let mut buf = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if buf.len() + chunk.len() > MAX_TEXT_FIELD {
-            return Err(ApiError::bad_request(
-                "field_too_long",
-                format!("a form field other than `file` has at most {MAX_TEXT_FIELD} bytes"),
-            )
-            .into());
+            return Err(VideoError::FieldTooLong
+                .with_message(format!(
+                    "a form field other than `file` has at most {MAX_TEXT_FIELD} bytes"
+                ))
+                .into());
         }
         buf.extend_from_slice(&chunk);
     }
-    String::from_utf8(buf)
-        .map_err(|_| ApiError::bad_request("invalid_text", "form fields must be UTF-8").into())
+    String::from_utf8(buf).map_err(|_| ApiError::from(VideoError::InvalidText).into())
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "file_too_large",
-            e.body_text(),
-        );
+        return VideoError::FileTooLarge.with_message(e.body_text());
     }
-    ApiError::bad_request("invalid_multipart", e.body_text())
+    VideoError::InvalidMultipart.with_message(e.body_text())
 }

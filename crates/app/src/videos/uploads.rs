@@ -32,6 +32,7 @@ use super::model::VideoView;
 use super::upload::{idle_limited, put_error, sniffed, too_large};
 use crate::error::Result;
 use crate::http::Auth;
+use crate::videos::errors::VideoError;
 use crate::AppState;
 
 /// The job kind that removes expired uploads.
@@ -103,9 +104,7 @@ pub async fn start(
 ) -> Result<Response> {
     let limit = state.settings().videos.max_upload_bytes;
     if req.length <= 0 {
-        return Err(
-            ApiError::bad_request("invalid_length", "length must be at least 1 byte").into(),
-        );
+        return Err(VideoError::InvalidLength.into());
     }
     if req.length as u64 > limit {
         return Err(too_large(limit).into());
@@ -126,11 +125,11 @@ pub async fn start(
     .fetch_one(state.store().pool())
     .await?;
     if open >= MAX_OPEN_PER_USER {
-        return Err(ApiError::conflict(
-            "too_many_uploads",
-            format!("finish or cancel one of your {open} unfinished uploads first"),
-        )
-        .into());
+        return Err(VideoError::TooManyUploads
+            .with_message(format!(
+                "finish or cancel one of your {open} unfinished uploads first"
+            ))
+            .into());
     }
     let id = super::random_token();
     let expires_at = now + state.settings().videos.upload_ttl_secs as i64 * 1000;
@@ -248,16 +247,9 @@ pub async fn append(
         .get(&UPLOAD_OFFSET)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "upload_offset_missing",
-                "send the `Upload-Offset` header: the bytes already received",
-            )
-        })?;
+        .ok_or(VideoError::UploadOffsetMissing)?;
     if row.video_id.is_some() {
-        return Err(
-            ApiError::conflict("upload_complete", "this upload is already complete").into(),
-        );
+        return Err(VideoError::UploadComplete.into());
     }
     if offset != row.received {
         return Err(offset_mismatch(row.received).into());
@@ -279,15 +271,12 @@ pub async fn append(
     let n = match stored {
         Ok(n) => n,
         Err(super::storage::PutError::TooLarge(_)) => {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "past_declared_length",
-                format!(
+            return Err(VideoError::PastDeclaredLength
+                .with_message(format!(
                     "the upload was declared {} bytes long; {} remain",
                     row.length, remaining
-                ),
-            )
-            .into())
+                ))
+                .into())
         }
         Err(e) => return Err(put_error(e, state.settings().videos.max_upload_bytes).into()),
     };
@@ -295,11 +284,11 @@ pub async fn append(
     if n > 0 && (n as i64) < min && offset + (n as i64) < row.length {
         // Each chunk is an object until the upload completes: tiny ones are refused.
         let _ = state.files().delete(&key).await;
-        return Err(ApiError::bad_request(
-            "chunk_too_small",
-            format!("send chunks of at least {min} bytes (only the last may be shorter)"),
-        )
-        .into());
+        return Err(VideoError::ChunkTooSmall
+            .with_message(format!(
+                "send chunks of at least {min} bytes (only the last may be shorter)"
+            ))
+            .into());
     }
     let mut row = row;
     if n > 0 {
@@ -447,7 +436,7 @@ async fn load(state: &AppState, id: &str, user_id: i64) -> Result<UploadRow> {
     row.filter(|r| {
         r.user_id == user_id && (r.video_id.is_some() || r.expires_at > kit::time::now_ms())
     })
-    .ok_or_else(|| ApiError::not_found("upload_not_found", "no such upload of yours").into())
+    .ok_or_else(|| VideoError::UploadNotFound.into())
 }
 
 async fn respond(state: &AppState, row: &UploadRow, user_id: i64) -> Result<Response> {
@@ -470,8 +459,7 @@ async fn respond(state: &AppState, row: &UploadRow, user_id: i64) -> Result<Resp
 }
 
 fn offset_mismatch(received: i64) -> ApiError {
-    ApiError::conflict(
-        "offset_mismatch",
-        format!("the upload has {received} bytes; send the chunk that starts there"),
-    )
+    VideoError::OffsetMismatch.with_message(format!(
+        "the upload has {received} bytes; send the chunk that starts there"
+    ))
 }

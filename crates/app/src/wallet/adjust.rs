@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use kit::ApiError;
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::errors::IdentityError;
 use crate::error::Result;
 use crate::http::{Admin, Body, Fields};
 use crate::wallet::ledger::{self, balances, transfer, Account, Asset, Balances, Opened};
@@ -66,7 +66,7 @@ pub async fn adjust(
         .fetch_optional(state.store().pool())
         .await?;
     if exists.is_none() {
-        return Err(ApiError::not_found("user_not_found", "no such user").into());
+        return Err(IdentityError::UserNotFound.into());
     }
     let operator: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
         .bind(admin.user_id)

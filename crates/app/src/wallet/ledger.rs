@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
 use crate::error::{Error, Result};
+use crate::live::errors::LiveError;
 
 /// What money is counted in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -114,16 +115,8 @@ pub fn transfer(from: Account, to: Account, amount: i64) -> [Posting; 2] {
 /// The error when a user account has too little for a debit.
 pub fn insufficient(account: Account) -> ApiError {
     match account {
-        Account::Coins(_) => ApiError::new(
-            axum::http::StatusCode::PAYMENT_REQUIRED,
-            "insufficient_coins",
-            "not enough coins; recharge first",
-        ),
-        _ => ApiError::new(
-            axum::http::StatusCode::PAYMENT_REQUIRED,
-            "insufficient_diamonds",
-            "not enough diamonds",
-        ),
+        Account::Coins(_) => ApiError::from(LiveError::InsufficientCoins),
+        _ => ApiError::from(LiveError::InsufficientDiamonds),
     }
 }
 
@@ -354,10 +347,7 @@ where
 
 /// The refusal of an idempotency key used before for a different request.
 pub fn key_reused() -> ApiError {
-    ApiError::conflict(
-        "idempotency_key_reused",
-        "this idempotency key was used for a different request",
-    )
+    ApiError::from(LiveError::IdempotencyKeyReused)
 }
 
 /// Checks an idempotency key: 1 to 64 visible ASCII characters.

@@ -13,6 +13,8 @@ use kit::ApiError;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::live::errors::LiveError;
+
 /// What a provider says happened to an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,12 +96,11 @@ impl PaymentProvider for DevProvider {
         body: &[u8],
         now_secs: i64,
     ) -> Result<PaymentNotice, ApiError> {
-        let forged =
-            || ApiError::unauthorized("bad_signature", "the callback's signature is not valid");
+        let forged = || ApiError::from(LiveError::BadSignature);
         let header = headers
             .get(SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("bad_signature", "the callback is not signed"))?;
+            .ok_or_else(|| LiveError::BadSignature.with_message("the callback is not signed"))?;
         let (mut t, mut v1) = (None, None);
         for part in header.split(',') {
             match part.trim().split_once('=') {
@@ -111,16 +112,11 @@ impl PaymentProvider for DevProvider {
         let (t, v1) = (t.ok_or_else(forged)?, v1.ok_or_else(forged)?);
         self.mac(t, body).verify_slice(&v1).map_err(|_| forged())?;
         if now_secs.abs_diff(t) > self.max_age_secs.max(0) as u64 {
-            return Err(ApiError::unauthorized(
-                "callback_expired",
-                "the callback's timestamp is outside the accepted window",
-            ));
+            return Err(ApiError::from(LiveError::CallbackExpired));
         }
         serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(
-                "invalid_callback",
-                format!("the callback body is not a payment notice: {e}"),
-            )
+            LiveError::InvalidCallback
+                .with_message(format!("the callback body is not a payment notice: {e}"))
         })
     }
 }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::http::{Auth, Body};
+use crate::live::errors::LiveError;
 use crate::settings::RechargePackage;
 use crate::wallet::ledger::{self, transfer, Account, Opened};
 use crate::wallet::payments::PaymentNotice;
@@ -142,10 +143,10 @@ pub async fn create_order(
         .iter()
         .find(|p| p.id == req.package_id)
         .cloned()
-        .ok_or_else(|| ApiError::bad_request("unknown_package", "no such recharge package"))?;
+        .ok_or(LiveError::UnknownPackage)?;
     let provider = req.provider.as_deref().unwrap_or("dev");
     if state.payments().get(provider).is_none() {
-        return Err(ApiError::bad_request("unknown_provider", "no such payment provider").into());
+        return Err(LiveError::UnknownProvider.into());
     }
     let now = kit::time::now_ms();
     let order_no = new_order_no(now);
@@ -202,7 +203,7 @@ async fn find(state: &AppState, order_no: &str) -> Result<Option<OrderRow>> {
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("order_not_found", "no such recharge order")
+    ApiError::from(LiveError::OrderNotFound)
 }
 
 #[utoipa::path(
@@ -254,7 +255,7 @@ pub async fn callback(
     let p = state
         .payments()
         .get(&provider)
-        .ok_or_else(|| ApiError::not_found("unknown_provider", "no such payment provider"))?;
+        .ok_or(LiveError::ProviderNotFound)?;
     let notice = p
         .verify(&headers, &body, kit::time::now_secs())
         .inspect_err(|e| {
@@ -293,11 +294,7 @@ pub async fn dev_checkout(
         .filter(|r| r.user_id == auth.user_id && r.provider == "dev")
         .ok_or_else(not_found)?;
     if row.state == "closed" {
-        return Err(ApiError::conflict(
-            "order_closed",
-            "this order was closed unpaid; make a new one",
-        )
-        .into());
+        return Err(LiveError::OrderClosed.into());
     }
     let notice = PaymentNotice {
         provider_txn: format!("dev_{}", row.order_no),
@@ -332,11 +329,7 @@ async fn record_payment(
         .filter(|r| r.provider == provider)
         .ok_or_else(not_found)?;
     if row.amount_cents != notice.amount_cents || row.currency != notice.currency {
-        return Err(ApiError::bad_request(
-            "amount_mismatch",
-            "the amount paid differs from the order's",
-        )
-        .into());
+        return Err(LiveError::AmountMismatch.into());
     }
     let now = kit::time::now_ms();
     let mut tx = state.store().begin().await?;
@@ -369,11 +362,7 @@ async fn record_payment(
     }
     tx.commit().await?;
     if claimed == 0 {
-        return Err(ApiError::conflict(
-            "already_processed",
-            "this payment was already recorded; nothing was credited again",
-        )
-        .into());
+        return Err(LiveError::AlreadyProcessed.into());
     }
     metrics::counter!("wallet_orders_total", "state" => "paid").increment(1);
     credit(state, &notice.order_no).await?;

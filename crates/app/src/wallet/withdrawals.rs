@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::http::{Admin, Auth, Body, Cursor, Fields, IdPath, Page, PageQuery, Query};
+use crate::live::errors::LiveError;
 use crate::wallet::ledger::{self, balances, transfer, Account, Balances, Opened};
 use crate::AppState;
 
@@ -175,11 +176,7 @@ pub async fn list_withdrawals(
     .resolve()?;
     let wanted = q.state.as_deref().unwrap_or("pending");
     if !["pending", "paid", "rejected", "all"].contains(&wanted) {
-        return Err(ApiError::bad_request(
-            "invalid_state",
-            "state must be pending, paid, rejected or all",
-        )
-        .into());
+        return Err(LiveError::InvalidState.into());
     }
     // Oldest first, so operators work the queue in order; the cursor's id is exclusive.
     let after = if cursor == Cursor::START {
@@ -272,14 +269,13 @@ async fn decide(
             .bind(id)
             .fetch_optional(state.store().pool())
             .await?;
-    let (user, diamonds) =
-        found.ok_or_else(|| ApiError::not_found("withdrawal_not_found", "no such withdrawal"))?;
+    let (user, diamonds) = found.ok_or(LiveError::WithdrawalNotFound)?;
     let (kind, next, to) = if approve {
         ("withdraw_paid", "paid", Account::Payout)
     } else {
         ("withdraw_release", "rejected", Account::Diamonds(user))
     };
-    let decided = || ApiError::conflict("already_decided", "this withdrawal was already decided");
+    let decided = || ApiError::from(LiveError::AlreadyDecided);
     let opened = ledger::open::<i64>(
         state.store(),
         kind,
@@ -293,7 +289,7 @@ async fn decide(
         Ok(Opened::New(t)) => t,
         Ok(Opened::Replay(_)) => return Err(decided().into()),
         // Another decision by this operator took the key first.
-        Err(crate::error::Error::Api(e)) if e.code == "idempotency_key_reused" => {
+        Err(crate::error::Error::Api(e)) if LiveError::IdempotencyKeyReused.is(&e) => {
             return Err(decided().into())
         }
         Err(e) => return Err(e),

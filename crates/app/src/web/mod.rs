@@ -11,6 +11,7 @@
 //! refused (403) to anyone without the admin role, as the admin API is.
 
 pub mod assets;
+pub mod errors;
 pub mod pages;
 pub mod session;
 

@@ -31,6 +31,7 @@ use crate::accounts::{session::hash_refresh_token, Role};
 use crate::error::Result;
 use crate::http::{Body, ClientIp};
 use crate::users::model::UserView;
+use crate::web::errors::WebError;
 use crate::AppState;
 
 /// The session cookie's name.
@@ -116,10 +117,7 @@ pub fn check_csrf(parts: &Parts, session: &CookieSession) -> std::result::Result
     if !sent.is_empty() && constant_time_eq(sent.as_bytes(), session.csrf().as_bytes()) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
-            "csrf_failed",
-            "send the momo_csrf cookie's value in the X-CSRF-Token header",
-        ))
+        Err(ApiError::from(WebError::CsrfFailed))
     }
 }
 
@@ -243,7 +241,7 @@ pub async fn current(
 }
 
 fn no_session() -> ApiError {
-    ApiError::unauthorized("no_session", "not signed in on this browser")
+    ApiError::from(WebError::NoSession)
 }
 
 #[utoipa::path(
