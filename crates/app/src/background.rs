@@ -18,7 +18,7 @@ use std::time::Duration;
 use jobs::{JobContext, JobError, Worker, WorkerConfig};
 use serde::Deserialize;
 
-use crate::videos::uploads::SWEEP as SWEEP_UPLOADS;
+use crate::videos::resumable::SWEEP as SWEEP_UPLOADS;
 use crate::wallet::recharge::{self, CLOSE_ORDER, CREDIT_ORDER};
 use crate::AppState;
 
@@ -64,7 +64,7 @@ pub fn worker(state: &AppState) -> Worker {
         .handle(SWEEP_UPLOADS, move |_job: JobContext| {
             let state = s7.clone();
             async move {
-                crate::videos::uploads::sweep(&state)
+                crate::videos::resumable::sweep(&state)
                     .await
                     .map_err(failed)?;
                 Ok::<(), JobError>(())

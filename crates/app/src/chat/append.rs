@@ -14,7 +14,7 @@ use crate::chat::errors::TalkError;
 use crate::chat::events::MessageAppended;
 use crate::chat::model::{MessageRow, MessageView, MESSAGE_COLUMNS, NEW_MESSAGE_COLUMNS};
 use crate::error::Result;
-use crate::groups::model::Role;
+use crate::groups::model::GroupRole;
 use crate::AppState;
 
 /// A message to append.
@@ -80,7 +80,7 @@ pub async fn append(
         if muted_until > new.now {
             return Err(ApiError::from(TalkError::Muted).until(muted_until).into());
         }
-        if muted_all != 0 && Role::parse(&role) == Some(Role::Member) {
+        if muted_all != 0 && GroupRole::parse(&role) == Some(GroupRole::Member) {
             return Err(TalkError::GroupMuted.into());
         }
     }

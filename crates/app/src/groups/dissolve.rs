@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::chat::append::{member_ids, push_messages, system};
 use crate::error::Result;
-use crate::groups::model::{lock_as_member, not_group_owner, Role};
+use crate::groups::model::{lock_as_member, not_group_owner, GroupRole};
 use crate::http::{Auth, IdPath};
 use crate::AppState;
 
@@ -36,7 +36,7 @@ pub async fn dissolve_group(
     let mut tx = state.store().begin().await?;
     let (group, role) = lock_as_member(&mut tx, id, me).await?;
     group.ensure_open()?;
-    if role != Role::Owner {
+    if role != GroupRole::Owner {
         return Err(not_group_owner().into());
     }
     let notice = system(

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::chat::append::{member_ids, push_messages, system};
 use crate::chat::errors::TalkError;
 use crate::error::Result;
-use crate::groups::model::{lock_as_member, Role};
+use crate::groups::model::{lock_as_member, GroupRole};
 use crate::http::{Auth, IdPath};
 use crate::AppState;
 
@@ -37,7 +37,7 @@ pub async fn leave(
     let (group, role) = lock_as_member(&mut tx, id, me).await?;
     let mut notices = Vec::new();
     if group.dissolved_at.is_none() {
-        if role == Role::Owner {
+        if role == GroupRole::Owner {
             return Err(TalkError::OwnerCannotLeave.into());
         }
         notices.push(

@@ -10,33 +10,33 @@ use crate::error::Result;
 
 /// A member's standing in a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
+pub enum GroupRole {
     Member,
     Admin,
     Owner,
 }
 
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
+impl GroupRole {
+    pub fn parse(s: &str) -> Option<GroupRole> {
         match s {
-            "member" => Some(Role::Member),
-            "admin" => Some(Role::Admin),
-            "owner" => Some(Role::Owner),
+            "member" => Some(GroupRole::Member),
+            "admin" => Some(GroupRole::Admin),
+            "owner" => Some(GroupRole::Owner),
             _ => None,
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Role::Member => "member",
-            Role::Admin => "admin",
-            Role::Owner => "owner",
+            GroupRole::Member => "member",
+            GroupRole::Admin => "admin",
+            GroupRole::Owner => "owner",
         }
     }
 
     /// The owner and admins run the group.
     pub fn is_manager(self) -> bool {
-        self >= Role::Admin
+        self >= GroupRole::Admin
     }
 }
 
@@ -112,7 +112,7 @@ pub async fn lock_as_member(
     conn: &mut AnyConnection,
     id: i64,
     user: i64,
-) -> Result<(GroupRow, Role)> {
+) -> Result<(GroupRow, GroupRole)> {
     // A write that changes nothing: the row lock (PostgreSQL) or write lock (SQLite)
     // that serialises this change with sends and other changes of the group.
     let group = sqlx::query_as::<_, GroupRow>(&format!(
@@ -130,7 +130,7 @@ pub async fn lock_as_member(
 }
 
 /// `user`'s role in conversation `id`, if a member.
-pub async fn role_of(conn: &mut AnyConnection, id: i64, user: i64) -> Result<Option<Role>> {
+pub async fn role_of(conn: &mut AnyConnection, id: i64, user: i64) -> Result<Option<GroupRole>> {
     let role: Option<String> = sqlx::query_scalar(
         "SELECT role FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
     )
@@ -138,7 +138,7 @@ pub async fn role_of(conn: &mut AnyConnection, id: i64, user: i64) -> Result<Opt
     .bind(user)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(role.and_then(|r| Role::parse(&r)))
+    Ok(role.and_then(|r| GroupRole::parse(&r)))
 }
 
 /// The group and its members, for `user` (404 unless a member).
@@ -165,7 +165,7 @@ pub async fn load_view(conn: &mut AnyConnection, id: i64, user: i64) -> Result<G
     for m in &mut members {
         m.muted_until = Some(m.muted_until_ms).filter(|u| *u > now);
     }
-    members.sort_by_key(|m| std::cmp::Reverse(Role::parse(&m.role)));
+    members.sort_by_key(|m| std::cmp::Reverse(GroupRole::parse(&m.role)));
     Ok(GroupView {
         id: group.id,
         kind: "group",
@@ -195,17 +195,17 @@ pub fn member_not_found() -> ApiError {
 
 /// Whether `actor` may act on `target` (kick, mute): managers only; never on oneself or
 /// the owner; an admin not on another admin.
-pub fn check_moderation(actor: Role, target: Role, same_user: bool) -> Result<()> {
+pub fn check_moderation(actor: GroupRole, target: GroupRole, same_user: bool) -> Result<()> {
     if same_user {
         return Err(TalkError::CannotModerateSelf.into());
     }
     if !actor.is_manager() {
         return Err(not_group_admin().into());
     }
-    if target == Role::Owner {
+    if target == GroupRole::Owner {
         return Err(TalkError::CannotModerateOwner.into());
     }
-    if target == Role::Admin && actor == Role::Admin {
+    if target == GroupRole::Admin && actor == GroupRole::Admin {
         return Err(TalkError::CannotModerateGroupAdmin.into());
     }
     Ok(())

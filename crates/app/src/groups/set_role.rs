@@ -12,7 +12,7 @@ use crate::chat::append::{member_ids, push_messages, system};
 use crate::chat::errors::TalkError;
 use crate::error::Result;
 use crate::groups::model::{
-    load_view, lock_as_member, member_not_found, not_group_owner, role_of, GroupView, Role,
+    load_view, lock_as_member, member_not_found, not_group_owner, role_of, GroupRole, GroupView,
 };
 use crate::http::{Auth, Body, Fields, IdPairPath};
 use crate::AppState;
@@ -49,7 +49,7 @@ pub async fn set_role(
     Body(req): Body<NewRole>,
 ) -> Result<Json<GroupView>> {
     let me = auth.user_id;
-    let role = Role::parse(&req.role);
+    let role = GroupRole::parse(&req.role);
     let mut f = Fields::new();
     f.check("role", role.is_some(), "must be owner, admin or member");
     f.finish()?;
@@ -60,7 +60,7 @@ pub async fn set_role(
     let mut tx = state.store().begin().await?;
     let (group, my_role) = lock_as_member(&mut tx, id, me).await?;
     group.ensure_open()?;
-    if my_role != Role::Owner {
+    if my_role != GroupRole::Owner {
         return Err(not_group_owner().into());
     }
     if user_id == me {
@@ -81,9 +81,9 @@ pub async fn set_role(
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        if new_role == Role::Owner {
+        if new_role == GroupRole::Owner {
             sqlx::query(set)
-                .bind(Role::Admin.as_str())
+                .bind(GroupRole::Admin.as_str())
                 .bind(id)
                 .bind(me)
                 .execute(&mut *tx)

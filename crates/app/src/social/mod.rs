@@ -4,8 +4,8 @@
 //! transaction as the edge, so a profile read is one indexed row lookup.
 
 pub mod block;
-pub mod blocks;
 pub mod follow;
+pub mod list_blocked;
 pub mod lists;
 pub mod unblock;
 pub mod unfollow;
@@ -27,7 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(lists::followers))
         .routes(routes!(lists::following))
         .routes(routes!(lists::friends))
-        .routes(routes!(blocks::blocks))
+        .routes(routes!(list_blocked::blocks))
 }
 
 /// The caller's relation to a user after a follow, unfollow, block or unblock.

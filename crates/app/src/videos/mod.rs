@@ -24,13 +24,13 @@ pub mod quota;
 pub mod replays;
 pub mod replies;
 pub mod reports;
+pub mod resumable;
 pub mod runtime;
 pub mod search;
 pub mod share;
 pub mod storage;
 pub mod update;
-pub mod upload;
-pub mod uploads;
+pub mod upload_multipart;
 pub mod views;
 
 use axum::extract::DefaultBodyLimit;
@@ -45,12 +45,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
     // Uploads stream to storage with their own limit ([videos] max_upload_bytes),
     // checked chunk by chunk; the API's small JSON body limit does not apply to them.
     let uploads = OpenApiRouter::new()
-        .routes(routes!(upload::upload))
+        .routes(routes!(upload_multipart::upload))
         .layer(DefaultBodyLimit::disable());
     OpenApiRouter::new()
         .merge(uploads)
-        .routes(routes!(uploads::start))
-        .routes(routes!(uploads::status, uploads::append, uploads::cancel))
+        .routes(routes!(resumable::start))
+        .routes(routes!(
+            resumable::status,
+            resumable::append,
+            resumable::cancel
+        ))
         .route("/files/{*key}", get(files::serve))
         .routes(routes!(
             get::get_video,

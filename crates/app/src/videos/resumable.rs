@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::create::{create, load_for_author, Source, VideoMeta};
 use super::model::VideoView;
-use super::upload::{idle_limited, put_error, sniffed, too_large};
+use super::upload_multipart::{idle_limited, put_error, sniffed, too_large};
 use crate::error::Result;
 use crate::http::Auth;
 use crate::videos::errors::VideoError;
@@ -112,7 +112,7 @@ pub async fn start(
     let filename = if req.filename.is_empty() {
         "video".to_owned()
     } else {
-        super::upload::check_filename(&req.filename)?
+        super::upload_multipart::check_filename(&req.filename)?
     };
     req.meta.check()?;
     super::quota::check(&state, auth.user_id, req.length).await?;
