@@ -1,8 +1,10 @@
 //! Operators and live rooms: the rooms on air with their stream figures, cutting a
 //! stream, and banning a room (its stream is cut and it cannot go live until unbanned).
 //!
-//! A cut reaches the stream on this node; a room banned while its stream runs on another
-//! node is refused at its next publish and closed there by the vanished-room sweep.
+//! A cut is a durable event ([`StreamCut`](crate::live::events::StreamCut)) that the node
+//! with the stream acts on. While the bus is in-process (one node), a room banned while
+//! its stream runs on another node is refused at its next publish and closed there by
+//! the vanished-room sweep.
 
 use std::sync::atomic::Ordering;
 
