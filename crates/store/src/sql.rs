@@ -30,6 +30,17 @@ pub fn rows(first: usize, rows: usize, width: usize) -> String {
     out
 }
 
+/// ` WHEN $a THEN $b` for `count` pairs numbered from `$first`, for a `CASE id` that
+/// gives each row its own value in one `UPDATE`.
+pub fn when_then(first: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 16);
+    for k in 0..count {
+        let n = first + 2 * k;
+        out.push_str(&format!(" WHEN ${n} THEN ${}", n + 1));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +57,11 @@ mod tests {
         assert_eq!(rows(1, 2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(rows(3, 1, 2), "($3, $4)");
         assert_eq!(rows(1, 0, 2), "");
+    }
+
+    #[test]
+    fn when_then_pairs_number_on() {
+        assert_eq!(when_then(1, 2), " WHEN $1 THEN $2 WHEN $3 THEN $4");
+        assert_eq!(when_then(5, 0), "");
     }
 }

@@ -21,17 +21,18 @@
 //! cannot keep up with is answered `503 busy` with `Retry-After` (and counted in
 //! `gift_queue_full_total`) instead of growing memory and every sender's wait.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use axum::http::StatusCode;
-use sqlx::Row;
-use store::sql::{params, rows};
-use store::Backend;
+use sqlx::{Any, Row, Transaction};
+use store::sql::rows;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
+use crate::gifts::rankings::Contributions;
 use crate::gifts::send::GiftSent;
-use crate::wallet::ledger::{insufficient, key_reused, Account};
+use crate::wallet::ledger::{insufficient, key_reused, transfer, Account, Posting};
+use crate::wallet::ledger_batch::{self, Claim};
 
 /// Most gifts written in one transaction.
 pub const MAX_BATCH: usize = 128;
@@ -140,288 +141,59 @@ async fn write_batch(
     let now = kit::time::now_ms();
     let mut answers: Vec<Option<Result<(StatusCode, GiftSent)>>> =
         (0..gifts.len()).map(|_| None).collect();
-    // The same key twice in one batch: the later ones repeat the first's answer.
-    let mut first_of: HashMap<(i64, &str), usize> = HashMap::new();
-    let mut repeats: Vec<(usize, usize)> = Vec::new();
-    let mut fresh: Vec<usize> = Vec::new();
-    for (i, g) in gifts.iter().enumerate() {
-        match first_of.get(&(g.sender, g.key.as_str())) {
-            Some(&f) => repeats.push((i, f)),
-            None => {
-                first_of.insert((g.sender, g.key.as_str()), i);
-                fresh.push(i);
-            }
-        }
-    }
+    let (fresh, repeats) = first_of_each_key(gifts);
 
     let mut tx = store.begin().await?;
-    // 1. Claim every key; those already claimed are retries.
-    let mut sql = String::from(
-        "INSERT INTO ledger_txns (kind, user_id, idempotency_key, fingerprint, memo, created_at) VALUES ",
-    );
-    sql.push_str(&rows(1, fresh.len(), 6));
-    sql.push_str(
-        " ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING id, user_id, idempotency_key",
-    );
-    let mut q = sqlx::query(&sql);
-    for &i in &fresh {
-        let g = &gifts[i];
-        q = q
-            .bind("gift")
-            .bind(g.sender)
-            .bind(&g.key)
-            .bind(&g.fingerprint)
-            .bind(&g.memo)
-            .bind(now);
-    }
-    let mut txn_of: HashMap<(i64, String), i64> = HashMap::new();
-    for row in q.fetch_all(&mut *tx).await? {
-        txn_of.insert(
-            (row.try_get("user_id")?, row.try_get("idempotency_key")?),
-            row.try_get("id")?,
-        );
-    }
+    let claims: Vec<Claim<'_>> = (fresh.iter())
+        .map(|&i| Claim {
+            user: gifts[i].sender,
+            key: &gifts[i].key,
+            fingerprint: &gifts[i].fingerprint,
+            memo: &gifts[i].memo,
+        })
+        .collect();
+    let ids = ledger_batch::claim(&mut tx, "gift", &claims, now).await?;
     let mut new: Vec<(usize, i64)> = Vec::new();
     let mut retried: Vec<usize> = Vec::new();
-    for &i in &fresh {
-        let g = &gifts[i];
-        match txn_of.get(&(g.sender, g.key.clone())) {
-            Some(&txn) => new.push((i, txn)),
+    for (&i, id) in fresh.iter().zip(ids) {
+        match id {
+            Some(txn) => new.push((i, txn)),
             None => retried.push(i),
         }
     }
-    if !retried.is_empty() {
-        let mut sql = String::from(
-            "SELECT user_id, idempotency_key, fingerprint, result FROM ledger_txns WHERE ",
-        );
-        let conds: Vec<String> = (0..retried.len())
-            .map(|k| {
-                format!(
-                    "(user_id = ${} AND idempotency_key = ${})",
-                    2 * k + 1,
-                    2 * k + 2
-                )
-            })
-            .collect();
-        sql.push_str(&conds.join(" OR "));
-        let mut q = sqlx::query(&sql);
-        for &i in &retried {
-            q = q.bind(gifts[i].sender).bind(&gifts[i].key);
-        }
-        let mut firsts: HashMap<(i64, String), (String, String)> = HashMap::new();
-        for row in q.fetch_all(&mut *tx).await? {
-            firsts.insert(
-                (row.try_get("user_id")?, row.try_get("idempotency_key")?),
-                (row.try_get("fingerprint")?, row.try_get("result")?),
-            );
-        }
-        for &i in &retried {
-            let g = &gifts[i];
-            answers[i] = Some(match firsts.get(&(g.sender, g.key.clone())) {
-                Some((fp, _)) if *fp != g.fingerprint => Err(key_reused().into()),
-                Some((_, result)) => serde_json::from_str::<GiftSent>(result)
-                    .map(|sent| (StatusCode::OK, sent))
-                    .map_err(Error::internal),
-                None => Err(Error::internal("a claimed idempotency key vanished")),
-            });
-        }
-    }
+    answer_retries(&mut tx, gifts, &retried, &mut answers).await?;
 
-    // 2. The balances the batch touches — senders' coins and anchors' diamonds, locked on
-    // PostgreSQL in id order — then, in request order, who can pay and what each account
-    // holds after each gift (for the entries' `balance_after`).
-    let mut accounts: Vec<String> = new
-        .iter()
-        .flat_map(|&(i, _)| {
-            let g = &gifts[i];
-            [
-                Account::Coins(g.sender).id(),
-                Account::Diamonds(g.anchor).id(),
-            ]
-        })
+    let txns: Vec<(i64, Vec<Posting>)> = (new.iter())
+        .map(|&(i, txn)| (txn, postings(&gifts[i])))
         .collect();
-    accounts.sort();
-    accounts.dedup();
-    let mut balance: HashMap<String, i64> = HashMap::new();
-    if !accounts.is_empty() {
-        let mut sql = format!(
-            "SELECT id, balance FROM ledger_accounts WHERE id IN ({})",
-            params(1, accounts.len())
-        );
-        if store.backend() == Backend::Postgres {
-            sql.push_str(" ORDER BY id FOR UPDATE");
-        }
-        let mut q = sqlx::query(&sql);
-        for a in &accounts {
-            q = q.bind(a);
-        }
-        for row in q.fetch_all(&mut *tx).await? {
-            balance.insert(row.try_get("id")?, row.try_get("balance")?);
-        }
-    }
+    let posted = ledger_batch::post(&mut tx, store.backend(), &txns, now).await?;
     let mut paid: Vec<(usize, i64, i64)> = Vec::new(); // (gift, txn, sender's coins after)
-    let mut refused_txns: Vec<i64> = Vec::new();
-    let mut delta: BTreeMap<String, (i64, &'static str, i64)> = BTreeMap::new(); // id -> (user, asset, change)
-    let mut anchor_after: HashMap<usize, i64> = HashMap::new();
-    for &(i, txn) in &new {
-        let g = &gifts[i];
-        let from = Account::Coins(g.sender).id();
-        let have = balance.get(&from).copied().unwrap_or(0);
-        if have < g.coins {
-            refused_txns.push(txn);
-            answers[i] = Some(Err(insufficient(Account::Coins(g.sender)).into()));
-            continue;
+    let mut refused: Vec<i64> = Vec::new();
+    for (&(i, txn), result) in new.iter().zip(posted) {
+        match result {
+            Ok(after) => paid.push((i, txn, after.first().copied().flatten().unwrap_or(0))),
+            Err(short) => {
+                refused.push(txn);
+                answers[i] = Some(Err(insufficient(short).into()));
+            }
         }
-        balance.insert(from.clone(), have - g.coins);
-        delta.entry(from).or_insert((g.sender, "coin", 0)).2 -= g.coins;
-        let to = Account::Diamonds(g.anchor).id();
-        let after = balance.entry(to.clone()).or_insert(0);
-        *after += g.diamonds;
-        anchor_after.insert(i, *after);
-        delta.entry(to).or_insert((g.anchor, "diamond", 0)).2 += g.diamonds;
-        paid.push((i, txn, have - g.coins));
     }
-
     if !paid.is_empty() {
-        // 3. Balances. Debits update existing rows (the CHECK still keeps them >= 0);
-        // credits are upserts (an anchor's first diamonds make the row). Apart, because a
-        // CHECK is tested on the row an upsert would insert before its conflict is seen.
-        let debits: Vec<(&String, i64)> = delta
-            .iter()
-            .filter(|(_, v)| v.2 < 0)
-            .map(|(k, v)| (k, v.2))
-            .collect();
-        if !debits.is_empty() {
-            let mut sql = String::from("UPDATE ledger_accounts SET balance = balance + CASE id");
-            for k in 0..debits.len() {
-                sql.push_str(&format!(" WHEN ${} THEN ${}", 2 * k + 1, 2 * k + 2));
-            }
-            let n = 2 * debits.len();
-            sql.push_str(&format!(
-                " ELSE 0 END, updated_at = ${} WHERE id IN ({})",
-                n + 1,
-                params(n + 2, debits.len())
-            ));
-            let mut q = sqlx::query(&sql);
-            for (id, change) in &debits {
-                q = q.bind(*id).bind(*change);
-            }
-            q = q.bind(now);
-            for (id, _) in &debits {
-                q = q.bind(*id);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        let credits: Vec<(&String, &(i64, &'static str, i64))> =
-            delta.iter().filter(|(_, v)| v.2 > 0).collect();
-        if !credits.is_empty() {
-            let mut sql = String::from(
-                "INSERT INTO ledger_accounts (id, user_id, asset, balance, updated_at) VALUES ",
-            );
-            sql.push_str(&rows(1, credits.len(), 5));
-            sql.push_str(
-                " ON CONFLICT (id) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance, \
-                 updated_at = excluded.updated_at",
-            );
-            let mut q = sqlx::query(&sql);
-            for (id, (user, asset, change)) in &credits {
-                q = q.bind(*id).bind(*user).bind(*asset).bind(*change).bind(now);
-            }
-            q.execute(&mut *tx).await?;
-        }
-
-        // 4. Four entries per gift.
-        let mut sql = String::from(
-            "INSERT INTO ledger_entries (txn_id, account, user_id, asset, amount, balance_after, created_at) VALUES ",
-        );
-        sql.push_str(&rows(1, paid.len() * 4, 7));
-        let mut q = sqlx::query(&sql);
-        for &(i, txn, coins_after) in &paid {
-            let g = &gifts[i];
-            let rows: [(Account, i64, Option<i64>); 4] = [
-                (Account::Coins(g.sender), -g.coins, Some(coins_after)),
-                (Account::GiftCoins, g.coins, None),
-                (Account::GiftDiamonds, -g.diamonds, None),
-                (
-                    Account::Diamonds(g.anchor),
-                    g.diamonds,
-                    anchor_after.get(&i).copied(),
-                ),
-            ];
-            for (account, amount, after) in rows {
-                q = q
-                    .bind(txn)
-                    .bind(account.id())
-                    .bind(account.user())
-                    .bind(account.asset().as_str())
-                    .bind(amount)
-                    .bind(after)
-                    .bind(now);
-            }
-        }
-        q.execute(&mut *tx).await?;
-
-        // 5. The gifts.
-        let mut sql = String::from(
-            "INSERT INTO gift_events (txn_id, room_id, session_id, sender_id, anchor_id, gift_id, \
-                                      count, coins, diamonds, created_at) VALUES ",
-        );
-        sql.push_str(&rows(1, paid.len(), 10));
-        sql.push_str(" RETURNING id, txn_id");
-        let mut q = sqlx::query(&sql);
-        for &(i, txn, _) in &paid {
-            let g = &gifts[i];
-            q = q
-                .bind(txn)
-                .bind(g.room_id)
-                .bind(g.session)
-                .bind(g.sender)
-                .bind(g.anchor)
-                .bind(g.gift_id)
-                .bind(g.count)
-                .bind(g.coins)
-                .bind(g.diamonds)
-                .bind(now);
-        }
-        let mut event_of: HashMap<i64, i64> = HashMap::new();
-        for row in q.fetch_all(&mut *tx).await? {
-            event_of.insert(row.try_get("txn_id")?, row.try_get("id")?);
-        }
-
-        // 6. Rankings: summed per (room, period, user) first, one upsert.
-        let mut ranks: BTreeMap<(i64, &str, i64), i64> = BTreeMap::new();
+        let event_of = record_events(&mut tx, gifts, &paid, now).await?;
+        let mut contributions = Contributions::default();
         for &(i, _, _) in &paid {
             let g = &gifts[i];
-            for p in &g.periods {
-                *ranks.entry((g.room_id, p.as_str(), g.sender)).or_default() += g.coins;
-                if !p.starts_with('s') {
-                    *ranks.entry((0, p.as_str(), g.anchor)).or_default() += g.coins;
-                }
-            }
+            contributions.add(g.room_id, g.sender, g.anchor, &g.periods, g.coins);
         }
-        let mut sql =
-            String::from("INSERT INTO gift_ranks (room_id, period, user_id, coins) VALUES ");
-        sql.push_str(&rows(1, ranks.len(), 4));
-        sql.push_str(
-            " ON CONFLICT (room_id, period, user_id) DO UPDATE SET coins = gift_ranks.coins + excluded.coins",
-        );
-        let mut q = sqlx::query(&sql);
-        for ((room, period, user), coins) in &ranks {
-            q = q.bind(*room).bind(*period).bind(*user).bind(*coins);
-        }
-        q.execute(&mut *tx).await?;
-
-        // 7. The answers, stored with their keys.
-        let mut sql = String::from("UPDATE ledger_txns SET result = CASE id");
-        let mut n = 0;
+        contributions.write(&mut tx).await?;
+        let mut results = Vec::with_capacity(paid.len());
         let mut sents = Vec::with_capacity(paid.len());
-        for &(i, txn, coins_after) in &paid {
+        for &(i, txn, coins_left) in &paid {
             let g = &gifts[i];
+            let id = (event_of.get(&txn).copied())
+                .ok_or_else(|| Error::internal("a gift event went missing"))?;
             let sent = GiftSent {
-                id: event_of
-                    .get(&txn)
-                    .copied()
-                    .ok_or_else(|| Error::internal("a gift event went missing"))?,
+                id,
                 txn_id: txn,
                 room_id: g.room_id,
                 sender_id: g.sender,
@@ -430,43 +202,19 @@ async fn write_batch(
                 count: g.count,
                 coins: g.coins,
                 diamonds: g.diamonds,
-                coins_left: coins_after,
+                coins_left,
                 created_at: now,
             };
-            sql.push_str(&format!(" WHEN ${} THEN ${}", n + 1, n + 2));
-            n += 2;
-            sents.push((i, txn, sent));
+            results.push((txn, serde_json::to_string(&sent).map_err(Error::internal)?));
+            sents.push((i, sent));
         }
-        sql.push_str(&format!(
-            " ELSE result END WHERE id IN ({})",
-            params(n + 1, sents.len())
-        ));
-        let mut q = sqlx::query(&sql);
-        for (_, txn, sent) in &sents {
-            q = q
-                .bind(*txn)
-                .bind(serde_json::to_string(sent).map_err(Error::internal)?);
-        }
-        for (_, txn, _) in &sents {
-            q = q.bind(*txn);
-        }
-        q.execute(&mut *tx).await?;
-        for (i, _, sent) in sents {
+        ledger_batch::finish(&mut tx, &results).await?;
+        for (i, sent) in sents {
             answers[i] = Some(Ok((StatusCode::CREATED, sent)));
         }
     }
     // Refused gifts leave no trace: their keys are free again.
-    if !refused_txns.is_empty() {
-        let sql = format!(
-            "DELETE FROM ledger_txns WHERE id IN ({})",
-            params(1, refused_txns.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for t in &refused_txns {
-            q = q.bind(*t);
-        }
-        q.execute(&mut *tx).await?;
-    }
+    ledger_batch::release(&mut tx, &refused).await?;
     tx.commit().await?;
 
     for (i, f) in repeats {
@@ -482,6 +230,96 @@ async fn write_batch(
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(Error::internal("a gift got no answer"))))
         .collect())
+}
+
+/// The gifts that are the first with their (sender, key), and the later ones paired with
+/// their first: a key twice in one batch gets the first's answer.
+fn first_of_each_key(gifts: &[NewGift]) -> (Vec<usize>, Vec<(usize, usize)>) {
+    let mut first_of: HashMap<(i64, &str), usize> = HashMap::new();
+    let mut fresh = Vec::new();
+    let mut repeats = Vec::new();
+    for (i, g) in gifts.iter().enumerate() {
+        match first_of.get(&(g.sender, g.key.as_str())) {
+            Some(&f) => repeats.push((i, f)),
+            None => {
+                first_of.insert((g.sender, g.key.as_str()), i);
+                fresh.push(i);
+            }
+        }
+    }
+    (fresh, repeats)
+}
+
+/// Answers the gifts whose keys were taken before: the first answer, or
+/// `idempotency_key_reused` for another request.
+async fn answer_retries(
+    tx: &mut Transaction<'static, Any>,
+    gifts: &[NewGift],
+    retried: &[usize],
+    answers: &mut [Option<Result<(StatusCode, GiftSent)>>],
+) -> Result<()> {
+    let keys: Vec<(i64, &str)> = (retried.iter())
+        .map(|&i| (gifts[i].sender, gifts[i].key.as_str()))
+        .collect();
+    let firsts = ledger_batch::stored(tx, &keys).await?;
+    for &i in retried {
+        let g = &gifts[i];
+        answers[i] = Some(match firsts.get(&(g.sender, g.key.clone())) {
+            Some((fp, _)) if *fp != g.fingerprint => Err(key_reused().into()),
+            Some((_, result)) => serde_json::from_str::<GiftSent>(result)
+                .map(|sent| (StatusCode::OK, sent))
+                .map_err(Error::internal),
+            None => Err(Error::internal("a claimed idempotency key vanished")),
+        });
+    }
+    Ok(())
+}
+
+/// A gift's four postings: the sender's coins are spent on gifts, and diamonds are
+/// minted for the anchor.
+fn postings(g: &NewGift) -> Vec<Posting> {
+    let mut ps = transfer(Account::Coins(g.sender), Account::GiftCoins, g.coins).to_vec();
+    ps.extend(transfer(
+        Account::GiftDiamonds,
+        Account::Diamonds(g.anchor),
+        g.diamonds,
+    ));
+    ps
+}
+
+/// The gift events of the paid gifts, in one statement; their ids by ledger transaction.
+async fn record_events(
+    tx: &mut Transaction<'static, Any>,
+    gifts: &[NewGift],
+    paid: &[(usize, i64, i64)],
+    now: i64,
+) -> Result<HashMap<i64, i64>> {
+    let mut sql = String::from(
+        "INSERT INTO gift_events (txn_id, room_id, session_id, sender_id, anchor_id, gift_id, \
+                                  count, coins, diamonds, created_at) VALUES ",
+    );
+    sql.push_str(&rows(1, paid.len(), 10));
+    sql.push_str(" RETURNING id, txn_id");
+    let mut q = sqlx::query(&sql);
+    for &(i, txn, _) in paid {
+        let g = &gifts[i];
+        q = q
+            .bind(txn)
+            .bind(g.room_id)
+            .bind(g.session)
+            .bind(g.sender)
+            .bind(g.anchor)
+            .bind(g.gift_id)
+            .bind(g.count)
+            .bind(g.coins)
+            .bind(g.diamonds)
+            .bind(now);
+    }
+    let mut event_of = HashMap::with_capacity(paid.len());
+    for row in q.fetch_all(&mut **tx).await? {
+        event_of.insert(row.try_get("txn_id")?, row.try_get("id")?);
+    }
+    Ok(event_of)
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! week count from the Unix epoch in the configured time zone (weeks start on Monday);
 //! room 0 holds the anchor ranking. [`prune`] drops days and weeks past their keeping.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use axum::Json;
 use kit::ApiError;
@@ -41,6 +43,50 @@ pub fn periods(now: i64, offset_minutes: i32, session: Option<i64>) -> Vec<Strin
         v.push(format!("s{s}"));
     }
     v
+}
+
+/// Whether period key `p` is a live session's (`s{session}`): the anchors' ranking (room
+/// 0) has no sessions.
+fn is_session(p: &str) -> bool {
+    p.starts_with('s')
+}
+
+/// Gifts' coins summed per (room, period, user) before they are written: a batch of
+/// gifts costs one statement.
+#[derive(Debug, Default)]
+pub struct Contributions(BTreeMap<(i64, String, i64), i64>);
+
+impl Contributions {
+    /// Counts `coins` given by `sender` to `anchor` in `room` towards `periods` (from
+    /// [`periods`]): the room's ranking of senders for each, and the anchors' ranking
+    /// (room 0) for each but the session.
+    pub fn add(&mut self, room: i64, sender: i64, anchor: i64, periods: &[String], coins: i64) {
+        for p in periods {
+            *self.0.entry((room, p.clone(), sender)).or_default() += coins;
+            if !is_session(p) {
+                *self.0.entry((0, p.clone(), anchor)).or_default() += coins;
+            }
+        }
+    }
+
+    /// Adds the sums to the running totals in `gift_ranks`, in one statement.
+    pub async fn write(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let mut sql =
+            String::from("INSERT INTO gift_ranks (room_id, period, user_id, coins) VALUES ");
+        sql.push_str(&store::sql::rows(1, self.0.len(), 4));
+        sql.push_str(
+            " ON CONFLICT (room_id, period, user_id) DO UPDATE SET coins = gift_ranks.coins + excluded.coins",
+        );
+        let mut q = sqlx::query(&sql);
+        for ((room, period, user), coins) in &self.0 {
+            q = q.bind(*room).bind(period.as_str()).bind(*user).bind(*coins);
+        }
+        q.execute(&mut **tx).await?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema, PartialEq, Eq)]
@@ -215,6 +261,18 @@ pub async fn prune(state: &AppState, now: i64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gift_counts_for_the_room_in_every_period_and_for_the_anchor_but_the_session() {
+        let mut c = Contributions::default();
+        let p = vec!["all".to_string(), "d1".into(), "s9".into()];
+        c.add(7, 1, 2, &p, 5);
+        c.add(7, 1, 2, &p, 3);
+        assert_eq!(c.0[&(7, "s9".into(), 1)], 8);
+        assert_eq!(c.0[&(0, "all".into(), 2)], 8);
+        assert!(!c.0.contains_key(&(0, "s9".into(), 2)));
+        assert_eq!(c.0.len(), 5);
+    }
 
     #[test]
     fn days_and_weeks_follow_the_zone() {

@@ -171,18 +171,7 @@ pub async fn post(
     postings: &[Posting],
     now: i64,
 ) -> Result<Vec<Option<i64>>> {
-    for asset in [Asset::Coin, Asset::Diamond] {
-        let sum: i64 = postings
-            .iter()
-            .filter(|p| p.account.asset() == asset)
-            .map(|p| p.amount)
-            .sum();
-        if sum != 0 {
-            return Err(Error::internal(format!(
-                "unbalanced ledger transaction: {asset:?} sums to {sum}"
-            )));
-        }
-    }
+    super::ledger_batch::check_balanced(txn, postings)?;
     let mut after = Vec::with_capacity(postings.len());
     for p in postings {
         let Some(user) = p.account.user() else {
@@ -222,22 +211,8 @@ pub async fn post(
             None => return Err(insufficient(p.account).into()),
         }
     }
-    let mut sql = String::from(
-        "INSERT INTO ledger_entries (txn_id, account, user_id, asset, amount, balance_after, created_at) VALUES ",
-    );
-    sql.push_str(&store::sql::rows(1, postings.len(), 7));
-    let mut q = sqlx::query(&sql);
-    for (p, balance) in postings.iter().zip(&after) {
-        q = q
-            .bind(txn)
-            .bind(p.account.id())
-            .bind(p.account.user())
-            .bind(p.account.asset().as_str())
-            .bind(p.amount)
-            .bind(*balance)
-            .bind(now);
-    }
-    q.execute(&mut **tx).await?;
+    let applied = [(txn, postings.to_vec())];
+    super::ledger_batch::write_entries(tx, &applied, &[Ok(after.clone())], now).await?;
     Ok(after)
 }
 

@@ -6,6 +6,7 @@ pub mod admin_ledger;
 pub mod audit;
 pub mod get_wallet;
 pub mod ledger;
+pub mod ledger_batch;
 pub mod list_ledger;
 pub mod payments;
 pub mod recharge;
