@@ -2,7 +2,7 @@
 //! exact catch-up (system messages included, in order) for a member who was away,
 //! roles, mutes, leaving, dissolving, recall, and ack and send over the socket.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

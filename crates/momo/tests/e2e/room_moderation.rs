@@ -3,7 +3,7 @@
 //! danmaku (op 24 `muted` with `until`) and a kicked viewer's rejoin, while the rest of
 //! the room carries on.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

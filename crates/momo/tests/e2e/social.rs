@@ -1,6 +1,6 @@
 //! The social graph end to end: follows, counts, pages, friends and blocks.
 
-mod common;
+use crate::common;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

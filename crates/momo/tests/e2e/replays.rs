@@ -2,7 +2,7 @@
 //! a video of kind `replay` when the stream ends; processed into a playable MP4 by the
 //! real ffmpeg when MOMO_TEST_FFMPEG=1 (CI sets it).
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -6,7 +6,7 @@
 //! server from PyPI: `moto_server -H 127.0.0.1 -p 5000`, and sets
 //! MOMO_TEST_S3_URL=http://127.0.0.1:5000).
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! with no gaps; read positions never move back; announcements reach everyone, once;
 //! a live notice fans out to a thousand followers.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Reports end to end: reporting videos, comments and users; the admins' queue and its
 //! decisions (hide, delete, dismiss, ban the author), each taken once.
 
-mod common;
+use crate::common;
 
 use common::seed::{self, Seed};
 use reqwest::StatusCode;

@@ -2,7 +2,7 @@
 //! uploads get, processing with the real ffprobe/ffmpeg (switched on by
 //! MOMO_TEST_FFMPEG=1, which CI sets), and the files served with range requests.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Bad input of every kind gets its precise 4xx in the JSON error shape, writes
 //! nothing, and leaves the server serving.
 
-mod common;
+use crate::common;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! Operations endpoints: health, readiness, metrics, the OpenAPI document and its UI.
 
-mod common;
+use crate::common;
 
 use reqwest::StatusCode;
 

@@ -2,7 +2,7 @@
 //! frames, authentication with the API's access tokens, rooms, heartbeats with online
 //! counts, the push API, and bad input.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

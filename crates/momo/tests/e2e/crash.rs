@@ -4,7 +4,7 @@
 //! request whose answer was lost must be charged at most once when retried with its key,
 //! and a job that came due while the server was down must run.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -2,7 +2,7 @@
 //! storm), comments and replies with their counts, comment likes, deleting comments,
 //! views and shares, and the notices the author gets.
 
-mod common;
+use crate::common;
 
 use common::seed::{self, Seed};
 use reqwest::{Method, StatusCode};

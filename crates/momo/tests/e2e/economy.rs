@@ -2,7 +2,7 @@
 //! gifts paid from the wallet's ledger, rankings, withdrawals, and the ledger's audit after
 //! a storm of concurrent gifts — on SQLite and, when configured, PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! idle kept-alive connections), connection caps per address for HTTP, the chat gateway
 //! and RTMP, and the room send rate per user over all of their sockets.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Accounts end to end: registration, sign-in, token refresh and rotation, logout,
 //! login throttling, token forgery, and the admin guard.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! before the sender's answer, pushed live to the recipient's WebSocket, and synced
 //! exactly by a recipient who was away; idempotent retries, read positions, blocks.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

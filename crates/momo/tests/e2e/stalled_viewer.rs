@@ -2,7 +2,7 @@
 //! and after `http_write_timeout_secs` the server closes it and drops its place in the
 //! stream, while a viewer that reads goes on receiving.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! follow), live sessions with their income, gifts announced in the room's chat, and
 //! operators cutting and banning a stream published by a real RTMP client.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@
 //! Runs when `MOMO_TEST_BROWSER=1` (Debian's `chromium` and `chromium-driver`; other
 //! paths with `MOMO_CHROMIUM` and `MOMO_CHROMEDRIVER`), and says SKIPPED otherwise.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Stdio;

@@ -1,7 +1,7 @@
 //! Reading videos end to end: one video and who may see it, the recommended and
 //! following feeds, a user's videos, hashtag pages, search, editing and deleting.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

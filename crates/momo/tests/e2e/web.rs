@@ -3,7 +3,7 @@
 //! console uses (every route refuses non-admins, actions are audited, stats, words,
 //! roles, password resets), and guests reading a room's chat.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Profiles end to end: reading and editing one's own, reading others', searching.
 
-mod common;
+use crate::common;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! the room goes live and then offline. Needs ffmpeg: switched on by MOMO_TEST_FFMPEG=1
 //! (CI installs ffmpeg and sets it). Room management itself is tested without ffmpeg.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

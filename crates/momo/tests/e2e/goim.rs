@@ -3,7 +3,7 @@
 //! goim's push API (`/goim/push/*`, `/goim/online/*`), and goim's plain-TCP transport with
 //! a raw-socket client. The Chromium run of goim's `client.js` itself is in `browser.rs`.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
