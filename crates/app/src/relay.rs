@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use bus::{Delivery, Event, Message, Pattern, Subscription};
+use bus::{Delivery, Event, Message, Subscription};
 use bytes::Bytes;
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -45,24 +45,15 @@ pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusErro
     };
     let mut pushes = Vec::new();
     for p in ["momo.room.>", "momo.user.>", "momo.ctx.notifications.>"] {
-        pushes.push(subscribe(state, p, PUSH_QUEUE).await?);
+        pushes.push(crate::events::subscribe(state, p, None, PUSH_QUEUE).await?);
     }
     let mut moderation = Vec::new();
     for p in ["momo.user.*.banned", "momo.room.*.cut", "momo.room.*.kick"] {
-        moderation.push(subscribe(state, p, MODERATION_QUEUE).await?);
+        moderation.push(crate::events::subscribe(state, p, None, MODERATION_QUEUE).await?);
     }
     let push_loop = tokio::spawn(run(state.clone(), gw.clone(), pushes, Class::Push));
     let moderation_loop = tokio::spawn(run(state.clone(), gw, moderation, Class::Moderation));
     Ok(vec![push_loop, moderation_loop])
-}
-
-async fn subscribe(
-    state: &AppState,
-    pattern: &'static str,
-    capacity: usize,
-) -> Result<Subscription, bus::BusError> {
-    let pattern = Pattern::new(pattern).map_err(|e| bus::BusError::Unavailable(e.to_string()))?;
-    state.bus().subscribe(pattern, capacity).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

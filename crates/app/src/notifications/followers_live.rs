@@ -37,11 +37,8 @@ pub async fn notify_followers_live(
 /// many followers does not hold up the next event. At most once: a fan-out lost to a
 /// full queue leaves followers to find the room in the live list.
 pub async fn follow(state: &AppState) -> Result<tokio::task::JoinHandle<()>, bus::BusError> {
-    let pattern = bus::Pattern::new("momo.room.*.live")
-        .map_err(|e| bus::BusError::Unavailable(e.to_string()))?;
-    let mut sub = (state.bus())
-        .subscribe_group(pattern, "notifications.followers_live", 4_096)
-        .await?;
+    let group = Some("notifications.followers_live");
+    let mut sub = crate::events::subscribe(state, "momo.room.*.live", group, 4_096).await?;
     let state = state.clone();
     Ok(tokio::spawn(async move {
         while let Some(d) = sub.recv().await {

@@ -41,9 +41,7 @@ struct Room {
 /// Starts a replay recording when a room whose stream is on this node goes live
 /// ([`RoomWentLive`]): only the node with the stream records it.
 pub async fn follow(state: &AppState) -> Result<tokio::task::JoinHandle<()>, bus::BusError> {
-    let pattern = bus::Pattern::new("momo.room.*.live")
-        .map_err(|e| bus::BusError::Unavailable(e.to_string()))?;
-    let mut sub = state.bus().subscribe(pattern, 4_096).await?;
+    let mut sub = crate::events::subscribe(state, "momo.room.*.live", None, 4_096).await?;
     let state = state.clone();
     Ok(tokio::spawn(async move {
         while let Some(d) = sub.recv().await {
