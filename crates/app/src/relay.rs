@@ -21,6 +21,7 @@ use std::sync::Arc;
 use bus::{Delivery, Event, Message, Subscription};
 use bytes::Bytes;
 use serde_json::json;
+use store::sql::params;
 use tokio::task::JoinHandle;
 
 use crate::admin::events::UserBanned;
@@ -285,27 +286,29 @@ fn kick_here(state: &AppState, gw: &Gateway, room: i64, user: i64, until: i64) {
 pub async fn resync(state: &AppState, gw: &Gateway) -> crate::error::Result<()> {
     let pool = state.store().pool();
     for chunk in gw.connected_users().chunks(400) {
-        let list = chunk
-            .iter()
-            .map(|u| u.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let banned: Vec<i64> = sqlx::query_scalar(&format!(
-            "SELECT id FROM users WHERE status = 'banned' AND id IN ({list})"
-        ))
-        .fetch_all(pool)
-        .await?;
+        let sql = format!(
+            "SELECT id FROM users WHERE status = 'banned' AND id IN ({})",
+            params(1, chunk.len())
+        );
+        let mut q = sqlx::query_scalar(&sql);
+        for u in chunk {
+            q = q.bind(*u);
+        }
+        let banned: Vec<i64> = q.fetch_all(pool).await?;
         for user in banned {
             state.user_cache().forget_user(user);
             gw.disconnect_user(user);
         }
-        let kicks: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT room_id, user_id, until_ms FROM room_kicks \
-             WHERE until_ms > $1 AND user_id IN ({list})"
-        ))
-        .bind(kit::time::now_ms())
-        .fetch_all(pool)
-        .await?;
+             WHERE until_ms > $1 AND user_id IN ({})",
+            params(2, chunk.len())
+        );
+        let mut q = sqlx::query_as(&sql).bind(kit::time::now_ms());
+        for u in chunk {
+            q = q.bind(*u);
+        }
+        let kicks: Vec<(i64, i64, i64)> = q.fetch_all(pool).await?;
         for (room, user, until) in kicks {
             if gw.connections_in_room(&room.to_string(), user) > 0 {
                 kick_here(state, gw, room, user, until);
