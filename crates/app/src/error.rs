@@ -1,80 +1,24 @@
-//! The application's error type and its mapping to HTTP, in one place.
+//! The error type use cases return ([`api::error`]), and each context's refusals made one.
 //!
-//! Use cases return [`Error`]: either an [`ApiError`] they chose (a 4xx with a stable code)
-//! or a failure from below (database, hashing) that becomes a logged 500, or a 503 when
-//! the database is out of connections.
+//! Each context declares its refusals once, in its `errors.rs`; here they become
+//! [`Error`]s, and a test checks that every code is snake_case with one status.
 
-use axum::response::{IntoResponse, Response};
-use kit::ApiError;
+pub use api::error::{Error, Result};
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl Error {
-    pub fn internal(what: impl std::fmt::Display) -> Self {
-        Error::Internal(what.to_string())
-    }
-}
-
-/// Each context's refusals become an [`Error`] with `?` or `.into()`.
-macro_rules! from_codes {
-    ($($codes:ty),*) => {$(
-        impl From<$codes> for Error {
-            fn from(e: $codes) -> Error {
-                Error::Api(e.into())
-            }
-        }
-    )*};
-}
-
-from_codes!(
+api::from_codes!(
     crate::accounts::errors::IdentityError,
     crate::admin::errors::AdminError,
     crate::chat::errors::TalkError,
-    crate::http::errors::RequestError,
     crate::live::errors::LiveError,
     crate::videos::errors::VideoError,
     crate::web::errors::WebError
 );
 
-impl From<Error> for ApiError {
-    fn from(e: Error) -> ApiError {
-        match e {
-            Error::Api(api) => api,
-            Error::Db(db) if store::is_pool_timeout(&db) => {
-                tracing::warn!("database pool exhausted: {db}");
-                ApiError::unavailable("the database is busy; try again shortly")
-            }
-            Error::Db(db) => {
-                tracing::error!(error = %db, "database error");
-                ApiError::internal()
-            }
-            Error::Internal(msg) => {
-                tracing::error!(error = %msg, "internal error");
-                ApiError::internal()
-            }
-        }
-    }
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+
+    use api::auth::AuthError;
 
     use crate::accounts::errors::IdentityError;
     use crate::admin::errors::AdminError;
@@ -95,6 +39,7 @@ mod tests {
             )*};
         }
         add!(
+            AuthError,
             IdentityError,
             AdminError,
             TalkError,

@@ -90,6 +90,25 @@ struct Inner {
     media: std::sync::OnceLock<Arc<media::hub::Hub>>,
     /// Where the contexts tell each other (and the other nodes) what happened.
     bus: Arc<dyn bus::Bus>,
+    /// The identity context as the others ask it ([`api::People`]).
+    directory: api::Directory,
+}
+
+/// The state, not kept alive: how the identity context answers the others
+/// ([`accounts::people`]) from inside the state they are part of.
+#[derive(Debug, Clone)]
+pub(crate) struct StateRef(std::sync::Weak<Inner>);
+
+impl StateRef {
+    pub(crate) fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(AppState)
+    }
+}
+
+impl axum::extract::FromRef<AppState> for api::Directory {
+    fn from_ref(state: &AppState) -> api::Directory {
+        state.0.directory.clone()
+    }
 }
 
 impl AppState {
@@ -113,7 +132,7 @@ impl AppState {
         let payments = wallet::Payments::new(&settings.economy, jwt_secret);
         let jobs = jobs::Queue::new(store.clone());
         let room_rules = live::room_rules::RoomRules::new(settings.cache.capacity);
-        AppState(Arc::new(Inner {
+        AppState(Arc::new_cyclic(|me| Inner {
             store,
             tokens,
             passwords: Passwords::new(),
@@ -138,6 +157,7 @@ impl AppState {
             media: std::sync::OnceLock::new(),
             bus,
             settings,
+            directory: api::Directory::new(StateRef(me.clone())),
         }))
     }
 

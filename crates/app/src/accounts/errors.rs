@@ -6,14 +6,12 @@ kit::error_codes! {
     /// The identity context's refusals: accounts, sign-in and tokens, profiles, the social graph.
     pub enum IdentityError {
         AccountBanned = (FORBIDDEN, "account_banned", "this account is banned"),
-        AdminRequired = (FORBIDDEN, "admin_required", "this needs an admin account"),
         BlockedByUser = (FORBIDDEN, "blocked_by_user", "this user does not accept your messages"),
         CannotBlockSelf = (BAD_REQUEST, "cannot_block_self", "you cannot block yourself"),
         CannotFollowSelf = (BAD_REQUEST, "cannot_follow_self", "you cannot follow yourself"),
         InvalidCredentials = (UNAUTHORIZED, "invalid_credentials", "wrong username or password"),
         InvalidRefreshToken = (UNAUTHORIZED, "invalid_refresh_token", "unknown refresh token"),
         InvalidToken = (UNAUTHORIZED, "invalid_token", "the access token is not valid"),
-        MissingToken = (UNAUTHORIZED, "missing_token", "sign in and send `Authorization: Bearer <access_token>`"),
         RefreshTokenExpired = (UNAUTHORIZED, "refresh_token_expired", "the refresh token has expired; sign in again"),
         RefreshTokenReused = (UNAUTHORIZED, "refresh_token_reused", "this refresh token was already used; every session from it is now signed out"),
         RefreshTokenRevoked = (UNAUTHORIZED, "refresh_token_revoked", "this session was signed out; sign in again"),

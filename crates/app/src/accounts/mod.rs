@@ -9,6 +9,7 @@ pub mod errors;
 pub mod login;
 pub mod logout;
 pub mod password;
+pub mod people;
 pub mod refresh;
 pub mod register;
 pub mod rules;
@@ -16,36 +17,12 @@ pub mod session;
 pub mod standing;
 pub mod tokens;
 
-use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 
-/// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    User,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Role {
-        if s == "admin" {
-            Role::Admin
-        } else {
-            Role::User
-        }
-    }
-}
+pub use api::Role;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -1,23 +1,14 @@
-//! HTTP plumbing shared by every handler: the JSON body extractor, authentication,
-//! the client's address, cursors, and the layers that keep every error in JSON.
+//! HTTP plumbing of the shell: the client's address, the layers that keep every error in
+//! JSON and bound each request's time, and the OpenAPI document's completion. The
+//! extractors every context shares (body, query, ids, cursors, the caller) are `api`'s,
+//! re-exported here.
 
-pub mod auth;
-pub mod body;
 pub mod client_ip;
-pub mod cursor;
-pub mod errors;
-pub mod id_path;
 pub mod json_errors;
 pub mod openapi;
-pub mod query;
-pub mod range;
 pub mod timeout;
-pub mod validate;
 
-pub use auth::{Admin, Auth, MaybeAuth};
-pub use body::Body;
+pub use api::auth::{self, Admin, Auth, MaybeAuth};
+pub use api::http::{body, cursor, errors, id_path, query, range, validate};
+pub use api::http::{Body, Cursor, Fields, IdPairPath, IdPath, Page, PageQuery, Query};
 pub use client_ip::ClientIp;
-pub use cursor::{Cursor, Page, PageQuery};
-pub use id_path::{IdPairPath, IdPath};
-pub use query::Query;
-pub use validate::Fields;

@@ -39,7 +39,6 @@ use kit::cache::LocalCache;
 use kit::ApiError;
 use serde::Deserialize;
 
-use crate::accounts::errors::IdentityError;
 use crate::error::Result;
 use crate::http::errors::RequestError;
 use crate::http::{Cursor, MaybeAuth, Page, Query};
@@ -203,7 +202,7 @@ pub async fn feed(
         "recommended" => recommended(&state, viewer, limit, q.cursor.as_deref()).await,
         "following" => {
             if viewer.id == 0 {
-                return Err(IdentityError::MissingToken
+                return Err(api::auth::AuthError::MissingToken
                     .with_message("the following feed needs `Authorization: Bearer <access_token>`")
                     .into());
             }

@@ -17,3 +17,5 @@ kit::error_codes! {
         ValidationFailed = (BAD_REQUEST, "validation_failed", "some fields are not valid"),
     }
 }
+
+crate::from_codes!(RequestError);
