@@ -55,16 +55,16 @@ pub fn worker(state: &AppState) -> Worker {
         })
         .handle(crate::videos::process::PROCESS, move |job: JobContext| {
             let state = s6.clone();
-            async move { crate::videos::process::run_job(&state, &job).await }
+            async move { crate::videos::process::run_job(state.videos(), &job).await }
         })
         .handle(crate::videos::purge::PURGE, move |job: JobContext| {
             let state = s8.clone();
-            async move { crate::videos::purge::run_job(&state, &job).await }
+            async move { crate::videos::purge::run_job(state.videos(), &job).await }
         })
         .handle(SWEEP_UPLOADS, move |_job: JobContext| {
             let state = s7.clone();
             async move {
-                crate::videos::resumable::sweep(&state)
+                crate::videos::resumable::sweep(state.videos())
                     .await
                     .map_err(failed)?;
                 Ok::<(), JobError>(())

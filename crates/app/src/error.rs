@@ -1,7 +1,7 @@
 //! The error type use cases return ([`api::error`]), and each context's refusals made one.
 //!
-//! Each context declares its refusals once, in its `errors.rs`; here they become
-//! [`Error`]s, and a test checks that every code is snake_case with one status.
+//! Each context declares its refusals once, in its `errors.rs`; here (or in the
+//! context's own crate) they become [`Error`]s, and a test checks that every code is snake_case with one status.
 
 pub use api::error::{Error, Result};
 
@@ -10,7 +10,6 @@ api::from_codes!(
     crate::admin::errors::AdminError,
     crate::chat::errors::TalkError,
     crate::live::errors::LiveError,
-    crate::videos::errors::VideoError,
     crate::web::errors::WebError
 );
 

@@ -31,20 +31,14 @@ pub async fn publish<E: bus::Event>(state: &AppState, event: &E) {
     }
 }
 
-/// Subscribes to `pattern` (written in code) with a queue of `capacity`; as a member of
-/// queue `group` when given, so that each message reaches one member of it.
+/// Subscribes to `pattern` on this node's bus ([`api::events::subscribe`]).
 pub async fn subscribe(
     state: &AppState,
     pattern: &'static str,
     group: Option<&str>,
     capacity: usize,
 ) -> std::result::Result<bus::Subscription, bus::BusError> {
-    let pattern =
-        bus::Pattern::new(pattern).map_err(|e| bus::BusError::Unavailable(e.to_string()))?;
-    match group {
-        Some(group) => state.bus().subscribe_group(pattern, group, capacity).await,
-        None => state.bus().subscribe(pattern, capacity).await,
-    }
+    api::events::subscribe(state.bus(), pattern, group, capacity).await
 }
 
 /// Publishes `event`, encoded once, to `momo.user.{id}.{kind}` for each of `users`

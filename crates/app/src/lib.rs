@@ -23,7 +23,6 @@ pub mod relay;
 pub mod settings;
 pub mod social;
 pub mod users;
-pub mod videos;
 pub mod wallet;
 pub mod web;
 
@@ -40,19 +39,23 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+/// The videos context, as the shell and the binary reach it.
+pub use ::videos;
+use ::videos::VideosState;
 use accounts::login::LoginGuard;
 use accounts::password::Passwords;
 use accounts::tokens::Tokens;
 pub use settings::Settings;
 
 /// Starts this node's subscribers on the bus: the relay to its sockets and streams,
-/// followers' live notices, replay recording, and the outbox sweep. Call it once the
+/// followers' live notices, the videos context's (replays, the feed's graphs), and the
+/// outbox sweep. Call it once the
 /// gateway and the hub are connected ([`AppState::set_chat`], [`AppState::set_media`]);
 /// once it returns, every event published is acted on. Abort the tasks to stop.
 pub async fn listen(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>, bus::BusError> {
     let mut tasks = relay::start(state).await?;
     tasks.push(notifications::followers_live::follow(state).await?);
-    tasks.push(videos::replays::follow(state).await?);
+    tasks.extend(videos::listen(state.videos()).await?);
     tasks.push(tokio::spawn(events::sweep_loop(state.clone())));
     Ok(tasks)
 }
@@ -68,8 +71,8 @@ struct Inner {
     tokens: Tokens,
     passwords: Passwords,
     login_guard: LoginGuard,
-    /// `auth.trusted_proxies`, read once.
-    trusted_proxies: Vec<kit::cidr::Cidr>,
+    /// `auth.trusted_proxies` when forwarded addresses are believed, read once.
+    proxies: api::http::TrustedProxies,
     /// New conversation messages each user may still send.
     message_rate: kit::rate::KeyedBuckets<i64>,
     user_cache: users::cache::UserCache,
@@ -79,11 +82,8 @@ struct Inner {
     gift_lookups: gifts::lookup::GiftLookups,
     gift_writer: std::sync::OnceLock<gifts::batch::GiftWriter>,
     room_rules: live::room_rules::RoomRules,
-    files: videos::storage::Files,
-    video_work: videos::process::WorkSlots,
-    recorders: videos::replays::Recorders,
-    /// Feed sessions, view counts waiting to be written, engagement notices sent.
-    video_runtime: videos::runtime::VideoRuntime,
+    /// The videos context.
+    videos: VideosState,
     /// The chat gateway, once the node has one (it is built after the state).
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
     /// The live streams of this node, once it has a media server.
@@ -111,6 +111,18 @@ impl axum::extract::FromRef<AppState> for api::Directory {
     }
 }
 
+impl axum::extract::FromRef<AppState> for VideosState {
+    fn from_ref(state: &AppState) -> VideosState {
+        state.0.videos.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for api::http::TrustedProxies {
+    fn from_ref(state: &AppState) -> api::http::TrustedProxies {
+        state.0.proxies.clone()
+    }
+}
+
 impl AppState {
     /// `jwt_secret` signs access tokens; it must be the same on every node. `files` is
     /// where videos are kept ([`videos::storage::Files::from_settings`]); `bus` carries
@@ -128,36 +140,48 @@ impl AppState {
         let trusted_proxies = (settings.auth.trusted_proxies.iter())
             .filter_map(|r| r.parse().ok())
             .collect();
+        let proxies =
+            api::http::TrustedProxies::new(settings.auth.trust_forwarded_for, trusted_proxies);
         let user_cache = users::cache::UserCache::new(&settings.cache);
         let payments = wallet::Payments::new(&settings.economy, jwt_secret);
         let jobs = jobs::Queue::new(store.clone());
         let room_rules = live::room_rules::RoomRules::new(settings.cache.capacity);
-        AppState(Arc::new_cyclic(|me| Inner {
-            store,
-            tokens,
-            passwords: Passwords::new(),
-            login_guard,
-            trusted_proxies,
-            message_rate: kit::rate::KeyedBuckets::new(
-                f64::from(settings.conversations.send_per_sec.max(1)),
-                f64::from(settings.conversations.send_per_sec.max(1) * 4),
-            ),
-            user_cache,
-            payments,
-            jobs,
-            gift_notices: Default::default(),
-            gift_lookups: gifts::lookup::GiftLookups::new(settings.cache.capacity),
-            gift_writer: std::sync::OnceLock::new(),
-            room_rules,
-            files,
-            video_work: videos::process::WorkSlots::new(1),
-            recorders: Default::default(),
-            video_runtime: Default::default(),
-            chat: std::sync::OnceLock::new(),
-            media: std::sync::OnceLock::new(),
-            bus,
-            settings,
-            directory: api::Directory::new(StateRef(me.clone())),
+        AppState(Arc::new_cyclic(|me| {
+            let directory = api::Directory::new(StateRef(me.clone()));
+            let videos = VideosState::new(videos::Parts {
+                store: store.clone(),
+                settings: settings.videos.clone(),
+                files,
+                jobs: jobs.clone(),
+                bus: bus.clone(),
+                directory: directory.clone(),
+                proxies: proxies.clone(),
+                public_http_url: settings.live.public_http_url.clone(),
+            });
+            Inner {
+                store,
+                tokens,
+                passwords: Passwords::new(),
+                login_guard,
+                proxies,
+                message_rate: kit::rate::KeyedBuckets::new(
+                    f64::from(settings.conversations.send_per_sec.max(1)),
+                    f64::from(settings.conversations.send_per_sec.max(1) * 4),
+                ),
+                user_cache,
+                payments,
+                jobs,
+                gift_notices: Default::default(),
+                gift_lookups: gifts::lookup::GiftLookups::new(settings.cache.capacity),
+                gift_writer: std::sync::OnceLock::new(),
+                room_rules,
+                videos,
+                chat: std::sync::OnceLock::new(),
+                media: std::sync::OnceLock::new(),
+                bus,
+                settings,
+                directory,
+            }
         }))
     }
 
@@ -184,11 +208,6 @@ impl AppState {
     /// New conversation messages each user may still send (per user, over everything).
     pub fn message_rate(&self) -> &kit::rate::KeyedBuckets<i64> {
         &self.0.message_rate
-    }
-
-    /// The proxies whose `X-Forwarded-For` is believed.
-    pub fn trusted_proxies(&self) -> &[kit::cidr::Cidr] {
-        &self.0.trusted_proxies
     }
 
     pub fn user_cache(&self) -> &users::cache::UserCache {
@@ -228,24 +247,9 @@ impl AppState {
         &self.0.room_rules
     }
 
-    /// Where video files are kept.
-    pub fn files(&self) -> &videos::storage::Files {
-        &self.0.files
-    }
-
-    /// Turns for running ffmpeg, so that processing never takes every core.
-    pub fn video_work(&self) -> &videos::process::WorkSlots {
-        &self.0.video_work
-    }
-
-    /// The live sessions this node is recording.
-    pub fn recorders(&self) -> &videos::replays::Recorders {
-        &self.0.recorders
-    }
-
-    /// What the video use cases keep in memory on this node.
-    pub fn video_runtime(&self) -> &videos::runtime::VideoRuntime {
-        &self.0.video_runtime
+    /// The videos context's state.
+    pub fn videos(&self) -> &VideosState {
+        &self.0.videos
     }
 
     /// Connects the chat gateway, so that use cases can reach connected users.
@@ -260,6 +264,7 @@ impl AppState {
 
     /// Connects the media hub, so that use cases can see and cut streams.
     pub fn set_media(&self, hub: Arc<media::hub::Hub>) {
+        self.0.videos.set_media(hub.clone());
         let _ = self.0.media.set(hub);
     }
 

@@ -343,7 +343,7 @@ pub async fn resolve_report(
             hide_comment(&mut tx, row.target_id).await?;
         }
         (Action::Delete, Some(TargetKind::Video)) => {
-            soft_delete(&state, &mut tx, row.target_id).await?;
+            soft_delete(state.videos(), &mut tx, row.target_id).await?;
         }
         (Action::Delete, Some(TargetKind::Comment)) => {
             soft_delete_comment(&mut tx, row.target_id).await?;

@@ -77,7 +77,7 @@ pub async fn list_videos(
     .bind(limit + 1)
     .fetch_all(state.store().pool())
     .await?;
-    Ok(Json(video_page(&state, viewer, rows, limit)))
+    Ok(Json(video_page(state.videos(), viewer, rows, limit)))
 }
 
 async fn set_hidden(
@@ -110,10 +110,10 @@ async fn set_hidden(
         "video visibility set by an admin"
     );
     let viewer = Viewer::from_auth(admin);
-    let row = load_row(state, id, viewer.id)
+    let row = load_row(state.videos(), id, viewer.id)
         .await?
         .ok_or(VideoError::VideoNotFound)?;
-    Ok(VideoView::new(state, row, viewer.id, true))
+    Ok(VideoView::new(state.videos(), row, viewer.id, true))
 }
 
 #[utoipa::path(

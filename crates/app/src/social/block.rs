@@ -8,6 +8,7 @@ use kit::ApiError;
 use crate::accounts::errors::IdentityError;
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
+use crate::social::graph_changed;
 use crate::social::{check_target, remove_follow, Relation};
 use crate::AppState;
 
@@ -45,7 +46,7 @@ pub async fn block(
     remove_follow(&mut tx, target, me).await?;
     tx.commit().await?;
     state.user_cache().forget_follow(me, target);
-    state.video_runtime().feed_graphs.forget(me, target);
+    graph_changed(&state, me, target).await;
     Ok(Json(Relation {
         user_id: target,
         is_following: false,

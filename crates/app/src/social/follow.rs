@@ -9,6 +9,7 @@ use crate::accounts::errors::IdentityError;
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
 use crate::notifications::{notify, Notification, NotificationKind};
+use crate::social::graph_changed;
 use crate::social::{adjust_counts, blocks, check_target, Relation};
 use crate::AppState;
 
@@ -57,7 +58,7 @@ pub async fn follow(
     }
     tx.commit().await?;
     state.user_cache().forget_follow(me, target);
-    state.video_runtime().feed_graphs.forget(me, target);
+    graph_changed(&state, me, target).await;
     if added > 0 {
         let n = Notification {
             kind: NotificationKind::Follow,

@@ -20,6 +20,13 @@ use crate::http::{Cursor, Page, PageQuery};
 use crate::users::model::{UserRow, UserView, RELATION_COLUMNS, USER_COLUMNS};
 use crate::AppState;
 
+/// Tells the others that `actor` changed how they stand with `target` (follow, unfollow,
+/// block, unblock): the feed drops what it cached of both graphs
+/// ([`api::events::social::GraphChanged`], at most once).
+pub async fn graph_changed(state: &AppState, actor: i64, target: i64) {
+    crate::events::publish(state, &api::events::social::GraphChanged { actor, target }).await;
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(follow::follow, unfollow::unfollow))

@@ -6,6 +6,7 @@ use axum::Json;
 
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
+use crate::social::graph_changed;
 use crate::social::Relation;
 use crate::AppState;
 
@@ -31,10 +32,7 @@ pub async fn unblock(
         .bind(target)
         .execute(state.store().writer())
         .await?;
-    state
-        .video_runtime()
-        .feed_graphs
-        .forget(auth.user_id, target);
+    graph_changed(&state, auth.user_id, target).await;
     let is_following: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2")
             .bind(auth.user_id)

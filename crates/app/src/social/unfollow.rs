@@ -5,6 +5,7 @@ use axum::Json;
 
 use crate::error::Result;
 use crate::http::{Auth, IdPath};
+use crate::social::graph_changed;
 use crate::social::{blocks, remove_follow, Relation};
 use crate::AppState;
 
@@ -30,10 +31,7 @@ pub async fn unfollow(
     let is_blocking = blocks(&mut *tx, auth.user_id, target).await?;
     tx.commit().await?;
     state.user_cache().forget_follow(auth.user_id, target);
-    state
-        .video_runtime()
-        .feed_graphs
-        .forget(auth.user_id, target);
+    graph_changed(&state, auth.user_id, target).await;
     Ok(Json(Relation {
         user_id: target,
         is_following: false,

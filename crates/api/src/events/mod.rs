@@ -1,0 +1,22 @@
+//! The events one context tells the others, as types every context can read: the
+//! publisher and each subscriber decode the same struct, whichever crate they are in.
+//! Each context's own events stay in its crate when nobody else reads them.
+
+pub mod live;
+pub mod social;
+
+/// Subscribes to `pattern` (written in code) with a queue of `capacity`; as a member of
+/// queue `group` when given, so that each message reaches one member of it.
+pub async fn subscribe(
+    bus: &dyn bus::Bus,
+    pattern: &'static str,
+    group: Option<&str>,
+    capacity: usize,
+) -> Result<bus::Subscription, bus::BusError> {
+    let pattern =
+        bus::Pattern::new(pattern).map_err(|e| bus::BusError::Unavailable(e.to_string()))?;
+    match group {
+        Some(group) => bus.subscribe_group(pattern, group, capacity).await,
+        None => bus.subscribe(pattern, capacity).await,
+    }
+}

@@ -1,0 +1,150 @@
+//! `GET /api/v1/videos/search?q=`: public videos whose title, description or hashtags
+//! hold every word of the query (a word may be the start of one: `danc` finds `dance`),
+//! newest first.
+//!
+//! On SQLite through the FTS5 table `videos_fts`, on PostgreSQL through the GIN index
+//! on `to_tsvector('simple', title || ' ' || description || ' ' || hashtags)` (the
+//! query repeats that expression exactly, or the index would not be used). The query is
+//! cut into words of letters and digits before either engine sees it, each quoted (FTS5)
+//! or alone between `&` (tsquery), so no search syntax in user input gets through.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use store::Backend;
+
+use crate::access::{Viewer, LISTED};
+use crate::feed::video_page;
+use crate::model::{VideoRow, VideoView, VIDEO_COLUMNS, VIDEO_FROM};
+use crate::VideosState;
+use api::error::Result;
+use api::http::errors::RequestError;
+use api::http::{MaybeAuth, Page, PageQuery, Query};
+
+/// Most words of a query that count.
+const MAX_WORDS: usize = 8;
+/// Longest query, in characters.
+const MAX_QUERY: usize = 200;
+
+/// `?q=…&limit=…&cursor=…`
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Words to find in titles, descriptions and hashtags.
+    pub q: String,
+    /// Items per page, 1–100 (default 20).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The words of `q`: runs of letters and digits, lower case, at most [`MAX_WORDS`].
+pub fn words(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().take(64).collect::<String>().to_lowercase())
+        .take(MAX_WORDS)
+        .collect()
+}
+
+/// An FTS5 query matching every word as a prefix: `"dance"* "cat"*`.
+pub fn fts5_query(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{}\"*", w.replace('"', "")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A tsquery matching every word as a prefix: `dance:* & cat:*`.
+pub fn tsquery(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("{w}:*"))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/videos/search",
+    tag = "videos",
+    params(SearchQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Matching public videos, newest first", body = Page<VideoView>),
+        (status = 400, description = "No `q` or a too long one (`invalid_query`), bad cursor or limit", body = kit::error::ErrorBody),
+    )
+)]
+pub async fn search(
+    State(state): State<VideosState>,
+    auth: MaybeAuth,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Page<VideoView>>> {
+    let viewer = Viewer::from_maybe(&auth);
+    let (limit, cursor) = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    }
+    .resolve()?;
+    if q.q.chars().count() > MAX_QUERY {
+        return Err(RequestError::InvalidQuery
+            .with_message(format!("q must be at most {MAX_QUERY} characters"))
+            .into());
+    }
+    let words = words(&q.q);
+    if words.is_empty() {
+        return Ok(Json(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    }
+    // On PostgreSQL the matches are read first through the GIN index (a materialised
+    // CTE): left to itself, the planner walks the primary key backwards for the ORDER BY
+    // … LIMIT and computes to_tsvector for every row until the page fills, which for a
+    // rare word is the whole table.
+    let (with, from, text) = match state.store().backend() {
+        Backend::Sqlite => (
+            String::new(),
+            format!(
+                "{VIDEO_FROM} WHERE v.id IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH $2)"
+            ),
+            fts5_query(&words),
+        ),
+        Backend::Postgres => (
+            "WITH hits AS MATERIALIZED (SELECT id FROM videos \
+               WHERE to_tsvector('simple', title || ' ' || description || ' ' || hashtags) \
+                     @@ to_tsquery('simple', $2)) "
+                .to_string(),
+            "hits h JOIN videos v ON v.id = h.id JOIN users u ON u.id = v.author_id WHERE TRUE"
+                .to_string(),
+            tsquery(&words),
+        ),
+    };
+    let rows = sqlx::query_as::<_, VideoRow>(&format!(
+        "{with}SELECT {VIDEO_COLUMNS} FROM {from} AND {LISTED} AND v.visibility = 'public' AND v.id < $3 \
+         ORDER BY v.id DESC LIMIT $4"
+    ))
+    .bind(viewer.id)
+    .bind(text)
+    .bind(cursor.id)
+    .bind(limit + 1)
+    .fetch_all(state.store().pool())
+    .await?;
+    Ok(Json(video_page(&state, viewer, rows, limit)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_syntax_in_the_query_is_only_words() {
+        let w = words(r#"Dance" OR title:x* NEAR(a b) -cat ^美食 ''"#);
+        assert_eq!(w, ["dance", "or", "title", "x", "near", "a", "b", "cat"]);
+        assert_eq!(fts5_query(&w[..2]), r#""dance"* "or"*"#);
+        assert_eq!(tsquery(&w[..2]), "dance:* & or:*");
+        assert!(words(r#"" * : ( ) !"#).is_empty());
+        assert_eq!(words("a ".repeat(20).as_str()).len(), MAX_WORDS);
+    }
+}
