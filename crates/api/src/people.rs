@@ -27,6 +27,8 @@ pub trait People: Send + Sync + 'static {
     fn is_admin(&self, user: i64) -> BoxFuture<'_, Result<bool>>;
     /// Whether `follower` follows `followee`; nobody (id 0) follows anyone.
     fn follows(&self, follower: i64, followee: i64) -> BoxFuture<'_, Result<bool>>;
+    /// Whether `blocker` blocks `blocked`.
+    fn blocks(&self, blocker: i64, blocked: i64) -> BoxFuture<'_, Result<bool>>;
     /// `Ok` when user `id` exists; 404 `user_not_found` otherwise.
     fn ensure_exists(&self, id: i64) -> BoxFuture<'_, Result<()>>;
     /// Puts `n` into `user`'s inbox (persisted first) and pushes it to their sockets.

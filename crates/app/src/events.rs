@@ -41,25 +41,6 @@ pub async fn subscribe(
     api::events::subscribe(state.bus(), pattern, group, capacity).await
 }
 
-/// Publishes `event`, encoded once, to `momo.user.{id}.{kind}` for each of `users`
-/// (at most once): how a conversation's news reaches its members' sockets, wherever
-/// they are.
-pub async fn publish_to_users<E: bus::Event>(
-    state: &AppState,
-    users: &[i64],
-    kind: &'static str,
-    event: &E,
-) {
-    let payload = bus::encode(event);
-    for user in users {
-        let subject = bus::Subject::of_user(*user, kind);
-        if let Err(e) = state.bus().publish(subject, payload.clone()).await {
-            tracing::warn!(kind = E::KIND, "event not published: {e}");
-            return;
-        }
-    }
-}
-
 /// Durable events written in a transaction, published once it has committed.
 #[derive(Debug, Default)]
 #[must_use = "an outbox publishes nothing until `send` is called after the commit"]

@@ -10,11 +10,9 @@
 pub mod accounts;
 pub mod admin;
 pub mod background;
-pub mod chat;
 pub mod error;
 pub mod events;
 pub mod gifts;
-pub mod groups;
 pub mod http;
 pub mod live;
 pub mod notifications;
@@ -39,7 +37,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-/// The videos context, as the shell and the binary reach it.
+use ::talk::TalkState;
+/// The contexts in crates of their own, as the shell and the binary reach them.
+pub use ::talk::{self, chat, groups};
 pub use ::videos;
 use ::videos::VideosState;
 use accounts::login::LoginGuard;
@@ -73,8 +73,6 @@ struct Inner {
     login_guard: LoginGuard,
     /// `auth.trusted_proxies` when forwarded addresses are believed, read once.
     proxies: api::http::TrustedProxies,
-    /// New conversation messages each user may still send.
-    message_rate: kit::rate::KeyedBuckets<i64>,
     user_cache: users::cache::UserCache,
     payments: wallet::Payments,
     jobs: jobs::Queue,
@@ -82,6 +80,8 @@ struct Inner {
     gift_lookups: gifts::lookup::GiftLookups,
     gift_writer: std::sync::OnceLock<gifts::batch::GiftWriter>,
     room_rules: live::room_rules::RoomRules,
+    /// The talk context.
+    talk: TalkState,
     /// The videos context.
     videos: VideosState,
     /// The chat gateway, once the node has one (it is built after the state).
@@ -108,6 +108,12 @@ impl StateRef {
 impl axum::extract::FromRef<AppState> for api::Directory {
     fn from_ref(state: &AppState) -> api::Directory {
         state.0.directory.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for TalkState {
+    fn from_ref(state: &AppState) -> TalkState {
+        state.0.talk.clone()
     }
 }
 
@@ -158,16 +164,19 @@ impl AppState {
                 proxies: proxies.clone(),
                 public_http_url: settings.live.public_http_url.clone(),
             });
+            let talk = TalkState::new(talk::Parts {
+                store: store.clone(),
+                settings: settings.conversations.clone(),
+                bus: bus.clone(),
+                directory: directory.clone(),
+                proxies: proxies.clone(),
+            });
             Inner {
                 store,
                 tokens,
                 passwords: Passwords::new(),
                 login_guard,
                 proxies,
-                message_rate: kit::rate::KeyedBuckets::new(
-                    f64::from(settings.conversations.send_per_sec.max(1)),
-                    f64::from(settings.conversations.send_per_sec.max(1) * 4),
-                ),
                 user_cache,
                 payments,
                 jobs,
@@ -175,6 +184,7 @@ impl AppState {
                 gift_lookups: gifts::lookup::GiftLookups::new(settings.cache.capacity),
                 gift_writer: std::sync::OnceLock::new(),
                 room_rules,
+                talk,
                 videos,
                 chat: std::sync::OnceLock::new(),
                 media: std::sync::OnceLock::new(),
@@ -203,11 +213,6 @@ impl AppState {
 
     pub fn login_guard(&self) -> &LoginGuard {
         &self.0.login_guard
-    }
-
-    /// New conversation messages each user may still send (per user, over everything).
-    pub fn message_rate(&self) -> &kit::rate::KeyedBuckets<i64> {
-        &self.0.message_rate
     }
 
     pub fn user_cache(&self) -> &users::cache::UserCache {
@@ -245,6 +250,11 @@ impl AppState {
     /// Mutes and kicks in live rooms, cached for the chat gateway.
     pub fn room_rules(&self) -> &live::room_rules::RoomRules {
         &self.0.room_rules
+    }
+
+    /// The talk context's state.
+    pub fn talk(&self) -> &TalkState {
+        &self.0.talk
     }
 
     /// The videos context's state.
@@ -343,8 +353,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(accounts::routes())
         .merge(users::routes())
         .merge(social::routes())
-        .merge(chat::routes())
-        .merge(groups::routes())
+        .merge(talk::routes())
         .merge(live::routes())
         .merge(notifications::routes())
         .merge(admin::routes())

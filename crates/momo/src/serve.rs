@@ -162,10 +162,10 @@ pub async fn start(
     gateway_config.proxies = config.proxies();
     let gateway = im::gateway::Gateway::new(
         gateway_config,
-        std::sync::Arc::new(app::chat::auth::ChatAuth(state.clone())),
+        std::sync::Arc::new(app::accounts::chat_auth::ChatAuth(state.clone())),
     );
     gateway.set_history(std::sync::Arc::new(app::chat::history::ChatHistory(
-        state.clone(),
+        state.talk().clone(),
     )));
     gateway.set_inbox(std::sync::Arc::new(
         app::notifications::socket::NotificationInbox(state.clone()),

@@ -20,3 +20,22 @@ pub async fn subscribe(
         None => bus.subscribe(pattern, capacity).await,
     }
 }
+
+/// Publishes `event`, encoded once, to `momo.user.{id}.{kind}` for each of `users`
+/// (at most once): how a conversation's news reaches its members' sockets, wherever
+/// they are.
+pub async fn publish_to_users<E: bus::Event>(
+    bus: &dyn bus::Bus,
+    users: &[i64],
+    kind: &'static str,
+    event: &E,
+) {
+    let payload = bus::encode(event);
+    for user in users {
+        let subject = bus::Subject::of_user(*user, kind);
+        if let Err(e) = bus.publish(subject, payload.clone()).await {
+            tracing::warn!(kind = E::KIND, "event not published: {e}");
+            return;
+        }
+    }
+}

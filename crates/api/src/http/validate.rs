@@ -51,3 +51,15 @@ impl Fields {
         }
     }
 }
+
+/// The longest mute or kick, in seconds: 30 days.
+pub const MAX_MUTE_SECS: i64 = 30 * 24 * 3600;
+
+/// Checks a mute or kick duration.
+pub fn check_mute_duration(f: &mut Fields, field: &str, secs: i64) {
+    f.check(
+        field,
+        (1..=MAX_MUTE_SECS).contains(&secs),
+        "must be 1 to 2592000 seconds (30 days)",
+    );
+}

@@ -4,6 +4,7 @@
 //! token (random, stored hashed, rotated on every use; see [`session`]).
 
 pub mod change_password;
+pub mod chat_auth;
 pub mod create_admin;
 pub mod errors;
 pub mod login;

@@ -1,8 +1,8 @@
 //! The identity context answering the others ([`api::People`]): who is calling, from
 //! `Authorization: Bearer <token>` or else the web pages' session cookie (see
 //! [`crate::web::session`]; a request that changes something and is authenticated by the
-//! cookie must carry the CSRF token), whether one user follows another, whether a user
-//! exists, and notices for inboxes.
+//! cookie must carry the CSRF token), whether one user follows or blocks another,
+//! whether a user exists, and notices for inboxes.
 //!
 //! Every token is also checked against the account's standing (cached, dropped on every
 //! change): a banned account's tokens stop working at once, a token issued before a
@@ -119,6 +119,13 @@ impl People for StateRef {
         Box::pin(
             async move { follows(&self.upgrade().ok_or_else(gone)?, follower, followee).await },
         )
+    }
+
+    fn blocks(&self, blocker: i64, blocked: i64) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async move {
+            let state = self.upgrade().ok_or_else(gone)?;
+            crate::social::blocks(state.store().pool(), blocker, blocked).await
+        })
     }
 
     fn ensure_exists(&self, id: i64) -> BoxFuture<'_, Result<()>> {

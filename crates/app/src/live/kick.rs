@@ -17,8 +17,8 @@ use crate::events::Outbox;
 use crate::http::{Auth, Body, Fields, IdPath};
 use crate::live::admins::check_moderation;
 use crate::live::events::MemberKicked;
-use crate::live::mutes::check_duration;
 use crate::AppState;
+use api::http::validate::check_mute_duration;
 
 /// How long a kicked user stays out by default: 10 minutes.
 pub const DEFAULT_KICK_SECS: i64 = 600;
@@ -64,7 +64,7 @@ pub async fn kick(
     let secs = req.duration_secs.unwrap_or(DEFAULT_KICK_SECS);
     let mut f = Fields::new();
     f.check("user_id", req.user_id > 0, "must be a user id");
-    check_duration(&mut f, "duration_secs", secs);
+    check_mute_duration(&mut f, "duration_secs", secs);
     check_moderation(&state, room_id, auth.user_id, req.user_id, f).await?;
     let now = kit::time::now_ms();
     let until_ms = now + secs * 1000;

@@ -15,9 +15,6 @@ use crate::live::admins::{check_moderation, moderator};
 use crate::live::errors::LiveError;
 use crate::AppState;
 
-/// Longest mute or kick: 30 days.
-pub const MAX_DURATION_SECS: i64 = 30 * 24 * 3600;
-
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMute {
@@ -39,15 +36,6 @@ pub struct RoomMute {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RoomMutes {
     pub items: Vec<RoomMute>,
-}
-
-/// Checks a mute or kick duration.
-pub fn check_duration(f: &mut Fields, field: &str, secs: i64) {
-    f.check(
-        field,
-        (1..=MAX_DURATION_SECS).contains(&secs),
-        "must be 1 to 2592000 seconds (30 days)",
-    );
 }
 
 fn not_room_admin() -> ApiError {
@@ -76,7 +64,7 @@ pub async fn mute(
 ) -> Result<Json<RoomMute>> {
     let mut f = Fields::new();
     f.check("user_id", req.user_id > 0, "must be a user id");
-    check_duration(&mut f, "duration_secs", req.duration_secs);
+    api::http::validate::check_mute_duration(&mut f, "duration_secs", req.duration_secs);
     check_moderation(&state, room_id, auth.user_id, req.user_id, f).await?;
     let now = kit::time::now_ms();
     let until_ms = now + req.duration_secs * 1000;

@@ -1,5 +1,5 @@
 //! What conversations tell their members' sockets, on `momo.user.{id}.…`: one event,
-//! encoded once, published to each member's subject ([`crate::events::publish_to_users`]).
+//! encoded once, published to each member's subject ([`api::events::publish_to_users`]).
 //! At most once: a client that missed one reads the conversation from its last `seq`.
 
 use bus::{Event, Subject};

@@ -5,6 +5,8 @@
 kit::error_codes! {
     /// The talk context's refusals: conversations and groups.
     pub enum TalkError {
+        BlockedByUser = (FORBIDDEN, "blocked_by_user", "this user does not accept your messages"),
+        UserBlocked = (FORBIDDEN, "user_blocked", "you block this user; unblock them first"),
         CannotMessageSelf = (BAD_REQUEST, "cannot_message_self", "you cannot message yourself"),
         CannotModerateGroupAdmin = (FORBIDDEN, "cannot_moderate_group_admin", "an admin cannot kick or mute another admin"),
         CannotModerateOwner = (FORBIDDEN, "cannot_moderate_owner", "the group's owner cannot be kicked or muted"),
@@ -23,3 +25,5 @@ kit::error_codes! {
         RecallWindowPassed = (CONFLICT, "recall_window_passed", "recall window passed"),
     }
 }
+
+api::from_codes!(TalkError);

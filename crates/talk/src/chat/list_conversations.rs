@@ -6,9 +6,9 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 
-use crate::error::Result;
-use crate::http::Auth;
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::Auth;
 
 #[derive(Debug, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct ConversationSummary {
@@ -40,7 +40,7 @@ pub struct ConversationSummary {
     responses((status = 200, description = "Conversations, latest first (at most 200)", body = [ConversationSummary]))
 )]
 pub async fn list_conversations(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
 ) -> Result<Json<Vec<ConversationSummary>>> {
     let rows = sqlx::query_as::<_, ConversationSummary>(

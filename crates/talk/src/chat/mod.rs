@@ -1,11 +1,10 @@
-//! Chat in the app: who a gateway token belongs to ([`auth`]), and conversations —
+//! Conversations —
 //! stored messages with a sequence number per conversation, persisted before the sender
 //! is answered, then pushed to the members' connections; clients catch up by asking for
 //! everything after the last sequence number they have. Groups ([`crate::groups`]) are
 //! conversations too, with the same messages, sequence numbers and positions.
 
 pub mod append;
-pub mod auth;
 pub mod delivered;
 pub mod errors;
 pub mod events;
@@ -21,9 +20,19 @@ pub mod send_message;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
+use api::http::TrustedProxies;
+use api::Directory;
+use axum::extract::FromRef;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+use crate::TalkState;
+
+pub fn routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    TalkState: FromRef<S>,
+    Directory: FromRef<S>,
+    TrustedProxies: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(open_direct::open_direct))
         .routes(routes!(list_conversations::list_conversations))

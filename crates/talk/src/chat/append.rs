@@ -13,9 +13,9 @@ use sqlx::AnyConnection;
 use crate::chat::errors::TalkError;
 use crate::chat::events::MessageAppended;
 use crate::chat::model::{MessageRow, MessageView, MESSAGE_COLUMNS, NEW_MESSAGE_COLUMNS};
-use crate::error::Result;
 use crate::groups::model::GroupRole;
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
 
 /// A message to append.
 pub struct NewMessage<'a> {
@@ -142,17 +142,17 @@ pub async fn system(
 /// Tells the sockets of `users` about stored messages ([`MessageAppended`]; they get
 /// op 1000, `{"type": "message", ...}`). Called after the commit, so a pushed message is
 /// always in the history.
-pub async fn push_messages(state: &AppState, users: &[i64], rows: Vec<MessageRow>) {
+pub async fn push_messages(state: &TalkState, users: &[i64], rows: Vec<MessageRow>) {
     for row in rows {
         let event = MessageAppended {
             message: MessageView::from(row),
         };
-        crate::events::publish_to_users(state, users, "message", &event).await;
+        api::events::publish_to_users(state.bus(), users, "message", &event).await;
     }
 }
 
 /// The members of conversation `id` now.
-pub async fn member_ids(state: &AppState, id: i64) -> Result<Vec<i64>> {
+pub async fn member_ids(state: &TalkState, id: i64) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT user_id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id",
     )

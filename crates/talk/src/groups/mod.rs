@@ -30,9 +30,19 @@ pub mod update;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
+use api::http::TrustedProxies;
+use api::Directory;
+use axum::extract::FromRef;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+use crate::TalkState;
+
+pub fn routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    TalkState: FromRef<S>,
+    Directory: FromRef<S>,
+    TrustedProxies: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(create::create_group))
         .routes(routes!(

@@ -8,11 +8,11 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::chat::append::{member_ids, push_messages, system};
-use crate::error::Result;
 use crate::groups::leave::remove_member;
 use crate::groups::model::{check_moderation, lock_as_member, member_not_found, role_of};
-use crate::http::{Auth, IdPairPath};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, IdPairPath};
 
 #[utoipa::path(
     delete,
@@ -32,7 +32,7 @@ use crate::AppState;
     )
 )]
 pub async fn kick(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPairPath(id, user_id): IdPairPath,
 ) -> Result<StatusCode> {

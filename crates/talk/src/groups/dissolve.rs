@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::chat::append::{member_ids, push_messages, system};
-use crate::error::Result;
 use crate::groups::model::{lock_as_member, not_group_owner, GroupRole};
-use crate::http::{Auth, IdPath};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, IdPath};
 
 #[utoipa::path(
     delete,
@@ -27,7 +27,7 @@ use crate::AppState;
     )
 )]
 pub async fn dissolve_group(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPath(id): IdPath,
 ) -> Result<StatusCode> {

@@ -5,28 +5,27 @@
 use im::gateway::history::{History, HistoryError, HistoryFuture, SyncPage};
 use serde::Deserialize;
 
-use crate::accounts::errors::IdentityError;
 use crate::chat::delivered::delivered_upto;
 use crate::chat::errors::TalkError;
 use crate::chat::list_messages::messages_after;
 use crate::chat::mark_read::read_upto;
 use crate::chat::model::{members_if_member, MessageView};
 use crate::chat::send_message::{send, SendMessage};
-use crate::error::Error;
-use crate::http::errors::RequestError;
-use crate::AppState;
+use crate::TalkState;
+use api::error::Error;
+use api::http::errors::RequestError;
 
 /// Conversations from the app's database.
 #[derive(Debug, Clone)]
-pub struct ChatHistory(pub AppState);
+pub struct ChatHistory(pub TalkState);
 
 /// The codes a socket request may be refused with, as the REST API names them (the op 24
 /// `code` must be `'static`); anything else is `unavailable`.
 const CODES: &[&str] = &[
     TalkError::ConversationNotFound.code(),
     RequestError::ValidationFailed.code(),
-    IdentityError::BlockedByUser.code(),
-    IdentityError::UserBlocked.code(),
+    TalkError::BlockedByUser.code(),
+    TalkError::UserBlocked.code(),
     TalkError::Muted.code(),
     TalkError::GroupMuted.code(),
     TalkError::GroupDissolved.code(),

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::chat::append::{member_ids, push_messages, system};
-use crate::error::Result;
 use crate::groups::model::{check_name, load_view, lock_as_member, not_group_admin, GroupView};
-use crate::http::{Auth, Body, Fields, IdPath};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, Body, Fields, IdPath};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +40,7 @@ pub struct GroupPatch {
     )
 )]
 pub async fn update_group(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPath(id): IdPath,
     Body(req): Body<GroupPatch>,

@@ -6,9 +6,9 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::chat::errors::TalkError;
-use crate::error::Result;
-use crate::http::{Auth, Body};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, Body};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +37,7 @@ pub struct DirectConversation {
     )
 )]
 pub async fn open_direct(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     Body(req): Body<OpenDirect>,
 ) -> Result<Json<DirectConversation>> {
@@ -45,7 +45,7 @@ pub async fn open_direct(
     if req.user_id == me {
         return Err(TalkError::CannotMessageSelf.into());
     }
-    crate::users::ensure_exists(&state, req.user_id).await?;
+    state.directory().ensure_exists(req.user_id).await?;
     let (low, high) = (me.min(req.user_id), me.max(req.user_id));
     let pair = format!("{low}:{high}");
     let now = kit::time::now_ms();

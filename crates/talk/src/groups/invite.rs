@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::chat::append::{member_ids, push_messages, system};
-use crate::error::Result;
 use crate::groups::create::group_full;
 use crate::groups::model::{lock_as_member, not_group_admin, role_of};
-use crate::http::{Auth, Body, Fields, IdPath};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, Body, Fields, IdPath};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,7 +53,7 @@ pub struct Invited {
     )
 )]
 pub async fn invite(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPath(id): IdPath,
     Body(req): Body<Invite>,
@@ -77,8 +77,8 @@ pub async fn invite(
     let mut skipped = Vec::new();
     let mut candidates = Vec::new();
     for user in ids {
-        crate::users::ensure_exists(&state, user).await?;
-        if crate::social::blocks(state.store().pool(), user, me).await? {
+        state.directory().ensure_exists(user).await?;
+        if state.directory().blocks(user, me).await? {
             skipped.push(Skipped {
                 user_id: user,
                 reason: "blocked",
@@ -87,7 +87,7 @@ pub async fn invite(
             candidates.push(user);
         }
     }
-    let max = state.settings().conversations.max_group_members;
+    let max = state.settings().max_group_members;
     let now = kit::time::now_ms();
     let mut tx = state.store().begin().await?;
     let (group, role) = lock_as_member(&mut tx, id, me).await?;

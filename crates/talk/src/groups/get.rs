@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::Json;
 
-use crate::error::Result;
 use crate::groups::model::{load_view, GroupView};
-use crate::http::{Auth, IdPath};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, IdPath};
 
 #[utoipa::path(
     get,
@@ -20,7 +20,7 @@ use crate::AppState;
     )
 )]
 pub async fn get_group(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPath(id): IdPath,
 ) -> Result<Json<GroupView>> {

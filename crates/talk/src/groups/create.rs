@@ -11,10 +11,10 @@ use serde_json::json;
 
 use crate::chat::append::{push_messages, system};
 use crate::chat::errors::TalkError;
-use crate::error::Result;
 use crate::groups::model::{check_name, load_view, GroupView};
-use crate::http::{Auth, Body, Fields};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, Body, Fields};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -47,7 +47,7 @@ pub fn group_full(max: i64) -> ApiError {
     )
 )]
 pub async fn create_group(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     Body(req): Body<NewGroup>,
 ) -> Result<(StatusCode, Json<GroupView>)> {
@@ -60,7 +60,7 @@ pub async fn create_group(
         "must be user ids",
     );
     f.finish()?;
-    let max = state.settings().conversations.max_group_members;
+    let max = state.settings().max_group_members;
     let mut ids: Vec<i64> = req
         .member_ids
         .iter()
@@ -74,8 +74,8 @@ pub async fn create_group(
     }
     let mut members = vec![me];
     for id in ids {
-        crate::users::ensure_exists(&state, id).await?;
-        if !crate::social::blocks(state.store().pool(), id, me).await? {
+        state.directory().ensure_exists(id).await?;
+        if !state.directory().blocks(id, me).await? {
             members.push(id);
         }
     }

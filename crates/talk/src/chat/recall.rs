@@ -19,10 +19,10 @@ use crate::chat::append::{
 use crate::chat::errors::TalkError;
 use crate::chat::events::MessageRecalled;
 use crate::chat::model::{MessageRow, MessageView, MESSAGE_COLUMNS};
-use crate::error::Result;
 use crate::groups::model::role_of;
-use crate::http::{Auth, IdPairPath};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, IdPairPath};
 
 #[utoipa::path(
     post,
@@ -41,13 +41,13 @@ use crate::AppState;
     )
 )]
 pub async fn recall(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPairPath(id, seq): IdPairPath,
 ) -> Result<Json<MessageView>> {
     let me = auth.user_id;
     let now = kit::time::now_ms();
-    let window_ms = state.settings().conversations.recall_window_secs as i64 * 1000;
+    let window_ms = state.settings().recall_window_secs as i64 * 1000;
     let mut tx = state.store().begin().await?;
     // Lock the conversation: a recall and the sends around it are stored in one order.
     let conv: Option<(String, Option<i64>)> = sqlx::query_as(
@@ -114,7 +114,7 @@ pub async fn recall(
         recalled_at: now,
         recalled_by: me,
     };
-    crate::events::publish_to_users(&state, &members, "message", &recalled).await;
+    api::events::publish_to_users(state.bus(), &members, "message", &recalled).await;
     push_messages(&state, &members, vec![notice]).await;
     tracing::info!(conversation = id, seq, by = me, "message recalled");
     Ok(Json(tombstone.into()))

@@ -6,9 +6,9 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::chat::model::{members_if_member, MessageRow, MessageView, MESSAGE_COLUMNS};
-use crate::error::Result;
-use crate::http::{Auth, Fields, IdPath, Query};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, Fields, IdPath, Query};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -38,7 +38,7 @@ pub struct History {
     )
 )]
 pub async fn list_messages(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPath(id): IdPath,
     Query(q): Query<HistoryQuery>,
@@ -65,7 +65,7 @@ pub async fn list_messages(
 /// Up to `limit` messages of conversation `id` after `after`, in order, and whether there
 /// are more.
 pub async fn messages_after(
-    state: &AppState,
+    state: &TalkState,
     id: i64,
     after: i64,
     limit: i64,

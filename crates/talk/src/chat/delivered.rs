@@ -6,13 +6,13 @@
 //! receiving.
 
 use crate::chat::model::members_if_member;
-use crate::error::Result;
-use crate::http::Fields;
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::Fields;
 
 /// Moves `user`'s delivered position in conversation `id` up to `seq` (never back);
 /// returns the position now. 404 if not a member, 400 if `seq` is past the last message.
-pub async fn delivered_upto(state: &AppState, id: i64, user: i64, seq: i64) -> Result<i64> {
+pub async fn delivered_upto(state: &TalkState, id: i64, user: i64, seq: i64) -> Result<i64> {
     advance(state, id, user, seq, &["delivered_seq"]).await
 }
 
@@ -20,7 +20,7 @@ pub async fn delivered_upto(state: &AppState, id: i64, user: i64, seq: i64) -> R
 /// conversation `id` up to `seq`, never back; returns the first one's value now. 404 if
 /// not a member, 400 if `seq` is past the last message.
 pub(crate) async fn advance(
-    state: &AppState,
+    state: &TalkState,
     id: i64,
     user: i64,
     seq: i64,

@@ -10,12 +10,12 @@ use serde_json::json;
 
 use crate::chat::append::{member_ids, push_messages, system};
 use crate::chat::errors::TalkError;
-use crate::error::Result;
 use crate::groups::model::{
     load_view, lock_as_member, member_not_found, not_group_owner, role_of, GroupRole, GroupView,
 };
-use crate::http::{Auth, Body, Fields, IdPairPath};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, Body, Fields, IdPairPath};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +43,7 @@ pub struct NewRole {
     )
 )]
 pub async fn set_role(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPairPath(id, user_id): IdPairPath,
     Body(req): Body<NewRole>,

@@ -10,14 +10,14 @@ use axum::Json;
 use kit::ApiError;
 use serde::Deserialize;
 
-use crate::accounts::errors::IdentityError;
 use crate::chat::append::{append, member_ids, push_messages, NewMessage};
+use crate::chat::errors::TalkError;
 use crate::chat::model::{
     members_if_member, MessageKind, MessageRow, MessageView, MESSAGE_COLUMNS,
 };
-use crate::error::Result;
-use crate::http::{Auth, Body, Fields, IdPath};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, Body, Fields, IdPath};
 
 /// Largest message content, as JSON text.
 pub const MAX_CONTENT: usize = 8 * 1024;
@@ -100,7 +100,7 @@ fn validate(req: &SendMessage) -> std::result::Result<String, ApiError> {
     )
 )]
 pub async fn send_message(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPath(id): IdPath,
     Body(req): Body<SendMessage>,
@@ -117,7 +117,7 @@ pub async fn send_message(
 /// Sends `req` from `me` to conversation `id` (REST and socket alike): the stored
 /// message, and whether it is new (false: the same `client_id` was stored before).
 pub async fn send(
-    state: &AppState,
+    state: &TalkState,
     me: i64,
     id: i64,
     req: &SendMessage,
@@ -131,11 +131,11 @@ pub async fn send(
     // Blocks apply between two people; a group is not held hostage by one member's list.
     if kind == "direct" {
         for other in members.iter().filter(|m| **m != me) {
-            if crate::social::blocks(state.store().pool(), *other, me).await? {
-                return Err(IdentityError::BlockedByUser.into());
+            if state.directory().blocks(*other, me).await? {
+                return Err(TalkError::BlockedByUser.into());
             }
-            if crate::social::blocks(state.store().pool(), me, *other).await? {
-                return Err(IdentityError::UserBlocked.into());
+            if state.directory().blocks(me, *other).await? {
+                return Err(TalkError::UserBlocked.into());
             }
         }
     }
@@ -162,11 +162,11 @@ pub async fn send(
     let row = match stored {
         Ok(row) => row,
         // The same client_id raced in from a retry: answer with what the winner stored.
-        Err(crate::error::Error::Db(e)) if store::is_unique_violation(&e) => {
+        Err(api::error::Error::Db(e)) if store::is_unique_violation(&e) => {
             let existing = find(state, id, me, &req.client_id).await?;
             return existing
                 .map(|r| (false, r.into()))
-                .ok_or_else(|| crate::error::Error::Db(e));
+                .ok_or_else(|| api::error::Error::Db(e));
         }
         Err(e) => return Err(e),
     };
@@ -179,7 +179,7 @@ pub async fn send(
 }
 
 async fn find(
-    state: &AppState,
+    state: &TalkState,
     id: i64,
     sender: i64,
     client_id: &str,
@@ -197,7 +197,7 @@ async fn find(
 
 /// Takes the next sequence number and stores the message, in one transaction, after
 /// checking (under the conversation's lock) that the sender may speak.
-async fn store(state: &AppState, new: &NewMessage<'_>) -> Result<MessageRow> {
+async fn store(state: &TalkState, new: &NewMessage<'_>) -> Result<MessageRow> {
     let mut tx = state.store().begin().await?;
     let row = append(&mut tx, new, true).await?;
     tx.commit().await?;

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::chat::append::{member_ids, push_messages, system};
-use crate::error::Result;
 use crate::groups::model::{check_moderation, lock_as_member, member_not_found, role_of};
-use crate::http::{Auth, Body, Fields, IdPairPath, IdPath};
-use crate::live::mutes::check_duration;
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::validate::check_mute_duration;
+use api::http::{Auth, Body, Fields, IdPairPath, IdPath};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,7 +51,7 @@ pub struct GroupMute {
     )
 )]
 pub async fn mute(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPath(id): IdPath,
     Body(req): Body<NewGroupMute>,
@@ -59,7 +59,7 @@ pub async fn mute(
     let me = auth.user_id;
     let mut f = Fields::new();
     f.check("user_id", req.user_id > 0, "must be a user id");
-    check_duration(&mut f, "duration_secs", req.duration_secs);
+    check_mute_duration(&mut f, "duration_secs", req.duration_secs);
     f.finish()?;
     let now = kit::time::now_ms();
     let until = now + req.duration_secs * 1000;
@@ -95,7 +95,7 @@ pub async fn mute(
     )
 )]
 pub async fn unmute(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPairPath(id, user_id): IdPairPath,
 ) -> Result<StatusCode> {
@@ -114,7 +114,7 @@ pub async fn unmute(
 /// Sets `user`'s mute to end at `until` (0: unmuted), checking `me` may; the notice
 /// stored, if anything changed.
 async fn set_mute(
-    state: &AppState,
+    state: &TalkState,
     id: i64,
     me: i64,
     user: i64,

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::chat::errors::TalkError;
-use crate::error::Result;
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
 
 /// What a message carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -94,7 +94,7 @@ impl From<MessageRow> for MessageView {
 
 /// The members of conversation `id`, if `user` is one of them; else 404
 /// `conversation_not_found` (whether it exists is nobody else's business).
-pub async fn members_if_member(state: &AppState, id: i64, user: i64) -> Result<Vec<i64>> {
+pub async fn members_if_member(state: &TalkState, id: i64, user: i64) -> Result<Vec<i64>> {
     let members: Vec<i64> = sqlx::query_scalar(
         "SELECT user_id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id",
     )

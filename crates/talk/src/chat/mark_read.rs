@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::http::{Auth, Body, IdPath};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, Body, IdPath};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,7 +34,7 @@ pub struct ReadPosition {
     )
 )]
 pub async fn mark_read(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPath(id): IdPath,
     Body(req): Body<MarkRead>,
@@ -48,7 +48,7 @@ pub async fn mark_read(
 
 /// Moves `user`'s read position in conversation `id` up to `seq` (never back); returns
 /// the position now. 404 if not a member, 400 if `seq` is beyond the last message.
-pub async fn read_upto(state: &AppState, id: i64, user: i64, seq: i64) -> Result<i64> {
+pub async fn read_upto(state: &TalkState, id: i64, user: i64, seq: i64) -> Result<i64> {
     // What was read was received.
     crate::chat::delivered::advance(state, id, user, seq, &["read_seq", "delivered_seq"]).await
 }

@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 
 use crate::chat::append::{conversation_not_found, group_dissolved};
 use crate::chat::errors::TalkError;
-use crate::error::Result;
+use api::error::Result;
 
 /// A member's standing in a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -212,6 +212,6 @@ pub fn check_moderation(actor: GroupRole, target: GroupRole, same_user: bool) ->
 }
 
 /// Checks a group name: 1 to 64 characters after trimming, no control characters.
-pub fn check_name(f: &mut crate::http::Fields, name: &str) {
+pub fn check_name(f: &mut api::http::Fields, name: &str) {
     f.text("name", name.trim(), 1, 64);
 }

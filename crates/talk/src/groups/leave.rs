@@ -9,10 +9,10 @@ use serde_json::json;
 
 use crate::chat::append::{member_ids, push_messages, system};
 use crate::chat::errors::TalkError;
-use crate::error::Result;
 use crate::groups::model::{lock_as_member, GroupRole};
-use crate::http::{Auth, IdPath};
-use crate::AppState;
+use crate::TalkState;
+use api::error::Result;
+use api::http::{Auth, IdPath};
 
 #[utoipa::path(
     delete,
@@ -27,7 +27,7 @@ use crate::AppState;
     )
 )]
 pub async fn leave(
-    State(state): State<AppState>,
+    State(state): State<TalkState>,
     auth: Auth,
     IdPath(id): IdPath,
 ) -> Result<StatusCode> {
