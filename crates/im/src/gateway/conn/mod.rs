@@ -1,9 +1,9 @@
 //! One chat connection's task: the I/O around its [`Session`].
 //!
 //! The connection is an upgraded WebSocket or goim's plain TCP ([`Transport`]). The task
-//! reads the socket and cuts its bytes into packets ([`reader`]), feeds them to the
+//! reads the socket and cuts its bytes into packets (`reader`), feeds them to the
 //! session, does what the session hands out in order (writes its replies, asks the
-//! gateway and the app its questions through [`host`], broadcasts), and waits for the
+//! gateway and the app its questions through `host`, broadcasts), and waits for the
 //! next bytes, the session's deadline, a kick, or the socket taking what it could not
 //! take at once. What the protocol says (auth first, heartbeats, rooms, sends,
 //! conversations, the inbox, how a connection ends) is the session's, in

@@ -11,11 +11,11 @@
 //! socket, task or clock is inside, so tests and fuzzers drive it directly.
 //!
 //! A connection first signs in: its first packet must be auth (op 7) within
-//! `auth_timeout` ([`auth`]). Then it is served one packet at a time until it ends: the
+//! `auth_timeout` (`auth`). Then it is served one packet at a time until it ends: the
 //! next packet is taken up only once the outputs of the one before are all done.
-//! Every operation a client may send has its file: [`heartbeat`], [`room`] (join, change,
-//! leave), [`subscribe`], [`send`] (room messages), [`conversation`] (sync, ack, read,
-//! send), [`inbox`]; [`close`] says how a connection ends.
+//! Every operation a client may send has its file: `heartbeat`, `room` (join, change,
+//! leave), `subscribe`, `send` (room messages), `conversation` (sync, ack, read,
+//! send), `inbox`; `close` says how a connection ends.
 
 mod ask;
 mod auth;
