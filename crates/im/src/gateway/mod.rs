@@ -25,6 +25,7 @@ pub mod inbox;
 pub mod moderation;
 pub mod outgoing;
 pub mod policy;
+pub mod session;
 pub mod tcp;
 
 use std::collections::{HashMap, VecDeque};
