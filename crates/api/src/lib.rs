@@ -7,6 +7,7 @@
 //! other; the shell (`app`) implements [`people::People`] with the identity context and
 //! hands it to the others.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod events;
@@ -15,4 +16,4 @@ pub mod people;
 
 pub use auth::{Admin, Auth, MaybeAuth, Role};
 pub use error::{Error, Result};
-pub use people::{Directory, Notification, NotificationKind, People};
+pub use people::{Directory, Notification, NotificationKind, People, Profile};

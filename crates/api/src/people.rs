@@ -27,12 +27,22 @@ pub trait People: Send + Sync + 'static {
     fn is_admin(&self, user: i64) -> BoxFuture<'_, Result<bool>>;
     /// Whether `follower` follows `followee`; nobody (id 0) follows anyone.
     fn follows(&self, follower: i64, followee: i64) -> BoxFuture<'_, Result<bool>>;
+    /// What the others show of an active user; 404 `user_not_found` when there is
+    /// none (or the account is banned).
+    fn profile(&self, id: i64) -> BoxFuture<'_, Result<Profile>>;
     /// Whether `blocker` blocks `blocked`.
     fn blocks(&self, blocker: i64, blocked: i64) -> BoxFuture<'_, Result<bool>>;
     /// `Ok` when user `id` exists; 404 `user_not_found` otherwise.
     fn ensure_exists(&self, id: i64) -> BoxFuture<'_, Result<()>>;
     /// Puts `n` into `user`'s inbox (persisted first) and pushes it to their sockets.
     fn notify(&self, user: i64, n: Notification) -> BoxFuture<'_, Result<()>>;
+}
+
+/// A user as the other contexts show them: a name and a picture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub nickname: String,
+    pub avatar_url: Option<String>,
 }
 
 /// A handle to [`People`], cheap to clone; every context's state gives one to the

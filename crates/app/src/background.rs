@@ -47,7 +47,7 @@ pub fn worker(state: &AppState) -> Worker {
             let state = s1.clone();
             async move {
                 let order: OrderJob = job.payload_as()?;
-                recharge::close_order(&state, &order.order_no)
+                recharge::close_order(state.live(), &order.order_no)
                     .await
                     .map_err(failed)?;
                 Ok::<(), JobError>(())
@@ -74,7 +74,7 @@ pub fn worker(state: &AppState) -> Worker {
             let state = s2.clone();
             async move {
                 let order: OrderJob = job.payload_as()?;
-                recharge::credit(&state, &order.order_no)
+                recharge::credit(state.live(), &order.order_no)
                     .await
                     .map_err(failed)?;
                 Ok::<(), JobError>(())
@@ -83,17 +83,19 @@ pub fn worker(state: &AppState) -> Worker {
         .handle("wallet.sweep", move |_job: JobContext| {
             let state = s3.clone();
             async move {
-                recharge::close_expired_orders(&state)
+                recharge::close_expired_orders(state.live())
                     .await
                     .map_err(failed)?;
-                recharge::credit_paid_orders(&state).await.map_err(failed)?;
+                recharge::credit_paid_orders(state.live())
+                    .await
+                    .map_err(failed)?;
                 Ok::<(), JobError>(())
             }
         })
         .handle("live.sweep", move |_job: JobContext| {
             let state = s4.clone();
             async move {
-                crate::live::upkeep::sweep_vanished(&state)
+                crate::live::upkeep::sweep_vanished(state.live())
                     .await
                     .map_err(failed)?;
                 Ok::<(), JobError>(())
@@ -102,7 +104,7 @@ pub fn worker(state: &AppState) -> Worker {
         .handle("rankings.prune", move |_job: JobContext| {
             let state = s5.clone();
             async move {
-                crate::gifts::rankings::prune(&state, kit::time::now_ms())
+                crate::gifts::rankings::prune(state.live(), kit::time::now_ms())
                     .await
                     .map_err(failed)?;
                 Ok::<(), JobError>(())

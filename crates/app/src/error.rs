@@ -8,7 +8,6 @@ pub use api::error::{Error, Result};
 api::from_codes!(
     crate::accounts::errors::IdentityError,
     crate::admin::errors::AdminError,
-    crate::live::errors::LiveError,
     crate::web::errors::WebError
 );
 

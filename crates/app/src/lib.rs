@@ -12,16 +12,13 @@ pub mod admin;
 pub mod background;
 pub mod error;
 pub mod events;
-pub mod gifts;
 pub mod http;
-pub mod live;
 pub mod notifications;
 pub mod ops;
 pub mod relay;
 pub mod settings;
 pub mod social;
 pub mod users;
-pub mod wallet;
 pub mod web;
 
 use std::sync::Arc;
@@ -37,8 +34,10 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use ::talk::TalkState;
+use ::live::LiveState;
 /// The contexts in crates of their own, as the shell and the binary reach them.
+pub use ::live::{self as live_context, gifts, rooms as live, wallet};
+use ::talk::TalkState;
 pub use ::talk::{self, chat, groups};
 pub use ::videos;
 use ::videos::VideosState;
@@ -74,12 +73,9 @@ struct Inner {
     /// `auth.trusted_proxies` when forwarded addresses are believed, read once.
     proxies: api::http::TrustedProxies,
     user_cache: users::cache::UserCache,
-    payments: wallet::Payments,
     jobs: jobs::Queue,
-    gift_notices: gifts::notices::GiftNotices,
-    gift_lookups: gifts::lookup::GiftLookups,
-    gift_writer: std::sync::OnceLock<gifts::batch::GiftWriter>,
-    room_rules: live::room_rules::RoomRules,
+    /// The live context.
+    live: LiveState,
     /// The talk context.
     talk: TalkState,
     /// The videos context.
@@ -108,6 +104,12 @@ impl StateRef {
 impl axum::extract::FromRef<AppState> for api::Directory {
     fn from_ref(state: &AppState) -> api::Directory {
         state.0.directory.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for LiveState {
+    fn from_ref(state: &AppState) -> LiveState {
+        state.0.live.clone()
     }
 }
 
@@ -149,9 +151,7 @@ impl AppState {
         let proxies =
             api::http::TrustedProxies::new(settings.auth.trust_forwarded_for, trusted_proxies);
         let user_cache = users::cache::UserCache::new(&settings.cache);
-        let payments = wallet::Payments::new(&settings.economy, jwt_secret);
         let jobs = jobs::Queue::new(store.clone());
-        let room_rules = live::room_rules::RoomRules::new(settings.cache.capacity);
         AppState(Arc::new_cyclic(|me| {
             let directory = api::Directory::new(StateRef(me.clone()));
             let videos = VideosState::new(videos::Parts {
@@ -163,6 +163,19 @@ impl AppState {
                 directory: directory.clone(),
                 proxies: proxies.clone(),
                 public_http_url: settings.live.public_http_url.clone(),
+            });
+            let live = LiveState::new(::live::Parts {
+                store: store.clone(),
+                settings: ::live::Settings {
+                    live: settings.live.clone(),
+                    economy: settings.economy.clone(),
+                    cache_capacity: settings.cache.capacity,
+                },
+                jwt_secret: jwt_secret.to_vec(),
+                jobs: jobs.clone(),
+                bus: bus.clone(),
+                directory: directory.clone(),
+                proxies: proxies.clone(),
             });
             let talk = TalkState::new(talk::Parts {
                 store: store.clone(),
@@ -178,12 +191,8 @@ impl AppState {
                 login_guard,
                 proxies,
                 user_cache,
-                payments,
                 jobs,
-                gift_notices: Default::default(),
-                gift_lookups: gifts::lookup::GiftLookups::new(settings.cache.capacity),
-                gift_writer: std::sync::OnceLock::new(),
-                room_rules,
+                live,
                 talk,
                 videos,
                 chat: std::sync::OnceLock::new(),
@@ -224,32 +233,9 @@ impl AppState {
         &self.0.jobs
     }
 
-    /// Gifts received, waiting to become the anchors' notices.
-    pub fn gift_notices(&self) -> &gifts::notices::GiftNotices {
-        &self.0.gift_notices
-    }
-
-    /// Rooms and gifts as sending a gift reads them, cached.
-    pub fn gift_lookups(&self) -> &gifts::lookup::GiftLookups {
-        &self.0.gift_lookups
-    }
-
-    /// The task that writes gifts in batches, started on first use (from a request,
-    /// where a runtime runs).
-    pub fn gift_writer(&self) -> &gifts::batch::GiftWriter {
-        self.0
-            .gift_writer
-            .get_or_init(|| gifts::batch::GiftWriter::start(self.0.store.clone()))
-    }
-
-    /// The payment providers.
-    pub fn payments(&self) -> &wallet::Payments {
-        &self.0.payments
-    }
-
-    /// Mutes and kicks in live rooms, cached for the chat gateway.
-    pub fn room_rules(&self) -> &live::room_rules::RoomRules {
-        &self.0.room_rules
+    /// The live context's state.
+    pub fn live(&self) -> &LiveState {
+        &self.0.live
     }
 
     /// The talk context's state.
@@ -264,6 +250,7 @@ impl AppState {
 
     /// Connects the chat gateway, so that use cases can reach connected users.
     pub fn set_chat(&self, gateway: Arc<im::gateway::Gateway>) {
+        self.0.live.set_chat(gateway.clone());
         let _ = self.0.chat.set(gateway);
     }
 
@@ -275,6 +262,7 @@ impl AppState {
     /// Connects the media hub, so that use cases can see and cut streams.
     pub fn set_media(&self, hub: Arc<media::hub::Hub>) {
         self.0.videos.set_media(hub.clone());
+        self.0.live.set_media(hub.clone());
         let _ = self.0.media.set(hub);
     }
 
@@ -292,13 +280,7 @@ impl AppState {
     /// client address) or people in its chat room (once per user or guest address),
     /// whichever is more.
     pub fn room_viewers(&self, id: i64) -> u64 {
-        let key = id.to_string();
-        let players = self
-            .media()
-            .and_then(|h| h.stream(&key))
-            .map_or(0, |s| s.audience() as u64);
-        let chatting = self.chat().map_or(0, |g| g.online(&key) as u64);
-        players.max(chatting)
+        self.0.live.room_viewers(id)
     }
 }
 
@@ -354,11 +336,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::routes())
         .merge(social::routes())
         .merge(talk::routes())
-        .merge(live::routes())
+        .merge(::live::routes())
         .merge(notifications::routes())
         .merge(admin::routes())
-        .merge(wallet::routes())
-        .merge(gifts::routes())
         .merge(videos::routes())
         .merge(web::api_routes())
         .split_for_parts();

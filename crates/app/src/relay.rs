@@ -271,7 +271,7 @@ fn cut_here(state: &AppState, room: i64) {
 /// Takes `user`'s connections to this node out of room `room` until `until`.
 fn kick_here(state: &AppState, gw: &Gateway, room: i64, user: i64, until: i64) {
     // Refuse the rejoin before taking them out, so a quick rejoin cannot slip through.
-    state.room_rules().forget(room, user);
+    state.live().room_rules().forget(room, user);
     let notice = json!({
         "room_id": null,
         "online": 0,

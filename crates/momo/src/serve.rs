@@ -126,17 +126,20 @@ pub async fn start(
 
     let hub = media::hub::Hub::new(config.media.hub());
     state.set_media(hub.clone());
-    tokio::spawn(app::live::streams::follow_hub(state.clone(), hub.events()));
-    let heartbeat = tokio::spawn(app::live::upkeep::run_heartbeat(state.clone()));
+    tokio::spawn(app::live::streams::follow_hub(
+        state.live().clone(),
+        hub.events(),
+    ));
+    let heartbeat = tokio::spawn(app::live::upkeep::run_heartbeat(state.live().clone()));
     let (notices_stop_tx, notices_stop_rx) = oneshot::channel::<()>();
-    let gift_notices = tokio::spawn(app::gifts::notices::run(state.clone(), async move {
+    let gift_notices = tokio::spawn(app::gifts::notices::run(state.live().clone(), async move {
         let _ = notices_stop_rx.await;
     }));
     let (jobs_stop_tx, jobs_stop_rx) = oneshot::channel::<()>();
     let worker = tokio::spawn(app::background::worker(&state).run(async move {
         let _ = jobs_stop_rx.await;
     }));
-    let auth = std::sync::Arc::new(app::live::stream_auth::DbStreamAuth(state.clone()));
+    let auth = std::sync::Arc::new(app::live::stream_auth::DbStreamAuth(state.live().clone()));
     let signing = config
         .app
         .live
@@ -171,7 +174,7 @@ pub async fn start(
         app::notifications::socket::NotificationInbox(state.clone()),
     ));
     gateway.set_policy(std::sync::Arc::new(app::live::room_rules::ChatRoomRules(
-        state.clone(),
+        state.live().clone(),
     )));
     state.set_chat(gateway.clone());
     // The contexts tell this node's sockets and streams through the bus.

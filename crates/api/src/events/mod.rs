@@ -3,7 +3,16 @@
 //! Each context's own events stay in its crate when nobody else reads them.
 
 pub mod live;
+pub mod outbox;
 pub mod social;
+
+/// Publishes `event` at most once. A bus that cannot take it now is logged, not
+/// retried: events of this class have a fallback (history, the next refresh).
+pub async fn publish<E: bus::Event>(bus: &dyn bus::Bus, event: &E) {
+    if let Err(e) = bus::publish_event(bus, event).await {
+        tracing::warn!(kind = E::KIND, "event not published: {e}");
+    }
+}
 
 /// Subscribes to `pattern` (written in code) with a queue of `capacity`; as a member of
 /// queue `group` when given, so that each message reaches one member of it.

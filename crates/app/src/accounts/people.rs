@@ -10,7 +10,7 @@
 //! is the account's role now, not the one written in the token.
 
 use api::people::People;
-use api::{Auth, Notification, Role};
+use api::{Auth, Notification, Profile, Role};
 use axum::http::{header, request::Parts};
 use futures::future::BoxFuture;
 use kit::ApiError;
@@ -119,6 +119,17 @@ impl People for StateRef {
         Box::pin(
             async move { follows(&self.upgrade().ok_or_else(gone)?, follower, followee).await },
         )
+    }
+
+    fn profile(&self, id: i64) -> BoxFuture<'_, Result<Profile>> {
+        Box::pin(async move {
+            let state = self.upgrade().ok_or_else(gone)?;
+            let row = crate::users::load(&state, id, 0).await?;
+            Ok(Profile {
+                nickname: row.nickname,
+                avatar_url: row.avatar_url,
+            })
+        })
     }
 
     fn blocks(&self, blocker: i64, blocked: i64) -> BoxFuture<'_, Result<bool>> {

@@ -11,9 +11,7 @@ use crate::error::Result;
 use crate::http::{Admin, Cursor, Page, PageQuery, Query};
 use crate::AppState;
 
-/// Writes one audit row: `admin` did `action` (e.g. `user.ban`) to `target`
-/// (e.g. `user:7`), with `detail` (a JSON object) saying how. The admin's username is
-/// copied, so the log still reads right after a rename.
+/// Writes one audit row ([`api::audit::record`]).
 pub async fn record(
     state: &AppState,
     admin: i64,
@@ -21,18 +19,7 @@ pub async fn record(
     target: &str,
     detail: serde_json::Value,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO admin_audit (admin_id, admin_name, action, target, detail, created_at) \
-         SELECT id, username, $2, $3, $4, $5 FROM users WHERE id = $1",
-    )
-    .bind(admin)
-    .bind(action)
-    .bind(target)
-    .bind(detail.to_string())
-    .bind(kit::time::now_ms())
-    .execute(state.store().writer())
-    .await?;
-    Ok(())
+    api::audit::record(state.store(), admin, action, target, detail).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -75,7 +75,7 @@ pub async fn ban(state: &AppState, by: i64, id: i64) -> Result<BanResult> {
     state.user_cache().forget_user(id);
     // Counted before the event goes out: every one of them is closed by it.
     let connections_closed = state.chat().map_or(0, |gw| gw.connections_of(id));
-    outbox.send(state).await;
+    outbox.send(state.store(), state.bus()).await;
     crate::admin::audit::record(
         state,
         by,

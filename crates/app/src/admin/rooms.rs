@@ -135,7 +135,7 @@ pub async fn cut_stream(
     IdPath(id): IdPath,
 ) -> Result<Json<RoomAction>> {
     exists(&state, id).await?;
-    let stream_cut = crate::live::cut::cut_stream(&state, id, "cut").await?;
+    let stream_cut = crate::live::cut::cut_stream(state.live(), id, "cut").await?;
     crate::admin::audit::record(
         &state,
         admin.user_id,
@@ -179,8 +179,8 @@ pub async fn ban_room(
         .bind(id)
         .execute(state.store().writer())
         .await?;
-    crate::gifts::lookup::forget_room(&state, id);
-    let stream_cut = crate::live::cut::cut_stream(&state, id, "banned").await?;
+    crate::gifts::lookup::forget_room(state.live(), id);
+    let stream_cut = crate::live::cut::cut_stream(state.live(), id, "banned").await?;
     crate::admin::audit::record(
         &state,
         admin.user_id,
@@ -220,7 +220,7 @@ pub async fn unban_room(
         .bind(id)
         .execute(state.store().writer())
         .await?;
-    crate::gifts::lookup::forget_room(&state, id);
+    crate::gifts::lookup::forget_room(state.live(), id);
     crate::admin::audit::record(
         &state,
         admin.user_id,

@@ -446,7 +446,7 @@ async fn going_live_notifies_followers_once_per_session() {
             resumed,
         };
 
-        app::live::streams::apply(&state, &started(false))
+        app::live::streams::apply(state.live(), &started(false))
             .await
             .unwrap();
         let pushed = expect_op(&mut ws, 25).await;
@@ -456,7 +456,7 @@ async fn going_live_notifies_followers_once_per_session() {
             json!({"room_id": room_id, "title": "Morning show"})
         );
         // The publisher drops and comes back within the grace period: same session.
-        app::live::streams::apply(&state, &started(true))
+        app::live::streams::apply(state.live(), &started(true))
             .await
             .unwrap();
         assert!(

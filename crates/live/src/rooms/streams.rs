@@ -1,0 +1,172 @@
+//! The media server's news, applied to rooms: a room goes live when a publisher starts
+//! and a live session is opened; it goes offline when its stream ends (after the grace
+//! period, not on a brief disconnect) and the session is closed with its peak audience.
+//! Both are events on the bus ([`RoomWentLive`], [`RoomWentOffline`]): the room's chat is
+//! told (op 1000, `{"type": "live_started" | "live_ended"}`), followers are notified and a
+//! replay starts recording.
+
+use media::hub::MediaEvent;
+
+use crate::rooms::events::{RoomWentLive, RoomWentOffline};
+use crate::LiveState;
+use api::error::Result;
+
+/// Records what `event` means for its room.
+pub async fn apply(state: &LiveState, event: &MediaEvent) -> Result<()> {
+    let now = kit::time::now_ms();
+    match event {
+        MediaEvent::PublishStarted { key, resumed } => {
+            let Ok(id) = key.parse::<i64>() else {
+                return Ok(());
+            };
+            let opened = go_live(state, id, now).await?;
+            if !resumed {
+                let live = RoomWentLive {
+                    room_id: id,
+                    at: now,
+                    session_resumed: !opened,
+                };
+                api::events::publish(state.bus(), &live).await;
+            }
+        }
+        MediaEvent::StreamEnded { key, summary } => {
+            let Ok(id) = key.parse::<i64>() else {
+                return Ok(());
+            };
+            if end_session(state, id, "ended", summary.viewers_peak as i64, now).await? {
+                api::events::publish(
+                    state.bus(),
+                    &RoomWentOffline {
+                        room_id: id,
+                        at: now,
+                    },
+                )
+                .await;
+            }
+        }
+        MediaEvent::PublisherLeft { .. } => {}
+    }
+    Ok(())
+}
+
+/// Marks room `id` live, opening a session unless one is open. Returns whether a new
+/// session was opened.
+pub async fn go_live(state: &LiveState, id: i64, now: i64) -> Result<bool> {
+    let mut tx = state.store().begin().await?;
+    let open: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT session_id FROM live_rooms WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(open) = open else {
+        return Ok(false);
+    };
+    let opened = open.is_none();
+    let session = match open {
+        Some(s) => s,
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO live_sessions (room_id, started_at) VALUES ($1, $2) RETURNING id",
+            )
+            .bind(id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+        }
+    };
+    sqlx::query(
+        "UPDATE live_rooms SET status = 'live', session_id = $1, live_seen_at = $2, \
+         live_since = CASE WHEN status = 'live' AND live_since IS NOT NULL THEN live_since ELSE $2 END, \
+         updated_at = $2 WHERE id = $3",
+    )
+    .bind(session)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    crate::gifts::lookup::forget_room(state, id);
+    Ok(opened)
+}
+
+/// Marks room `id` offline and closes its open session with `reason`. Returns whether a
+/// session was open.
+pub async fn end_session(
+    state: &LiveState,
+    id: i64,
+    reason: &str,
+    peak: i64,
+    now: i64,
+) -> Result<bool> {
+    let mut tx = state.store().begin().await?;
+    let closed = close_session(&mut tx, id, reason, peak, now).await?;
+    tx.commit().await?;
+    crate::gifts::lookup::forget_room(state, id);
+    Ok(closed)
+}
+
+/// [`end_session`]'s writes, in `tx`; forget the room's cached state after the commit.
+pub async fn close_session(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id: i64,
+    reason: &str,
+    peak: i64,
+    now: i64,
+) -> Result<bool> {
+    let session: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT session_id FROM live_rooms WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let session = session.flatten();
+    if let Some(s) = session {
+        // The session's income, summed once here rather than on every gift.
+        sqlx::query(&format!(
+            "UPDATE live_sessions SET ended_at = $1, end_reason = $2, \
+             peak_viewers = CASE WHEN peak_viewers > $3 THEN peak_viewers ELSE $3 END, \
+             gift_coins = {GIFT_COINS}, gift_diamonds = {GIFT_DIAMONDS} \
+             WHERE id = $4 AND ended_at IS NULL"
+        ))
+        .bind(now)
+        .bind(reason)
+        .bind(peak)
+        .bind(s)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE live_rooms SET status = 'offline', live_since = NULL, session_id = NULL, \
+         updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(session.is_some())
+}
+
+/// SQL for the coins of gifts in session `live_sessions.id`.
+pub const GIFT_COINS: &str = "CAST((SELECT COALESCE(SUM(g.coins), 0) FROM gift_events g \
+                              WHERE g.session_id = live_sessions.id) AS BIGINT)";
+/// SQL for the diamonds earned in session `live_sessions.id`.
+pub const GIFT_DIAMONDS: &str = "CAST((SELECT COALESCE(SUM(g.diamonds), 0) FROM gift_events g \
+                                 WHERE g.session_id = live_sessions.id) AS BIGINT)";
+
+/// Applies every event from the hub until it closes.
+pub async fn follow_hub(
+    state: LiveState,
+    mut events: tokio::sync::broadcast::Receiver<MediaEvent>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                if let Err(e) = apply(&state, &event).await {
+                    tracing::error!("cannot record {event:?}: {e}");
+                }
+            }
+            Err(RecvError::Lagged(n)) => tracing::warn!("missed {n} media events"),
+            Err(RecvError::Closed) => break,
+        }
+    }
+}
