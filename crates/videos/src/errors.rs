@@ -5,6 +5,7 @@
 kit::error_codes! {
     /// The videos context's refusals: uploads, the feed, comments and reports.
     pub enum VideoError {
+        InvalidStatus = (BAD_REQUEST, "invalid_status", "status must be processing, ready, failed or deleted"),
         AlreadyReported = (CONFLICT, "already_reported", "your report of this is still waiting for a decision"),
         Blocked = (FORBIDDEN, "blocked", "you and this video's author block one another"),
         ChunkTooSmall = (BAD_REQUEST, "chunk_too_small", "chunk too small"),

@@ -4,6 +4,7 @@
 //! live sessions, and reports that admins work through.
 
 pub mod access;
+pub mod admin;
 pub mod comment_like;
 pub mod comments;
 pub mod create;
@@ -106,6 +107,9 @@ where
             comment_like::unlike_comment
         ))
         .routes(routes!(reports::report))
+        .routes(routes!(admin::list_videos))
+        .routes(routes!(admin::hide_video))
+        .routes(routes!(admin::unhide_video))
 }
 
 /// Paths whose requests stream large bodies: they are exempt from the API's request

@@ -10,11 +10,9 @@ pub mod get_user;
 pub mod list_users;
 pub mod reports;
 pub mod reset_password;
-pub mod rooms;
 pub mod set_role;
 pub mod stats;
 pub mod unban_user;
-pub mod videos;
 pub mod words;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -26,9 +24,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users::list_users))
         .routes(routes!(ban_user::ban_user, unban_user::unban_user))
-        .routes(routes!(rooms::list_live_rooms))
-        .routes(routes!(rooms::cut_stream))
-        .routes(routes!(rooms::ban_room, rooms::unban_room))
         .routes(routes!(announce::announce))
         .routes(routes!(get_user::get_user))
         .routes(routes!(reset_password::reset_password))
@@ -39,7 +34,4 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(words::remove_word))
         .routes(routes!(reports::list_reports))
         .routes(routes!(reports::resolve_report))
-        .routes(routes!(videos::list_videos))
-        .routes(routes!(videos::hide_video))
-        .routes(routes!(videos::unhide_video))
 }

@@ -5,6 +5,7 @@
 //! ([`kick`]) members of the room's chat, which the gateway learns through
 //! [`room_rules`].
 
+pub mod admin;
 pub mod admins;
 pub mod create_room;
 pub mod cut;
@@ -50,4 +51,7 @@ where
         .routes(routes!(mutes::mute, mutes::list_mutes))
         .routes(routes!(mutes::unmute))
         .routes(routes!(kick::kick))
+        .routes(routes!(admin::list_live_rooms))
+        .routes(routes!(admin::cut_stream))
+        .routes(routes!(admin::ban_room, admin::unban_room))
 }

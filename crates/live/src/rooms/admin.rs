@@ -1,7 +1,7 @@
 //! Operators and live rooms: the rooms on air with their stream figures, cutting a
 //! stream, and banning a room (its stream is cut and it cannot go live until unbanned).
 //!
-//! A cut is a durable event ([`StreamCut`](crate::live::events::StreamCut)) that the node
+//! A cut is a durable event ([`StreamCut`](crate::rooms::events::StreamCut)) that the node
 //! with the stream acts on. While the bus is in-process (one node), a room banned while
 //! its stream runs on another node is refused at its next publish and closed there by
 //! the vanished-room sweep.
@@ -13,11 +13,11 @@ use axum::http::request::Parts;
 use axum::Json;
 use serde::Serialize;
 
-use crate::error::Result;
-use crate::http::{Admin, Cursor, IdPath, Page, PageQuery, Query};
-use crate::live::errors::LiveError;
-use crate::live::model::{BaseUrls, RoomRow, RoomView, ROOM_COLUMNS, ROOM_FROM};
-use crate::AppState;
+use crate::rooms::errors::LiveError;
+use crate::rooms::model::{BaseUrls, RoomRow, RoomView, ROOM_COLUMNS, ROOM_FROM};
+use crate::LiveState;
+use api::error::Result;
+use api::http::{Admin, Cursor, IdPath, Page, PageQuery, Query};
 
 /// A stream's figures on this node.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -39,7 +39,7 @@ pub struct AdminRoom {
     pub stream: Option<StreamFigures>,
 }
 
-fn figures(state: &AppState, id: i64) -> Option<StreamFigures> {
+fn figures(state: &LiveState, id: i64) -> Option<StreamFigures> {
     let stream = state.media()?.stream(&id.to_string())?;
     let st = &stream.stats;
     Some(StreamFigures {
@@ -64,7 +64,7 @@ fn figures(state: &AppState, id: i64) -> Option<StreamFigures> {
     )
 )]
 pub async fn list_live_rooms(
-    State(state): State<AppState>,
+    State(state): State<LiveState>,
     _admin: Admin,
     parts: Parts,
     Query(page): Query<PageQuery>,
@@ -107,7 +107,7 @@ pub struct RoomAction {
     pub stream_cut: bool,
 }
 
-async fn exists(state: &AppState, id: i64) -> Result<()> {
+async fn exists(state: &LiveState, id: i64) -> Result<()> {
     let found: Option<i64> = sqlx::query_scalar("SELECT id FROM live_rooms WHERE id = $1")
         .bind(id)
         .fetch_optional(state.store().pool())
@@ -130,14 +130,14 @@ async fn exists(state: &AppState, id: i64) -> Result<()> {
     )
 )]
 pub async fn cut_stream(
-    State(state): State<AppState>,
+    State(state): State<LiveState>,
     Admin(admin): Admin,
     IdPath(id): IdPath,
 ) -> Result<Json<RoomAction>> {
     exists(&state, id).await?;
-    let stream_cut = crate::live::cut::cut_stream(state.live(), id, "cut").await?;
-    crate::admin::audit::record(
-        &state,
+    let stream_cut = crate::rooms::cut::cut_stream(&state, id, "cut").await?;
+    api::audit::record(
+        state.store(),
         admin.user_id,
         "room.cut",
         &format!("room:{id}"),
@@ -169,7 +169,7 @@ pub async fn cut_stream(
     )
 )]
 pub async fn ban_room(
-    State(state): State<AppState>,
+    State(state): State<LiveState>,
     Admin(admin): Admin,
     IdPath(id): IdPath,
 ) -> Result<Json<RoomAction>> {
@@ -179,10 +179,10 @@ pub async fn ban_room(
         .bind(id)
         .execute(state.store().writer())
         .await?;
-    crate::gifts::lookup::forget_room(state.live(), id);
-    let stream_cut = crate::live::cut::cut_stream(state.live(), id, "banned").await?;
-    crate::admin::audit::record(
-        &state,
+    crate::gifts::lookup::forget_room(&state, id);
+    let stream_cut = crate::rooms::cut::cut_stream(&state, id, "banned").await?;
+    api::audit::record(
+        state.store(),
         admin.user_id,
         "room.ban",
         &format!("room:{id}"),
@@ -210,7 +210,7 @@ pub async fn ban_room(
     )
 )]
 pub async fn unban_room(
-    State(state): State<AppState>,
+    State(state): State<LiveState>,
     Admin(admin): Admin,
     IdPath(id): IdPath,
 ) -> Result<Json<RoomAction>> {
@@ -220,9 +220,9 @@ pub async fn unban_room(
         .bind(id)
         .execute(state.store().writer())
         .await?;
-    crate::gifts::lookup::forget_room(state.live(), id);
-    crate::admin::audit::record(
-        &state,
+    crate::gifts::lookup::forget_room(&state, id);
+    api::audit::record(
+        state.store(),
         admin.user_id,
         "room.unban",
         &format!("room:{id}"),

@@ -7,14 +7,13 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 
-use crate::admin::errors::AdminError;
-use crate::error::Result;
-use crate::http::{Admin, IdPath, Page, PageQuery, Query};
-use crate::videos::access::{load_row, Viewer};
-use crate::videos::errors::VideoError;
-use crate::videos::feed::video_page;
-use crate::videos::model::{VideoRow, VideoView, VIDEO_COLUMNS, VIDEO_FROM};
-use crate::AppState;
+use crate::access::{load_row, Viewer};
+use crate::errors::VideoError;
+use crate::feed::video_page;
+use crate::model::{VideoRow, VideoView, VIDEO_COLUMNS, VIDEO_FROM};
+use crate::VideosState;
+use api::error::Result;
+use api::http::{Admin, IdPath, Page, PageQuery, Query};
 
 /// `?status=…&hidden=…&limit=…&cursor=…`
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -41,7 +40,7 @@ pub struct AdminVideoQuery {
     )
 )]
 pub async fn list_videos(
-    State(state): State<AppState>,
+    State(state): State<VideosState>,
     Admin(admin): Admin,
     Query(q): Query<AdminVideoQuery>,
 ) -> Result<Json<Page<VideoView>>> {
@@ -59,7 +58,7 @@ pub async fn list_videos(
             filter.push_str(&format!(" AND v.status = '{s}' AND v.deleted_at IS NULL"))
         }
         Some(_) => {
-            return Err(AdminError::InvalidStatus
+            return Err(VideoError::InvalidStatus
                 .with_message("status must be processing, ready, failed or deleted")
                 .into())
         }
@@ -77,12 +76,12 @@ pub async fn list_videos(
     .bind(limit + 1)
     .fetch_all(state.store().pool())
     .await?;
-    Ok(Json(video_page(state.videos(), viewer, rows, limit)))
+    Ok(Json(video_page(&state, viewer, rows, limit)))
 }
 
 async fn set_hidden(
-    state: &AppState,
-    admin: &crate::http::Auth,
+    state: &VideosState,
+    admin: &api::http::Auth,
     id: i64,
     hidden: bool,
 ) -> Result<VideoView> {
@@ -95,8 +94,8 @@ async fn set_hidden(
     if changed == 0 {
         return Err(VideoError::VideoNotFound.into());
     }
-    crate::admin::audit::record(
-        state,
+    api::audit::record(
+        state.store(),
         admin.user_id,
         if hidden { "video.hide" } else { "video.unhide" },
         &format!("video:{id}"),
@@ -110,10 +109,10 @@ async fn set_hidden(
         "video visibility set by an admin"
     );
     let viewer = Viewer::from_auth(admin);
-    let row = load_row(state.videos(), id, viewer.id)
+    let row = load_row(state, id, viewer.id)
         .await?
         .ok_or(VideoError::VideoNotFound)?;
-    Ok(VideoView::new(state.videos(), row, viewer.id, true))
+    Ok(VideoView::new(state, row, viewer.id, true))
 }
 
 #[utoipa::path(
@@ -129,7 +128,7 @@ async fn set_hidden(
     )
 )]
 pub async fn hide_video(
-    State(state): State<AppState>,
+    State(state): State<VideosState>,
     Admin(admin): Admin,
     IdPath(id): IdPath,
 ) -> Result<Json<VideoView>> {
@@ -149,7 +148,7 @@ pub async fn hide_video(
     )
 )]
 pub async fn unhide_video(
-    State(state): State<AppState>,
+    State(state): State<VideosState>,
     Admin(admin): Admin,
     IdPath(id): IdPath,
 ) -> Result<Json<VideoView>> {
