@@ -113,7 +113,7 @@ pub fn worker(state: &AppState) -> Worker {
         .handle("web.prune_sessions", move |_job: JobContext| {
             let state = s9.clone();
             async move {
-                crate::web::session::prune(&state, kit::time::now_ms())
+                crate::web::session::prune(state.identity(), kit::time::now_ms())
                     .await
                     .map_err(failed)?;
                 Ok::<(), JobError>(())

@@ -1,15 +1,12 @@
 //! The error type use cases return ([`api::error`]), and each context's refusals made one.
 //!
-//! Each context declares its refusals once, in its `errors.rs`; here (or in the
-//! context's own crate) they become [`Error`]s, and a test checks that every code is snake_case with one status.
+//! Each context declares its refusals once, in its `errors.rs`, and makes them
+//! [`Error`]s in its own crate (the shell's admin here); a test checks that every code
+//! of every context is snake_case with one status.
 
 pub use api::error::{Error, Result};
 
-api::from_codes!(
-    crate::accounts::errors::IdentityError,
-    crate::admin::errors::AdminError,
-    crate::web::errors::WebError
-);
+api::from_codes!(crate::admin::errors::AdminError);
 
 #[cfg(test)]
 mod tests {
@@ -23,7 +20,6 @@ mod tests {
     use crate::http::errors::RequestError;
     use crate::live::errors::LiveError;
     use crate::videos::errors::VideoError;
-    use crate::web::errors::WebError;
 
     /// Every context's codes: (enum, code, status).
     fn all() -> Vec<(&'static str, &'static str, u16)> {
@@ -42,8 +38,7 @@ mod tests {
             TalkError,
             RequestError,
             LiveError,
-            VideoError,
-            WebError
+            VideoError
         );
         out
     }

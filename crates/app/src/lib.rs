@@ -1,24 +1,20 @@
-//! momo's application API: accounts, profiles and the social graph, over [`store`].
-//!
-//! One folder per domain, one file per use case, the HTTP handler beside it:
-//! `accounts/login.rs` is how signing in works, `social/follow.rs` how following does.
-//! [`router`] assembles them, with the layers every request passes through (metrics,
-//! tracing, body limit, timeout, panic guard, JSON errors), and the OpenAPI document
-//! generated from the handlers themselves. The web pages that use this API (the viewer
-//! site and the admin console) are served from [`web`].
+//! momo's shell: the contexts (identity, live, talk, videos, each in its crate) put
+//! together. [`AppState`] holds each context's state and hands it to their routes by
+//! axum's `FromRef`; [`router`] merges their routes with the shell's own (the console's
+//! cross-context routes in [`admin`], [`ops`], the session endpoints and pages of
+//! [`web`]), with the layers every request passes through (metrics, tracing, body limit,
+//! timeout, panic guard, JSON errors), and the OpenAPI document generated from the
+//! handlers themselves. [`relay`] carries events to this node's sockets and streams;
+//! [`background`] runs every context's jobs.
 
-pub mod accounts;
 pub mod admin;
 pub mod background;
 pub mod error;
 pub mod events;
 pub mod http;
-pub mod notifications;
 pub mod ops;
 pub mod relay;
 pub mod settings;
-pub mod social;
-pub mod users;
 pub mod web;
 
 use std::sync::Arc;
@@ -34,16 +30,15 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use ::live::LiveState;
+use ::identity::IdentityState;
 /// The contexts in crates of their own, as the shell and the binary reach them.
+pub use ::identity::{self, accounts, notifications, social, users};
+use ::live::LiveState;
 pub use ::live::{self as live_context, gifts, rooms as live, wallet};
 use ::talk::TalkState;
 pub use ::talk::{self, chat, groups};
 pub use ::videos;
 use ::videos::VideosState;
-use accounts::login::LoginGuard;
-use accounts::password::Passwords;
-use accounts::tokens::Tokens;
 pub use settings::Settings;
 
 /// Starts this node's subscribers on the bus: the relay to its sockets and streams,
@@ -53,7 +48,7 @@ pub use settings::Settings;
 /// once it returns, every event published is acted on. Abort the tasks to stop.
 pub async fn listen(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>, bus::BusError> {
     let mut tasks = relay::start(state).await?;
-    tasks.push(notifications::followers_live::follow(state).await?);
+    tasks.extend(identity::listen(state.identity()).await?);
     tasks.extend(videos::listen(state.videos()).await?);
     tasks.push(tokio::spawn(events::sweep_loop(state.clone())));
     Ok(tasks)
@@ -67,12 +62,10 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     store: Store,
     settings: Settings,
-    tokens: Tokens,
-    passwords: Passwords,
-    login_guard: LoginGuard,
+    /// The identity context.
+    identity: IdentityState,
     /// `auth.trusted_proxies` when forwarded addresses are believed, read once.
     proxies: api::http::TrustedProxies,
-    user_cache: users::cache::UserCache,
     jobs: jobs::Queue,
     /// The live context.
     live: LiveState,
@@ -90,20 +83,15 @@ struct Inner {
     directory: api::Directory,
 }
 
-/// The state, not kept alive: how the identity context answers the others
-/// ([`accounts::people`]) from inside the state they are part of.
-#[derive(Debug, Clone)]
-pub(crate) struct StateRef(std::sync::Weak<Inner>);
-
-impl StateRef {
-    pub(crate) fn upgrade(&self) -> Option<AppState> {
-        self.0.upgrade().map(AppState)
-    }
-}
-
 impl axum::extract::FromRef<AppState> for api::Directory {
     fn from_ref(state: &AppState) -> api::Directory {
         state.0.directory.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for IdentityState {
+    fn from_ref(state: &AppState) -> IdentityState {
+        state.0.identity.clone()
     }
 }
 
@@ -142,18 +130,25 @@ impl AppState {
         files: videos::storage::Files,
         bus: Arc<dyn bus::Bus>,
     ) -> Self {
-        let tokens = Tokens::new(jwt_secret, settings.auth.access_ttl_secs);
-        let login_guard = LoginGuard::new(&settings.auth);
         // `serve` refuses to start with a range it cannot read; here one is skipped.
         let trusted_proxies = (settings.auth.trusted_proxies.iter())
             .filter_map(|r| r.parse().ok())
             .collect();
         let proxies =
             api::http::TrustedProxies::new(settings.auth.trust_forwarded_for, trusted_proxies);
-        let user_cache = users::cache::UserCache::new(&settings.cache);
         let jobs = jobs::Queue::new(store.clone());
-        AppState(Arc::new_cyclic(|me| {
-            let directory = api::Directory::new(StateRef(me.clone()));
+        let identity = IdentityState::new(identity::Parts {
+            store: store.clone(),
+            settings: identity::Settings {
+                auth: settings.auth.clone(),
+                cache: settings.cache.clone(),
+            },
+            jwt_secret: jwt_secret.to_vec(),
+            bus: bus.clone(),
+            proxies: proxies.clone(),
+        });
+        let directory = identity.directory().clone();
+        AppState(Arc::new({
             let videos = VideosState::new(videos::Parts {
                 store: store.clone(),
                 settings: settings.videos.clone(),
@@ -186,11 +181,8 @@ impl AppState {
             });
             Inner {
                 store,
-                tokens,
-                passwords: Passwords::new(),
-                login_guard,
+                identity,
                 proxies,
-                user_cache,
                 jobs,
                 live,
                 talk,
@@ -212,20 +204,25 @@ impl AppState {
         &self.0.settings
     }
 
-    pub fn tokens(&self) -> &Tokens {
-        &self.0.tokens
+    /// The identity context's state.
+    pub fn identity(&self) -> &IdentityState {
+        &self.0.identity
     }
 
-    pub fn passwords(&self) -> &Passwords {
-        &self.0.passwords
+    pub fn tokens(&self) -> &accounts::tokens::Tokens {
+        self.0.identity.tokens()
     }
 
-    pub fn login_guard(&self) -> &LoginGuard {
-        &self.0.login_guard
+    pub fn passwords(&self) -> &accounts::password::Passwords {
+        self.0.identity.passwords()
+    }
+
+    pub fn login_guard(&self) -> &accounts::login::LoginGuard {
+        self.0.identity.login_guard()
     }
 
     pub fn user_cache(&self) -> &users::cache::UserCache {
-        &self.0.user_cache
+        self.0.identity.user_cache()
     }
 
     /// The durable job queue.
@@ -332,12 +329,9 @@ impl Modify for BearerAuth {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::routes())
-        .merge(accounts::routes())
-        .merge(users::routes())
-        .merge(social::routes())
+        .merge(identity::routes())
         .merge(talk::routes())
         .merge(::live::routes())
-        .merge(notifications::routes())
         .merge(admin::routes())
         .merge(videos::routes())
         .merge(web::api_routes())

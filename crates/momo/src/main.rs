@@ -177,7 +177,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         } => {
             let state = momo::serve::open(&config).await?;
             let result = app::accounts::create_admin::create_admin(
-                &state,
+                state.identity(),
                 &username,
                 &password,
                 nickname.as_deref(),

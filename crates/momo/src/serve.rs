@@ -165,13 +165,13 @@ pub async fn start(
     gateway_config.proxies = config.proxies();
     let gateway = im::gateway::Gateway::new(
         gateway_config,
-        std::sync::Arc::new(app::accounts::chat_auth::ChatAuth(state.clone())),
+        std::sync::Arc::new(app::accounts::chat_auth::ChatAuth(state.identity().clone())),
     );
     gateway.set_history(std::sync::Arc::new(app::chat::history::ChatHistory(
         state.talk().clone(),
     )));
     gateway.set_inbox(std::sync::Arc::new(
-        app::notifications::socket::NotificationInbox(state.clone()),
+        app::notifications::socket::NotificationInbox(state.identity().clone()),
     ));
     gateway.set_policy(std::sync::Arc::new(app::live::room_rules::ChatRoomRules(
         state.live().clone(),

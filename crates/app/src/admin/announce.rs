@@ -42,7 +42,7 @@ pub async fn announce(
     f.text("title", title, 1, 100);
     f.text("body", body, 1, 4000);
     f.finish()?;
-    let row = store_and_push(&state, admin.user_id, title, body).await?;
+    let row = store_and_push(state.identity(), admin.user_id, title, body).await?;
     crate::admin::audit::record(
         &state,
         admin.user_id,

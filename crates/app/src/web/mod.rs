@@ -11,9 +11,9 @@
 //! refused (403) to anyone without the admin role, as the admin API is.
 
 pub mod assets;
-pub mod errors;
 pub mod pages;
-pub mod session;
+
+pub use identity::web_session as session;
 
 use axum::routing::get;
 use axum::Router;

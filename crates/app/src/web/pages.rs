@@ -156,7 +156,7 @@ pub async fn studio() -> Response {
 /// `GET /admin` and everything under it: the console for admins, 403 for everyone else
 /// (with a way to sign in).
 pub async fn admin(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let who = match session::from_headers(&state, &headers).await {
+    let who = match session::from_headers(state.identity(), &headers).await {
         Ok(who) => who,
         Err(e) => {
             tracing::warn!("cannot read the session: {e}");

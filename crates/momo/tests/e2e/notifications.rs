@@ -355,10 +355,14 @@ async fn a_live_notice_fans_out_to_a_thousand_followers() {
 
         let mut ws = signed_in(&s, &watcher.token, None).await;
         let started = Instant::now();
-        let notified =
-            app::notifications::notify_followers_live(&state, anchor.id, room_id, "Late show")
-                .await
-                .expect("notify followers");
+        let notified = app::notifications::notify_followers_live(
+            state.identity(),
+            anchor.id,
+            room_id,
+            "Late show",
+        )
+        .await
+        .expect("notify followers");
         let took = started.elapsed();
         eprintln!(
             "notify_followers_live to {notified} followers on {:?}: {took:?}",
@@ -382,7 +386,7 @@ async fn a_live_notice_fans_out_to_a_thousand_followers() {
         .unwrap();
         assert_eq!((live, users), (1000, 1000));
         // A second fan-out takes the next number in every inbox.
-        app::notifications::notify_followers_live(&state, anchor.id, room_id, "Encore")
+        app::notifications::notify_followers_live(state.identity(), anchor.id, room_id, "Encore")
             .await
             .unwrap();
         let (min, max): (i64, i64) = store::sqlx::query_as(
@@ -398,7 +402,7 @@ async fn a_live_notice_fans_out_to_a_thousand_followers() {
         assert_eq!(inbox["items"][1]["payload"]["title"], "Encore");
         // Unknown ids are skipped, not an error.
         let n = app::notifications::notify_many(
-            &state,
+            state.identity(),
             &[watcher.id, watcher.id, 987_654_321],
             app::notifications::Notification {
                 kind: app::notifications::NotificationKind::Gift,
@@ -410,7 +414,7 @@ async fn a_live_notice_fans_out_to_a_thousand_followers() {
         .unwrap();
         assert_eq!(n, 1);
         let single = app::notifications::notify(
-            &state,
+            state.identity(),
             987_654_321,
             app::notifications::Notification {
                 kind: app::notifications::NotificationKind::Gift,

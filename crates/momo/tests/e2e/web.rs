@@ -685,9 +685,19 @@ async fn ended_web_sessions_are_pruned_a_day_later() {
         assert_eq!(status, StatusCode::NO_CONTENT);
         let state = s.app_state().await;
         let now = kit::time::now_ms();
-        assert_eq!(app::web::session::prune(&state, now).await.unwrap(), 0);
+        assert_eq!(
+            app::web::session::prune(state.identity(), now)
+                .await
+                .unwrap(),
+            0
+        );
         let later = now + 86_400_000 + 1_000;
-        assert_eq!(app::web::session::prune(&state, later).await.unwrap(), 1);
+        assert_eq!(
+            app::web::session::prune(state.identity(), later)
+                .await
+                .unwrap(),
+            1
+        );
         // The live one is untouched.
         let (status, _) =
             with_cookie(&s, Method::GET, "/api/v1/web/session", &kept, None, None).await;

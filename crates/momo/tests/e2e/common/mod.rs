@@ -221,9 +221,14 @@ impl TestServer {
         c.database_url = self.database_url();
         c.app.auth.jwt_secret = Some(SECRET.into());
         let state = momo::serve::open(&c).await.expect("open the database");
-        app::accounts::create_admin::create_admin(&state, username, "admin-password", None)
-            .await
-            .expect("create admin");
+        app::accounts::create_admin::create_admin(
+            state.identity(),
+            username,
+            "admin-password",
+            None,
+        )
+        .await
+        .expect("create admin");
         state.store().close().await;
         let (status, body) = self
             .post(
