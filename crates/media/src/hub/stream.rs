@@ -134,16 +134,6 @@ impl Subscription {
     pub fn stream(&self) -> &Arc<Stream> {
         &self.stream
     }
-
-    /// `first` and every packet already waiting after it, as FLV tags: what an FLV
-    /// viewer writes in one go.
-    pub fn flv_tags_from(&mut self, first: Arc<Packet>) -> Vec<bytes::Bytes> {
-        let mut tags = vec![first.flv_tag().clone()];
-        while let Ok(p) = self.rx.try_recv() {
-            tags.push(p.flv_tag().clone());
-        }
-        tags
-    }
 }
 
 impl Drop for Subscription {
