@@ -1,8 +1,10 @@
 //! The live segmenter: frames in, a sliding window of TS segments and a playlist out.
 //!
-//! Cost: runs once per stream, not per viewer. Each frame is muxed once into the open
-//! segment's buffer; closing a segment freezes that buffer into `Bytes` (no copy) and
-//! renders the playlist text once, so HTTP requests only clone what is already there.
+//! Cost: runs once per stream, not per viewer, on the publish path after the viewers
+//! have the frame (under its own lock, not the stream's). Each frame is muxed once into
+//! the open segment's buffer; closing a segment freezes that buffer into `Bytes` (no
+//! copy) and renders the playlist text once, so HTTP requests only clone what is
+//! already there.
 //! Memory: up to twice `window` segments (the listed ones and as many recently removed),
 //! plus the one being filled, which is capped at [`MAX_SEGMENT_BYTES`].
 

@@ -2,9 +2,12 @@
 //! the current GOP from its keyframe), and the viewers' queues.
 //!
 //! Cost per frame: one classification, one `Arc<Packet>`, then for each viewer one
-//! `try_send` of a pointer. Nothing is encoded here; each output format is encoded once
-//! per frame by the first viewer of that format (see [`Packet`]). The lock is never held
-//! across an `.await`: publishing and joining are synchronous.
+//! `try_send` of a pointer. Nothing is encoded for the viewers here; each output format
+//! is encoded once per frame by the first viewer of that format (see [`Packet`]). HLS is
+//! the exception: the frame is muxed into the open TS segment (a copy of its payload)
+//! after the viewers have it, under the segmenter's own lock, so viewers joining,
+//! leaving or being counted never wait for the muxing. The locks are never held across
+//! an `.await`: publishing and joining are synchronous.
 //!
 //! A viewer whose queue is full is never waited for: it loses frames until the next
 //! keyframe, and then gets the codec headers again and resumes there. The drops are
@@ -89,7 +92,6 @@ struct State {
     /// that lost frames carry so its timeline never goes back.
     last_video_ts: u32,
     last_audio_ts: u32,
-    hls: Segmenter,
     /// Whether a publisher is attached right now.
     publishing: bool,
     /// Bumped on every publish, so a late "unpublished" from an old session is ignored.
@@ -110,6 +112,8 @@ pub struct Stream {
     key: String,
     config: StreamConfig,
     state: Mutex<State>,
+    /// Live HLS. Locked after `state` when both are held, never the other way round.
+    hls: Mutex<Segmenter>,
     pub stats: StreamStats,
     /// Told when an operator cuts the stream, so its publisher hangs up.
     cut: tokio::sync::Notify,
@@ -133,16 +137,6 @@ pub struct Subscription {
 impl Subscription {
     pub fn stream(&self) -> &Arc<Stream> {
         &self.stream
-    }
-
-    /// `first` and every packet already waiting after it, as FLV tags: what an FLV
-    /// viewer writes in one go.
-    pub fn flv_tags_from(&mut self, first: Arc<Packet>) -> Vec<bytes::Bytes> {
-        let mut tags = vec![first.flv_tag().clone()];
-        while let Ok(p) = self.rx.try_recv() {
-            tags.push(p.flv_tag().clone());
-        }
-        tags
     }
 }
 
@@ -171,10 +165,10 @@ impl Stream {
                 timeline: Timeline::new(),
                 last_video_ts: 0,
                 last_audio_ts: 0,
-                hls,
                 publishing: false,
                 session: 0,
             }),
+            hls: Mutex::new(hls),
             config,
             stats: StreamStats::default(),
             cut: tokio::sync::Notify::new(),
@@ -192,6 +186,11 @@ impl Stream {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn hls(&self) -> MutexGuard<'_, Segmenter> {
+        // As for `lock`: a segmenter left mid-push still serves what it has.
+        self.hls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Attaches a publisher; returns its session number, or `None` if one is attached.
     pub(crate) fn attach_publisher(&self) -> Option<u64> {
         let mut s = self.lock();
@@ -203,7 +202,7 @@ impl Stream {
         if s.session > 1 {
             // A reconnect within the grace period: continue the same timeline.
             s.timeline.restart();
-            s.hls.discontinuity();
+            self.hls().discontinuity();
         }
         Some(s.session)
     }
@@ -278,7 +277,6 @@ impl Stream {
                 }
             }
         }
-        s.hls.push(&packet.frame);
         let mut dropped = 0;
         let state = &mut *s;
         let mut restart = Restart {
@@ -298,6 +296,12 @@ impl Stream {
                 Delivery::Gone => false,
             },
         );
+        // The segmenter's lock is taken before the stream's is let go, so segments
+        // keep the order in which frames went out.
+        let mut hls = self.hls();
+        drop(s);
+        hls.push(&packet.frame);
+        drop(hls);
         if dropped > 0 {
             self.stats
                 .frames_dropped
@@ -418,12 +422,12 @@ impl Stream {
 
     /// The HLS playlist text, if at least one segment is complete.
     pub fn hls_playlist(&self) -> Option<String> {
-        self.lock().hls.playlist()
+        self.hls().playlist()
     }
 
     /// One HLS segment by file name (`seg-12.ts`).
     pub fn hls_segment(&self, name: &str) -> Option<bytes::Bytes> {
-        self.lock().hls.segment(name)
+        self.hls().segment(name)
     }
 }
 
@@ -622,6 +626,22 @@ mod tests {
         assert_eq!(&primer[0].frame.payload[..], OTHER_VIDEO_HEADER);
         stream.publish(frame(FrameKind::Video, 240, KEYFRAME));
         assert_eq!(drain(&mut viewer)[0].class, Class::Keyframe);
+    }
+
+    #[test]
+    fn viewers_join_and_are_counted_while_the_segmenter_is_busy() {
+        let stream = stream(64);
+        stream.publish(frame(FrameKind::Video, 0, VIDEO_HEADER));
+        stream.publish(frame(FrameKind::Video, 0, KEYFRAME));
+        // As a publisher muxing a large keyframe into HLS holds it.
+        let busy = stream.hls();
+        let mut viewer = stream.subscribe(Protocol::HttpFlv);
+        assert_eq!(stream.viewer_count(), 1);
+        let primer: Vec<Class> = drain(&mut viewer).iter().map(|p| p.class).collect();
+        assert_eq!(primer, vec![Class::VideoHeader, Class::Keyframe]);
+        drop(busy);
+        stream.publish(frame(FrameKind::Video, 40, INTER));
+        assert_eq!(drain(&mut viewer)[0].class, Class::Video);
     }
 
     #[test]

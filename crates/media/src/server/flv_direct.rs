@@ -5,11 +5,12 @@
 //! buffers (16 KiB) and its per-frame machinery for hours. [`SniffingListener`] sits in
 //! front of the HTTP server: it looks at (peeks, without consuming) the first request of
 //! each new connection, and when that is a plain `GET /live/{room}.flv` it serves the
-//! stream itself, the way the RTMP player loop does: the response head, then the FLV
-//! tags written straight to the socket, batched per flush interval, until the stream ends
-//! or the viewer leaves (`Connection: close`). Every other connection, including
-//! WebSocket-FLV upgrades and FLV requests later on a kept-alive connection, goes to the
-//! HTTP server unchanged, whose own HTTP-FLV handler answers the same way.
+//! stream itself, through the same viewer loop as RTMP players (`server::viewer`): the
+//! response head, then the FLV tags written straight to the socket, batched per flush
+//! interval, until the stream ends or the viewer leaves (`Connection: close`). Every
+//! other connection, including WebSocket-FLV upgrades and FLV requests later on a
+//! kept-alive connection, goes to the HTTP server unchanged, whose own HTTP-FLV handler
+//! answers the same way.
 //!
 //! It is also where the HTTP listener's connection caps are applied: each accepted
 //! connection takes a permit (held by the FLV viewer, or handed on with the connection);
@@ -26,8 +27,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::http::{not_live, Outputs};
-use crate::flv::FlvHeader;
+use super::http::{flv_header, not_live, Outputs};
+use super::viewer::{Ended, FlvTags, IoSink, ReadPeer, Sink, Viewer};
 use crate::hub::Protocol;
 
 /// The longest request head looked at; longer ones go to the HTTP server.
@@ -178,7 +179,7 @@ async fn accept_loop(
                     query,
                     head_len,
                 })) => {
-                    let viewer = Viewer {
+                    let viewer = Direct {
                         outputs,
                         write_timeout,
                     };
@@ -235,12 +236,13 @@ async fn first_head(sock: &TcpStream) -> std::io::Result<Sniffed> {
     }
 }
 
-struct Viewer {
+/// An HTTP-FLV viewer served from its socket.
+struct Direct {
     outputs: Outputs,
     write_timeout: Duration,
 }
 
-impl Viewer {
+impl Direct {
     async fn serve(&self, mut sock: TcpStream, room: &str, query: Option<&str>, head: usize) {
         // The head was only peeked at: take it off the socket.
         let mut skip = vec![0u8; head];
@@ -263,55 +265,22 @@ impl Viewer {
             b"HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nCache-Control: no-cache\r\n\
             Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n"
                 .to_vec();
-        head.extend_from_slice(
-            &FlvHeader {
-                has_audio: true,
-                has_video: true,
-            }
-            .encode(),
-        );
-        let (mut rd, mut wr) = sock.into_split();
+        head.extend_from_slice(&flv_header());
+        let (rd, wr) = sock.into_split();
+        let sink = IoSink {
+            io: wr,
+            timeout: self.write_timeout,
+        };
+        let mut viewer = Viewer::new(FlvTags, sink, self.outputs.flush, "http_flv");
         // The answer at once, before the first frame: a player knows it is playing.
-        if self.write(&mut wr, &[Bytes::from(head)]).await.is_err() {
-            return;
-        }
-        let flush = self.outputs.flush;
-        loop {
-            let mut ignored = [0u8; 64];
-            tokio::select! {
-                packet = sub.rx.recv() => {
-                    let Some(first) = packet else { break };
-                    let tags = sub.flv_tags_from(first);
-                    let len: usize = tags.iter().map(Bytes::len).sum();
-                    if self.write(&mut wr, &tags).await.is_err() {
-                        break;
-                    }
-                    metrics::counter!("media_bytes_out_total", "protocol" => "http_flv")
-                        .increment(len as u64);
-                    super::rest(flush).await;
-                }
-                // A viewer sends nothing more; the end of its stream is its leaving.
-                read = rd.read(&mut ignored) => {
-                    if matches!(read, Ok(0) | Err(_)) {
-                        break;
-                    }
-                }
-            }
-        }
-        let _ = wr.shutdown().await;
-    }
-
-    /// Writes `parts` within the write timeout.
-    async fn write(
-        &self,
-        wr: &mut tokio::net::tcp::OwnedWriteHalf,
-        parts: &[Bytes],
-    ) -> std::io::Result<()> {
-        let r = super::write_parts(wr, parts, self.write_timeout).await;
-        if matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::TimedOut) {
+        let wrote = match viewer.sink().write(&[Bytes::from(head)]).await {
+            Ok(()) => viewer.run(&mut sub, &mut ReadPeer(rd)).await,
+            Err(e) => Ended::WriteFailed(e),
+        };
+        if matches!(&wrote, Ended::WriteFailed(e) if e.kind() == std::io::ErrorKind::TimedOut) {
             metrics::counter!("http_write_timeouts_total").increment(1);
         }
-        r
+        let _ = viewer.into_sink().io.shutdown().await;
     }
 
     /// Writes a whole (small) answer such as a 404 and closes.

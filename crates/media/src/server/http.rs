@@ -2,7 +2,8 @@
 //! `/live/{room}/index.m3u8` and `/live/{room}/seg-N.ts`. A stream that is not live is a
 //! 404 on each. All answers allow any origin, since players run on other sites.
 //!
-//! Per viewer and frame, HTTP-FLV costs one `Bytes` clone of the frame's shared FLV tag;
+//! Per viewer and frame, HTTP-FLV costs one `Bytes` clone of the frame's shared FLV tag
+//! (the viewer loop is `server::viewer`);
 //! HLS segments are made once on the publish path and served from memory.
 
 use std::sync::Arc;
@@ -17,11 +18,15 @@ use axum::Router;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
 
 use super::signed_play::PlaySigning;
+use super::viewer::{BodyPeer, BodySink, FlvTags, Sink, Viewer, WsPeer};
 use crate::flv::tag::FlvHeader;
 use crate::hub::{Hub, Protocol, Subscription};
+
+/// Parts an HTTP-FLV viewer served through the HTTP server may have written ahead of
+/// what its client has read (about two flush ticks of a 2.5 Mbit/s stream).
+const BODY_QUEUE: usize = 16;
 
 /// What the HTTP outputs serve from, and how: shared by the routes and by the
 /// [`SniffingListener`](super::flv_direct::SniffingListener) that serves fresh HTTP-FLV
@@ -130,31 +135,19 @@ async fn flv(State(out): State<Outputs>, Path(file): Path<String>, req: Request)
             Err(rejection) => rejection.into_response(),
         };
     }
-    let header = FlvHeader {
-        has_audio: true,
-        has_video: true,
-    }
-    .encode();
-    let flush = out.flush;
-    // The header and the primer (metadata, codec headers, cached GOP) go out at once;
-    // after each write the viewer rests for `flush` and then takes all that queued up.
-    let body = futures::stream::unfold(
-        (Some(header), sub, false),
-        move |(header, mut sub, rest)| async move {
-            if rest {
-                super::rest(flush).await;
-            }
-            let first = sub.rx.recv().await?;
-            let mut tags: Vec<Bytes> = header.into_iter().collect();
-            tags.extend(sub.flv_tags_from(first));
-            let len: usize = tags.iter().map(Bytes::len).sum();
-            metrics::counter!("media_bytes_out_total", "protocol" => "http_flv")
-                .increment(len as u64);
-            let tags = tags.into_iter().map(Ok::<Bytes, std::convert::Infallible>);
-            Some((futures::stream::iter(tags), (None, sub, true)))
-        },
-    )
-    .flatten();
+    // The header goes out with the primer (metadata, codec headers, cached GOP); after
+    // each write the viewer rests until the next flush tick and then takes all that
+    // queued up. Its loop runs on a task of its own, handing its writes to the body.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(BODY_QUEUE);
+    let mut viewer =
+        Viewer::new(FlvTags, BodySink(tx), out.flush, "http_flv").with_preamble(flv_header());
+    tokio::spawn(async move {
+        viewer.run(&mut { sub }, &mut BodyPeer).await;
+    });
+    let body = futures::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx)
+            .map(|part| part.map(Ok::<Bytes, std::convert::Infallible>))
+    });
     let mut res = Response::new(Body::from_stream(body));
     let h = res.headers_mut();
     h.insert(
@@ -171,43 +164,22 @@ async fn flv(State(out): State<Outputs>, Path(file): Path<String>, req: Request)
 
 /// WebSocket-FLV: the FLV header, then one binary message per tag, the tags of each
 /// flush interval written together.
-async fn ws_flv(mut socket: WebSocket, mut sub: Subscription, flush: Duration) {
-    let header = FlvHeader {
+async fn ws_flv(socket: WebSocket, mut sub: Subscription, flush: Duration) {
+    let mut viewer = Viewer::new(FlvTags, socket, flush, "ws_flv");
+    if viewer.sink().write(&[flv_header()]).await.is_err() {
+        return;
+    }
+    viewer.run(&mut sub, &mut WsPeer).await;
+    let _ = viewer.into_sink().send(Message::Close(None)).await;
+}
+
+/// The FLV file header every FLV viewer starts with.
+pub(crate) fn flv_header() -> Bytes {
+    FlvHeader {
         has_audio: true,
         has_video: true,
     }
-    .encode();
-    if socket.send(Message::Binary(header)).await.is_err() {
-        return;
-    }
-    loop {
-        tokio::select! {
-            packet = sub.rx.recv() => {
-                let Some(packet) = packet else { break };
-                let tags = sub.flv_tags_from(packet);
-                let bytes: usize = tags.iter().map(Bytes::len).sum();
-                metrics::counter!("media_bytes_out_total", "protocol" => "ws_flv")
-                    .increment(bytes as u64);
-                let mut failed = false;
-                for tag in tags {
-                    if socket.feed(Message::Binary(tag)).await.is_err() {
-                        failed = true;
-                        break;
-                    }
-                }
-                if failed || socket.flush().await.is_err() {
-                    break;
-                }
-                super::rest(flush).await;
-            }
-            incoming = socket.recv() => match incoming {
-                // Players send nothing we need; a close or an error ends the session.
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
-            }
-        }
-    }
-    let _ = socket.send(Message::Close(None)).await;
+    .encode()
 }
 
 /// `GET /live/{room}/index.m3u8` and `GET /live/{room}/seg-N.ts`.

@@ -2,23 +2,25 @@
 //! socket and the session, asks [`PublishAuth`] about publishers, hands their frames to
 //! the hub, and writes the hub's frames to players.
 //!
-//! Per player and frame it writes the frame's shared chunk bytes (encoded once per frame
-//! for all players); it never waits for a player on the publish path, since players read
+//! Players run the viewer loop (`server::viewer`) with RTMP framing: per player and
+//! frame it writes the frame's shared chunk bytes (encoded once per frame for all
+//! players); it never waits for a player on the publish path, since players read
 //! from their own bounded queue in their own task.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
 use super::auth::{PublishAuth, PublishRefusal};
 use super::signed_play::PlaySigning;
+use super::viewer::{Ended, IoSink, Peer, RtmpChunks, Sink, Viewer};
 use crate::hub::{Hub, HubError, Protocol, Publisher, StopReason, Subscription};
-use crate::rtmp::play::{encode_frame_for, PLAY_STREAM_ID};
 use crate::rtmp::reply::StatusCode;
 use crate::rtmp::session::{Event, ServerSession, SessionConfig};
 
@@ -100,7 +102,10 @@ struct Connection {
     peer: SocketAddr,
     session: ServerSession,
     publisher: Option<(u32, Publisher)>,
+    /// A play accepted and not started yet: the main loop hands it to the viewer loop.
     player: Option<(u32, Subscription)>,
+    /// The message stream played while the viewer loop runs.
+    playing: Option<u32>,
     last_media: Instant,
     closing: bool,
 }
@@ -120,6 +125,7 @@ impl Connection {
             session: ServerSession::new(SessionConfig::default()),
             publisher: None,
             player: None,
+            playing: None,
             last_media: Instant::now(),
             closing: false,
         }
@@ -140,49 +146,31 @@ impl Connection {
             if self.closing {
                 break Ok(());
             }
+            if let Some((stream_id, sub)) = self.player.take() {
+                match self.play(stream_id, sub, &mut rd, &mut wr, &mut buf).await {
+                    Ok(()) => continue,
+                    Err(e) => break Err(e),
+                }
+            }
             let media_deadline = self.last_media + self.config.media_timeout;
             let publishing = self.publisher.is_some();
-            let room = buf.capacity() - buf.len();
-            if publishing && room < 4096 {
-                buf.reserve(16 * 1024);
-            } else if room < 256 {
-                buf.reserve(512);
-            }
+            self.make_room(&mut buf);
             tokio::select! {
-                read = tokio::time::timeout(self.config.idle_timeout, rd.read_buf(&mut buf)) => {
-                    match read {
-                        Err(_) => break Err("idle timeout".into()),
-                        Ok(Err(e)) => break Err(format!("read failed: {e}")),
-                        Ok(Ok(0)) => break Ok(()),
-                        Ok(Ok(_)) => {
-                            let input = buf.split().freeze();
-                            if let Err(e) = self.session.handle_input(&input) {
-                                metrics::counter!("media_protocol_errors_total").increment(1);
-                                break Err(format!("protocol error: {e}"));
-                            }
+                read = self.read(&mut rd, &mut buf) => match read {
+                    Err(e) => break Err(e),
+                    Ok(false) => break Ok(()),
+                    Ok(true) => {
+                        if let Err(e) = self.handle_input(&mut buf) {
+                            break Err(e);
                         }
                     }
-                }
+                },
                 _ = tokio::time::sleep_until(media_deadline), if publishing => {
                     break Err("no media from the publisher".into());
                 }
                 _ = cut(&self.publisher), if publishing => {
                     break Err("the stream was cut by an operator".into());
                 }
-                packet = recv(&mut self.player) => match packet {
-                    Some(first) => {
-                        if let Err(e) = self.play(&mut wr, first).await {
-                            break Err(e);
-                        }
-                    }
-                    None => {
-                        // The stream ended: tell the player, then hang up.
-                        if let Some((id, _)) = self.player.take() {
-                            let _ = self.session.notify_unpublished(id);
-                        }
-                        self.closing = true;
-                    }
-                },
             }
         };
         if let Some((_, mut p)) = self.publisher.take() {
@@ -193,64 +181,91 @@ impl Connection {
         result
     }
 
-    async fn flush(&mut self, wr: &mut tokio::net::tcp::OwnedWriteHalf) -> Result<(), String> {
+    /// Plays `sub` on message stream `stream_id` through the viewer loop, which also
+    /// reads what the client sends and answers it, until the client closes the stream,
+    /// the stream ends (then the player is told and the connection closes) or the
+    /// connection fails.
+    async fn play(
+        &mut self,
+        stream_id: u32,
+        mut sub: Subscription,
+        rd: &mut OwnedReadHalf,
+        wr: &mut OwnedWriteHalf,
+        buf: &mut BytesMut,
+    ) -> Result<(), String> {
+        let sink = IoSink {
+            io: wr,
+            timeout: self.config.write_timeout,
+        };
+        let framing = RtmpChunks { stream_id };
+        let mut viewer = Viewer::new(framing, sink, self.config.flush_interval, "rtmp");
+        self.playing = Some(stream_id);
+        let ended = viewer
+            .run(
+                &mut sub,
+                &mut Playing {
+                    conn: self,
+                    rd,
+                    buf,
+                },
+            )
+            .await;
+        self.playing = None;
+        match ended {
+            Ended::StreamOver => {
+                let _ = self.session.notify_unpublished(stream_id);
+                self.closing = true;
+                Ok(())
+            }
+            Ended::Left => Ok(()),
+            Ended::WriteFailed(e) => Err(write_error(e)),
+            Ended::Peer(e) => Err(e),
+        }
+    }
+
+    /// Grows the read buffer when it is nearly full: by a little for a player, by a
+    /// lot for a publisher.
+    fn make_room(&self, buf: &mut BytesMut) {
+        let room = buf.capacity() - buf.len();
+        if self.publisher.is_some() && room < 4096 {
+            buf.reserve(16 * 1024);
+        } else if room < 256 {
+            buf.reserve(512);
+        }
+    }
+
+    /// Reads what the client sent into `buf`; `Ok(false)` when it closed the connection.
+    async fn read(&self, rd: &mut OwnedReadHalf, buf: &mut BytesMut) -> Result<bool, String> {
+        match tokio::time::timeout(self.config.idle_timeout, rd.read_buf(buf)).await {
+            Err(_) => Err("idle timeout".into()),
+            Ok(Err(e)) => Err(format!("read failed: {e}")),
+            Ok(Ok(0)) => Ok(false),
+            Ok(Ok(_)) => Ok(true),
+        }
+    }
+
+    /// Hands what was read to the session.
+    fn handle_input(&mut self, buf: &mut BytesMut) -> Result<(), String> {
+        let input = buf.split().freeze();
+        self.session.handle_input(&input).map_err(|e| {
+            metrics::counter!("media_protocol_errors_total").increment(1);
+            format!("protocol error: {e}")
+        })
+    }
+
+    async fn flush(&mut self, wr: &mut OwnedWriteHalf) -> Result<(), String> {
         while let Some(out) = self.session.poll_output() {
             self.write(wr, &out).await?;
         }
         Ok(())
     }
 
-    async fn write(
-        &self,
-        wr: &mut tokio::net::tcp::OwnedWriteHalf,
-        bytes: &[u8],
-    ) -> Result<(), String> {
+    async fn write(&self, wr: &mut OwnedWriteHalf, bytes: &[u8]) -> Result<(), String> {
         match tokio::time::timeout(self.config.write_timeout, wr.write_all(bytes)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("write failed: {e}")),
             Err(_) => Err("write timeout".into()),
         }
-    }
-
-    async fn write_parts(
-        &self,
-        wr: &mut tokio::net::tcp::OwnedWriteHalf,
-        parts: &[Bytes],
-    ) -> Result<(), String> {
-        super::write_parts(wr, parts, self.config.write_timeout)
-            .await
-            .map_err(|e| format!("write failed: {e}"))
-    }
-
-    /// Writes `first` and whatever else is already queued for the player in one write,
-    /// then rests for the flush interval (see [`RtmpConfig::flush_interval`]).
-    async fn play(
-        &mut self,
-        wr: &mut tokio::net::tcp::OwnedWriteHalf,
-        first: Arc<crate::hub::Packet>,
-    ) -> Result<(), String> {
-        let Some((stream_id, _)) = &self.player else {
-            return Ok(());
-        };
-        let stream_id = *stream_id;
-        let mut parts: Vec<Bytes> = Vec::new();
-        let mut next = Some(first);
-        while let Some(packet) = next {
-            parts.push(if stream_id == PLAY_STREAM_ID {
-                packet.rtmp_chunks().clone()
-            } else {
-                encode_frame_for(&packet.frame, stream_id).unwrap_or_default()
-            });
-            next = self
-                .player
-                .as_mut()
-                .and_then(|(_, sub)| sub.rx.try_recv().ok());
-        }
-        let len: usize = parts.iter().map(Bytes::len).sum();
-        self.write_parts(wr, &parts).await?;
-        metrics::counter!("media_bytes_out_total", "protocol" => "rtmp").increment(len as u64);
-        super::rest(self.config.flush_interval).await;
-        Ok(())
     }
 
     async fn process_events(&mut self) -> Result<(), String> {
@@ -287,6 +302,9 @@ impl Connection {
                     if matches!(&self.player, Some((id, _)) if *id == stream_id) {
                         self.player = None;
                     }
+                    if self.playing == Some(stream_id) {
+                        self.playing = None;
+                    }
                 }
             }
         }
@@ -295,7 +313,7 @@ impl Connection {
 
     async fn on_publish(&mut self, stream_id: u32, app: &str, key: &str) -> Result<(), String> {
         let key = key.split('?').next().unwrap_or_default();
-        if self.publisher.is_some() || self.player.is_some() {
+        if self.publisher.is_some() || self.is_playing() {
             return self.refuse_publish(
                 stream_id,
                 "already_busy",
@@ -331,6 +349,11 @@ impl Connection {
         }
     }
 
+    /// Whether a play was accepted on this connection and has not been closed.
+    fn is_playing(&self) -> bool {
+        self.player.is_some() || self.playing.is_some()
+    }
+
     fn refuse_publish(
         &mut self,
         stream_id: u32,
@@ -348,7 +371,7 @@ impl Connection {
 
     fn on_play(&mut self, stream_id: u32, name: &str) -> Result<(), String> {
         let (room, query) = name.split_once('?').unwrap_or((name, ""));
-        if self.player.is_some() || self.publisher.is_some() {
+        if self.is_playing() || self.publisher.is_some() {
             self.closing = true;
             return Ok(());
         }
@@ -391,7 +414,6 @@ impl Connection {
     }
 }
 
-/// The next frame for the player, or pending forever when not playing.
 /// Resolves when the publisher's stream is cut.
 async fn cut(publisher: &Option<(u32, Publisher)>) {
     match publisher {
@@ -400,9 +422,40 @@ async fn cut(publisher: &Option<(u32, Publisher)>) {
     }
 }
 
-async fn recv(player: &mut Option<(u32, Subscription)>) -> Option<Arc<crate::hub::Packet>> {
-    match player {
-        Some((_, sub)) => sub.rx.recv().await,
-        None => std::future::pending().await,
+/// The client of a connection in the viewer loop: reads it, hands the input to the
+/// session and writes the session's answers through the viewer's sink.
+struct Playing<'a> {
+    conn: &'a mut Connection,
+    rd: &'a mut OwnedReadHalf,
+    buf: &'a mut BytesMut,
+}
+
+impl<W: AsyncWrite + Unpin> Peer<IoSink<W>> for Playing<'_> {
+    type Error = String;
+
+    async fn listen(&mut self, _sink: &mut IoSink<W>) -> Result<bool, String> {
+        self.conn.make_room(self.buf);
+        let more = self.conn.read(self.rd, self.buf).await?;
+        if !more {
+            self.conn.closing = true;
+        }
+        Ok(more)
+    }
+
+    async fn act(&mut self, sink: &mut IoSink<W>) -> Result<bool, String> {
+        self.conn.handle_input(self.buf)?;
+        self.conn.process_events().await?;
+        while let Some(out) = self.conn.session.poll_output() {
+            sink.write(&[out]).await.map_err(write_error)?;
+        }
+        Ok(!self.conn.closing && self.conn.playing.is_some())
+    }
+}
+
+fn write_error(e: std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::TimedOut {
+        "write timeout".into()
+    } else {
+        format!("write failed: {e}")
     }
 }
