@@ -52,27 +52,10 @@ pub async fn load(state: &IdentityState, id: i64, viewer: i64) -> Result<UserRow
         }
     };
     if viewer != 0 && viewer != id {
-        row.is_following = follows(state, viewer, id).await? as i64;
-        row.is_followed_by = follows(state, id, viewer).await? as i64;
+        row.is_following = crate::accounts::people::follows(state, viewer, id).await? as i64;
+        row.is_followed_by = crate::accounts::people::follows(state, id, viewer).await? as i64;
     }
     Ok(row)
-}
-
-/// Whether `follower` follows `followee`, from the cache when it can be.
-async fn follows(state: &IdentityState, follower: i64, followee: i64) -> Result<bool> {
-    if let Some(yes) = state.user_cache().follow(follower, followee) {
-        return Ok(yes);
-    }
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2")
-            .bind(follower)
-            .bind(followee)
-            .fetch_optional(state.store().pool())
-            .await?;
-    state
-        .user_cache()
-        .remember_follow(follower, followee, found.is_some());
-    Ok(found.is_some())
 }
 
 /// The range `[start, end)` holding every key that starts with `prefix` (byte order;
