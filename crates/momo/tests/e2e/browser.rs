@@ -339,15 +339,58 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     );
     let a = browser(&driver, &pa, DESKTOP).await;
 
-    // 1. A visitor signs up on the site and lands on the live rooms.
+    let t = Tour {
+        s,
+        admin,
+        anchor,
+        anchor_token,
+        title,
+        room_id,
+        gift,
+        driver,
+    };
+    a_visitor_signs_up_and_finds_the_room(&t, &a).await;
+    the_room_plays_over_flv_and_hls(&t, &a).await;
+    let b = a_phone_visitor_chats_and_a_follows_the_anchor(&t, &a, &pb).await;
+    let (a_id, video_id) = a_sends_a_gift_and_b_walks_the_phone_pages(&t, &a, &b).await;
+    let c = the_admin_opens_the_console(&t, &pc).await;
+    the_admin_cuts_the_stream(&t, &a, &b, &c, publisher).await;
+    the_admin_bans_b_and_works_the_wallet(&t, &b, &c, a_id).await;
+    an_announcement_reaches_the_viewer(&a, &c).await;
+    a_word_is_masked_and_a_report_decided(&t, &a, &c, video_id).await;
+    for client in [a, b, c] {
+        client.close().await.unwrap();
+    }
+    drop(t.driver);
+    t.s.stop().await;
+}
+
+/// What the tour's steps share: the server, the operator's token, the anchor and their
+/// room on air, the gift on sale, and the browser driver.
+struct Tour {
+    s: common::TestServer,
+    admin: String,
+    anchor: Value,
+    anchor_token: String,
+    title: &'static str,
+    room_id: i64,
+    gift: Value,
+    driver: Driver,
+}
+
+/// A visitor signs up on the site and lands on the live rooms.
+async fn a_visitor_signs_up_and_finds_the_room(t: &Tour, a: &Client) {
+    let s = &t.s;
+    let title = t.title;
+    let room_id = t.room_id;
     a.goto(&s.url("/signup")).await.unwrap();
-    shot(&a, "signup-desktop").await;
-    fill(&a, "#username", "viewer_a").await;
-    fill(&a, "#nickname", "Viewer A").await;
-    fill(&a, "#password", "password-123").await;
-    click(&a, "#auth-submit").await;
+    shot(a, "signup-desktop").await;
+    fill(a, "#username", "viewer_a").await;
+    fill(a, "#nickname", "Viewer A").await;
+    fill(a, "#password", "password-123").await;
+    click(a, "#auth-submit").await;
     until(
-        &a,
+        a,
         10,
         "the signed-in header",
         "return document.getElementById('me-name')?.textContent",
@@ -355,7 +398,7 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     .await;
     assert_eq!(a.current_url().await.unwrap().path(), "/");
     until(
-        &a,
+        a,
         10,
         "the room card",
         &format!(
@@ -364,24 +407,30 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     )
     .await;
     let card_title = js(
-        &a,
+        a,
         &format!("return document.querySelector('a.room-card[data-room-id=\"{room_id}\"] .room-title').textContent"),
     )
     .await;
     assert_eq!(card_title, title, "titles are shown as text");
-    shot(&a, "home-desktop").await;
+    shot(a, "home-desktop").await;
+}
 
-    // 2. The room plays: the video's clock advances.
-    click(&a, &format!("a.room-card[data-room-id=\"{room_id}\"]")).await;
+/// The room plays: the video's clock advances.
+async fn the_room_plays_over_flv_and_hls(t: &Tour, a: &Client) {
+    let s = &t.s;
+    let title = t.title;
+    let room_id = t.room_id;
+    let driver = &t.driver;
+    click(a, &format!("a.room-card[data-room-id=\"{room_id}\"]")).await;
     until(
-        &a,
+        a,
         10,
         "the room page",
         "return location.pathname.startsWith('/rooms/')",
     )
     .await;
     let t0 = until(
-        &a,
+        a,
         30,
         "the video to play",
         "const v = document.getElementById('video'); return v && v.currentTime > 0.5 ? v.currentTime : 0",
@@ -390,16 +439,16 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     .as_f64()
     .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let t1 = js(&a, "return document.getElementById('video').currentTime")
+    let t1 = js(a, "return document.getElementById('video').currentTime")
         .await
         .as_f64()
         .unwrap();
     assert!(t1 > t0 + 0.5, "the video's time advances: {t0} then {t1}");
-    let tech = js(&a, "return document.getElementById('video').dataset.tech").await;
+    let tech = js(a, "return document.getElementById('video').dataset.tech").await;
     assert_eq!(tech, "flv", "played through mpegts.js over HTTP-FLV");
     assert_eq!(
         js(
-            &a,
+            a,
             "return document.getElementById('room-title').textContent"
         )
         .await,
@@ -407,7 +456,7 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     );
     assert_eq!(
         js(
-            &a,
+            a,
             "return document.getElementById('room-anchor').textContent"
         )
         .await,
@@ -415,7 +464,7 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     );
     assert_eq!(
         js(
-            &a,
+            a,
             "return document.querySelectorAll('#room-title *, #room-anchor *').length"
         )
         .await,
@@ -423,7 +472,7 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     );
 
     // The HLS fallback (hls.js) plays too.
-    let hls = browser(&driver, &tempfile::tempdir().unwrap(), PHONE).await;
+    let hls = browser(driver, &tempfile::tempdir().unwrap(), PHONE).await;
     hls.goto(&s.url(&format!("/rooms/{room_id}?player=hls")))
         .await
         .unwrap();
@@ -444,33 +493,44 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     )
     .await;
     hls.close().await.unwrap();
+}
 
-    // 3. A second visitor (phone-sized) logs in and chats; the first sees it, as text.
+/// A second visitor (phone-sized) logs in and chats; the first sees it, as text.
+async fn a_phone_visitor_chats_and_a_follows_the_anchor(
+    t: &Tour,
+    a: &Client,
+    pb: &tempfile::TempDir,
+) -> Client {
+    let s = &t.s;
+    let anchor = &t.anchor;
+    let room_id = t.room_id;
+    let driver = &t.driver;
     s.register("viewer_b").await;
-    let b = browser(&driver, &pb, PHONE).await;
+    let browser_b = browser(driver, pb, PHONE).await;
+    let b = &browser_b;
     b.goto(&s.url(&format!("/login?next=/rooms/{room_id}")))
         .await
         .unwrap();
-    shot(&b, "login-phone").await;
-    fill(&b, "#username", "viewer_b").await;
-    fill(&b, "#password", "password-123").await;
-    click(&b, "#auth-submit").await;
+    shot(b, "login-phone").await;
+    fill(b, "#username", "viewer_b").await;
+    fill(b, "#password", "password-123").await;
+    click(b, "#auth-submit").await;
     until(
-        &b,
+        b,
         10,
         "the room page",
         "return location.pathname.startsWith('/rooms/')",
     )
     .await;
     until(
-        &b,
+        b,
         10,
         "the chat box",
         "return !document.getElementById('chat-form').hidden",
     )
     .await;
     until(
-        &b,
+        b,
         30,
         "the video on the phone",
         "return document.getElementById('video').currentTime > 0.5",
@@ -478,35 +538,35 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let xss = "<img src=x onerror=\"window.__xss=1\">hello from B";
-    fill(&b, "#chat-input", xss).await;
-    click(&b, "#chat-send").await;
+    fill(b, "#chat-input", xss).await;
+    click(b, "#chat-send").await;
     until(
-        &a,
+        a,
         10,
         "B's message in A's chat",
         "return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].some(e => e.textContent.includes('hello from B'))",
     )
     .await;
-    let shown = js(&a, "return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].map(e => e.textContent).pop()").await;
+    let shown = js(a, "return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].map(e => e.textContent).pop()").await;
     assert_eq!(shown, xss, "chat is shown as text");
     assert_eq!(
         js(
-            &a,
+            a,
             "return document.querySelectorAll('#chat-list img').length"
         )
         .await,
         0
     );
     assert_eq!(
-        js(&a, "return window.__xss === undefined").await,
+        js(a, "return window.__xss === undefined").await,
         true,
         "no injected script ran"
     );
 
     // A follows the anchor from the room.
-    click(&a, "#follow").await;
+    click(a, "#follow").await;
     until(
-        &a,
+        a,
         10,
         "following",
         "return document.getElementById('follow').textContent === 'Following'",
@@ -519,67 +579,82 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         )
         .await;
     assert_eq!(followers["items"][0]["username"], "viewer_a", "{followers}");
+    browser_b
+}
 
-    // 4. A gets coins and sends a gift; B sees it in the room.
-    let (_, me_a) = s.get("/api/v1/admin/users?q=viewer_a", Some(&admin)).await;
+/// A gets coins and sends a gift; B sees it in the room, then walks the phone pages
+/// (home, feed, studio). Returns A's user id and the seeded video's (when the server
+/// has a feed).
+async fn a_sends_a_gift_and_b_walks_the_phone_pages(
+    t: &Tour,
+    a: &Client,
+    b: &Client,
+) -> (i64, Option<i64>) {
+    let s = &t.s;
+    let admin = t.admin.as_str();
+    let anchor = &t.anchor;
+    let room_id = t.room_id;
+    let gift = &t.gift;
+    let driver = &t.driver;
+    let (_, me_a) = s.get("/api/v1/admin/users?q=viewer_a", Some(admin)).await;
     let a_id = me_a["items"][0]["id"].as_i64().unwrap();
     let (status, _) = s
         .post(
             "/api/v1/admin/wallet/adjustments",
-            Some(&admin),
+            Some(admin),
             json!({"user_id": a_id, "asset": "coin", "amount": 100, "reason": "test coins", "idempotency_key": "coins-a"}),
         )
         .await;
     assert_eq!(status, 201);
     a.refresh().await.unwrap();
     until(
-        &a,
+        a,
         10,
         "the wallet",
         "return document.getElementById('coins')?.textContent.includes('100')",
     )
     .await;
     until(
-        &a,
+        a,
         30,
         "the video after reload",
         "return document.getElementById('video').currentTime > 0.5",
     )
     .await;
-    click(&a, &format!("button.gift[data-gift-id=\"{}\"]", gift["id"])).await;
+    click(a, &format!("button.gift[data-gift-id=\"{}\"]", gift["id"])).await;
     until(
-        &b,
+        b,
         10,
         "A's gift in B's chat",
         "return [...document.querySelectorAll('#chat-list .chat-line.chat-gift')].some(e => e.textContent.includes('Rose'))",
     )
     .await;
     until(
-        &a,
+        a,
         10,
         "the wallet after the gift",
         "return document.getElementById('coins')?.textContent.includes('95')",
     )
     .await;
-    shot(&a, "room-desktop").await;
-    shot(&b, "room-phone").await;
+    shot(a, "room-desktop").await;
+    shot(b, "room-phone").await;
 
     // The home page on a phone, and the other pages.
     b.goto(&s.url("/")).await.unwrap();
     until(
-        &b,
+        b,
         10,
         "cards on the phone",
         "return document.querySelectorAll('a.room-card').length >= 2",
     )
     .await;
-    shot(&b, "home-phone").await;
+    shot(b, "home-phone").await;
     // The short-video feed, when this server serves one; else the page says so.
     let (feed_status, _) = s.get("/api/v1/feed", None).await;
     let video_id = if feed_status == 404 {
         b.goto(&s.url("/videos")).await.unwrap();
         until(
-            &b,
+            b,
             10,
             "the feed's 'not available' state",
             "return document.getElementById('feed-state-title').textContent.includes('not available')",
@@ -609,7 +684,7 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         b.goto(&s.url("/videos")).await.unwrap();
         let item = format!("article.feed-item[data-video-id=\"{id}\"]");
         until(
-            &b,
+            b,
             10,
             "the seeded video in the feed",
             &format!("return document.querySelector('{item}') !== null"),
@@ -617,15 +692,15 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         .await;
         assert_eq!(
             js(
-                &b,
+                b,
                 &format!("return document.querySelector('{item} .feed-title').textContent")
             )
             .await,
             "<u>Riff</u> #1"
         );
-        click(&b, &format!("{item} button.side-btn")).await;
+        click(b, &format!("{item} button.side-btn")).await;
         until(
-            &b,
+            b,
             10,
             "the like",
             &format!("return document.querySelector('{item} button.side-btn.on') !== null"),
@@ -635,38 +710,44 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         assert_eq!(v["like_count"], 1, "{v}");
         Some(id)
     };
-    shot(&b, "videos-phone").await;
+    shot(b, "videos-phone").await;
     b.goto(&s.url("/studio")).await.unwrap();
     until(
-        &b,
+        b,
         10,
         "the studio",
         "return document.getElementById('studio-title') !== null",
     )
     .await;
-    shot(&b, "studio-phone").await;
+    shot(b, "studio-phone").await;
     b.goto(&s.url(&format!("/rooms/{room_id}"))).await.unwrap();
     until(
-        &b,
+        b,
         10,
         "B's chat again",
         "return !document.getElementById('chat-form').hidden",
     )
     .await;
     // B, not an admin, is refused the console.
-    let c_check = browser(&driver, &tempfile::tempdir().unwrap(), DESKTOP).await;
+    let c_check = browser(driver, &tempfile::tempdir().unwrap(), DESKTOP).await;
     c_check.goto(&s.url("/admin")).await.unwrap();
     assert!(c_check.source().await.unwrap().contains("Admins only"));
     c_check.close().await.unwrap();
+    (a_id, video_id)
+}
 
-    // 5. An admin signs in; the console's pages.
-    let c = browser(&driver, &pc, DESKTOP).await;
+/// An admin signs in; the console's pages.
+async fn the_admin_opens_the_console(t: &Tour, pc: &tempfile::TempDir) -> Client {
+    let s = &t.s;
+    let driver = &t.driver;
+    let browser_c = browser(driver, pc, DESKTOP).await;
+    let c = &browser_c;
     c.goto(&s.url("/login?next=/admin")).await.unwrap();
-    fill(&c, "#username", "boss").await;
-    fill(&c, "#password", "admin-password").await;
-    click(&c, "#auth-submit").await;
+    fill(c, "#username", "boss").await;
+    fill(c, "#password", "admin-password").await;
+    click(c, "#auth-submit").await;
     until(
-        &c,
+        c,
         10,
         "the dashboard",
         "return document.querySelector('#stat-users .stat-value')?.textContent",
@@ -674,20 +755,20 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     .await;
     assert_eq!(c.current_url().await.unwrap().path(), "/admin");
     let users = js(
-        &c,
+        c,
         "return document.querySelector('#stat-users .stat-value').textContent",
     )
     .await;
     assert_eq!(users, "5");
     let live = js(
-        &c,
+        c,
         "return document.querySelector('#stat-live .stat-value').textContent",
     )
     .await;
     assert_eq!(live, "2");
     assert!(
         js(
-            &c,
+            c,
             "return document.querySelectorAll('svg.chart rect.bar').length"
         )
         .await
@@ -695,74 +776,90 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         .unwrap()
             >= 14
     );
-    shot(&c, "admin-dashboard-desktop").await;
+    shot(c, "admin-dashboard-desktop").await;
+    browser_c
+}
 
-    // 6. The admin cuts the stream; the viewer's page says so.
-    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='rooms']").await;
+/// The admin cuts the stream; the viewer's page says so.
+async fn the_admin_cuts_the_stream(
+    t: &Tour,
+    a: &Client,
+    b: &Client,
+    c: &Client,
+    publisher: tokio::task::JoinHandle<()>,
+) {
+    let room_id = t.room_id;
+    click_xpath(c, "//nav[@id='admin-nav']//a[@data-section='rooms']").await;
     let row = format!("//tr[td[1][normalize-space()='{room_id}']]");
-    click_xpath(&c, &format!("{row}//button[normalize-space()='Watch']")).await;
+    click_xpath(c, &format!("{row}//button[normalize-space()='Watch']")).await;
     until(
-        &c,
+        c,
         30,
         "the admin's player",
         "const v = document.querySelector('.watch-video'); return v && v.currentTime > 0.3",
     )
     .await;
-    shot(&c, "admin-rooms-desktop").await;
-    click_xpath(&c, &format!("{row}//button[normalize-space()='Cut']")).await;
+    shot(c, "admin-rooms-desktop").await;
+    click_xpath(c, &format!("{row}//button[normalize-space()='Cut']")).await;
     click_xpath(
-        &c,
+        c,
         &format!("{row}//button[starts-with(normalize-space(),'Confirm cut')]"),
     )
     .await;
     until(
-        &a,
+        a,
         10,
         "the cut on A's page",
         "const o = document.getElementById('overlay'); return !o.hidden && o.textContent.includes('stopped by a moderator')",
     )
     .await;
     until(
-        &b,
+        b,
         10,
         "the cut on B's page",
         "return !document.getElementById('overlay').hidden",
     )
     .await;
-    shot(&a, "room-cut-desktop").await;
+    shot(a, "room-cut-desktop").await;
     let _ = tokio::time::timeout(Duration::from_secs(5), publisher).await;
+}
 
-    // 7. The admin bans B; B's page shows it and B is signed out.
+/// The admin bans B; B's page shows it and B is signed out.
+async fn the_admin_bans_b_and_works_the_wallet(t: &Tour, b: &Client, c: &Client, a_id: i64) {
+    let s = &t.s;
+    let admin = t.admin.as_str();
+    let anchor = &t.anchor;
+    let anchor_token = t.anchor_token.as_str();
     c.goto(&s.url("/admin/users?q=viewer_b")).await.unwrap();
     let b_row = "//tr[td[2][contains(., '@viewer_b')]]";
-    click_xpath(&c, &format!("{b_row}//button[normalize-space()='Ban']")).await;
+    click_xpath(c, &format!("{b_row}//button[normalize-space()='Ban']")).await;
     click_xpath(
-        &c,
+        c,
         &format!("{b_row}//button[starts-with(normalize-space(),'Confirm ban')]"),
     )
     .await;
     until(
-        &b,
+        b,
         10,
         "the ban on B's page",
         "return !document.getElementById('banned-banner').hidden",
     )
     .await;
     until(
-        &b,
+        b,
         10,
         "B signed out",
         "return document.getElementById('login-link') !== null",
     )
     .await;
-    shot(&b, "room-banned-phone").await;
-    until(&c, 10, "B shown as banned", &format!("return document.evaluate(\"{b_row}//span[normalize-space()='banned']\", document, null, 9, null).singleNodeValue !== null")).await;
-    shot(&c, "admin-users-desktop").await;
+    shot(b, "room-banned-phone").await;
+    until(c, 10, "B shown as banned", &format!("return document.evaluate(\"{b_row}//span[normalize-space()='banned']\", document, null, 9, null).singleNodeValue !== null")).await;
+    shot(c, "admin-users-desktop").await;
 
     // The account page of B, from the list.
-    click_xpath(&c, &format!("{b_row}//button[normalize-space()='View']")).await;
+    click_xpath(c, &format!("{b_row}//button[normalize-space()='View']")).await;
     until(
-        &c,
+        c,
         10,
         "B's account",
         "return document.querySelector('#user-detail h2')?.textContent === 'viewer_b'",
@@ -770,12 +867,12 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     .await;
 
     // A gift made in the catalogue editor.
-    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='gifts']").await;
-    fill(&c, "input[name=gname]", "Crown").await;
-    fill(&c, "input[name=price]", "99").await;
-    click_xpath(&c, "//button[normalize-space()='Create']").await;
+    click_xpath(c, "//nav[@id='admin-nav']//a[@data-section='gifts']").await;
+    fill(c, "input[name=gname]", "Crown").await;
+    fill(c, "input[name=price]", "99").await;
+    click_xpath(c, "//button[normalize-space()='Create']").await;
     until(
-        &c,
+        c,
         10,
         "the new gift",
         "return [...document.querySelectorAll('table.data input')].some(e => e.value === 'Crown')",
@@ -783,14 +880,14 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     .await;
 
     // A balance adjusted with its reason, found in the ledger.
-    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='wallet']").await;
+    click_xpath(c, "//nav[@id='admin-nav']//a[@data-section='wallet']").await;
     let form = "#adjust-form";
-    fill(&c, &format!("{form} input[name=user]"), &a_id.to_string()).await;
-    fill(&c, &format!("{form} input[name=amount]"), "7").await;
-    click(&c, &format!("{form} button[type=submit]")).await;
+    fill(c, &format!("{form} input[name=user]"), &a_id.to_string()).await;
+    fill(c, &format!("{form} input[name=amount]"), "7").await;
+    click(c, &format!("{form} button[type=submit]")).await;
     assert_eq!(
         js(
-            &c,
+            c,
             "return document.querySelector('#adjust-form input[name=reason]').validity.valid"
         )
         .await,
@@ -798,14 +895,14 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         "the reason is required"
     );
     fill(
-        &c,
+        c,
         &format!("{form} input[name=reason]"),
         "apology for the outage",
     )
     .await;
-    click(&c, &format!("{form} button[type=submit]")).await;
+    click(c, &format!("{form} button[type=submit]")).await;
     until(
-        &c,
+        c,
         10,
         "the adjustment in the ledger",
         "return [...document.querySelectorAll('table.data td')].some(e => e.textContent === 'by boss: apology for the outage')",
@@ -817,7 +914,7 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     let (status, _) = s
         .post(
             "/api/v1/admin/wallet/adjustments",
-            Some(&admin),
+            Some(admin),
             json!({"user_id": anchor_id, "asset": "diamond", "amount": 300, "reason": "test diamonds", "idempotency_key": "dia-1"}),
         )
         .await;
@@ -825,72 +922,84 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     let (status, w) = s
         .post(
             "/api/v1/wallet/withdrawals",
-            Some(&anchor_token),
+            Some(anchor_token),
             json!({"diamonds": 200, "account": "bank 6222", "idempotency_key": "w-1"}),
         )
         .await;
     assert_eq!(status, 201, "{w}");
-    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='withdrawals']").await;
+    click_xpath(c, "//nav[@id='admin-nav']//a[@data-section='withdrawals']").await;
     let w_id = w["withdrawal"]["id"].as_i64().unwrap();
     let w_row = format!("//tr[td[1][normalize-space()='{w_id}']]");
-    click_xpath(&c, &format!("{w_row}//button[normalize-space()='Approve']")).await;
+    click_xpath(c, &format!("{w_row}//button[normalize-space()='Approve']")).await;
     click_xpath(
-        &c,
+        c,
         &format!("{w_row}//button[starts-with(normalize-space(),'Confirm approve')]"),
     )
     .await;
     until(
-        &c,
+        c,
         10,
         "the queue emptied",
         "return document.querySelector('.empty-row') !== null",
     )
     .await;
     let (_, paid) = s
-        .get("/api/v1/admin/withdrawals?state=paid", Some(&admin))
+        .get("/api/v1/admin/withdrawals?state=paid", Some(admin))
         .await;
     assert_eq!(paid["items"][0]["id"], w_id, "{paid}");
+}
 
-    // 8. An announcement from the console reaches the viewer's page at once.
+/// An announcement from the console reaches the viewer's page at once.
+async fn an_announcement_reaches_the_viewer(a: &Client, c: &Client) {
     click_xpath(
-        &c,
+        c,
         "//nav[@id='admin-nav']//a[@data-section='announcements']",
     )
     .await;
-    fill(&c, "input[name=atitle]", "Maintenance tonight").await;
+    fill(c, "input[name=atitle]", "Maintenance tonight").await;
     fill(
-        &c,
+        c,
         "textarea[name=abody]",
         "<b>momo</b> restarts at 02:00 for five minutes.",
     )
     .await;
-    click_xpath(&c, "//button[normalize-space()='Send to everyone']").await;
+    click_xpath(c, "//button[normalize-space()='Send to everyone']").await;
     until(
-        &a,
+        a,
         10,
         "the announcement on A's page",
         "const b = document.getElementById('announcement'); return !b.hidden && b.textContent.includes('<b>momo</b> restarts')",
     )
     .await;
-    shot(&a, "room-announcement-desktop").await;
+    shot(a, "room-announcement-desktop").await;
+}
 
-    // 9. A word added in the console is masked in the room's chat at once.
-    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='words']").await;
-    fill(&c, "#word-input", "spoiler").await;
-    click_xpath(&c, "//button[normalize-space()='Add']").await;
-    until(&c, 10, "the word listed", "return [...document.querySelectorAll('.chip')].some(e => e.textContent.includes('spoiler'))").await;
+/// A word added in the console is masked in the room's chat at once.
+async fn a_word_is_masked_and_a_report_decided(
+    t: &Tour,
+    a: &Client,
+    c: &Client,
+    video_id: Option<i64>,
+) {
+    let s = &t.s;
+    let admin = t.admin.as_str();
+    let anchor_token = t.anchor_token.as_str();
+    click_xpath(c, "//nav[@id='admin-nav']//a[@data-section='words']").await;
+    fill(c, "#word-input", "spoiler").await;
+    click_xpath(c, "//button[normalize-space()='Add']").await;
+    until(c, 10, "the word listed", "return [...document.querySelectorAll('.chip')].some(e => e.textContent.includes('spoiler'))").await;
     assert_eq!(
         js(
-            &c,
+            c,
             "return document.getElementById('admin-view').textContent.includes('null')"
         )
         .await,
         false
     );
-    fill(&a, "#chat-input", "no SPOILER please").await;
-    click(&a, "#chat-send").await;
+    fill(a, "#chat-input", "no SPOILER please").await;
+    click(a, "#chat-send").await;
     until(
-        &a,
+        a,
         10,
         "the masked message",
         "return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].some(e => e.textContent === 'no ******* please')",
@@ -898,15 +1007,15 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
     .await;
 
     // The audit log has it all, with the admin's name.
-    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='audit']").await;
+    click_xpath(c, "//nav[@id='admin-nav']//a[@data-section='audit']").await;
     until(
-        &c,
+        c,
         10,
         "the audit log",
         "return document.querySelectorAll('table.data tbody tr').length >= 4",
     )
     .await;
-    let actions = js(&c, "return [...document.querySelectorAll('table.data tbody tr td:nth-child(3)')].map(e => e.textContent)").await;
+    let actions = js(c, "return [...document.querySelectorAll('table.data tbody tr td:nth-child(3)')].map(e => e.textContent)").await;
     let actions: Vec<&str> = actions
         .as_array()
         .unwrap()
@@ -927,7 +1036,7 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         ],
         "{actions:?}"
     );
-    shot(&c, "admin-audit-desktop").await;
+    shot(c, "admin-audit-desktop").await;
     for (section, name) in [
         ("gifts", "admin-gifts-desktop"),
         ("wallet", "admin-wallet-desktop"),
@@ -935,37 +1044,37 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         ("videos", "admin-videos-desktop"),
     ] {
         click_xpath(
-            &c,
+            c,
             &format!("//nav[@id='admin-nav']//a[@data-section='{section}']"),
         )
         .await;
         until(
-            &c,
+            c,
             10,
             section,
             "return document.querySelector('#admin-view .loading') === null",
         )
         .await;
-        shot(&c, name).await;
+        shot(c, name).await;
     }
     // The moderation queue: a reported video hidden from the console.
-    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='reports']").await;
+    click_xpath(c, "//nav[@id='admin-nav']//a[@data-section='reports']").await;
     match video_id {
         None => {
             until(
-                &c,
+                c,
                 10,
                 "reports not available",
                 "return document.querySelector('.unavailable') !== null",
             )
             .await;
-            shot(&c, "admin-reports-desktop").await;
+            shot(c, "admin-reports-desktop").await;
         }
         Some(id) => {
             let (status, r) = s
                 .post(
                     "/api/v1/reports",
-                    Some(&anchor_token),
+                    Some(anchor_token),
                     json!({"target_kind": "video", "target_id": id, "reason": "spam <script>"}),
                 )
                 .await;
@@ -973,47 +1082,39 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
             c.refresh().await.unwrap();
             let row = format!("//tr[td[1][normalize-space()='{}']]", r["id"]);
             c.wait().for_element(Locator::XPath(&row)).await.unwrap();
-            shot(&c, "admin-reports-desktop").await;
-            click_xpath(&c, &format!("{row}//button[normalize-space()='Hide']")).await;
+            shot(c, "admin-reports-desktop").await;
+            click_xpath(c, &format!("{row}//button[normalize-space()='Hide']")).await;
             click_xpath(
-                &c,
+                c,
                 &format!("{row}//button[starts-with(normalize-space(),'Confirm hide')]"),
             )
             .await;
             until(
-                &c,
+                c,
                 10,
                 "the queue emptied",
                 "return document.querySelector('.empty-row') !== null",
             )
             .await;
-            let (_, v) = s
-                .get("/api/v1/admin/videos?hidden=true", Some(&admin))
-                .await;
+            let (_, v) = s.get("/api/v1/admin/videos?hidden=true", Some(admin)).await;
             assert_eq!(v["items"][0]["id"], id, "{v}");
             let (_, audit) = s
-                .get("/api/v1/admin/audit?action=report", Some(&admin))
+                .get("/api/v1/admin/audit?action=report", Some(admin))
                 .await;
             assert_eq!(audit["items"][0]["action"], "report.resolve", "{audit}");
             assert_eq!(audit["items"][0]["detail"]["action"], "hidden", "{audit}");
         }
     }
-    resize(&c, PHONE).await;
-    click_xpath(&c, "//nav[@id='admin-nav']//a[@data-section='dashboard']").await;
+    resize(c, PHONE).await;
+    click_xpath(c, "//nav[@id='admin-nav']//a[@data-section='dashboard']").await;
     until(
-        &c,
+        c,
         10,
         "the dashboard on a phone",
         "return document.querySelector('#stat-users') !== null",
     )
     .await;
-    shot(&c, "admin-dashboard-phone").await;
-
-    for client in [a, b, c] {
-        client.close().await.unwrap();
-    }
-    drop(driver);
-    s.stop().await;
+    shot(c, "admin-dashboard-phone").await;
 }
 
 #[tokio::test]
