@@ -63,10 +63,7 @@ impl Outputs {
         let Some(signing) = &self.signing else {
             return Ok(());
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = kit::time::now_secs();
         signing
             .check(room, query.unwrap_or(""), now)
             .map_err(|refusal| {

@@ -376,10 +376,7 @@ impl Connection {
             return Ok(());
         }
         if let Some(signing) = &self.config.play_signing {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
+            let now = kit::time::now_secs();
             if let Err(refusal) = signing.check(room, query, now) {
                 metrics::counter!("media_play_refused_total").increment(1);
                 self.session
