@@ -207,6 +207,40 @@ async fn bad_tokens_silence_and_garbage_are_refused_and_the_gateway_serves_on() 
 }
 
 #[tokio::test]
+async fn heartbeats_keep_a_connection_open_and_silence_closes_it() {
+    let s = common::TestServer::start_with(common::Backend::Sqlite, |c| {
+        c.chat.heartbeat_timeout_secs = 5
+    })
+    .await;
+    let u = s.register("beating").await;
+    let mut ws = signed_in(&s, &u.token, None).await;
+    // Heartbeats every two seconds carry the connection past the 5 s timeout.
+    for seq in 1..=4 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        send(&mut ws, json!({"op": 2, "seq": seq})).await;
+        assert_eq!(expect_op(&mut ws, 3).await["seq"], seq);
+    }
+    // Then silence: closed about five seconds after the last heartbeat, not before.
+    let quiet = std::time::Instant::now();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("closed within 10 s of silence");
+        match frame {
+            Some(Ok(Message::Text(t))) => panic!("nothing but the close is sent: {t}"),
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+            Some(Ok(_)) => continue,
+        }
+    }
+    let after = quiet.elapsed();
+    assert!(
+        after >= Duration::from_secs(4) && after < Duration::from_secs(9),
+        "closed {after:?} after the last heartbeat"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn the_push_api_reaches_users_rooms_and_everyone_for_operators_only() {
     let s = common::TestServer::start_with(common::Backend::Sqlite, |c| {
         c.chat.service_token = Some("service-secret".into());

@@ -112,6 +112,8 @@ pub async fn serve(
         sink,
         reader,
         limits,
+        timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+        armed: None,
     };
     let ending = conn.run(&mut session).await;
     if let Some(id) = conn.host.id {
@@ -132,6 +134,12 @@ struct Conn {
     sink: Sink,
     reader: Reader,
     limits: proto::Limits,
+    /// The session's deadline as a timer kept across waits and moved only when the
+    /// deadline moves: a wake-up to flush a room's messages does not register a new
+    /// timer.
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// The deadline `timer` is set to; `None`: no deadline (the timer is ignored).
+    armed: Option<std::time::Instant>,
 }
 
 impl Conn {
@@ -175,6 +183,13 @@ impl Conn {
     async fn wait(&mut self, session: &mut Session) -> Option<Ending> {
         let open = session.is_open();
         let deadline = session.poll_timeout();
+        if deadline != self.armed {
+            if let Some(d) = deadline {
+                self.timer.as_mut().reset(tokio::time::Instant::from_std(d));
+            }
+            self.armed = deadline;
+        }
+        let timed = self.armed.is_some();
         tokio::select! {
             more = read_more(&self.sink, &mut self.reader) => {
                 if more {
@@ -183,7 +198,7 @@ impl Conn {
                     session.handle_peer_closed();
                 }
             }
-            _ = until(deadline) => session.handle_timeout(now()),
+            _ = self.timer.as_mut(), if timed => session.handle_timeout(now()),
             _ = self.sink.wanted(), if open => {
                 if let Err(e) = self.flush().await {
                     return Some(Ending::write_failed(e));
@@ -264,14 +279,6 @@ impl Conn {
                 "the client does not read".into(),
             )),
         }
-    }
-}
-
-/// Resolves at `deadline`; never without one.
-async fn until(deadline: Option<std::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
-        None => std::future::pending().await,
     }
 }
 
