@@ -12,6 +12,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod notices;
 pub mod people;
 
 pub use auth::{Admin, Auth, MaybeAuth, Role};

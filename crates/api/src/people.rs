@@ -1,7 +1,8 @@
-//! What a context may ask the identity context, and tell it, without knowing its insides:
-//! who is calling, whether one user follows another, whether a user exists, and a notice
-//! for someone's inbox. The shell implements [`People`] with the identity context and
-//! gives every context's state a [`Directory`] to it.
+//! What a context may ask the identity context without knowing its insides: who is
+//! calling, whether one user follows another, whether a user exists. (A notice for
+//! someone's inbox is not asked for here but with a durable request: [`crate::notices`].)
+//! The shell implements [`People`] with the identity context and gives every context's
+//! state a [`Directory`] to it.
 
 use std::fmt;
 use std::ops::Deref;
@@ -34,8 +35,6 @@ pub trait People: Send + Sync + 'static {
     fn blocks(&self, blocker: i64, blocked: i64) -> BoxFuture<'_, Result<bool>>;
     /// `Ok` when user `id` exists; 404 `user_not_found` otherwise.
     fn ensure_exists(&self, id: i64) -> BoxFuture<'_, Result<()>>;
-    /// Puts `n` into `user`'s inbox (persisted first) and pushes it to their sockets.
-    fn notify(&self, user: i64, n: Notification) -> BoxFuture<'_, Result<()>>;
 }
 
 /// A user as the other contexts show them: a name and a picture.

@@ -12,6 +12,7 @@
 //! | `videos.purge` | when a video is deleted | remove its files from storage |
 //! | `videos.process` | when a video is uploaded or a live session recorded | probe, cover, playable MP4 |
 //! | `web.prune_sessions` | every hour | drop web sessions a day after they expired or ended |
+//! | `notices.deliver` | when a context asks for a notice | store it in the inbox, once, and push it |
 
 use std::time::Duration;
 
@@ -42,6 +43,7 @@ pub fn worker(state: &AppState) -> Worker {
     let s7 = state.clone();
     let s8 = state.clone();
     let s9 = state.clone();
+    let s10 = state.clone();
     Worker::new(state.jobs().clone(), WorkerConfig::default())
         .handle(CLOSE_ORDER, move |job: JobContext| {
             let state = s1.clone();
@@ -118,6 +120,10 @@ pub fn worker(state: &AppState) -> Worker {
                     .map_err(failed)?;
                 Ok::<(), JobError>(())
             }
+        })
+        .handle(api::notices::DELIVER, move |job: JobContext| {
+            let state = s10.clone();
+            async move { identity::notifications::deliver::run_job(state.identity(), &job).await }
         })
         .every(
             "web.prune_sessions",

@@ -144,8 +144,9 @@ pub async fn live_comment(state: &VideosState, id: i64, viewer: Viewer) -> Resul
     Ok(c)
 }
 
-/// Inserts a comment (a reply when `parent` is given, answering `reply_to`) and moves
-/// the counts, in one transaction. Returns the new comment's id.
+/// Inserts a comment (a reply when `parent` is given, answering `reply_to`), moves the
+/// counts and asks for `notice` (with the new comment's id as `comment_id` in its
+/// payload), in one transaction. Returns the new comment's id.
 pub async fn insert_comment(
     state: &VideosState,
     video: i64,
@@ -153,6 +154,7 @@ pub async fn insert_comment(
     parent: Option<i64>,
     reply_to: Option<i64>,
     body: &str,
+    notice: Option<Notice>,
 ) -> Result<i64> {
     let mut tx = state.store().begin().await?;
     let id: i64 = sqlx::query_scalar(
@@ -175,30 +177,30 @@ pub async fn insert_comment(
             .await?;
     }
     bump(&mut tx, video, Counter::Comments, 1).await?;
+    let notice = notice.filter(|n| n.to != user);
+    if let Some(mut n) = notice.clone() {
+        n.payload["comment_id"] = id.into();
+        let request = Notification {
+            kind: n.kind,
+            actor_id: Some(user),
+            payload: n.payload,
+        };
+        api::notices::request_in(state.jobs(), &mut tx, n.to, request).await?;
+    }
     tx.commit().await?;
+    if notice.is_some() {
+        state.jobs().wake();
+    }
     Ok(id)
 }
 
-/// Puts a notice in `to`'s inbox, unless `to` is the actor; failures are logged, the
-/// comment stands.
-pub async fn notice(
-    state: &VideosState,
-    to: i64,
-    actor: i64,
-    kind: NotificationKind,
-    payload: serde_json::Value,
-) {
-    if to == actor {
-        return;
-    }
-    let n = Notification {
-        kind,
-        actor_id: Some(actor),
-        payload,
-    };
-    if let Err(e) = state.directory().notify(to, n).await {
-        tracing::error!(user = to, kind = kind.as_str(), "comment notification: {e}");
-    }
+/// The notice a new comment asks for: `kind` to user `to` (nothing when `to` is the
+/// commenter), with `payload` and the comment's id.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub to: i64,
+    pub kind: NotificationKind,
+    pub payload: serde_json::Value,
 }
 
 /// The start of a comment, for notices.
@@ -328,15 +330,12 @@ pub async fn post_comment(
     if blocked_either_way(state.store().pool(), auth.user_id, video.author_id).await? {
         return Err(VideoError::Blocked.into());
     }
-    let cid = insert_comment(&state, id, auth.user_id, None, None, &body).await?;
-    notice(
-        &state,
-        video.author_id,
-        auth.user_id,
-        NotificationKind::VideoComment,
-        serde_json::json!({"video_id": id, "comment_id": cid, "excerpt": excerpt(&body)}),
-    )
-    .await;
+    let notice = Notice {
+        to: video.author_id,
+        kind: NotificationKind::VideoComment,
+        payload: serde_json::json!({"video_id": id, "excerpt": excerpt(&body)}),
+    };
+    let cid = insert_comment(&state, id, auth.user_id, None, None, &body, Some(notice)).await?;
     let c = load_comment(&state, cid, auth.user_id).await?;
     Ok((StatusCode::CREATED, Json(c.into())))
 }

@@ -13,6 +13,7 @@ use api::http::{Auth, IdPath};
 const FAVORITES: MarkKind = MarkKind {
     table: "video_favorites",
     counter: Counter::Favorites,
+    notice: None,
 };
 
 #[utoipa::path(

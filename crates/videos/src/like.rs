@@ -5,6 +5,7 @@
 //!
 //! The author is notified of a new like once per liker and video while this node
 //! remembers it (a day), so liking, unliking and liking again does not flood the inbox.
+//! The notice is asked for in the like's transaction ([`api::notices::request_in`]).
 
 use axum::extract::State;
 use axum::Json;
@@ -32,15 +33,19 @@ pub struct Mark {
 pub(crate) struct MarkKind {
     pub table: &'static str,
     pub counter: Counter,
+    /// The notice the author gets of a new mark, if any.
+    pub notice: Option<NotificationKind>,
 }
 
 pub(crate) const LIKES: MarkKind = MarkKind {
     table: "video_likes",
     counter: Counter::Likes,
+    notice: Some(NotificationKind::VideoLike),
 };
 
-/// Puts (`on`) or removes the caller's mark on video `id`. Returns the video as read
-/// before, the new counts, and whether anything changed.
+/// Puts (`on`) or removes the caller's mark on video `id`, and asks for the author's
+/// notice of a new mark (see the module's note). Returns the video as read before, the
+/// new counts, and whether anything changed.
 pub(crate) async fn set_mark(
     state: &VideosState,
     auth: &Auth,
@@ -85,7 +90,25 @@ pub(crate) async fn set_mark(
             mark.favorite_count = c.favorite_count;
         }
     }
+    let notice = match kind.notice {
+        Some(notice) if on && changed > 0 && row.author_id != auth.user_id => state
+            .video_runtime()
+            .first_notice(notice, auth.user_id, id)
+            .then_some(notice),
+        _ => None,
+    };
+    if let Some(notice) = notice {
+        let n = Notification {
+            kind: notice,
+            actor_id: Some(auth.user_id),
+            payload: serde_json::json!({ "video_id": id, "title": row.title }),
+        };
+        api::notices::request_in(state.jobs(), &mut tx, row.author_id, n).await?;
+    }
     tx.commit().await?;
+    if notice.is_some() {
+        state.jobs().wake();
+    }
     Ok((row, mark, changed > 0))
 }
 
@@ -105,23 +128,7 @@ pub async fn like(
     auth: Auth,
     IdPath(id): IdPath,
 ) -> Result<Json<Mark>> {
-    let (row, mark, added) = set_mark(&state, &auth, id, LIKES, true).await?;
-    if added
-        && row.author_id != auth.user_id
-        && state
-            .video_runtime()
-            .first_notice(NotificationKind::VideoLike, auth.user_id, id)
-    {
-        let n = Notification {
-            kind: NotificationKind::VideoLike,
-            actor_id: Some(auth.user_id),
-            payload: serde_json::json!({ "video_id": id, "title": row.title }),
-        };
-        // The like stands even if the notice cannot be stored.
-        if let Err(e) = state.directory().notify(row.author_id, n).await {
-            tracing::error!(video = id, "like notification: {e}");
-        }
-    }
+    let (_, mark, _) = set_mark(&state, &auth, id, LIKES, true).await?;
     Ok(Json(mark))
 }
 

@@ -9,8 +9,8 @@ use axum::Json;
 
 use crate::access::{blocked_either_way, visible, Viewer};
 use crate::comments::{
-    check_body, comment_page, excerpt, insert_comment, live_comment, load_comment, notice,
-    CommentQuery, CommentView, NewComment,
+    check_body, comment_page, excerpt, insert_comment, live_comment, load_comment, CommentQuery,
+    CommentView, NewComment, Notice,
 };
 use crate::errors::VideoError;
 use crate::VideosState;
@@ -53,6 +53,13 @@ pub async fn post_reply(
             .into());
     }
     let parent = target.parent_id.unwrap_or(target.id);
+    let notice = Notice {
+        to: target.user_id,
+        kind: NotificationKind::CommentReply,
+        payload: serde_json::json!({
+            "video_id": video.id, "parent_id": parent, "excerpt": excerpt(&body),
+        }),
+    };
     let rid = insert_comment(
         &state,
         video.id,
@@ -60,19 +67,9 @@ pub async fn post_reply(
         Some(parent),
         Some(target.user_id),
         &body,
+        Some(notice),
     )
     .await?;
-    notice(
-        &state,
-        target.user_id,
-        auth.user_id,
-        NotificationKind::CommentReply,
-        serde_json::json!({
-            "video_id": video.id, "comment_id": rid, "parent_id": parent,
-            "excerpt": excerpt(&body),
-        }),
-    )
-    .await;
     let c = load_comment(&state, rid, auth.user_id).await?;
     Ok((StatusCode::CREATED, Json(c.into())))
 }

@@ -10,7 +10,7 @@
 //! is the account's role now, not the one written in the token.
 
 use api::people::People;
-use api::{Auth, Notification, Profile, Role};
+use api::{Auth, Profile, Role};
 use axum::http::{header, request::Parts};
 use futures::future::BoxFuture;
 use kit::ApiError;
@@ -144,14 +144,5 @@ impl People for IdentityRef {
         Box::pin(
             async move { crate::users::ensure_exists(&self.upgrade().ok_or_else(gone)?, id).await },
         )
-    }
-
-    fn notify(&self, user: i64, n: Notification) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            let state = self.upgrade().ok_or_else(gone)?;
-            crate::notifications::notify(&state, user, n)
-                .await
-                .map(|_| ())
-        })
     }
 }

@@ -2,14 +2,16 @@
 //! anything is pushed; new follower, gift received, a followed anchor went live, operator
 //! announcements.
 //!
-//! Other use cases call [`notify`], [`notify_many`] (fan-outs) and
-//! [`notify_followers_live`]. Connected users get each notification at once as an op 25
+//! Identity's own use cases call [`notify`], [`notify_many`] (fan-outs) and
+//! [`notify_followers_live`]; the other contexts ask with a durable request
+//! ([`api::notices`]) that the `notices.deliver` job stores once ([`deliver`]). Connected users get each notification at once as an op 25
 //! push; everyone catches up with `GET /api/v1/notifications?after_seq=N` or the socket's
 //! op 26, and reports reading with `POST /api/v1/notifications/read` or op 28.
 //! Announcements are stored once and copied into each inbox when it is next read
 //! ([`announcements`]).
 
 pub mod announcements;
+pub mod deliver;
 pub mod events;
 pub mod followers_live;
 pub mod inbox;

@@ -30,8 +30,44 @@ pub async fn notify(
     user_id: i64,
     n: Notification,
 ) -> Result<Option<NotificationView>> {
-    let stored = notify_inner(state, &[user_id], &n).await?;
+    let stored = notify_inner(state, &[user_id], &n, None).await?;
     Ok(stored.first().map(|(_, view)| view.clone()))
+}
+
+/// What [`notify_once`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Once {
+    Stored,
+    /// A notification with this key was stored before: nothing was done.
+    AlreadyStored,
+    /// There is no such user.
+    NoUser,
+}
+
+/// Like [`notify`], but at most once per `key` and user: a request delivered twice (a
+/// job run again after its worker died) stores and pushes the notice once.
+pub async fn notify_once(
+    state: &IdentityState,
+    user_id: i64,
+    n: Notification,
+    key: &str,
+) -> Result<Once> {
+    let seen: Option<i64> =
+        sqlx::query_scalar("SELECT seq FROM notifications WHERE user_id = $1 AND dedupe_key = $2")
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(state.store().pool())
+            .await?;
+    if seen.is_some() {
+        return Ok(Once::AlreadyStored);
+    }
+    match notify_inner(state, &[user_id], &n, Some(key)).await {
+        Ok(stored) if stored.is_empty() => Ok(Once::NoUser),
+        Ok(_) => Ok(Once::Stored),
+        // Another run stored it between the look and the insert.
+        Err(api::Error::Db(e)) if store::is_unique_violation(&e) => Ok(Once::AlreadyStored),
+        Err(e) => Err(e),
+    }
 }
 
 /// Stores `n` in the inbox of each of `user_ids` (repeats and unknown users are
@@ -41,13 +77,14 @@ pub async fn notify_many(
     user_ids: &[i64],
     n: Notification,
 ) -> Result<usize> {
-    Ok(notify_inner(state, user_ids, &n).await?.len())
+    Ok(notify_inner(state, user_ids, &n, None).await?.len())
 }
 
 async fn notify_inner(
     state: &IdentityState,
     user_ids: &[i64],
     n: &Notification,
+    key: Option<&str>,
 ) -> Result<Vec<(i64, NotificationView)>> {
     let mut users = user_ids.to_vec();
     // Ascending order everywhere: concurrent fan-outs lock inbox rows in the same order.
@@ -57,7 +94,7 @@ async fn notify_inner(
     let payload = n.payload.to_string();
     let mut seqs = Vec::with_capacity(users.len());
     for batch in users.chunks(BATCH) {
-        seqs.extend(store_batch(state, batch, n, &payload, now).await?);
+        seqs.extend(store_batch(state, batch, n, key, &payload, now).await?);
     }
     push(state, &seqs, n, &payload, now).await;
     metrics::counter!("notifications_total", "kind" => n.kind.as_str())
@@ -78,11 +115,13 @@ async fn notify_inner(
 }
 
 /// One transaction: every user in `batch` (sorted, distinct) gets the next sequence
-/// number of their inbox and the notification row. Returns `(user, seq)` pairs.
+/// number of their inbox and the notification row (with `key`, if given). Returns
+/// `(user, seq)` pairs.
 async fn store_batch(
     state: &IdentityState,
     batch: &[i64],
     n: &Notification,
+    key: Option<&str>,
     payload: &str,
     now: i64,
 ) -> Result<Vec<(i64, i64)>> {
@@ -127,20 +166,21 @@ async fn store_batch(
         if seqs.is_empty() {
             continue;
         }
-        // $1–$4 are the same for every row; each row adds its user and seq.
+        // $1–$5 are the same for every row; each row adds its user and seq.
         let rows = (0..seqs.len())
-            .map(|i| format!("(${}, ${}, $1, $2, $3, $4)", 5 + 2 * i, 6 + 2 * i))
+            .map(|i| format!("(${}, ${}, $1, $2, $3, $4, $5)", 6 + 2 * i, 7 + 2 * i))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "INSERT INTO notifications (user_id, seq, kind, actor_id, payload, created_at) \
-             VALUES {rows}"
+            "INSERT INTO notifications \
+             (user_id, seq, kind, actor_id, payload, created_at, dedupe_key) VALUES {rows}"
         );
         let mut q = sqlx::query(&sql)
             .bind(n.kind.as_str())
             .bind(n.actor_id)
             .bind(payload)
-            .bind(now);
+            .bind(now)
+            .bind(key);
         for (user, seq) in &seqs {
             q = q.bind(*user).bind(*seq);
         }

@@ -2,8 +2,10 @@
 //! are added up per (anchor, sender, gift) as they are sent, and each sum becomes one
 //! `gift` notification when [`run`] flushes, once a second — so a fan sending a hundred
 //! roses in a second makes one notice of a hundred roses, and a gift storm costs the
-//! database a bounded number of writes. Sums not yet flushed when the process dies are
-//! lost; the gifts themselves and the anchor's diamonds are not (they are in the ledger).
+//! database a bounded number of writes. Each notice is asked for with a durable request
+//! ([`api::notices`]), stored by the identity context. Sums not yet flushed when the
+//! process dies are lost; the gifts themselves and the anchor's diamonds are not (they
+//! are in the ledger).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -78,8 +80,8 @@ pub async fn flush(state: &LiveState) {
                 "diamonds": sum.diamonds,
             }),
         };
-        if let Err(e) = state.directory().notify(anchor, n).await {
-            tracing::warn!(anchor, "cannot store a gift notice: {e}");
+        if let Err(e) = api::notices::request(state.jobs(), anchor, n).await {
+            tracing::warn!(anchor, "cannot ask for a gift notice: {e}");
         }
     }
 }

@@ -476,3 +476,54 @@ async fn going_live_notifies_followers_once_per_session() {
         state.store().close().await;
     });
 }
+
+/// A notice request (`notices.deliver`) whose job runs twice, as when a worker dies after
+/// storing it, leaves one notice; a request written by a newer momo waits for a node
+/// that can read it.
+#[tokio::test]
+async fn a_notice_request_run_twice_is_stored_once() {
+    each_backend!(|s| {
+        let state = s.app_state().await;
+        let alice = s.register("alice").await;
+        let bob = s.register("bob").await;
+        let request = api::notices::NoticeRequest::new(
+            alice.id,
+            api::Notification {
+                kind: api::NotificationKind::VideoLike,
+                actor_id: Some(bob.id),
+                payload: json!({"video_id": 7, "title": "美食"}),
+            },
+        );
+        let job = |payload: Value| jobs::JobContext {
+            id: 4_242,
+            kind: api::notices::DELIVER.into(),
+            payload,
+            attempt: 1,
+            max_attempts: 10,
+            unique_key: None,
+            queue: state.jobs().clone(),
+        };
+        let payload = serde_json::to_value(&request).unwrap();
+        for _ in 0..2 {
+            app::notifications::deliver::run_job(state.identity(), &job(payload.clone()))
+                .await
+                .unwrap_or_else(|e| panic!("delivered: {}", e.message()));
+        }
+        let (_, inbox) = s
+            .get("/api/v1/notifications?after_seq=0", Some(&alice.token))
+            .await;
+        let items = inbox["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{inbox}");
+        assert_eq!(items[0]["kind"], "video_like");
+        assert_eq!(items[0]["payload"]["title"], "美食");
+
+        let mut newer = payload.clone();
+        newer["v"] = json!(api::notices::VERSION + 1);
+        let Err(e) = app::notifications::deliver::run_job(state.identity(), &job(newer)).await
+        else {
+            panic!("a newer request is not stored by this node");
+        };
+        assert!(e.deferred().is_some(), "{}", e.message());
+        state.store().close().await;
+    });
+}

@@ -18,7 +18,9 @@ async fn video(s: &common::TestServer, id: i64, token: Option<&str>) -> Value {
     v
 }
 
-async fn notices(s: &common::TestServer, token: &str) -> Vec<Value> {
+/// The caller's inbox, once every notice asked for so far has been delivered.
+async fn notices(s: &common::TestServer, state: &app::AppState, token: &str) -> Vec<Value> {
+    common::notices_delivered(state).await;
     let (status, page) = s
         .get("/api/v1/notifications?after_seq=0", Some(token))
         .await;
@@ -74,7 +76,7 @@ async fn likes_and_favourites_are_idempotent_and_counted_once() {
             call(&s, Method::POST, &like, &fan.token).await;
         }
         call(&s, Method::POST, &like, &author.token).await;
-        let n = notices(&s, &author.token).await;
+        let n = notices(&s, &state, &author.token).await;
         assert_eq!(kinds(&n), ["video_like"], "{n:?}");
         assert_eq!(n[0]["actor_id"], fan.id);
         assert_eq!(n[0]["payload"]["video_id"], id);
@@ -327,11 +329,17 @@ async fn comments_replies_and_their_counts() {
         // The notices: the author of the video for each comment by someone else, the
         // one answered for each reply.
         assert_eq!(
-            kinds(&notices(&s, &author.token).await),
+            kinds(&notices(&s, &state, &author.token).await),
             ["video_comment"; 3]
         );
-        assert_eq!(kinds(&notices(&s, &alice.token).await), ["comment_reply"]);
-        assert_eq!(kinds(&notices(&s, &bob.token).await), ["comment_reply"]);
+        assert_eq!(
+            kinds(&notices(&s, &state, &alice.token).await),
+            ["comment_reply"]
+        );
+        assert_eq!(
+            kinds(&notices(&s, &state, &bob.token).await),
+            ["comment_reply"]
+        );
         state.store().close().await;
     });
 }

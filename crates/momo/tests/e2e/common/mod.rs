@@ -330,3 +330,22 @@ pub async fn drop_database(url: &str, name: &str) {
             .await;
     }
 }
+
+/// Waits until no notice request (a `notices.deliver` job) is waiting or running: the notices
+/// asked for so far are in their inboxes (or failed for good).
+pub async fn notices_delivered(state: &app::AppState) {
+    for _ in 0..500 {
+        let pending: i64 = store::sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state IN ('queued', 'running')",
+        )
+        .bind("notices.deliver")
+        .fetch_one(state.store().pool())
+        .await
+        .expect("count notice requests");
+        if pending == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("notice requests still pending after 10 s");
+}
