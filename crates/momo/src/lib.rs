@@ -8,5 +8,6 @@ pub mod config;
 pub mod http_server;
 pub mod secrets;
 pub mod serve;
+pub mod welcome;
 
 pub use config::Config;

@@ -1,6 +1,7 @@
 //! `momo`: the command line. Parses flags, sets up logging and hands over to the
 //! library (`momo::serve`) or to the app's admin functions.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -62,6 +63,12 @@ enum AdminCommand {
 struct ServeArgs {
     #[command(flatten)]
     common: Common,
+    /// HTTP listen address [default: 0.0.0.0:8080; env: MOMO_HTTP].
+    #[arg(long, value_name = "ADDR")]
+    http: Option<String>,
+    /// RTMP listen address, for the live media server [default: 0.0.0.0:1935; env: MOMO_RTMP].
+    #[arg(long, value_name = "ADDR")]
+    rtmp: Option<String>,
     /// Also serve chat over goim's plain-TCP transport, for native goim clients, on this
     /// address [default: off; env: MOMO_CHAT__TCP].
     #[arg(long, value_name = "ADDR")]
@@ -77,12 +84,6 @@ struct Common {
     /// Directory for the database, secrets and media [default: ./data; env: MOMO_DATA_DIR].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// HTTP listen address [default: 0.0.0.0:8080; env: MOMO_HTTP].
-    #[arg(long, value_name = "ADDR")]
-    http: Option<String>,
-    /// RTMP listen address, for the live media server [default: 0.0.0.0:1935; env: MOMO_RTMP].
-    #[arg(long, value_name = "ADDR")]
-    rtmp: Option<String>,
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: DATA_DIR/momo.db;
     /// env: MOMO_DATABASE_URL].
     #[arg(long, value_name = "URL")]
@@ -93,14 +94,17 @@ struct Common {
 }
 
 impl Common {
-    fn load(&self, chat_tcp: Option<&str>) -> anyhow::Result<Config> {
+    /// The configuration, with `serve`'s own flags when it is `serve`.
+    fn load(&self, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
         let overrides = Overrides {
-            chat: chat_tcp.map(|tcp| momo::config::ChatOverrides {
-                tcp: Some(tcp.to_owned()),
-            }),
+            chat: serve
+                .and_then(|s| s.chat_tcp.as_ref())
+                .map(|tcp| momo::config::ChatOverrides {
+                    tcp: Some(tcp.to_owned()),
+                }),
             data_dir: self.data_dir.clone(),
-            http: self.http.clone(),
-            rtmp: self.rtmp.clone(),
+            http: serve.and_then(|s| s.http.clone()),
+            rtmp: serve.and_then(|s| s.rtmp.clone()),
             database_url: self.database_url.clone(),
             log_format: self.log_format,
         };
@@ -112,8 +116,12 @@ fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log_level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour only for a person at a terminal: a log sent to a file or a collector gets
+    // plain text (and NO_COLOR is honoured).
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().init(),
@@ -123,14 +131,14 @@ fn init_logging(config: &Config) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (common, chat_tcp) = match &cli.command {
-        Command::Serve(s) => (&s.common, s.chat_tcp.as_deref()),
+    let (common, serve) = match &cli.command {
+        Command::Serve(s) => (&s.common, Some(s)),
         Command::Migrate(c) => (c, None),
         Command::Admin {
             command: AdminCommand::Create { common, .. },
         } => (common, None),
     };
-    let config = match common.load(chat_tcp) {
+    let config = match common.load(serve) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("momo: bad configuration: {e:#}");
@@ -175,6 +183,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     ..
                 },
         } => {
+            momo::welcome::ensure_existing_data(&config)?;
             let state = momo::serve::open(&config).await?;
             let result = app::accounts::create_admin::create_admin(
                 state.identity(),
@@ -186,7 +195,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             state.store().close().await;
             match result {
                 Ok(id) => {
-                    println!("created admin {username} (id {id})");
+                    println!(
+                        "created admin {username} (id {id}) in {}",
+                        momo::welcome::describe_database(&config)
+                    );
                     Ok(())
                 }
                 Err(e) => {

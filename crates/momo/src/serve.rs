@@ -107,6 +107,7 @@ pub async fn start(
     config.app.live.rtmp_port = rtmp_addr.port();
     let bus: std::sync::Arc<dyn bus::Bus> = std::sync::Arc::new(bus::InProcess::new());
     let state = open_on(&config, bus.clone()).await?;
+    let welcome = state.clone();
     for warning in app::ops::health::unsafe_settings(&config.app) {
         tracing::warn!("UNSAFE SETTING: {warning}");
     }
@@ -266,6 +267,7 @@ pub async fn start(
     if let Some(addr) = chat_tcp_addr {
         tracing::info!("chat (goim over TCP) listening on {addr}");
     }
+    crate::welcome::log_where_to_go(&welcome, &config, http_addr).await;
     Ok(Running {
         http_addr,
         rtmp_addr,
@@ -304,7 +306,7 @@ fn keep_private(db: &std::path::Path) {
 }
 
 /// The URL without its password, for logs and errors.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];

@@ -36,3 +36,14 @@ pub async fn create_admin(
     .await?;
     Ok(row.id)
 }
+
+/// Whether any active account has the admin role (the start log says how to make the
+/// first one while there is none).
+pub async fn any_admin(state: &IdentityState) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE role = 'admin' AND status = 'active' LIMIT 1",
+    )
+    .fetch_optional(state.store().pool())
+    .await?;
+    Ok(found.is_some())
+}

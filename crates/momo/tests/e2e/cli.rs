@@ -43,6 +43,13 @@ fn help_names_every_command_and_flag() {
         text.contains("--username") && text.contains("--password"),
         "{text}"
     );
+    // Listen addresses mean nothing to a command that serves nothing.
+    for flag in ["--http", "--rtmp", "--chat-tcp"] {
+        assert!(
+            !text.contains(flag),
+            "admin create --help offers {flag}:\n{text}"
+        );
+    }
     let out = momo(&["frobnicate"]);
     assert!(!out.status.success());
 }
@@ -105,6 +112,106 @@ fn migrate_and_admin_create_work_and_refuse_bad_input() {
     let out = momo(&["serve", "--config", "/no/such/momo.toml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+/// `admin create` run away from the server's data refuses to make a database of its
+/// own in `./data` there, and says where it looked.
+#[test]
+fn admin_create_does_not_make_a_database_where_serve_keeps_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "boss",
+            "--password",
+            "very-secret",
+        ])
+        .current_dir(dir.path())
+        .env_remove("MOMO_DATABASE_URL")
+        .env_remove("MOMO_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("there is no momo database at"), "{err}");
+    assert!(err.contains("--data-dir"), "{err}");
+    assert!(!dir.path().join("data").exists(), "made ./data anyway");
+}
+
+/// A fresh node says where its site, console and API reference are and how to make the
+/// first admin, in plain text when its log is not a terminal; once there is an admin it
+/// stops asking.
+#[test]
+fn a_fresh_node_says_where_to_go_and_how_to_make_an_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("node data");
+    let d = d.to_str().unwrap();
+    let start_log = |d: &str| {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--data-dir", d, "--log-format", "text"])
+            .env("MOMO_HTTP", "127.0.0.1:0")
+            .env("MOMO_RTMP", "127.0.0.1:0")
+            .env_remove("MOMO_DATABASE_URL")
+            .env_remove("NO_COLOR")
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut log = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let Some(Ok(line)) = lines.next() else { break };
+            // The reference is the last of what a node says at start.
+            let done = line.contains("API reference:");
+            log.push(line);
+            if done {
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        log.join("\n")
+    };
+    let log = start_log(d);
+    assert!(!log.contains('\x1b'), "colour codes in a piped log:\n{log}");
+    for want in [
+        "viewer site: http://localhost:",
+        "operators' console: http://localhost:",
+    ] {
+        assert!(log.contains(want), "no {want:?} in\n{log}");
+    }
+    assert!(log.contains("/api/docs/"), "{log}");
+    assert!(log.contains("no admin yet"), "{log}");
+    // The command shown names this data dir, quoted for the shell.
+    assert!(
+        log.contains(&format!("--data-dir '{d}' --username admin")),
+        "{log}"
+    );
+
+    let out = momo(&[
+        "admin",
+        "create",
+        "--data-dir",
+        d,
+        "--username",
+        "boss",
+        "--password",
+        "very-secret",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("momo.db"), "says which database: {said}");
+    let log = start_log(d);
+    assert!(log.contains("viewer site"), "{log}");
+    assert!(!log.contains("no admin yet"), "{log}");
 }
 
 #[tokio::test]
