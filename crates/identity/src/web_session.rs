@@ -128,14 +128,25 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// What a page learns about its visitor.
+/// What a page learns about its visitor: all three are null for a visitor without a
+/// live session (a guest, or a session that ended).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WebSession {
-    pub user: UserView,
+    pub user: Option<UserView>,
     /// Repeat in `X-CSRF-Token` on every state-changing request.
-    pub csrf_token: String,
+    pub csrf_token: Option<String>,
     /// A short-lived access token, for the chat socket's auth packet.
-    pub access_token: String,
+    pub access_token: Option<String>,
+}
+
+impl WebSession {
+    fn guest() -> WebSession {
+        WebSession {
+            user: None,
+            csrf_token: None,
+            access_token: None,
+        }
+    }
 }
 
 async fn describe(state: &IdentityState, s: &CookieSession) -> Result<WebSession> {
@@ -144,9 +155,9 @@ async fn describe(state: &IdentityState, s: &CookieSession) -> Result<WebSession
         .await?
         .map_or(0, |st| st.token_gen);
     Ok(WebSession {
-        user: UserView::new(row, s.user_id),
-        csrf_token: s.csrf(),
-        access_token: state.tokens().issue(s.user_id, s.role, gen)?,
+        user: Some(UserView::new(row, s.user_id)),
+        csrf_token: Some(s.csrf()),
+        access_token: Some(state.tokens().issue(s.user_id, s.role, gen)?),
     })
 }
 
@@ -228,19 +239,18 @@ pub async fn sign_in(
     path = "/api/v1/web/session",
     tag = "auth",
     responses(
-        (status = 200, description = "The signed-in visitor, with a CSRF token and a fresh access token", body = WebSession),
-        (status = 401, description = "No live session cookie (`no_session`)", body = kit::error::ErrorBody),
+        (status = 200, description = "The signed-in visitor, with a CSRF token and a fresh access token; all null for a guest (no live session cookie): a page asks on every load, and a guest is not an error", body = WebSession),
     )
 )]
-/// Who the session cookie belongs to.
+/// Who the session cookie belongs to, if anyone.
 pub async fn current(
     State(state): State<IdentityState>,
     headers: HeaderMap,
 ) -> Result<Json<WebSession>> {
-    let session = from_headers(&state, &headers)
-        .await?
-        .ok_or_else(no_session)?;
-    Ok(Json(describe(&state, &session).await?))
+    match from_headers(&state, &headers).await? {
+        Some(session) => Ok(Json(describe(&state, &session).await?)),
+        None => Ok(Json(WebSession::guest())),
+    }
 }
 
 fn no_session() -> ApiError {

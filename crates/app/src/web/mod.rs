@@ -43,4 +43,5 @@ pub fn page_routes() -> Router<AppState> {
         .route("/admin", get(pages::admin))
         .route("/admin/{*section}", get(pages::admin))
         .route("/assets/{*path}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
 }

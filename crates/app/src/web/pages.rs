@@ -202,3 +202,16 @@ const SIGN_IN_FIRST: &str = r#"<main class="narrow center-card"><div class="card
 const UNAVAILABLE: &str = r#"<main class="narrow center-card"><div class="card">
 <h1>Try again soon</h1><p class="muted">momo cannot read its database right now.</p>
 </div></main>"#;
+
+/// A page nobody serves: 404, with the site's header and a way back.
+pub async fn not_found() -> Response {
+    let main = r#"<main class="narrow notfound">
+  <h1>Page not found</h1>
+  <p>There is nothing at this address. It may have moved, or the link may be mistyped.</p>
+  <p><a class="btn" href="/">See who is live</a> <a class="btn ghost" href="/videos">Watch videos</a></p>
+</main>"#;
+    html(
+        StatusCode::NOT_FOUND,
+        render("Not found", "page-notfound", main, &[]),
+    )
+}

@@ -204,10 +204,11 @@ async fn cookie_sessions_need_the_csrf_token_to_change_anything() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    // The ban ended the user's web session.
-    let (status, _) =
+    // The ban ended the user's web session: the page sees a guest.
+    let (status, body) =
         with_cookie(&s, Method::GET, "/api/v1/web/session", &cookie, None, None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["user"].is_null(), "{body}");
 
     // Signing out revokes the session.
     let (status, _) = with_cookie(
@@ -220,7 +221,7 @@ async fn cookie_sessions_need_the_csrf_token_to_change_anything() {
     )
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = with_cookie(
+    let (status, body) = with_cookie(
         &s,
         Method::GET,
         "/api/v1/web/session",
@@ -229,7 +230,18 @@ async fn cookie_sessions_need_the_csrf_token_to_change_anything() {
         None,
     )
     .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body["user"].is_null() && body["csrf_token"].is_null(),
+        "{body}"
+    );
+    // A guest without any cookie is not an error either.
+    let (status, body) = s.get("/api/v1/web/session", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body["user"].is_null() && body["access_token"].is_null(),
+        "{body}"
+    );
     s.stop().await;
 }
 
@@ -736,4 +748,81 @@ async fn video_moderation_is_audited_too() {
         assert_eq!(actions, ["video.unhide", "video.hide"]);
         assert_eq!(audit["items"][0]["target"], format!("video:{id}"));
     });
+}
+
+/// A page nobody serves is an HTML 404 a person can leave; the API, the push APIs,
+/// media and the ops endpoints keep answering JSON; `/favicon.ico` is the site's icon.
+#[tokio::test]
+async fn unknown_pages_answer_a_page_and_the_api_answers_json() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    for path in ["/register", "/feed", "/no/such/page"] {
+        let res = s.client.get(s.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        assert!(res.headers().contains_key("content-security-policy"));
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("Page not found") && body.contains("href=\"/\""),
+            "{body}"
+        );
+    }
+    for path in ["/api/v1/nope", "/api", "/goim/nope", "/live/nope/x.m3u8x"] {
+        let res = s.client.get(s.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("application/json"), "{path}: {kind}");
+        let body: Value = res.json().await.unwrap();
+        assert!(body["error"]["code"].is_string(), "{path}: {body}");
+    }
+    let res = s.client.get(s.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    s.stop().await;
+}
+
+/// The pages' files: gzip for a browser that takes it, plain for one that does not,
+/// the same ETag either way, and 304 with no body for a copy that is current.
+#[tokio::test]
+async fn assets_are_compressed_and_revalidated() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let url = s.url("/assets/vendor/mpegts.js");
+    let plain = s.client.get(&url).send().await.unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert!(plain.headers().get("content-encoding").is_none());
+    let etag = plain.headers()["etag"].clone();
+    let plain_len = plain.bytes().await.unwrap().len();
+
+    let zipped = s
+        .client
+        .get(&url)
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "accept-encoding");
+    assert_eq!(zipped.headers()["etag"], etag);
+    let zipped_len = zipped.bytes().await.unwrap().len();
+    assert!(
+        zipped_len * 2 < plain_len,
+        "{zipped_len} bytes zipped of {plain_len}"
+    );
+
+    let again = s
+        .client
+        .get(&url)
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers()["etag"], etag);
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    // Our own files are revalidated on every use.
+    let css = s.client.get(s.url("/assets/app.css")).send().await.unwrap();
+    assert_eq!(css.headers()["cache-control"], "no-cache");
+    assert!(css.headers().contains_key("etag"));
+    s.stop().await;
 }

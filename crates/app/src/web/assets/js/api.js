@@ -55,10 +55,13 @@ let sessionPromise = null;
 /// The signed-in visitor `{user, csrf_token, access_token}`, or null.
 export function session(fresh) {
   if (!sessionPromise || fresh) {
-    sessionPromise = api("GET", "/api/v1/web/session").catch((e) => {
-      if (e.status === 401) return null;
-      throw e;
-    });
+    // A guest gets 200 with a null user.
+    sessionPromise = api("GET", "/api/v1/web/session")
+      .then((s) => (s && s.user ? s : null))
+      .catch((e) => {
+        if (e.status === 401) return null;
+        throw e;
+      });
   }
   return sessionPromise;
 }
