@@ -14,6 +14,7 @@ pub mod events;
 pub mod http;
 pub mod ops;
 pub mod relay;
+pub mod search_index;
 pub mod settings;
 pub mod web;
 

@@ -214,8 +214,9 @@ pub async fn seed(a: SeedArgs) -> Result<()> {
     for chunk in (0..a.users).collect::<Vec<_>>().chunks(500) {
         let sql = format!(
             "INSERT INTO users (id, username, username_key, nickname, nickname_key, \
-                                password_hash, created_at, updated_at) VALUES {}",
-            values(chunk.len(), 8)
+                                password_hash, created_at, updated_at, search_text, search_v) \
+             VALUES {}",
+            values(chunk.len(), 10)
         );
         let mut q = sqlx::query(&sql);
         for i in chunk {
@@ -224,12 +225,14 @@ pub async fn seed(a: SeedArgs) -> Result<()> {
             q = q
                 .bind(first_user + i)
                 .bind(name.clone())
-                .bind(name)
+                .bind(name.clone())
                 .bind(nick.clone())
                 .bind(nick.to_lowercase())
                 .bind(hash.clone())
                 .bind(now)
-                .bind(now);
+                .bind(now)
+                .bind(app::users::search::terms(&name, &nick))
+                .bind(store::search::VERSION);
         }
         q.execute(&mut *tx).await?;
     }
@@ -300,8 +303,9 @@ pub async fn seed(a: SeedArgs) -> Result<()> {
             "INSERT INTO videos (id, author_id, title, description, hashtags, visibility, status, \
                                  hidden, video_key, cover_key, duration_ms, width, height, \
                                  like_count, favorite_count, comment_count, share_count, \
-                                 view_count, hot_score, created_at, updated_at) VALUES {}",
-            values(n as usize, cols + 1)
+                                 view_count, hot_score, created_at, updated_at, search_text, \
+                                 search_v) VALUES {}",
+            values(n as usize, cols + 3)
         );
         let mut q = sqlx::query(&sql);
         for k in i..i + n {
@@ -339,14 +343,14 @@ pub async fn seed(a: SeedArgs) -> Result<()> {
                     tags_rows.push((t.to_string(), id));
                 }
             }
+            let title = format!("Video number {k}");
+            let description = format!("a short video #{}", tags.first().unwrap_or(&"vlog"));
+            let terms = app::videos::search::terms(&title, &description, &tags.join(" "));
             q = q
                 .bind(id)
                 .bind(user(rng.below(a.users)))
-                .bind(format!("Video number {k}"))
-                .bind(format!(
-                    "a short video #{}",
-                    tags.first().unwrap_or(&"vlog")
-                ))
+                .bind(title)
+                .bind(description)
                 .bind(tags.join(" "))
                 .bind(visibility)
                 .bind(status)
@@ -363,7 +367,9 @@ pub async fn seed(a: SeedArgs) -> Result<()> {
                 .bind(views)
                 .bind(score)
                 .bind(created)
-                .bind(created);
+                .bind(created)
+                .bind(terms)
+                .bind(store::search::VERSION);
         }
         q.execute(&mut *tx).await?;
         i += n;

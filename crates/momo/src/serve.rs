@@ -108,6 +108,7 @@ pub async fn start(
     let bus: std::sync::Arc<dyn bus::Bus> = std::sync::Arc::new(bus::InProcess::new());
     let state = open_on(&config, bus.clone()).await?;
     let welcome = state.clone();
+    tokio::spawn(app::search_index::refresh(state.store().clone()));
     for warning in app::ops::health::unsafe_settings(&config.app) {
         tracing::warn!("UNSAFE SETTING: {warning}");
     }

@@ -91,8 +91,9 @@ pub async fn create(
     let mut tx = state.store().begin().await?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO videos (author_id, kind, title, description, hashtags, visibility, status, \
-         source_key, source_name, source_bytes, room_id, session_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, $8, $9, $10, $11, $12, $12) \
+         source_key, source_name, source_bytes, room_id, session_id, created_at, updated_at, \
+         search_text, search_v) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, $8, $9, $10, $11, $12, $12, $13, $14) \
          RETURNING id",
     )
     .bind(author_id)
@@ -107,6 +108,12 @@ pub async fn create(
     .bind(source.room_id)
     .bind(source.session_id)
     .bind(now)
+    .bind(crate::search::terms(
+        &meta.title,
+        &meta.description,
+        &meta.hashtags.join(" "),
+    ))
+    .bind(store::search::VERSION)
     .fetch_one(&mut *tx)
     .await?;
     for tag in &meta.hashtags {

@@ -1,12 +1,14 @@
 //! `GET /api/v1/videos/search?q=`: public videos whose title, description or hashtags
-//! hold every word of the query (a word may be the start of one: `danc` finds `dance`),
-//! newest first.
+//! hold every word of the query (a word may be the start of one: `danc` finds `dance`;
+//! Chinese, Japanese and Korean words are found inside longer runs: 美食 finds
+//! 北京美食), newest first.
 //!
-//! On SQLite through the FTS5 table `videos_fts`, on PostgreSQL through the GIN index
-//! on `to_tsvector('simple', title || ' ' || description || ' ' || hashtags)` (the
-//! query repeats that expression exactly, or the index would not be used). The query is
-//! cut into words of letters and digits before either engine sees it, each quoted (FTS5)
-//! or alone between `&` (tsquery), so no search syntax in user input gets through.
+//! The terms are `store::search`'s (bigrams for CJK), kept in `videos.search_text` by
+//! every writer of a title, description or hashtags ([`terms`]); on SQLite through the
+//! FTS5 table `videos_fts`, on PostgreSQL through the GIN index on
+//! `to_tsvector('simple', search_text)` (the query repeats that expression exactly, or
+//! the index would not be used). The query is cut into the same plain ASCII terms
+//! before either engine sees it, so no search syntax in user input gets through.
 
 use axum::extract::State;
 use axum::Json;
@@ -21,8 +23,6 @@ use api::error::Result;
 use api::http::errors::RequestError;
 use api::http::{MaybeAuth, Page, PageQuery, Query};
 
-/// Most words of a query that count.
-const MAX_WORDS: usize = 8;
 /// Longest query, in characters.
 const MAX_QUERY: usize = 200;
 
@@ -38,32 +38,17 @@ pub struct SearchQuery {
     pub cursor: Option<String>,
 }
 
-/// The words of `q`: runs of letters and digits, lower case, at most [`MAX_WORDS`].
-pub fn words(q: &str) -> Vec<String> {
-    q.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.chars().take(64).collect::<String>().to_lowercase())
-        .take(MAX_WORDS)
-        .collect()
+/// What a video is found by (see the module's note), from its title, description and
+/// hashtags.
+pub fn terms(title: &str, description: &str, hashtags: &str) -> String {
+    store::search::index_text([title, description, hashtags])
 }
 
-/// An FTS5 query matching every word as a prefix: `"dance"* "cat"*`.
-pub fn fts5_query(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| format!("\"{}\"*", w.replace('"', "")))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A tsquery matching every word as a prefix: `dance:* & cat:*`.
-pub fn tsquery(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| format!("{w}:*"))
-        .collect::<Vec<_>>()
-        .join(" & ")
-}
+/// Where the terms come from, for indexing old rows again at start.
+pub const SOURCE: store::search::Source = store::search::Source {
+    table: "videos",
+    columns: &["title", "description", "hashtags"],
+};
 
 #[utoipa::path(
     get,
@@ -92,8 +77,8 @@ pub async fn search(
             .with_message(format!("q must be at most {MAX_QUERY} characters"))
             .into());
     }
-    let words = words(&q.q);
-    if words.is_empty() {
+    let terms = store::search::query_terms(&q.q);
+    if terms.is_empty() {
         return Ok(Json(Page {
             items: Vec::new(),
             next_cursor: None,
@@ -109,16 +94,15 @@ pub async fn search(
             format!(
                 "{VIDEO_FROM} WHERE v.id IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH $2)"
             ),
-            fts5_query(&words),
+            store::search::fts5_query(&terms),
         ),
         Backend::Postgres => (
             "WITH hits AS MATERIALIZED (SELECT id FROM videos \
-               WHERE to_tsvector('simple', title || ' ' || description || ' ' || hashtags) \
-                     @@ to_tsquery('simple', $2)) "
+               WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', $2)) "
                 .to_string(),
             "hits h JOIN videos v ON v.id = h.id JOIN users u ON u.id = v.author_id WHERE TRUE"
                 .to_string(),
-            tsquery(&words),
+            store::search::tsquery(&terms),
         ),
     };
     let rows = sqlx::query_as::<_, VideoRow>(&format!(
@@ -132,19 +116,4 @@ pub async fn search(
     .fetch_all(state.store().pool())
     .await?;
     Ok(Json(video_page(&state, viewer, rows, limit)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn search_syntax_in_the_query_is_only_words() {
-        let w = words(r#"Dance" OR title:x* NEAR(a b) -cat ^美食 ''"#);
-        assert_eq!(w, ["dance", "or", "title", "x", "near", "a", "b", "cat"]);
-        assert_eq!(fts5_query(&w[..2]), r#""dance"* "or"*"#);
-        assert_eq!(tsquery(&w[..2]), "dance:* & or:*");
-        assert!(words(r#"" * : ( ) !"#).is_empty());
-        assert_eq!(words("a ".repeat(20).as_str()).len(), MAX_WORDS);
-    }
 }

@@ -79,7 +79,7 @@ pub async fn update_video(
     let mut tx = state.store().begin().await?;
     sqlx::query(
         "UPDATE videos SET title = $1, description = $2, hashtags = $3, visibility = $4, \
-                updated_at = $5 WHERE id = $6",
+                updated_at = $5, search_text = $7, search_v = $8 WHERE id = $6",
     )
     .bind(title)
     .bind(description)
@@ -87,6 +87,8 @@ pub async fn update_video(
     .bind(visibility)
     .bind(kit::time::now_ms())
     .bind(id)
+    .bind(crate::search::terms(title, description, &tags.join(" ")))
+    .bind(store::search::VERSION)
     .execute(&mut *tx)
     .await?;
     set_hashtags(&mut tx, id, &tags).await?;

@@ -31,7 +31,6 @@ fn is_machine_path(path: &str) -> bool {
         })
 }
 
-
 /// Wrong method on a known route: 405 `method_not_allowed`.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::from_status(StatusCode::METHOD_NOT_ALLOWED)

@@ -82,7 +82,8 @@ where
     let now = kit::time::now_ms();
     let inserted = sqlx::query_as::<_, UserRow>(&format!(
         "INSERT INTO users (username, username_key, nickname, nickname_key, password_hash, \
-         role, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+         role, created_at, updated_at, search_text, search_v) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) \
          RETURNING {USER_FIELDS}"
     ))
     .bind(username)
@@ -92,6 +93,8 @@ where
     .bind(password_hash)
     .bind(role.as_str())
     .bind(now)
+    .bind(crate::users::search::terms(username, nickname))
+    .bind(store::search::VERSION)
     .fetch_one(exec)
     .await;
     match inserted {

@@ -1,15 +1,34 @@
 //! `GET /api/v1/users/search?q=…`: people whose username or nickname starts with `q`
-//! (case-insensitive), in id order, paged by cursor.
+//! (case-insensitive), or holds every word of it — Chinese, Japanese and Korean words
+//! too, inside longer names (`store::search`'s bigrams: 美 finds 小美酱) — in id order,
+//! paged by cursor.
+//!
+//! A user's terms (username and nickname) are in `users.search_text`, written with
+//! them ([`terms`]); on SQLite through the FTS5 table `users_fts`, on PostgreSQL
+//! through the GIN index on `to_tsvector('simple', search_text)`.
 
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
+
+use store::Backend;
 
 use crate::accounts::rules;
 use crate::users::model::{UserRow, UserView, RELATION_COLUMNS, USER_COLUMNS};
 use crate::IdentityState;
 use api::error::Result;
 use api::http::{Cursor, Fields, MaybeAuth, Page, PageQuery, Query};
+
+/// What a user is found by, from their username and nickname.
+pub fn terms(username: &str, nickname: &str) -> String {
+    store::search::index_text([username, nickname])
+}
+
+/// Where the terms come from, for indexing old rows again at start.
+pub const SOURCE: store::search::Source = store::search::Source {
+    table: "users",
+    columns: &["username", "nickname"],
+};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -54,11 +73,25 @@ pub async fn search(
         cursor.id
     };
     let (start, end) = super::prefix_range(&rules::key(q));
+    let terms = store::search::query_terms(q);
+    // No terms (punctuation only): the prefix alone decides.
+    let (words, text) = match (state.store().backend(), terms.is_empty()) {
+        (_, true) => ("FALSE", String::new()),
+        (Backend::Sqlite, false) => (
+            "u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH $6)",
+            store::search::fts5_query(&terms),
+        ),
+        (Backend::Postgres, false) => (
+            "to_tsvector('simple', u.search_text) @@ to_tsquery('simple', $6)",
+            store::search::tsquery(&terms),
+        ),
+    };
     let rows = sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {USER_COLUMNS}, {RELATION_COLUMNS} FROM users u \
          WHERE u.status = 'active' AND u.id > $2 \
            AND ((u.username_key >= $3 AND u.username_key < $4) \
-             OR (u.nickname_key >= $3 AND u.nickname_key < $4)) \
+             OR (u.nickname_key >= $3 AND u.nickname_key < $4) \
+             OR ($6 <> '' AND {words})) \
          ORDER BY u.id LIMIT $5"
     ))
     .bind(viewer.viewer_id())
@@ -66,6 +99,7 @@ pub async fn search(
     .bind(&start)
     .bind(&end)
     .bind(limit + 1)
+    .bind(text)
     .fetch_all(state.store().pool())
     .await?;
     let viewer = viewer.viewer_id();

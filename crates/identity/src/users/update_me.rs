@@ -65,6 +65,17 @@ pub async fn update_me(
     let nickname = req.nickname.as_deref().map(str::trim);
     let (set_avatar, avatar) = split(req.avatar_url);
     let (set_birthday, birthday) = split(req.birthday);
+    // A new nickname changes what the user is found by (with the username).
+    let terms = match nickname {
+        Some(n) => {
+            let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                .bind(auth.user_id)
+                .fetch_one(state.store().pool())
+                .await?;
+            crate::users::search::terms(&username, n)
+        }
+        None => String::new(),
+    };
     // One statement: each column keeps its value unless its flag says to set it.
     sqlx::query(
         "UPDATE users SET \
@@ -75,7 +86,8 @@ pub async fn update_me(
            gender       = CASE WHEN $8 = 1 THEN $9 ELSE gender END, \
            birthday     = CASE WHEN $10 = 1 THEN $11 ELSE birthday END, \
            location     = CASE WHEN $12 = 1 THEN $13 ELSE location END, \
-           updated_at   = $14 \
+           updated_at   = $14, \
+           search_text  = CASE WHEN $1 = 1 THEN $16 ELSE search_text END \
          WHERE id = $15",
     )
     .bind(nickname.is_some() as i64)
@@ -93,6 +105,7 @@ pub async fn update_me(
     .bind(req.location.unwrap_or_default())
     .bind(kit::time::now_ms())
     .bind(auth.user_id)
+    .bind(terms)
     .execute(state.store().writer())
     .await?;
     state.user_cache().forget_user(auth.user_id);

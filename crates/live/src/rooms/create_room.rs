@@ -48,13 +48,16 @@ pub async fn create_room(
         .unwrap_or_else(|| format!("{}'s room", owner.nickname));
     let now = kit::time::now_ms();
     let inserted = sqlx::query(
-        "INSERT INTO live_rooms (owner_id, title, stream_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (owner_id) DO NOTHING",
+        "INSERT INTO live_rooms (owner_id, title, stream_key, created_at, updated_at, \
+                                 search_text, search_v) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6) ON CONFLICT (owner_id) DO NOTHING",
     )
     .bind(auth.user_id)
     .bind(&title)
     .bind(new_stream_key())
     .bind(now)
+    .bind(crate::rooms::search::terms(&title))
+    .bind(store::search::VERSION)
     .execute(state.store().writer())
     .await?
     .rows_affected();

@@ -18,6 +18,7 @@ pub mod model;
 pub mod mutes;
 pub mod room_rules;
 pub mod rotate_key;
+pub mod search;
 pub mod sessions;
 pub mod stream_auth;
 pub mod streams;
@@ -44,6 +45,7 @@ where
         .routes(routes!(get_room::get_room, update_room::update_room))
         .routes(routes!(create_room::create_room, list_rooms::list_rooms))
         .routes(routes!(list_rooms::following_rooms))
+        .routes(routes!(search::search_rooms))
         .routes(routes!(rotate_key::rotate_key))
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(admins::list_admins))

@@ -106,7 +106,8 @@ pub async fn apply(state: &LiveState, id: i64, req: &UpdateRoom) -> Result<()> {
     sqlx::query(
         "UPDATE live_rooms SET title = COALESCE($1, title), cover_url = COALESCE($2, cover_url), \
              category = COALESCE($3, category), tags = COALESCE($4, tags), updated_at = $5, \
-             record = COALESCE($7, record) \
+             record = COALESCE($7, record), search_text = COALESCE($8, search_text), \
+             search_v = COALESCE($9, search_v) \
          WHERE id = $6",
     )
     .bind(req.title.as_deref().map(str::trim))
@@ -116,6 +117,12 @@ pub async fn apply(state: &LiveState, id: i64, req: &UpdateRoom) -> Result<()> {
     .bind(kit::time::now_ms())
     .bind(id)
     .bind(req.record.map(i64::from))
+    .bind(
+        req.title
+            .as_deref()
+            .map(|t| crate::rooms::search::terms(t.trim())),
+    )
+    .bind(req.title.as_ref().map(|_| store::search::VERSION))
     .execute(state.store().writer())
     .await?;
     Ok(())

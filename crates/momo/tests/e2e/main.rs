@@ -26,6 +26,7 @@ mod replays;
 mod reports;
 mod room_moderation;
 mod rooms;
+mod search;
 mod social;
 mod stalled_viewer;
 mod users;

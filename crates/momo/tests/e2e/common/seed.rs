@@ -44,8 +44,9 @@ pub async fn video(state: &app::AppState, author: i64, seed: Seed) -> i64 {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO videos (author_id, title, description, hashtags, visibility, status, \
                              video_key, cover_key, duration_ms, width, height, hot_score, \
-                             created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 15000, 720, 1280, $9, $10, $10) RETURNING id",
+                             created_at, updated_at, search_text, search_v) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 15000, 720, 1280, $9, $10, $10, $11, $12) \
+         RETURNING id",
     )
     .bind(author)
     .bind(&seed.title)
@@ -57,6 +58,12 @@ pub async fn video(state: &app::AppState, author: i64, seed: Seed) -> i64 {
     .bind(format!("covers/seed-{now}.jpg"))
     .bind(score)
     .bind(now)
+    .bind(app::videos::search::terms(
+        &seed.title,
+        &seed.description,
+        &seed.hashtags.join(" "),
+    ))
+    .bind(store::search::VERSION)
     .fetch_one(state.store().writer())
     .await
     .expect("seed a video");
