@@ -43,4 +43,6 @@ pub fn page_routes() -> Router<AppState> {
         .route("/admin", get(pages::admin))
         .route("/admin/{*section}", get(pages::admin))
         .route("/assets/{*path}", get(assets::serve))
+        .route("/me", get(pages::me))
+        .route("/upload", get(pages::upload))
 }

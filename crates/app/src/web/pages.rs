@@ -202,3 +202,27 @@ const SIGN_IN_FIRST: &str = r#"<main class="narrow center-card"><div class="card
 const UNAVAILABLE: &str = r#"<main class="narrow center-card"><div class="card">
 <h1>Try again soon</h1><p class="muted">momo cannot read its database right now.</p>
 </div></main>"#;
+
+pub async fn me() -> Response {
+    html(
+        StatusCode::OK,
+        render(
+            "Me",
+            "page-me",
+            include_str!("assets/me.html"),
+            &["studio.js"],
+        ),
+    )
+}
+
+pub async fn upload() -> Response {
+    html(
+        StatusCode::OK,
+        render(
+            "Post a video",
+            "page-upload",
+            include_str!("assets/upload.html"),
+            &["studio.js"],
+        ),
+    )
+}

@@ -1265,3 +1265,345 @@ async fn goims_own_browser_client_connects_with_only_its_url_changed() {
     drop(driver);
     s.stop().await;
 }
+
+fn ffmpeg_enabled() -> bool {
+    if std::env::var("MOMO_TEST_FFMPEG").is_ok_and(|v| v == "1") {
+        return true;
+    }
+    eprintln!(
+        "\n*** SKIPPED: the browser tests that post real videos. Set MOMO_TEST_FFMPEG=1 \
+         (with ffmpeg installed) as well. ***\n"
+    );
+    false
+}
+
+/// A browser of its own (profile and size) signed in as `username` (registered here).
+async fn signed_in(
+    s: &common::TestServer,
+    driver: &Driver,
+    username: &str,
+    size: (u32, u32),
+) -> (Client, tempfile::TempDir, common::User) {
+    let user = s.register(username).await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(driver, &profile, size).await;
+    c.goto(&s.url("/login")).await.unwrap();
+    fill(&c, "#username", username).await;
+    fill(&c, "#password", "password-123").await;
+    click(&c, "#auth-submit").await;
+    until(
+        &c,
+        10,
+        "the signed-in header",
+        "return document.getElementById('me-link') !== null",
+    )
+    .await;
+    (c, profile, user)
+}
+
+/// Nothing sticks out sideways (a phone page that scrolls sideways hides its edges).
+async fn fits_the_width(c: &Client, page: &str) {
+    let wide = js(
+        c,
+        "return document.documentElement.scrollWidth - window.innerWidth",
+    )
+    .await;
+    assert!(
+        wide.as_i64().unwrap_or(1) <= 0,
+        "{page} is wider than the screen by {wide} px"
+    );
+}
+
+/// A new user meets an empty feed that invites them to post, posts a landscape clip
+/// from the upload page (progress, then processing, then ready), and finds it on their
+/// Me page; there they edit their profile, top up through the package picker, ask to
+/// withdraw diamonds, and make a new stream key. At desktop and phone sizes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_posts_a_video_and_runs_their_account_from_the_me_page() {
+    if !enabled() || !ffmpeg_enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let admin = s.admin_token("boss").await;
+    let driver = start_driver().await;
+    let clips = tempfile::tempdir().unwrap();
+    common::videos::make_clip(
+        clips.path(),
+        "landscape.mp4",
+        2,
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+    );
+    for (size, who) in [(DESKTOP, "desk"), (PHONE, "phone")] {
+        let (c, _profile, user) = signed_in(&s, &driver, &format!("poster_{who}"), size).await;
+        if who == "desk" {
+            the_empty_feed_invites_a_post(&s, &c).await;
+        } else {
+            c.goto(&s.url("/upload")).await.unwrap();
+        }
+        let video = a_video_is_posted_from_the_upload_page(&s, &c, &clips, who).await;
+        the_me_page_edits_the_profile_and_lists_the_video(&s, &c, &user, video, who).await;
+        the_me_page_tops_up_withdraws_and_rotates_the_key(&s, &c, &admin, &user, who).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
+
+async fn the_empty_feed_invites_a_post(s: &common::TestServer, c: &Client) {
+    c.goto(&s.url("/videos")).await.unwrap();
+    until(
+        c,
+        10,
+        "the empty feed's invitation",
+        "return document.getElementById('feed-post')?.getAttribute('href') === '/upload'",
+    )
+    .await;
+    shot(c, "videos-empty-desktop").await;
+    click(c, "#feed-post").await;
+    until(
+        c,
+        10,
+        "the upload page",
+        "return location.pathname === '/upload' && !document.getElementById('upload-form').hidden",
+    )
+    .await;
+}
+
+async fn a_video_is_posted_from_the_upload_page(
+    s: &common::TestServer,
+    c: &Client,
+    clips: &tempfile::TempDir,
+    who: &str,
+) -> i64 {
+    until(
+        c,
+        10,
+        "the upload form",
+        "return !document.getElementById('upload-form').hidden",
+    )
+    .await;
+    fits_the_width(c, "the upload page").await;
+    shot(c, &format!("upload-{who}")).await;
+    let file = clips.path().join("landscape.mp4");
+    c.find(Locator::Css("#upload-file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    fill(c, "#upload-title", &format!("Test pattern from {who}")).await;
+    fill(
+        c,
+        "#upload-description",
+        "colour bars and a tone #calibration",
+    )
+    .await;
+    click(c, "#upload-submit").await;
+    until(
+        c,
+        30,
+        "the video to be processed",
+        "return document.getElementById('upload-done') !== null",
+    )
+    .await;
+    let id: i64 = js(
+        c,
+        "return document.getElementById('upload-form').dataset.videoId",
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .parse()
+    .unwrap();
+    assert_eq!(
+        js(c, "return document.getElementById('upload-bar').value").await,
+        100
+    );
+    let state = js(
+        c,
+        "return document.getElementById('upload-state').textContent",
+    )
+    .await;
+    assert_eq!(state, "Ready.");
+    shot(c, &format!("upload-done-{who}")).await;
+    let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+    assert_eq!(v["status"], "ready", "{v}");
+    assert_eq!(v["title"], format!("Test pattern from {who}"));
+    assert_eq!(v["hashtags"][0], "calibration", "{v}");
+    id
+}
+
+async fn the_me_page_edits_the_profile_and_lists_the_video(
+    s: &common::TestServer,
+    c: &Client,
+    user: &common::User,
+    video: i64,
+    who: &str,
+) {
+    click(c, "#me-link").await;
+    until(
+        c,
+        10,
+        "the Me page",
+        "return location.pathname === '/me' && document.getElementById('profile-nickname').value !== ''",
+    )
+    .await;
+    let item = format!("li.my-video[data-video-id=\"{video}\"]");
+    until(
+        c,
+        10,
+        "the posted video among mine",
+        &format!("return document.querySelector('{item}')?.dataset.status === 'ready'"),
+    )
+    .await;
+    fill(c, "#profile-nickname", &format!("Poster {who}")).await;
+    fill(c, "#profile-bio", "I post <b>test patterns</b>").await;
+    fill(c, "#profile-avatar", "not a url").await;
+    click(c, "#profile-save").await;
+    until(
+        c,
+        10,
+        "the refused avatar URL",
+        "const e = document.getElementById('profile-error'); return !e.hidden && e.textContent.includes('avatar')",
+    )
+    .await;
+    fill(c, "#profile-avatar", "https://example.com/me.png").await;
+    click(c, "#profile-save").await;
+    until(
+        c,
+        10,
+        "the new nickname in the header",
+        &format!("return document.getElementById('me-name')?.textContent === 'Poster {who}'"),
+    )
+    .await;
+    let (_, me) = s.get("/api/v1/users/me", Some(&user.token)).await;
+    assert_eq!(me["nickname"], format!("Poster {who}"));
+    assert_eq!(me["bio"], "I post <b>test patterns</b>");
+    assert_eq!(me["avatar_url"], "https://example.com/me.png");
+    fits_the_width(c, "the Me page").await;
+}
+
+async fn the_me_page_tops_up_withdraws_and_rotates_the_key(
+    s: &common::TestServer,
+    c: &Client,
+    admin: &str,
+    user: &common::User,
+    who: &str,
+) {
+    // Top up: pick the second package, confirm, and the coins arrive.
+    let (_, packages) = s.get("/api/v1/wallet/recharge/packages", None).await;
+    assert_eq!(packages[0]["providers"][0], "dev", "{packages}");
+    let second = &packages[1];
+    click(c, "#topup").await;
+    until(
+        c,
+        10,
+        "the package picker",
+        "return document.getElementById('topup-dialog')?.open",
+    )
+    .await;
+    shot(c, &format!("topup-picker-{who}")).await;
+    click(
+        c,
+        &format!(
+            "label.package[data-package-id=\"{}\"] input",
+            second["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    click(c, "#topup-next").await;
+    let summary = until(
+        c,
+        10,
+        "the confirmation",
+        "return document.getElementById('topup-summary')?.textContent",
+    )
+    .await;
+    assert!(
+        summary
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{} coins for", second["coins"])),
+        "{summary}"
+    );
+    let (_, before) = s.get("/api/v1/wallet", Some(&user.token)).await;
+    assert_eq!(
+        before["coins"], 0,
+        "nothing is bought before the confirmation"
+    );
+    click(c, "#topup-pay").await;
+    until(
+        c,
+        10,
+        "the coins on the page",
+        &format!(
+            "return document.getElementById('bal-coins').title === '{}'",
+            second["coins"]
+        ),
+    )
+    .await;
+    until(
+        c,
+        10,
+        "the top-up in the history",
+        "return [...document.querySelectorAll('#ledger .ledger-row')].some(e => e.textContent.includes('Top up'))",
+    )
+    .await;
+
+    // Diamonds (from an operator here; gifts in real life) asked to be paid out.
+    let (status, _) = s
+        .post(
+            "/api/v1/admin/wallet/adjustments",
+            Some(admin),
+            json!({"user_id": user.id, "asset": "diamond", "amount": 500, "reason": "test diamonds", "idempotency_key": format!("dia-{who}")}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    c.refresh().await.unwrap();
+    until(
+        c,
+        10,
+        "the diamonds",
+        "return document.getElementById('bal-diamonds').title === '500'",
+    )
+    .await;
+    fill(c, "#withdraw-diamonds", "300").await;
+    fill(c, "#withdraw-account", "bank 6222 0000").await;
+    click(c, "#withdraw-submit").await;
+    until(
+        c,
+        10,
+        "the withdrawal listed",
+        "return [...document.querySelectorAll('#withdrawals .ledger-row')].some(e => e.textContent.includes('waiting for an operator'))",
+    )
+    .await;
+    assert_eq!(
+        js(c, "return document.getElementById('bal-held').textContent").await,
+        "300"
+    );
+    let (_, mine) = s.get("/api/v1/wallet/withdrawals", Some(&user.token)).await;
+    assert_eq!(mine["items"][0]["account"], "bank 6222 0000", "{mine}");
+
+    // A new stream key, after a second click; the old one is gone.
+    let (_, room) = s.post("/api/v1/rooms", Some(&user.token), json!({})).await;
+    let old_key = room["stream_key"].as_str().unwrap().to_string();
+    click(c, "#key-rotate").await;
+    assert_eq!(
+        js(c, "return document.getElementById('new-stream-key')").await,
+        Value::Null,
+        "one click only arms the button"
+    );
+    click(c, "#key-rotate").await;
+    let new_key = until(
+        c,
+        10,
+        "the new key",
+        "return document.getElementById('new-stream-key')?.value",
+    )
+    .await;
+    let (_, room) = s.post("/api/v1/rooms", Some(&user.token), json!({})).await;
+    assert_eq!(room["stream_key"], new_key);
+    assert_ne!(new_key, old_key.as_str());
+    fits_the_width(c, "the Me page").await;
+    shot(c, &format!("me-{who}")).await;
+}
