@@ -124,7 +124,7 @@ pub async fn room() -> Response {
             "Live room",
             "page-room",
             include_str!("assets/room.html"),
-            &["vendor/mpegts.js", "vendor/hls.light.min.js", "room.js"],
+            &["room.js"],
         ),
     )
 }
@@ -173,7 +173,7 @@ pub async fn admin(State(state): State<AppState>, headers: HeaderMap) -> Respons
                 "Admin",
                 "page-admin",
                 include_str!("assets/admin.html"),
-                &["vendor/mpegts.js", "vendor/hls.light.min.js", "admin.js"],
+                &["admin.js"],
             ),
         ),
         Some(_) => html(
