@@ -1607,3 +1607,332 @@ async fn the_me_page_tops_up_withdraws_and_rotates_the_key(
     fits_the_width(c, "the Me page").await;
     shot(c, &format!("me-{who}")).await;
 }
+
+/// A live room's page at desktop and phone sizes: one audience number, shown only while
+/// live and updated as people come; an empty chat says so; a message refused by the
+/// rate limit stays in the box; the balance and Top up stay on screen beside a long
+/// gift bar; the player's library is loaded only once something plays; and a room that
+/// does not exist shows no gifts and joins no chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_page_counts_one_audience_and_keeps_refused_messages() {
+    if !enabled() {
+        return;
+    }
+    let s = common::TestServer::start_with(common::Backend::Sqlite, |c| {
+        c.chat.send_per_sec = 1;
+    })
+    .await;
+    let admin = s.admin_token("boss").await;
+    for (name, price) in [
+        ("Rose", 1),
+        ("Star", 5),
+        ("Heart", 10),
+        ("Cake", 50),
+        ("Crown", 100),
+        ("Rocket", 500),
+        ("Castle", 1000),
+        ("Planet", 5000),
+    ] {
+        let (status, _) = s
+            .post(
+                "/api/v1/admin/gifts",
+                Some(&admin),
+                json!({"name": name, "price_coins": price}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let driver = start_driver().await;
+    for (size, who) in [(DESKTOP, "desktop"), (PHONE, "phone")] {
+        let anchor = s.register(&format!("anchor_{who}")).await;
+        let (_, room) = s
+            .post(
+                "/api/v1/rooms",
+                Some(&anchor.token),
+                json!({"title": format!("Room for the {who}")}),
+            )
+            .await;
+        let room_id = room["id"].as_i64().unwrap();
+        let (c, _profile, viewer) = signed_in(&s, &driver, &format!("fan_{who}"), size).await;
+        let (status, _) = s
+            .post(
+                "/api/v1/admin/wallet/adjustments",
+                Some(&admin),
+                json!({"user_id": viewer.id, "asset": "coin", "amount": 1234, "reason": "test coins", "idempotency_key": format!("coins-{who}")}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        an_offline_room_loads_no_player_and_says_its_chat_is_empty(&s, &c, room_id, who).await;
+        a_refused_message_stays_in_the_box(&c).await;
+        the_balance_stays_beside_the_gifts(&c, who).await;
+        the_audience_is_one_number_that_follows_the_room(&s, &c, &driver, room_id, who).await;
+        a_missing_room_shows_no_gifts_and_joins_no_chat(&s, &c, who).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
+
+async fn an_offline_room_loads_no_player_and_says_its_chat_is_empty(
+    s: &common::TestServer,
+    c: &Client,
+    room_id: i64,
+    who: &str,
+) {
+    c.goto(&s.url(&format!("/rooms/{room_id}"))).await.unwrap();
+    until(
+        c,
+        10,
+        "the offline room",
+        "return document.getElementById('room-status').textContent === 'offline'",
+    )
+    .await;
+    until(
+        c,
+        10,
+        "the empty chat's line",
+        "const e = document.getElementById('chat-empty'); return !e.hidden && e.textContent === 'No messages yet — say hi'",
+    )
+    .await;
+    assert_eq!(
+        js(c, "return document.getElementById('audience').hidden").await,
+        true,
+        "an offline room shows nobody watching"
+    );
+    assert_eq!(
+        js(
+            c,
+            "return [window.mpegts === undefined, window.Hls === undefined, document.querySelectorAll('script[src*=\"/vendor/\"]').length]"
+        )
+        .await,
+        json!([true, true, 0]),
+        "no player library is loaded while nothing plays"
+    );
+    shot(c, &format!("room-offline-empty-{who}")).await;
+}
+
+async fn a_refused_message_stays_in_the_box(c: &Client) {
+    until(
+        c,
+        10,
+        "the chat box",
+        "return !document.getElementById('chat-form').hidden",
+    )
+    .await;
+    // Four at once: the limit (one a second, two in a burst) refuses the last ones.
+    js(
+        c,
+        "const i = document.getElementById('chat-input'), f = document.getElementById('chat-form');
+         for (const n of [0, 1, 2, 3]) { i.value = 'message ' + n; f.requestSubmit(); }
+         return true",
+    )
+    .await;
+    until(
+        c,
+        10,
+        "the refusal",
+        "const t = document.getElementById('toast'); return !t.hidden && t.textContent.includes('Slow down')",
+    )
+    .await;
+    until(
+        c,
+        10,
+        "the first message in the chat",
+        "return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].some(e => e.textContent === 'message 0')",
+    )
+    .await;
+    assert_eq!(
+        js(c, "return document.getElementById('chat-input').value").await,
+        "message 3",
+        "the refused message is kept"
+    );
+    assert_eq!(
+        js(c, "return document.getElementById('chat-empty').hidden").await,
+        true
+    );
+    // Sent again once the limit allows, it goes out and the box empties.
+    until(
+        c,
+        10,
+        "the kept message sent",
+        "const i = document.getElementById('chat-input');
+         if (i.value) document.getElementById('chat-form').requestSubmit();
+         return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].some(e => e.textContent === 'message 3') && i.value === ''",
+    )
+    .await;
+}
+
+async fn the_balance_stays_beside_the_gifts(c: &Client, who: &str) {
+    until(
+        c,
+        10,
+        "the balance",
+        "return document.getElementById('coins')?.textContent.includes('1.2k') && document.getElementById('topup') !== null",
+    )
+    .await;
+    let boxes = js(
+        c,
+        "return ['coins', 'topup'].map(id => { const r = document.getElementById(id).getBoundingClientRect();
+           return r.left >= 0 && r.right <= window.innerWidth && r.width > 0; })",
+    )
+    .await;
+    assert_eq!(
+        boxes,
+        json!([true, true]),
+        "{who}: balance and Top up on screen"
+    );
+    fits_the_width(c, "the room page").await;
+}
+
+async fn the_audience_is_one_number_that_follows_the_room(
+    s: &common::TestServer,
+    c: &Client,
+    driver: &Driver,
+    room_id: i64,
+    who: &str,
+) {
+    let _live = s.go_live(room_id).await;
+    until(
+        c,
+        15,
+        "the room live, with its audience",
+        "return document.getElementById('room-status').textContent === 'live' && !document.getElementById('audience').hidden",
+    )
+    .await;
+    assert_eq!(
+        js(
+            c,
+            "return [window.mpegts !== undefined, window.Hls === undefined]"
+        )
+        .await,
+        json!([true, true]),
+        "only the player that plays is loaded"
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelectorAll('#online, .chat-head .muted').length"
+        )
+        .await,
+        0,
+        "the chat shows no second count"
+    );
+    let (_, r) = s.get(&format!("/api/v1/rooms/{room_id}"), None).await;
+    let before = r["viewers"].as_u64().unwrap();
+    // Someone else comes in: the number follows without a reload.
+    let other = browser(driver, &tempfile::tempdir().unwrap(), PHONE).await;
+    other
+        .goto(&s.url(&format!("/rooms/{room_id}")))
+        .await
+        .unwrap();
+    until(
+        &other,
+        10,
+        "the guest's chat",
+        "return !document.getElementById('chat-guest').hidden",
+    )
+    .await;
+    let after = before + 1;
+    until(
+        c,
+        15,
+        "the audience to grow",
+        &format!("return document.getElementById('room-viewers').textContent === '{after}'"),
+    )
+    .await;
+    let (_, r) = s.get(&format!("/api/v1/rooms/{room_id}"), None).await;
+    assert_eq!(r["viewers"], after, "the page shows the room's own number");
+    shot(c, &format!("room-audience-{who}")).await;
+    other.close().await.unwrap();
+}
+
+async fn a_missing_room_shows_no_gifts_and_joins_no_chat(
+    s: &common::TestServer,
+    c: &Client,
+    who: &str,
+) {
+    c.goto(&s.url("/rooms/999")).await.unwrap();
+    until(
+        c,
+        10,
+        "the no-such-room state",
+        "return document.getElementById('overlay-text').textContent === 'There is no such room' && document.getElementById('chat-none') !== null",
+    )
+    .await;
+    assert_eq!(
+        js(
+            c,
+            "return [document.getElementById('gift-bar').hidden, document.getElementById('chat-form').hidden, document.getElementById('audience').hidden]"
+        )
+        .await,
+        json!([true, true, true])
+    );
+    assert_eq!(
+        s.gateway().online("999"),
+        0,
+        "nobody joined room 999's chat"
+    );
+    shot(c, &format!("room-missing-{who}")).await;
+}
+
+/// With no payment provider on, nothing can be bought, so no page offers to top up;
+/// the balance is still shown. At desktop and phone sizes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_up_is_offered_only_when_a_payment_provider_is_on() {
+    if !enabled() {
+        return;
+    }
+    let s = common::TestServer::start_with(common::Backend::Sqlite, |c| {
+        c.app.economy.dev_payments = false;
+    })
+    .await;
+    let (_, packages) = s.get("/api/v1/wallet/recharge/packages", None).await;
+    assert_eq!(packages[0]["providers"], json!([]), "{packages}");
+    let anchor = s.register("anchor_np").await;
+    let (_, room) = s
+        .post("/api/v1/rooms", Some(&anchor.token), json!({}))
+        .await;
+    let room_id = room["id"].as_i64().unwrap();
+    let driver = start_driver().await;
+    for (size, who) in [(DESKTOP, "desktop"), (PHONE, "phone")] {
+        let (c, _profile, _user) = signed_in(&s, &driver, &format!("payless_{who}"), size).await;
+        c.goto(&s.url(&format!("/rooms/{room_id}"))).await.unwrap();
+        until(
+            &c,
+            10,
+            "the balance",
+            "return document.getElementById('coins') !== null",
+        )
+        .await;
+        assert_eq!(
+            js(&c, "return document.getElementById('topup')").await,
+            Value::Null,
+            "{who}: no Top up in the room"
+        );
+        assert_eq!(
+            js(
+                &c,
+                "return document.getElementById('wallet-box').textContent.trim()"
+            )
+            .await,
+            "0",
+            "{who}: the balance alone"
+        );
+        c.goto(&s.url("/me")).await.unwrap();
+        until(
+            &c,
+            10,
+            "the balances",
+            "return document.getElementById('bal-coins').textContent === '0'",
+        )
+        .await;
+        assert_eq!(
+            js(&c, "return document.getElementById('topup')").await,
+            Value::Null,
+            "{who}: no Top up on the Me page"
+        );
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
