@@ -1936,3 +1936,259 @@ async fn top_up_is_offered_only_when_a_payment_provider_is_on() {
     drop(driver);
     s.stop().await;
 }
+/// Waits until the feed lists `id` (it is refreshed in the background).
+async fn in_the_feed(s: &common::TestServer, id: i64) {
+    for _ in 0..100 {
+        let (_, feed) = s.get("/api/v1/feed", None).await;
+        if feed["items"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|v| v["id"] == id))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("video {id} never reached the feed");
+}
+
+/// The feed at desktop and phone sizes: a landscape video is shown whole; playing it
+/// counts one view (not one per loop); the comments panel lists, takes a comment and a
+/// reply (as text); share copies the video's link, which opens on that video.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_counts_views_takes_comments_and_shares_links() {
+    if !enabled() || !ffmpeg_enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let author = s.register("clip_author").await;
+    let clips = tempfile::tempdir().unwrap();
+    let bytes = common::videos::make_clip(
+        clips.path(),
+        "wide.mp4",
+        2,
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+    );
+    let (status, v) = common::videos::upload(
+        &s,
+        Some(&author.token),
+        Some(("wide.mp4", bytes)),
+        &[("title", "Wide test pattern")],
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    for _ in 0..300 {
+        let (_, v) = s
+            .get(&format!("/api/v1/videos/{id}"), Some(&author.token))
+            .await;
+        if v["status"] != "processing" {
+            assert_eq!(v["status"], "ready", "{v}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    in_the_feed(&s, id).await;
+    let driver = start_driver().await;
+    for (n, (size, who)) in [(DESKTOP, "desktop"), (PHONE, "phone")]
+        .into_iter()
+        .enumerate()
+    {
+        let (c, _profile, _user) = signed_in(&s, &driver, &format!("watcher_{who}"), size).await;
+        c.goto(&s.url("/videos")).await.unwrap();
+        let item = format!("article.feed-item[data-video-id=\"{id}\"]");
+        a_play_counts_one_view(&s, &c, &item, id, n as i64 + 1, who).await;
+        comments_are_read_and_written_in_the_panel(&s, &c, &item, id, n, who).await;
+        share_copies_a_link_that_opens_the_video(&s, &c, &item, id, n as i64 + 1).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
+
+async fn a_play_counts_one_view(
+    s: &common::TestServer,
+    c: &Client,
+    item: &str,
+    id: i64,
+    views: i64,
+    who: &str,
+) {
+    until(
+        c,
+        15,
+        "the video playing, its view counted",
+        &format!("return document.querySelector('{item} video')?.dataset.viewCounted === '1'"),
+    )
+    .await;
+    // Shown whole: letterboxed, not cropped.
+    let fit = js(
+        c,
+        &format!(
+            "const v = document.querySelector('{item} video'); return [getComputedStyle(v).objectFit, v.closest('article').dataset.shape, v.getAttribute('aria-label')]"
+        ),
+    )
+    .await;
+    assert_eq!(fit[0], "contain", "{who}: {fit}");
+    assert_eq!(fit[1], "landscape", "{who}: {fit}");
+    assert!(fit[2].as_str().unwrap().contains("Wide test pattern"));
+    shot(c, &format!("videos-landscape-{who}")).await;
+    // The two-second clip loops; still one view.
+    js(
+        c,
+        &format!(
+            "window.__loops = 0; document.querySelector('{item} video').addEventListener('seeked', () => window.__loops++); return true"
+        ),
+    )
+    .await;
+    until(c, 15, "the clip to loop", "return window.__loops >= 1").await;
+    let posts = js(
+        c,
+        "return performance.getEntriesByType('resource').filter(e => e.name.endsWith('/views')).length",
+    )
+    .await;
+    assert_eq!(posts, 1, "{who}: one view per play");
+    for _ in 0..100 {
+        let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+        if v["view_count"] == views {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{who}: the view was never counted");
+}
+
+async fn comments_are_read_and_written_in_the_panel(
+    s: &common::TestServer,
+    c: &Client,
+    item: &str,
+    id: i64,
+    before: usize,
+    who: &str,
+) {
+    click(c, &format!("{item} button.comment-btn")).await;
+    until(
+        c,
+        10,
+        "the comments panel",
+        "return !document.getElementById('comments').hidden && document.getElementById('comments-close') === document.activeElement",
+    )
+    .await;
+    if before == 0 {
+        until(
+            c,
+            10,
+            "the empty panel",
+            "return !document.getElementById('comments-empty').hidden",
+        )
+        .await;
+    } else {
+        // An earlier comment with its reply, opened on demand.
+        click(c, "#comments-list button.replies-btn").await;
+        until(
+            c,
+            10,
+            "the earlier reply",
+            "return document.querySelectorAll('#comments-list ol.replies li.comment').length === 1",
+        )
+        .await;
+    }
+    let text = format!("<b>nice</b> colours from {who}");
+    fill(c, "#comment-input", &text).await;
+    click(c, "#comment-send").await;
+    until(
+        c,
+        10,
+        "the comment listed",
+        &format!(
+            "return document.querySelector('#comments-list > li.comment .comment-body')?.textContent === '{text}'"
+        ),
+    )
+    .await;
+    click_xpath(
+        c,
+        "(//ol[@id='comments-list']/li[contains(@class,'comment')])[1]//button[normalize-space()='Reply']",
+    )
+    .await;
+    until(
+        c,
+        10,
+        "replying",
+        "return !document.getElementById('comment-replying').hidden",
+    )
+    .await;
+    fill(c, "#comment-input", "thanks!").await;
+    click(c, "#comment-send").await;
+    until(
+        c,
+        10,
+        "the reply under the comment",
+        "return document.querySelector('#comments-list > li.comment ol.replies .comment-body')?.textContent === 'thanks!'",
+    )
+    .await;
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelectorAll('#comments-list b').length"
+        )
+        .await,
+        0,
+        "comments are text"
+    );
+    let count = 2 * (before + 1);
+    assert_eq!(
+        js(
+            c,
+            &format!(
+                "return document.querySelector('{item} button.comment-btn .count').textContent"
+            )
+        )
+        .await,
+        count.to_string()
+    );
+    let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+    assert_eq!(v["comment_count"], count, "{v}");
+    shot(c, &format!("videos-comments-{who}")).await;
+    click(c, "#comments-close").await;
+}
+
+async fn share_copies_a_link_that_opens_the_video(
+    s: &common::TestServer,
+    c: &Client,
+    item: &str,
+    id: i64,
+    shares: i64,
+) {
+    click(c, &format!("{item} button.share-btn")).await;
+    let link = until(
+        c,
+        10,
+        "the copied link",
+        &format!("return document.querySelector('{item} button.share-btn').dataset.copied"),
+    )
+    .await;
+    assert_eq!(link, s.url(&format!("/videos?v={id}")).as_str());
+    until(
+        c,
+        10,
+        "the word that it was copied",
+        "const t = document.getElementById('toast'); return !t.hidden && t.textContent.startsWith('Link copied')",
+    )
+    .await;
+    for _ in 0..100 {
+        let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+        if v["share_count"] == shares {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.goto(link.as_str().unwrap()).await.unwrap();
+    until(
+        c,
+        10,
+        "the shared video first",
+        &format!("return document.querySelector('#feed > article')?.dataset.videoId === '{id}'"),
+    )
+    .await;
+    let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+    assert_eq!(v["share_count"], shares, "{v}");
+}
