@@ -2192,3 +2192,233 @@ async fn share_copies_a_link_that_opens_the_video(
     let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
     assert_eq!(v["share_count"], shares, "{v}");
 }
+
+/// The console and the header for touch and for screen readers, at desktop and phone
+/// sizes: every console control has a label, the tabs say which is chosen, the header's
+/// links and buttons are big enough to hit on a phone, a watched stream's video is
+/// named, and the console loads a player only when an operator watches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_and_header_work_for_touch_and_screen_readers() {
+    if !enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let admin = s.admin_token("boss").await;
+    let anchor = s.register("anchor_a11y").await;
+    let (_, room) = s
+        .post(
+            "/api/v1/rooms",
+            Some(&anchor.token),
+            json!({"title": "Labelled room"}),
+        )
+        .await;
+    let room_id = room["id"].as_i64().unwrap();
+    let _live = s.go_live(room_id).await;
+    s.post(
+        "/api/v1/admin/gifts",
+        Some(&admin),
+        json!({"name": "Rose", "price_coins": 5}),
+    )
+    .await;
+    s.post(
+        "/api/v1/admin/wallet/adjustments",
+        Some(&admin),
+        json!({"user_id": anchor.id, "asset": "diamond", "amount": 500, "reason": "test", "idempotency_key": "a11y"}),
+    )
+    .await;
+    let (status, _) = s
+        .post(
+            "/api/v1/wallet/withdrawals",
+            Some(&anchor.token),
+            json!({"diamonds": 200, "account": "bank 1", "idempotency_key": "w-a11y"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let driver = start_driver().await;
+    for (size, who) in [(DESKTOP, "desktop"), (PHONE, "phone")] {
+        let profile = tempfile::tempdir().unwrap();
+        let c = browser(&driver, &profile, size).await;
+        the_home_tabs_say_which_is_chosen(&s, &c, size).await;
+        c.goto(&s.url("/login?next=/admin")).await.unwrap();
+        fill(&c, "#username", "boss").await;
+        fill(&c, "#password", "admin-password").await;
+        click(&c, "#auth-submit").await;
+        until(
+            &c,
+            10,
+            "the dashboard",
+            "return document.querySelector('#stat-users .stat-value') !== null",
+        )
+        .await;
+        every_console_control_has_a_label(&s, &c).await;
+        the_console_tabs_say_which_is_chosen(&s, &c).await;
+        the_console_loads_a_player_only_to_watch(&s, &c, room_id).await;
+        the_header_fits_a_thumb(&s, &c, size, who).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
+
+async fn the_home_tabs_say_which_is_chosen(s: &common::TestServer, c: &Client, size: (u32, u32)) {
+    c.goto(&s.url("/")).await.unwrap();
+    let selected = "return [...document.querySelectorAll('#order-tabs [role=tab]')].map(t => t.getAttribute('aria-selected'))";
+    assert_eq!(js(c, selected).await, json!(["true", "false"]));
+    click(c, "#order-tabs [data-order=new]").await;
+    assert_eq!(js(c, selected).await, json!(["false", "true"]));
+    if size == PHONE {
+        the_header_buttons_are_tall_enough(c, "the guest's home page").await;
+    }
+}
+
+async fn every_console_control_has_a_label(s: &common::TestServer, c: &Client) {
+    let unlabelled = "return [...document.querySelectorAll('#admin-view input, #admin-view select, #admin-view textarea')]
+        .filter(e => e.type !== 'hidden' && e.labels.length === 0)
+        .map(e => e.name || e.placeholder || e.outerHTML)";
+    let mut controls = 0;
+    for section in [
+        "",
+        "users",
+        "rooms",
+        "gifts",
+        "wallet",
+        "withdrawals",
+        "videos",
+        "reports",
+        "words",
+        "announcements",
+        "audit",
+    ] {
+        let path = if section.is_empty() {
+            "/admin".to_string()
+        } else {
+            format!("/admin/{section}")
+        };
+        c.goto(&s.url(&path)).await.unwrap();
+        until(
+            c,
+            10,
+            "the section",
+            "return document.querySelector('#admin-view .loading') === null && document.querySelector('#admin-view h1') !== null",
+        )
+        .await;
+        if section == "users" {
+            click_xpath(c, "(//button[normalize-space()='View'])[1]").await;
+            until(
+                c,
+                10,
+                "the account",
+                "return document.querySelector('#user-detail input[name=pw]') !== null",
+            )
+            .await;
+        }
+        assert_eq!(
+            js(c, unlabelled).await,
+            json!([]),
+            "/admin/{section} has controls without a label"
+        );
+        controls += js(
+            c,
+            "return document.querySelectorAll('#admin-view input, #admin-view select, #admin-view textarea').length",
+        )
+        .await
+        .as_u64()
+        .unwrap();
+    }
+    assert!(
+        controls >= 14,
+        "the console's controls were looked at: {controls}"
+    );
+}
+
+async fn the_console_tabs_say_which_is_chosen(s: &common::TestServer, c: &Client) {
+    c.goto(&s.url("/admin/withdrawals")).await.unwrap();
+    let selected = "return [...document.querySelectorAll('#admin-view [role=tab][aria-selected=true]')].map(t => t.textContent)";
+    until(
+        c,
+        10,
+        "the withdrawal tabs",
+        "return document.querySelectorAll('#admin-view [role=tab]').length === 4",
+    )
+    .await;
+    assert_eq!(js(c, selected).await, json!(["pending"]));
+    click_xpath(c, "//div[@role='tablist']/button[normalize-space()='paid']").await;
+    until(
+        c,
+        10,
+        "the paid tab chosen",
+        "return [...document.querySelectorAll('#admin-view [role=tab][aria-selected=true]')].map(t => t.textContent).join() === 'paid'",
+    )
+    .await;
+}
+
+async fn the_console_loads_a_player_only_to_watch(
+    s: &common::TestServer,
+    c: &Client,
+    room_id: i64,
+) {
+    c.goto(&s.url("/admin/rooms")).await.unwrap();
+    let row = format!("//tr[td[1][normalize-space()='{room_id}']]");
+    until(
+        c,
+        10,
+        "the live room listed",
+        &format!(
+            "return document.evaluate(\"{row}\", document, null, 9, null).singleNodeValue !== null"
+        ),
+    )
+    .await;
+    assert_eq!(
+        js(
+            c,
+            "return window.mpegts === undefined && window.Hls === undefined"
+        )
+        .await,
+        true,
+        "no player before anyone watches"
+    );
+    click_xpath(c, &format!("{row}//button[normalize-space()='Watch']")).await;
+    let label = until(
+        c,
+        10,
+        "the watched video",
+        "return window.mpegts !== undefined && document.querySelector('.watch-video')?.getAttribute('aria-label')",
+    )
+    .await;
+    assert!(label.as_str().unwrap().contains("Labelled room"), "{label}");
+}
+
+async fn the_header_fits_a_thumb(s: &common::TestServer, c: &Client, size: (u32, u32), who: &str) {
+    if size != PHONE {
+        return;
+    }
+    for page in ["/", "/videos", "/me", "/admin", "/studio"] {
+        c.goto(&s.url(page)).await.unwrap();
+        until(
+            c,
+            10,
+            "the signed-in header",
+            "return document.getElementById('me-link') !== null",
+        )
+        .await;
+        the_header_buttons_are_tall_enough(c, page).await;
+        fits_the_width(c, page).await;
+    }
+    shot(c, &format!("admin-header-{who}")).await;
+}
+
+async fn the_header_buttons_are_tall_enough(c: &Client, page: &str) {
+    let short = js(
+        c,
+        "return [...document.querySelectorAll('header.topbar a, header.topbar button')]
+           .map(e => [e.textContent.trim() || e.id || e.className, e.getBoundingClientRect()])
+           .filter(([, r]) => r.width > 0 && (r.height < 44 || r.right > window.innerWidth))
+           .map(([n, r]) => n + ': ' + Math.round(r.height) + ' px tall, right edge at ' + Math.round(r.right))",
+    )
+    .await;
+    assert_eq!(
+        short,
+        json!([]),
+        "{page}: header controls to hit on a phone"
+    );
+}

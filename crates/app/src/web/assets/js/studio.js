@@ -2,7 +2,7 @@
 // says which): Go live (their room and what to put in OBS or ffmpeg), Me (profile, coins
 // and diamonds with their history, withdrawals, a new stream key, their videos) and
 // Post a video (the upload, its progress and its processing).
-import { api, h, header, avatar, compact, when, toast, safeUrl, session, topUpButton, ApiError, cookie } from "/assets/js/api.js";
+import { api, h, header, avatar, compact, when, toast, safeUrl, session, signOut, topUpButton, ApiError, cookie } from "/assets/js/api.js";
 
 const $ = (x) => document.getElementById(x);
 
@@ -76,6 +76,8 @@ function mePage() {
     $("profile-bio").value = u.bio || "";
     $("profile-location").value = u.location || "";
   }
+
+  $("me-logout").addEventListener("click", async () => { await signOut(); location.assign("/"); });
 
   $("profile-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
