@@ -2269,6 +2269,17 @@ async fn the_home_tabs_say_which_is_chosen(s: &common::TestServer, c: &Client, s
     if size == PHONE {
         the_header_buttons_are_tall_enough(c, "the guest's home page").await;
     }
+    // A guest's Me and upload pages ask them to sign in.
+    for (page, card) in [("/me", "me-signed-out"), ("/upload", "upload-signed-out")] {
+        c.goto(&s.url(page)).await.unwrap();
+        until(
+            c,
+            10,
+            "the sign-in card",
+            &format!("return !document.getElementById('{card}').hidden && document.getElementById('login-link') !== null"),
+        )
+        .await;
+    }
 }
 
 async fn every_console_control_has_a_label(s: &common::TestServer, c: &Client) {

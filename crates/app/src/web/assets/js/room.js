@@ -139,6 +139,8 @@ function startChat(signedIn) {
   } : null;
   chat = new RoomChat(id, token, {
     onMessage,
+    // Joined: read the number again, which now counts this visitor too.
+    onReady: () => { readRoom(); },
     onNotification: (n) => {
       if (n.kind !== "announcement" || !n.payload) return;
       const box = $("announcement");
@@ -246,6 +248,15 @@ async function refresh() {
   }
 }
 
+// The room read again: its audience, and the player if it went live meanwhile.
+async function readRoom() {
+  if (!room) return;
+  const r = await api("GET", `/api/v1/rooms/${id}`).catch(() => null);
+  if (!r) return;
+  audience(r);
+  if (r.status === "live" && !stopPlayer && !r.banned) { room = r; startPlayer(); }
+}
+
 // No room to show (or none that could be read): no gifts to send, no chat to join.
 function noRoom(text) {
   document.body.classList.add("no-room");
@@ -274,13 +285,7 @@ async function main() {
   loadGifts();
   loadWallet();
   loadFollow();
-  setInterval(async () => {
-    if (!room) return;
-    const r = await api("GET", `/api/v1/rooms/${id}`).catch(() => null);
-    if (!r) return;
-    audience(r);
-    if (r.status === "live" && !stopPlayer && !r.banned) { room = r; startPlayer(); }
-  }, 5000);
+  setInterval(readRoom, 5000);
 }
 
 main();
