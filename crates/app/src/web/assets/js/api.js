@@ -116,8 +116,13 @@ export function avatar(user, size) {
   const url = safeUrl(user && user.avatar_url);
   const name = (user && (user.nickname || user.username)) || "?";
   const el = h("span.avatar" + (size ? "." + size : ""), { title: name });
-  if (url) el.append(h("img", { src: url, alt: "", loading: "lazy" }));
-  else el.textContent = Array.from(name)[0].toUpperCase();
+  const initial = Array.from(name)[0].toUpperCase();
+  if (url) {
+    // An address that does not load (gone, mistyped) falls back to the initial.
+    el.append(h("img", { src: url, alt: "", loading: "lazy", onerror: () => { el.textContent = initial; } }));
+  } else {
+    el.textContent = initial;
+  }
   el.style.setProperty("--hue", String(hue(name)));
   return el;
 }

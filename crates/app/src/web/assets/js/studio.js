@@ -9,6 +9,7 @@ const $ = (x) => document.getElementById(x);
 // ---- Go live ----
 
 const studioBody = () => $("studio-body");
+
 function field(label, value, secret) {
   const input = h("input", { value, readonly: true, type: secret ? "password" : "text" });
   const row = h("div.copy-row", input);
