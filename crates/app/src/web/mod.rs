@@ -44,4 +44,6 @@ pub fn page_routes() -> Router<AppState> {
         .route("/admin/{*section}", get(pages::admin))
         .route("/assets/{*path}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
+        .route("/me", get(pages::me))
+        .route("/upload", get(pages::upload))
 }

@@ -124,7 +124,7 @@ pub async fn room() -> Response {
             "Live room",
             "page-room",
             include_str!("assets/room.html"),
-            &["vendor/mpegts.js", "vendor/hls.light.min.js", "room.js"],
+            &["room.js"],
         ),
     )
 }
@@ -173,7 +173,7 @@ pub async fn admin(State(state): State<AppState>, headers: HeaderMap) -> Respons
                 "Admin",
                 "page-admin",
                 include_str!("assets/admin.html"),
-                &["vendor/mpegts.js", "vendor/hls.light.min.js", "admin.js"],
+                &["admin.js"],
             ),
         ),
         Some(_) => html(
@@ -213,5 +213,24 @@ pub async fn not_found() -> Response {
     html(
         StatusCode::NOT_FOUND,
         render("Not found", "page-notfound", main, &[]),
+    )
+}
+
+pub async fn me() -> Response {
+    html(
+        StatusCode::OK,
+        render("Me", "page-me", include_str!("assets/me.html"), &["me.js"]),
+    )
+}
+
+pub async fn upload() -> Response {
+    html(
+        StatusCode::OK,
+        render(
+            "Post a video",
+            "page-upload",
+            include_str!("assets/upload.html"),
+            &["upload.js"],
+        ),
     )
 }

@@ -50,6 +50,14 @@ impl Payments {
         self.providers.push(provider);
     }
 
+    /// The names of the providers switched on, in the order they were added.
+    pub fn names(&self) -> Vec<String> {
+        self.providers
+            .iter()
+            .map(|p| p.name().to_string())
+            .collect()
+    }
+
     pub fn get(&self, name: &str) -> Option<&Arc<dyn PaymentProvider>> {
         self.providers.iter().find(|p| p.name() == name)
     }

@@ -100,14 +100,39 @@ fn base_url(state: &LiveState, parts: &Parts) -> String {
         .to_string()
 }
 
+/// A package on sale, with the payment providers that can take the money for it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PackageView {
+    #[serde(flatten)]
+    pub package: RechargePackage,
+    /// The payment providers switched on here (`dev`, …), in the order the server offers
+    /// them. Empty when none is: the package is listed but cannot be bought, and a client
+    /// should not offer to top up.
+    pub providers: Vec<String>,
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/wallet/recharge/packages",
     tag = "wallet",
-    responses((status = 200, description = "What can be bought", body = Vec<RechargePackage>))
+    responses((status = 200, description = "What can be bought, and through which payment \
+        providers (`providers`, read-only: empty when no provider is on, so nothing can be \
+        bought)", body = Vec<PackageView>))
 )]
-pub async fn list_packages(State(state): State<LiveState>) -> Json<Vec<RechargePackage>> {
-    Json(state.settings().economy.recharge_packages.clone())
+pub async fn list_packages(State(state): State<LiveState>) -> Json<Vec<PackageView>> {
+    let providers = state.payments().names();
+    Json(
+        state
+            .settings()
+            .economy
+            .recharge_packages
+            .iter()
+            .map(|p| PackageView {
+                package: p.clone(),
+                providers: providers.clone(),
+            })
+            .collect(),
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

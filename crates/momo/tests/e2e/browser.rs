@@ -1265,3 +1265,1176 @@ async fn goims_own_browser_client_connects_with_only_its_url_changed() {
     drop(driver);
     s.stop().await;
 }
+
+fn ffmpeg_enabled() -> bool {
+    if std::env::var("MOMO_TEST_FFMPEG").is_ok_and(|v| v == "1") {
+        return true;
+    }
+    eprintln!(
+        "\n*** SKIPPED: the browser tests that post real videos. Set MOMO_TEST_FFMPEG=1 \
+         (with ffmpeg installed) as well. ***\n"
+    );
+    false
+}
+
+/// A browser of its own (profile and size) signed in as `username` (registered here).
+async fn signed_in(
+    s: &common::TestServer,
+    driver: &Driver,
+    username: &str,
+    size: (u32, u32),
+) -> (Client, tempfile::TempDir, common::User) {
+    let user = s.register(username).await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(driver, &profile, size).await;
+    c.goto(&s.url("/login")).await.unwrap();
+    fill(&c, "#username", username).await;
+    fill(&c, "#password", "password-123").await;
+    click(&c, "#auth-submit").await;
+    until(
+        &c,
+        10,
+        "the signed-in header",
+        "return document.getElementById('me-link') !== null",
+    )
+    .await;
+    (c, profile, user)
+}
+
+/// Nothing sticks out sideways (a phone page that scrolls sideways hides its edges).
+async fn fits_the_width(c: &Client, page: &str) {
+    let wide = js(
+        c,
+        "return document.documentElement.scrollWidth - window.innerWidth",
+    )
+    .await;
+    assert!(
+        wide.as_i64().unwrap_or(1) <= 0,
+        "{page} is wider than the screen by {wide} px"
+    );
+}
+
+/// A new user meets an empty feed that invites them to post, posts a landscape clip
+/// from the upload page (progress, then processing, then ready), and finds it on their
+/// Me page; there they edit their profile, top up through the package picker, ask to
+/// withdraw diamonds, and make a new stream key. At desktop and phone sizes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_posts_a_video_and_runs_their_account_from_the_me_page() {
+    if !enabled() || !ffmpeg_enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let admin = s.admin_token("boss").await;
+    let driver = start_driver().await;
+    let clips = tempfile::tempdir().unwrap();
+    common::videos::make_clip(
+        clips.path(),
+        "landscape.mp4",
+        2,
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+    );
+    for (size, who) in [(DESKTOP, "desk"), (PHONE, "phone")] {
+        let (c, _profile, user) = signed_in(&s, &driver, &format!("poster_{who}"), size).await;
+        if who == "desk" {
+            the_empty_feed_invites_a_post(&s, &c).await;
+        } else {
+            c.goto(&s.url("/upload")).await.unwrap();
+        }
+        let video = a_video_is_posted_from_the_upload_page(&s, &c, &clips, who).await;
+        the_me_page_edits_the_profile_and_lists_the_video(&s, &c, &user, video, who).await;
+        the_me_page_tops_up_withdraws_and_rotates_the_key(&s, &c, &admin, &user, who).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
+
+async fn the_empty_feed_invites_a_post(s: &common::TestServer, c: &Client) {
+    c.goto(&s.url("/videos")).await.unwrap();
+    until(
+        c,
+        10,
+        "the empty feed's invitation",
+        "return document.getElementById('feed-post')?.getAttribute('href') === '/upload'",
+    )
+    .await;
+    shot(c, "videos-empty-desktop").await;
+    click(c, "#feed-post").await;
+    until(
+        c,
+        10,
+        "the upload page",
+        "return location.pathname === '/upload' && !document.getElementById('upload-form').hidden",
+    )
+    .await;
+}
+
+async fn a_video_is_posted_from_the_upload_page(
+    s: &common::TestServer,
+    c: &Client,
+    clips: &tempfile::TempDir,
+    who: &str,
+) -> i64 {
+    until(
+        c,
+        10,
+        "the upload form",
+        "return !document.getElementById('upload-form').hidden",
+    )
+    .await;
+    fits_the_width(c, "the upload page").await;
+    shot(c, &format!("upload-{who}")).await;
+    let file = clips.path().join("landscape.mp4");
+    c.find(Locator::Css("#upload-file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    fill(c, "#upload-title", &format!("Test pattern from {who}")).await;
+    fill(
+        c,
+        "#upload-description",
+        "colour bars and a tone #calibration",
+    )
+    .await;
+    click(c, "#upload-submit").await;
+    until(
+        c,
+        30,
+        "the video to be processed",
+        "return document.getElementById('upload-done') !== null",
+    )
+    .await;
+    let id: i64 = js(
+        c,
+        "return document.getElementById('upload-form').dataset.videoId",
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .parse()
+    .unwrap();
+    assert_eq!(
+        js(c, "return document.getElementById('upload-bar').value").await,
+        100
+    );
+    let state = js(
+        c,
+        "return document.getElementById('upload-state').textContent",
+    )
+    .await;
+    assert_eq!(state, "Ready.");
+    shot(c, &format!("upload-done-{who}")).await;
+    let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+    assert_eq!(v["status"], "ready", "{v}");
+    assert_eq!(v["title"], format!("Test pattern from {who}"));
+    assert_eq!(v["hashtags"][0], "calibration", "{v}");
+    id
+}
+
+async fn the_me_page_edits_the_profile_and_lists_the_video(
+    s: &common::TestServer,
+    c: &Client,
+    user: &common::User,
+    video: i64,
+    who: &str,
+) {
+    click(c, "#me-link").await;
+    until(
+        c,
+        10,
+        "the Me page",
+        "return location.pathname === '/me' && document.getElementById('profile-nickname').value !== ''",
+    )
+    .await;
+    let item = format!("li.my-video[data-video-id=\"{video}\"]");
+    until(
+        c,
+        10,
+        "the posted video among mine",
+        &format!("return document.querySelector('{item}')?.dataset.status === 'ready'"),
+    )
+    .await;
+    fill(c, "#profile-nickname", &format!("Poster {who}")).await;
+    fill(c, "#profile-bio", "I post <b>test patterns</b>").await;
+    fill(c, "#profile-avatar", "not a url").await;
+    click(c, "#profile-save").await;
+    until(
+        c,
+        10,
+        "the refused avatar URL",
+        "const e = document.getElementById('profile-error'); return !e.hidden && e.textContent.includes('avatar')",
+    )
+    .await;
+    fill(c, "#profile-avatar", "https://example.com/me.png").await;
+    click(c, "#profile-save").await;
+    until(
+        c,
+        10,
+        "the new nickname in the header",
+        &format!("return document.getElementById('me-name')?.textContent === 'Poster {who}'"),
+    )
+    .await;
+    let (_, me) = s.get("/api/v1/users/me", Some(&user.token)).await;
+    assert_eq!(me["nickname"], format!("Poster {who}"));
+    assert_eq!(me["bio"], "I post <b>test patterns</b>");
+    assert_eq!(me["avatar_url"], "https://example.com/me.png");
+    fits_the_width(c, "the Me page").await;
+    js(c, "window.scrollTo(0, 0); return true").await;
+    shot(c, &format!("me-profile-{who}")).await;
+}
+
+async fn the_me_page_tops_up_withdraws_and_rotates_the_key(
+    s: &common::TestServer,
+    c: &Client,
+    admin: &str,
+    user: &common::User,
+    who: &str,
+) {
+    // Top up: pick the second package, confirm, and the coins arrive.
+    let (_, packages) = s.get("/api/v1/wallet/recharge/packages", None).await;
+    assert_eq!(packages[0]["providers"][0], "dev", "{packages}");
+    let second = &packages[1];
+    click(c, "#topup").await;
+    until(
+        c,
+        10,
+        "the package picker",
+        "return document.getElementById('topup-dialog')?.open",
+    )
+    .await;
+    shot(c, &format!("topup-picker-{who}")).await;
+    click(
+        c,
+        &format!(
+            "label.package[data-package-id=\"{}\"] input",
+            second["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    click(c, "#topup-next").await;
+    let summary = until(
+        c,
+        10,
+        "the confirmation",
+        "return document.getElementById('topup-summary')?.textContent",
+    )
+    .await;
+    assert!(
+        summary
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{} coins for", second["coins"])),
+        "{summary}"
+    );
+    let (_, before) = s.get("/api/v1/wallet", Some(&user.token)).await;
+    assert_eq!(
+        before["coins"], 0,
+        "nothing is bought before the confirmation"
+    );
+    click(c, "#topup-pay").await;
+    until(
+        c,
+        10,
+        "the coins on the page",
+        &format!(
+            "return document.getElementById('bal-coins').title === '{}'",
+            second["coins"]
+        ),
+    )
+    .await;
+    until(
+        c,
+        10,
+        "the top-up in the history",
+        "return [...document.querySelectorAll('#ledger .ledger-row')].some(e => e.textContent.includes('Top up'))",
+    )
+    .await;
+
+    // Diamonds (from an operator here; gifts in real life) asked to be paid out.
+    let (status, _) = s
+        .post(
+            "/api/v1/admin/wallet/adjustments",
+            Some(admin),
+            json!({"user_id": user.id, "asset": "diamond", "amount": 500, "reason": "test diamonds", "idempotency_key": format!("dia-{who}")}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    c.refresh().await.unwrap();
+    until(
+        c,
+        10,
+        "the diamonds",
+        "return document.getElementById('bal-diamonds').title === '500'",
+    )
+    .await;
+    fill(c, "#withdraw-diamonds", "300").await;
+    fill(c, "#withdraw-account", "bank 6222 0000").await;
+    click(c, "#withdraw-submit").await;
+    until(
+        c,
+        10,
+        "the withdrawal listed",
+        "return [...document.querySelectorAll('#withdrawals .ledger-row')].some(e => e.textContent.includes('waiting for an operator'))",
+    )
+    .await;
+    assert_eq!(
+        js(c, "return document.getElementById('bal-held').textContent").await,
+        "300"
+    );
+    let (_, mine) = s.get("/api/v1/wallet/withdrawals", Some(&user.token)).await;
+    assert_eq!(mine["items"][0]["account"], "bank 6222 0000", "{mine}");
+
+    // A new stream key, after a second click; the old one is gone.
+    let (_, room) = s.post("/api/v1/rooms", Some(&user.token), json!({})).await;
+    let old_key = room["stream_key"].as_str().unwrap().to_string();
+    click(c, "#key-rotate").await;
+    assert_eq!(
+        js(c, "return document.getElementById('new-stream-key')").await,
+        Value::Null,
+        "one click only arms the button"
+    );
+    click(c, "#key-rotate").await;
+    let new_key = until(
+        c,
+        10,
+        "the new key",
+        "return document.getElementById('new-stream-key')?.value",
+    )
+    .await;
+    let (_, room) = s.post("/api/v1/rooms", Some(&user.token), json!({})).await;
+    assert_eq!(room["stream_key"], new_key);
+    assert_ne!(new_key, old_key.as_str());
+    fits_the_width(c, "the Me page").await;
+    shot(c, &format!("me-{who}")).await;
+}
+
+/// A live room's page at desktop and phone sizes: one audience number, shown only while
+/// live and updated as people come; an empty chat says so; a message refused by the
+/// rate limit stays in the box; the balance and Top up stay on screen beside a long
+/// gift bar; the player's library is loaded only once something plays; and a room that
+/// does not exist shows no gifts and joins no chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_page_counts_one_audience_and_keeps_refused_messages() {
+    if !enabled() {
+        return;
+    }
+    let s = common::TestServer::start_with(common::Backend::Sqlite, |c| {
+        c.chat.send_per_sec = 1;
+    })
+    .await;
+    let admin = s.admin_token("boss").await;
+    for (name, price) in [
+        ("Rose", 1),
+        ("Star", 5),
+        ("Heart", 10),
+        ("Cake", 50),
+        ("Crown", 100),
+        ("Rocket", 500),
+        ("Castle", 1000),
+        ("Planet", 5000),
+    ] {
+        let (status, _) = s
+            .post(
+                "/api/v1/admin/gifts",
+                Some(&admin),
+                json!({"name": name, "price_coins": price}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let driver = start_driver().await;
+    for (size, who) in [(DESKTOP, "desktop"), (PHONE, "phone")] {
+        let anchor = s.register(&format!("anchor_{who}")).await;
+        let (_, room) = s
+            .post(
+                "/api/v1/rooms",
+                Some(&anchor.token),
+                json!({"title": format!("Room for the {who}")}),
+            )
+            .await;
+        let room_id = room["id"].as_i64().unwrap();
+        let (c, _profile, viewer) = signed_in(&s, &driver, &format!("fan_{who}"), size).await;
+        let (status, _) = s
+            .post(
+                "/api/v1/admin/wallet/adjustments",
+                Some(&admin),
+                json!({"user_id": viewer.id, "asset": "coin", "amount": 1234, "reason": "test coins", "idempotency_key": format!("coins-{who}")}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        an_offline_room_loads_no_player_and_says_its_chat_is_empty(&s, &c, room_id, who).await;
+        a_refused_message_stays_in_the_box(&c).await;
+        the_balance_stays_beside_the_gifts(&c, who).await;
+        the_audience_is_one_number_that_follows_the_room(&s, &c, &driver, room_id, who).await;
+        a_missing_room_shows_no_gifts_and_joins_no_chat(&s, &c, who).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
+
+async fn an_offline_room_loads_no_player_and_says_its_chat_is_empty(
+    s: &common::TestServer,
+    c: &Client,
+    room_id: i64,
+    who: &str,
+) {
+    c.goto(&s.url(&format!("/rooms/{room_id}"))).await.unwrap();
+    until(
+        c,
+        10,
+        "the offline room",
+        "return document.getElementById('room-status').textContent === 'offline'",
+    )
+    .await;
+    until(
+        c,
+        10,
+        "the empty chat's line",
+        "const e = document.getElementById('chat-empty'); return !e.hidden && e.textContent === 'No messages yet — say hi'",
+    )
+    .await;
+    assert_eq!(
+        js(c, "return document.getElementById('audience').hidden").await,
+        true,
+        "an offline room shows nobody watching"
+    );
+    assert_eq!(
+        js(
+            c,
+            "return [window.mpegts === undefined, window.Hls === undefined, document.querySelectorAll('script[src*=\"/vendor/\"]').length]"
+        )
+        .await,
+        json!([true, true, 0]),
+        "no player library is loaded while nothing plays"
+    );
+    shot(c, &format!("room-offline-empty-{who}")).await;
+}
+
+async fn a_refused_message_stays_in_the_box(c: &Client) {
+    until(
+        c,
+        10,
+        "the chat box",
+        "return !document.getElementById('chat-form').hidden",
+    )
+    .await;
+    // Four at once: the limit (one a second, two in a burst) refuses the last ones.
+    js(
+        c,
+        "const i = document.getElementById('chat-input'), f = document.getElementById('chat-form');
+         for (const n of [0, 1, 2, 3]) { i.value = 'message ' + n; f.requestSubmit(); }
+         return true",
+    )
+    .await;
+    until(
+        c,
+        10,
+        "the refusal",
+        "const t = document.getElementById('toast'); return !t.hidden && t.textContent.includes('Slow down')",
+    )
+    .await;
+    until(
+        c,
+        10,
+        "the first message in the chat",
+        "return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].some(e => e.textContent === 'message 0')",
+    )
+    .await;
+    assert_eq!(
+        js(c, "return document.getElementById('chat-input').value").await,
+        "message 3",
+        "the refused message is kept"
+    );
+    assert_eq!(
+        js(c, "return document.getElementById('chat-empty').hidden").await,
+        true
+    );
+    // Sent again once the limit allows, it goes out and the box empties.
+    until(
+        c,
+        10,
+        "the kept message sent",
+        "const i = document.getElementById('chat-input');
+         if (i.value) document.getElementById('chat-form').requestSubmit();
+         return [...document.querySelectorAll('#chat-list .chat-line.msg .text')].some(e => e.textContent === 'message 3') && i.value === ''",
+    )
+    .await;
+}
+
+async fn the_balance_stays_beside_the_gifts(c: &Client, who: &str) {
+    until(
+        c,
+        10,
+        "the balance",
+        "return document.getElementById('coins')?.textContent.includes('1.2k') && document.getElementById('topup') !== null",
+    )
+    .await;
+    let boxes = js(
+        c,
+        "return ['coins', 'topup'].map(id => { const r = document.getElementById(id).getBoundingClientRect();
+           return r.left >= 0 && r.right <= window.innerWidth && r.width > 0; })",
+    )
+    .await;
+    assert_eq!(
+        boxes,
+        json!([true, true]),
+        "{who}: balance and Top up on screen"
+    );
+    fits_the_width(c, "the room page").await;
+}
+
+async fn the_audience_is_one_number_that_follows_the_room(
+    s: &common::TestServer,
+    c: &Client,
+    driver: &Driver,
+    room_id: i64,
+    who: &str,
+) {
+    let _live = s.go_live(room_id).await;
+    until(
+        c,
+        15,
+        "the room live, with its audience",
+        "return document.getElementById('room-status').textContent === 'live' && !document.getElementById('audience').hidden",
+    )
+    .await;
+    until(
+        c,
+        10,
+        "the HTTP-FLV player loaded",
+        "return window.mpegts !== undefined && document.getElementById('video').dataset.tech === 'flv'",
+    )
+    .await;
+    assert_eq!(
+        js(c, "return window.Hls === undefined").await,
+        true,
+        "only the player that plays is loaded"
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelectorAll('#online, .chat-head .muted').length"
+        )
+        .await,
+        0,
+        "the chat shows no second count"
+    );
+    let (_, r) = s.get(&format!("/api/v1/rooms/{room_id}"), None).await;
+    let before = r["viewers"].as_u64().unwrap();
+    // Someone else comes in: the number follows without a reload.
+    let other = browser(driver, &tempfile::tempdir().unwrap(), PHONE).await;
+    other
+        .goto(&s.url(&format!("/rooms/{room_id}")))
+        .await
+        .unwrap();
+    until(
+        &other,
+        10,
+        "the guest's chat",
+        "return !document.getElementById('chat-guest').hidden",
+    )
+    .await;
+    let after = before + 1;
+    until(
+        c,
+        15,
+        "the audience to grow",
+        &format!("return document.getElementById('room-viewers').textContent === '{after}'"),
+    )
+    .await;
+    let (_, r) = s.get(&format!("/api/v1/rooms/{room_id}"), None).await;
+    assert_eq!(r["viewers"], after, "the page shows the room's own number");
+    shot(c, &format!("room-audience-{who}")).await;
+    other.close().await.unwrap();
+}
+
+async fn a_missing_room_shows_no_gifts_and_joins_no_chat(
+    s: &common::TestServer,
+    c: &Client,
+    who: &str,
+) {
+    c.goto(&s.url("/rooms/999")).await.unwrap();
+    until(
+        c,
+        10,
+        "the no-such-room state",
+        "return document.getElementById('overlay-text').textContent === 'There is no such room' && document.getElementById('chat-none') !== null",
+    )
+    .await;
+    assert_eq!(
+        js(
+            c,
+            "return [document.getElementById('gift-bar').hidden, document.getElementById('chat-form').hidden, document.getElementById('audience').hidden]"
+        )
+        .await,
+        json!([true, true, true])
+    );
+    assert_eq!(
+        s.gateway().online("999"),
+        0,
+        "nobody joined room 999's chat"
+    );
+    shot(c, &format!("room-missing-{who}")).await;
+}
+
+/// With no payment provider on, nothing can be bought, so no page offers to top up;
+/// the balance is still shown. At desktop and phone sizes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_up_is_offered_only_when_a_payment_provider_is_on() {
+    if !enabled() {
+        return;
+    }
+    let s = common::TestServer::start_with(common::Backend::Sqlite, |c| {
+        c.app.economy.dev_payments = false;
+    })
+    .await;
+    let (_, packages) = s.get("/api/v1/wallet/recharge/packages", None).await;
+    assert_eq!(packages[0]["providers"], json!([]), "{packages}");
+    let anchor = s.register("anchor_np").await;
+    let (_, room) = s
+        .post("/api/v1/rooms", Some(&anchor.token), json!({}))
+        .await;
+    let room_id = room["id"].as_i64().unwrap();
+    let driver = start_driver().await;
+    for (size, who) in [(DESKTOP, "desktop"), (PHONE, "phone")] {
+        let (c, _profile, _user) = signed_in(&s, &driver, &format!("payless_{who}"), size).await;
+        c.goto(&s.url(&format!("/rooms/{room_id}"))).await.unwrap();
+        until(
+            &c,
+            10,
+            "the balance",
+            "return document.getElementById('coins') !== null",
+        )
+        .await;
+        assert_eq!(
+            js(&c, "return document.getElementById('topup')").await,
+            Value::Null,
+            "{who}: no Top up in the room"
+        );
+        assert_eq!(
+            js(
+                &c,
+                "return document.getElementById('wallet-box').textContent.trim()"
+            )
+            .await,
+            "0",
+            "{who}: the balance alone"
+        );
+        c.goto(&s.url("/me")).await.unwrap();
+        until(
+            &c,
+            10,
+            "the balances",
+            "return document.getElementById('bal-coins').textContent === '0'",
+        )
+        .await;
+        assert_eq!(
+            js(&c, "return document.getElementById('topup')").await,
+            Value::Null,
+            "{who}: no Top up on the Me page"
+        );
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
+/// Waits until the feed lists `id` (it is refreshed in the background).
+async fn in_the_feed(s: &common::TestServer, id: i64) {
+    for _ in 0..100 {
+        let (_, feed) = s.get("/api/v1/feed", None).await;
+        if feed["items"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|v| v["id"] == id))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("video {id} never reached the feed");
+}
+
+/// The feed at desktop and phone sizes: a landscape video is shown whole; playing it
+/// counts one view (not one per loop); the comments panel lists, takes a comment and a
+/// reply (as text); share copies the video's link, which opens on that video.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_counts_views_takes_comments_and_shares_links() {
+    if !enabled() || !ffmpeg_enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let author = s.register("clip_author").await;
+    let clips = tempfile::tempdir().unwrap();
+    let bytes = common::videos::make_clip(
+        clips.path(),
+        "wide.mp4",
+        2,
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+    );
+    let (status, v) = common::videos::upload(
+        &s,
+        Some(&author.token),
+        Some(("wide.mp4", bytes)),
+        &[("title", "Wide test pattern")],
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    for _ in 0..300 {
+        let (_, v) = s
+            .get(&format!("/api/v1/videos/{id}"), Some(&author.token))
+            .await;
+        if v["status"] != "processing" {
+            assert_eq!(v["status"], "ready", "{v}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    in_the_feed(&s, id).await;
+    let driver = start_driver().await;
+    for (n, (size, who)) in [(DESKTOP, "desktop"), (PHONE, "phone")]
+        .into_iter()
+        .enumerate()
+    {
+        let (c, _profile, _user) = signed_in(&s, &driver, &format!("watcher_{who}"), size).await;
+        c.goto(&s.url("/videos")).await.unwrap();
+        let item = format!("article.feed-item[data-video-id=\"{id}\"]");
+        a_play_counts_one_view(&s, &c, &item, id, n as i64 + 1, who).await;
+        comments_are_read_and_written_in_the_panel(&s, &c, &item, id, n, who).await;
+        share_copies_a_link_that_opens_the_video(&s, &c, &item, id, n as i64 + 1).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
+
+async fn a_play_counts_one_view(
+    s: &common::TestServer,
+    c: &Client,
+    item: &str,
+    id: i64,
+    views: i64,
+    who: &str,
+) {
+    until(
+        c,
+        15,
+        "the video playing, its view counted",
+        &format!("return document.querySelector('{item} video')?.dataset.viewCounted === '1'"),
+    )
+    .await;
+    // Shown whole: letterboxed, not cropped.
+    let fit = js(
+        c,
+        &format!(
+            "const v = document.querySelector('{item} video'); return [getComputedStyle(v).objectFit, v.closest('article').dataset.shape, v.getAttribute('aria-label')]"
+        ),
+    )
+    .await;
+    assert_eq!(fit[0], "contain", "{who}: {fit}");
+    assert_eq!(fit[1], "landscape", "{who}: {fit}");
+    assert!(fit[2].as_str().unwrap().contains("Wide test pattern"));
+    shot(c, &format!("videos-landscape-{who}")).await;
+    // The two-second clip loops; still one view.
+    js(
+        c,
+        &format!(
+            "window.__loops = 0; document.querySelector('{item} video').addEventListener('seeked', () => window.__loops++); return true"
+        ),
+    )
+    .await;
+    until(c, 15, "the clip to loop", "return window.__loops >= 1").await;
+    let posts = js(
+        c,
+        "return performance.getEntriesByType('resource').filter(e => e.name.endsWith('/views')).length",
+    )
+    .await;
+    assert_eq!(posts, 1, "{who}: one view per play");
+    for _ in 0..100 {
+        let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+        if v["view_count"] == views {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{who}: the view was never counted");
+}
+
+async fn comments_are_read_and_written_in_the_panel(
+    s: &common::TestServer,
+    c: &Client,
+    item: &str,
+    id: i64,
+    before: usize,
+    who: &str,
+) {
+    click(c, &format!("{item} button.comment-btn")).await;
+    until(
+        c,
+        10,
+        "the comments panel",
+        "return !document.getElementById('comments').hidden && document.getElementById('comments-close') === document.activeElement",
+    )
+    .await;
+    if before == 0 {
+        until(
+            c,
+            10,
+            "the empty panel",
+            "return !document.getElementById('comments-empty').hidden",
+        )
+        .await;
+    } else {
+        // An earlier comment with its reply, opened on demand.
+        click(c, "#comments-list button.replies-btn").await;
+        until(
+            c,
+            10,
+            "the earlier reply",
+            "return document.querySelectorAll('#comments-list ol.replies li.comment').length === 1",
+        )
+        .await;
+    }
+    let text = format!("<b>nice</b> colours from {who}");
+    fill(c, "#comment-input", &text).await;
+    click(c, "#comment-send").await;
+    until(
+        c,
+        10,
+        "the comment listed",
+        &format!(
+            "return document.querySelector('#comments-list > li.comment .comment-body')?.textContent === '{text}'"
+        ),
+    )
+    .await;
+    click_xpath(
+        c,
+        "(//ol[@id='comments-list']/li[contains(@class,'comment')])[1]//button[normalize-space()='Reply']",
+    )
+    .await;
+    until(
+        c,
+        10,
+        "replying",
+        "return !document.getElementById('comment-replying').hidden",
+    )
+    .await;
+    fill(c, "#comment-input", "thanks!").await;
+    click(c, "#comment-send").await;
+    until(
+        c,
+        10,
+        "the reply under the comment",
+        "return document.querySelector('#comments-list > li.comment ol.replies .comment-body')?.textContent === 'thanks!'",
+    )
+    .await;
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelectorAll('#comments-list b').length"
+        )
+        .await,
+        0,
+        "comments are text"
+    );
+    let count = 2 * (before + 1);
+    assert_eq!(
+        js(
+            c,
+            &format!(
+                "return document.querySelector('{item} button.comment-btn .count').textContent"
+            )
+        )
+        .await,
+        count.to_string()
+    );
+    let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+    assert_eq!(v["comment_count"], count, "{v}");
+    shot(c, &format!("videos-comments-{who}")).await;
+    click(c, "#comments-close").await;
+}
+
+async fn share_copies_a_link_that_opens_the_video(
+    s: &common::TestServer,
+    c: &Client,
+    item: &str,
+    id: i64,
+    shares: i64,
+) {
+    click(c, &format!("{item} button.share-btn")).await;
+    let link = until(
+        c,
+        10,
+        "the copied link",
+        &format!("return document.querySelector('{item} button.share-btn').dataset.copied"),
+    )
+    .await;
+    assert_eq!(link, s.url(&format!("/videos?v={id}")).as_str());
+    until(
+        c,
+        10,
+        "the word that it was copied",
+        "const t = document.getElementById('toast'); return !t.hidden && t.textContent.startsWith('Link copied')",
+    )
+    .await;
+    for _ in 0..100 {
+        let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+        if v["share_count"] == shares {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.goto(link.as_str().unwrap()).await.unwrap();
+    until(
+        c,
+        10,
+        "the shared video first",
+        &format!("return document.querySelector('#feed > article')?.dataset.videoId === '{id}'"),
+    )
+    .await;
+    let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
+    assert_eq!(v["share_count"], shares, "{v}");
+}
+
+/// The console and the header for touch and for screen readers, at desktop and phone
+/// sizes: every console control has a label, the tabs say which is chosen, the header's
+/// links and buttons are big enough to hit on a phone, a watched stream's video is
+/// named, and the console loads a player only when an operator watches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_and_header_work_for_touch_and_screen_readers() {
+    if !enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let admin = s.admin_token("boss").await;
+    let anchor = s.register("anchor_a11y").await;
+    let (_, room) = s
+        .post(
+            "/api/v1/rooms",
+            Some(&anchor.token),
+            json!({"title": "Labelled room"}),
+        )
+        .await;
+    let room_id = room["id"].as_i64().unwrap();
+    let _live = s.go_live(room_id).await;
+    s.post(
+        "/api/v1/admin/gifts",
+        Some(&admin),
+        json!({"name": "Rose", "price_coins": 5}),
+    )
+    .await;
+    s.post(
+        "/api/v1/admin/wallet/adjustments",
+        Some(&admin),
+        json!({"user_id": anchor.id, "asset": "diamond", "amount": 500, "reason": "test", "idempotency_key": "a11y"}),
+    )
+    .await;
+    let (status, _) = s
+        .post(
+            "/api/v1/wallet/withdrawals",
+            Some(&anchor.token),
+            json!({"diamonds": 200, "account": "bank 1", "idempotency_key": "w-a11y"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let driver = start_driver().await;
+    for (size, who) in [(DESKTOP, "desktop"), (PHONE, "phone")] {
+        let profile = tempfile::tempdir().unwrap();
+        let c = browser(&driver, &profile, size).await;
+        the_home_tabs_say_which_is_chosen(&s, &c, size).await;
+        c.goto(&s.url("/login?next=/admin")).await.unwrap();
+        fill(&c, "#username", "boss").await;
+        fill(&c, "#password", "admin-password").await;
+        click(&c, "#auth-submit").await;
+        until(
+            &c,
+            10,
+            "the dashboard",
+            "return document.querySelector('#stat-users .stat-value') !== null",
+        )
+        .await;
+        every_console_control_has_a_label(&s, &c).await;
+        the_console_tabs_say_which_is_chosen(&s, &c).await;
+        the_console_loads_a_player_only_to_watch(&s, &c, room_id).await;
+        the_header_fits_a_thumb(&s, &c, size, who).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
+
+async fn the_home_tabs_say_which_is_chosen(s: &common::TestServer, c: &Client, size: (u32, u32)) {
+    c.goto(&s.url("/")).await.unwrap();
+    let selected = "return [...document.querySelectorAll('#order-tabs [role=tab]')].map(t => t.getAttribute('aria-selected'))";
+    assert_eq!(js(c, selected).await, json!(["true", "false"]));
+    click(c, "#order-tabs [data-order=new]").await;
+    assert_eq!(js(c, selected).await, json!(["false", "true"]));
+    if size == PHONE {
+        the_header_buttons_are_tall_enough(c, "the guest's home page").await;
+    }
+    // A guest's Me and upload pages ask them to sign in.
+    for (page, card) in [("/me", "me-signed-out"), ("/upload", "upload-signed-out")] {
+        c.goto(&s.url(page)).await.unwrap();
+        until(
+            c,
+            10,
+            "the sign-in card",
+            &format!("return !document.getElementById('{card}').hidden && document.getElementById('login-link') !== null"),
+        )
+        .await;
+    }
+}
+
+async fn every_console_control_has_a_label(s: &common::TestServer, c: &Client) {
+    let unlabelled = "return [...document.querySelectorAll('#admin-view input, #admin-view select, #admin-view textarea')]
+        .filter(e => e.type !== 'hidden' && e.labels.length === 0)
+        .map(e => e.name || e.placeholder || e.outerHTML)";
+    let mut controls = 0;
+    for section in [
+        "",
+        "users",
+        "rooms",
+        "gifts",
+        "wallet",
+        "withdrawals",
+        "videos",
+        "reports",
+        "words",
+        "announcements",
+        "audit",
+    ] {
+        let path = if section.is_empty() {
+            "/admin".to_string()
+        } else {
+            format!("/admin/{section}")
+        };
+        c.goto(&s.url(&path)).await.unwrap();
+        until(
+            c,
+            10,
+            "the section",
+            "return document.querySelector('#admin-view .loading') === null && document.querySelector('#admin-view h1') !== null",
+        )
+        .await;
+        if section == "users" {
+            click_xpath(c, "(//button[normalize-space()='View'])[1]").await;
+            until(
+                c,
+                10,
+                "the account",
+                "return document.querySelector('#user-detail input[name=pw]') !== null",
+            )
+            .await;
+        }
+        assert_eq!(
+            js(c, unlabelled).await,
+            json!([]),
+            "/admin/{section} has controls without a label"
+        );
+        controls += js(
+            c,
+            "return document.querySelectorAll('#admin-view input, #admin-view select, #admin-view textarea').length",
+        )
+        .await
+        .as_u64()
+        .unwrap();
+    }
+    assert!(
+        controls >= 14,
+        "the console's controls were looked at: {controls}"
+    );
+}
+
+async fn the_console_tabs_say_which_is_chosen(s: &common::TestServer, c: &Client) {
+    c.goto(&s.url("/admin/withdrawals")).await.unwrap();
+    let selected = "return [...document.querySelectorAll('#admin-view [role=tab][aria-selected=true]')].map(t => t.textContent)";
+    until(
+        c,
+        10,
+        "the withdrawal tabs",
+        "return document.querySelectorAll('#admin-view [role=tab]').length === 4",
+    )
+    .await;
+    assert_eq!(js(c, selected).await, json!(["pending"]));
+    click_xpath(c, "//div[@role='tablist']/button[normalize-space()='paid']").await;
+    until(
+        c,
+        10,
+        "the paid tab chosen",
+        "return [...document.querySelectorAll('#admin-view [role=tab][aria-selected=true]')].map(t => t.textContent).join() === 'paid'",
+    )
+    .await;
+}
+
+async fn the_console_loads_a_player_only_to_watch(
+    s: &common::TestServer,
+    c: &Client,
+    room_id: i64,
+) {
+    c.goto(&s.url("/admin/rooms")).await.unwrap();
+    let row = format!("//tr[td[1][normalize-space()='{room_id}']]");
+    until(
+        c,
+        10,
+        "the live room listed",
+        &format!(
+            "return document.evaluate(\"{row}\", document, null, 9, null).singleNodeValue !== null"
+        ),
+    )
+    .await;
+    assert_eq!(
+        js(
+            c,
+            "return window.mpegts === undefined && window.Hls === undefined"
+        )
+        .await,
+        true,
+        "no player before anyone watches"
+    );
+    click_xpath(c, &format!("{row}//button[normalize-space()='Watch']")).await;
+    let label = until(
+        c,
+        10,
+        "the watched video",
+        "return window.mpegts !== undefined && document.querySelector('.watch-video')?.getAttribute('aria-label')",
+    )
+    .await;
+    assert!(label.as_str().unwrap().contains("Labelled room"), "{label}");
+}
+
+async fn the_header_fits_a_thumb(s: &common::TestServer, c: &Client, size: (u32, u32), who: &str) {
+    if size != PHONE {
+        return;
+    }
+    for page in ["/", "/videos", "/me", "/admin", "/studio"] {
+        c.goto(&s.url(page)).await.unwrap();
+        until(
+            c,
+            10,
+            "the signed-in header",
+            "return document.getElementById('me-link') !== null",
+        )
+        .await;
+        the_header_buttons_are_tall_enough(c, page).await;
+        fits_the_width(c, page).await;
+    }
+    shot(c, &format!("admin-header-{who}")).await;
+}
+
+async fn the_header_buttons_are_tall_enough(c: &Client, page: &str) {
+    let short = js(
+        c,
+        "return [...document.querySelectorAll('header.topbar a, header.topbar button')]
+           .map(e => [e.textContent.trim() || e.id || e.className, e.getBoundingClientRect()])
+           .filter(([, r]) => r.width > 0 && (r.height < 44 || r.right > window.innerWidth))
+           .map(([n, r]) => n + ': ' + Math.round(r.height) + ' px tall, right edge at ' + Math.round(r.right))",
+    )
+    .await;
+    assert_eq!(
+        short,
+        json!([]),
+        "{page}: header controls to hit on a phone"
+    );
+}

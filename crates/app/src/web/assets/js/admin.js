@@ -45,6 +45,18 @@ function unavailable(what, e) {
   return h("div.error-box", `Cannot load ${what.toLowerCase()}: ${e.message}`);
 }
 
+/// A form control inside its label: the label shown above it, or `quiet` (read by
+/// screen readers only) where the toolbar around it already says what it is.
+function field(text, control, quiet) {
+  return h("label.field" + (quiet ? ".quiet" : ""), h("span" + (quiet ? ".visually-hidden" : ""), text), control);
+}
+
+/// Tabs that say which is chosen (`aria-selected`), for the lists filtered by state.
+function tabs(label, items, current, pick) {
+  return h("div.tabs", { role: "tablist", "aria-label": label }, ...items.map(([v, text]) =>
+    h("button.tab" + (v === current ? ".active" : ""), { type: "button", role: "tab", "aria-selected": String(v === current), onclick: () => pick(v) }, text)));
+}
+
 function stat(label, value, id) {
   return h("div.stat.card", { id }, h("div.stat-value", value), h("div.stat-label.muted", label));
 }
@@ -77,7 +89,7 @@ const sections = {
     const q = new URLSearchParams(location.search).get("q") || "";
     const input = h("input", { type: "search", placeholder: "Username or nickname prefix", value: q, id: "user-search" });
     const form = h("form.toolbar", { onsubmit: (ev) => { ev.preventDefault(); go("/admin/users?q=" + encodeURIComponent(input.value.trim())); } },
-      input, h("button.btn", { type: "submit" }, "Search"));
+      field("Search users", input, true), h("button.btn", { type: "submit" }, "Search"));
     const page = await api("GET", "/api/v1/admin/users?limit=50&q=" + encodeURIComponent(q));
     const detail = h("div.detail", { id: "user-detail" });
     view.replaceChildren(title("Users"), form, table([
@@ -120,17 +132,18 @@ const sections = {
       ev.preventDefault();
       const id = Number(ev.target.room.value);
       try { await api("DELETE", `/api/v1/admin/rooms/${id}/ban`); toast(`Room ${id} may go live again`); } catch (e) { toast(e.message, "error"); }
-    } }, h("input", { name: "room", type: "number", min: 1, placeholder: "Room id" }), h("button.btn.ghost", { type: "submit" }, "Lift a room ban")));
+    } }, field("Room id", h("input", { name: "room", type: "number", min: 1, placeholder: "Room id" }), true), h("button.btn.ghost", { type: "submit" }, "Lift a room ban")));
   },
 
   async gifts() {
     const gifts = await api("GET", "/api/v1/admin/gifts");
     const row = (g) => {
-      const name = h("input", { value: g.name, maxlength: 32, "aria-label": "name" });
-      const price = h("input", { type: "number", min: 1, value: g.price_coins, "aria-label": "price" });
-      const sort = h("input", { type: "number", value: g.sort, "aria-label": "sort" });
+      const name = h("input", { value: g.name, maxlength: 32 });
+      const price = h("input", { type: "number", min: 1, value: g.price_coins });
+      const sort = h("input", { type: "number", value: g.sort });
       return h("tr",
-        h("td", String(g.id)), h("td", name), h("td", price), h("td", sort),
+        h("td", String(g.id)), h("td", field(`Name of gift ${g.id}`, name, true)),
+        h("td", field(`Price of gift ${g.id} in coins`, price, true)), h("td", field(`Sort order of gift ${g.id}`, sort, true)),
         h("td", h("span.pill" + (g.active ? ".ok" : ".danger"), g.active ? "active" : "retired")),
         h("td", h("div.actions",
           act("Save", async () => {
@@ -150,8 +163,8 @@ const sections = {
         await api("POST", "/api/v1/admin/gifts", { name: f.gname.value.trim(), price_coins: Number(f.price.value) });
         toast("Gift created"); sections.gifts();
       } catch (e) { toast(e.message, "error"); }
-    } }, h("input", { name: "gname", placeholder: "New gift name", required: true, maxlength: 32 }),
-      h("input", { name: "price", type: "number", min: 1, placeholder: "Price (coins)", required: true }),
+    } }, field("New gift name", h("input", { name: "gname", placeholder: "New gift name", required: true, maxlength: 32 }), true),
+      field("Price in coins", h("input", { name: "price", type: "number", min: 1, placeholder: "Price (coins)", required: true }), true),
       h("button.btn", { type: "submit" }, "Create"));
     view.replaceChildren(title("Gifts"), form, h("div.table-wrap", h("table.data",
       h("thead", h("tr", ...["ID", "Name", "Price", "Sort", "State", ""].map((c) => h("th", c)))),
@@ -168,9 +181,9 @@ const sections = {
       if (ev.target.user.value) q.set("user_id", ev.target.user.value);
       if (ev.target.kind.value) q.set("kind", ev.target.kind.value);
       go("/admin/wallet?" + q);
-    } }, h("input", { name: "user", type: "number", min: 1, placeholder: "User id", value: user }),
-      h("select", { name: "kind" }, ...["", "recharge", "gift", "withdraw_hold", "withdraw_paid", "withdraw_release", "adjustment"]
-        .map((k) => h("option", { value: k, selected: k === kind }, k || "any kind"))),
+    } }, field("User id", h("input", { name: "user", type: "number", min: 1, placeholder: "User id", value: user }), true),
+      field("Kind of entry", h("select", { name: "kind" }, ...["", "recharge", "gift", "withdraw_hold", "withdraw_paid", "withdraw_release", "adjustment"]
+        .map((k) => h("option", { value: k, selected: k === kind }, k || "any kind"))), true),
       h("button.btn", { type: "submit" }, "Search"));
     const q = new URLSearchParams({ limit: "50" });
     if (user) q.set("user_id", user);
@@ -189,10 +202,10 @@ const sections = {
         toast("Adjusted"); sections.wallet();
       } catch (e) { toast(e.message, "error"); }
     } }, h("h2", "Adjust a balance"),
-      h("div.row", h("input", { name: "user", type: "number", min: 1, placeholder: "User id", required: true }),
-        h("select", { name: "asset" }, h("option", { value: "coin" }, "coins"), h("option", { value: "diamond" }, "diamonds")),
-        h("input", { name: "amount", type: "number", placeholder: "Amount (+/−)", required: true })),
-      h("input", { name: "reason", placeholder: "Reason (required, kept in the ledger with your name)", required: true, maxlength: 200 }),
+      h("div.row", field("User id", h("input", { name: "user", type: "number", min: 1, placeholder: "User id", required: true })),
+        field("Asset", h("select", { name: "asset" }, h("option", { value: "coin" }, "coins"), h("option", { value: "diamond" }, "diamonds"))),
+        field("Amount", h("input", { name: "amount", type: "number", placeholder: "Amount (+/−)", required: true }))),
+      field("Reason", h("input", { name: "reason", placeholder: "Required, kept in the ledger with your name", required: true, maxlength: 200 })),
       h("button.btn", { type: "submit" }, "Apply"));
     view.replaceChildren(title("Wallet"), search, table([
       ["Entry", (e) => String(e.id)],
@@ -208,9 +221,9 @@ const sections = {
   async withdrawals() {
     const st = new URLSearchParams(location.search).get("state") || "pending";
     const page = await api("GET", `/api/v1/admin/withdrawals?state=${encodeURIComponent(st)}&limit=50`);
-    const tabs = h("div.tabs", ...["pending", "paid", "rejected", "all"].map((s) =>
-      h("button.tab" + (s === st ? ".active" : ""), { type: "button", onclick: () => go("/admin/withdrawals?state=" + s) }, s)));
-    view.replaceChildren(title("Withdrawals", tabs), table([
+    const states = tabs("Withdrawals by state", ["pending", "paid", "rejected", "all"].map((s) => [s, s]), st,
+      (s) => go("/admin/withdrawals?state=" + s));
+    view.replaceChildren(title("Withdrawals", states), table([
       ["ID", (w) => String(w.id)],
       ["User", (w) => h("a", { href: `/admin/users?q=`, onclick: (ev) => { ev.preventDefault(); go("/admin/wallet?user_id=" + w.user_id); } }, `#${w.user_id}`)],
       ["Diamonds", (w) => compact(w.diamonds)],
@@ -223,16 +236,16 @@ const sections = {
           ev.preventDefault();
           try { await api("POST", `/api/v1/admin/withdrawals/${w.id}/reject`, { reason: ev.target.reason.value.trim() }); toast("Rejected"); sections.withdrawals(); }
           catch (e) { toast(e.message, "error"); }
-        } }, h("input", { name: "reason", placeholder: "Reason", required: true }), h("button.btn.small.ghost", { type: "submit" }, "Reject")),
+        } }, field(`Why withdrawal ${w.id} is rejected`, h("input", { name: "reason", placeholder: "Reason", required: true }), true), h("button.btn.small.ghost", { type: "submit" }, "Reject")),
       )],
     ], page.items, `No ${st === "all" ? "" : st + " "}withdrawals.`));
   },
 
   async videos() {
     const st = new URLSearchParams(location.search).get("status") || "";
-    const tabs = h("div.tabs", ...[["", "all"], ["ready", "ready"], ["processing", "processing"], ["failed", "failed"], ["deleted", "deleted"]].map(([v, label]) =>
-      h("button.tab" + (v === st ? ".active" : ""), { type: "button", onclick: () => go("/admin/videos" + (v ? "?status=" + v : "")) }, label)));
-    view.replaceChildren(title("Videos", tabs));
+    const states = tabs("Videos by state", [["", "all"], ["ready", "ready"], ["processing", "processing"], ["failed", "failed"], ["deleted", "deleted"]], st,
+      (v) => go("/admin/videos" + (v ? "?status=" + v : "")));
+    view.replaceChildren(title("Videos", states));
     let page;
     try { page = await api("GET", "/api/v1/admin/videos?limit=50" + (st ? "&status=" + st : "")); } catch (e) { view.append(unavailable("Videos", e)); return; }
     view.append(table([
@@ -252,9 +265,9 @@ const sections = {
 
   async reports() {
     const st = new URLSearchParams(location.search).get("status") || "open";
-    const tabs = h("div.tabs", ...["open", "hidden", "deleted", "dismissed", "banned"].map((v) =>
-      h("button.tab" + (v === st ? ".active" : ""), { type: "button", onclick: () => go("/admin/reports?status=" + v) }, v)));
-    view.replaceChildren(title("Reports", tabs));
+    const states = tabs("Reports by state", ["open", "hidden", "deleted", "dismissed", "banned"].map((v) => [v, v]), st,
+      (v) => go("/admin/reports?status=" + v));
+    view.replaceChildren(title("Reports", states));
     let page;
     try { page = await api("GET", `/api/v1/admin/reports?status=${encodeURIComponent(st)}&limit=50`); } catch (e) { view.append(unavailable("Reports", e)); return; }
     const resolve = (r, action, label) => act(label, async () => {
@@ -289,7 +302,7 @@ const sections = {
       ev.preventDefault();
       try { await api("POST", "/api/v1/admin/sensitive-words", { word: ev.target.word.value.trim() }); toast("Added"); sections.words(); }
       catch (e) { toast(e.message, "error"); }
-    } }, h("input", { name: "word", placeholder: "Word or phrase", required: true, maxlength: 50, id: "word-input" }),
+    } }, field("Word or phrase to mask", h("input", { name: "word", placeholder: "Word or phrase", required: true, maxlength: 50, id: "word-input" }), true),
       h("button.btn", { type: "submit" }, "Add"));
     view.replaceChildren(title("Sensitive words"),
       h("p.muted", "Room messages containing these are masked with * (or refused, as chat.sensitive_mode says). Changes apply at once."),
@@ -309,8 +322,8 @@ const sections = {
         await api("POST", "/api/v1/admin/announcements", { title: f.atitle.value.trim(), body: f.abody.value.trim() });
         toast("Announced to everyone"); f.reset();
       } catch (e) { toast(e.message, "error"); }
-    } }, h("input", { name: "atitle", placeholder: "Title", required: true, maxlength: 100 }),
-      h("textarea", { name: "abody", placeholder: "What everyone should know", required: true, maxlength: 4000, rows: 5 }),
+    } }, field("Title", h("input", { name: "atitle", required: true, maxlength: 100 })),
+      field("Message", h("textarea", { name: "abody", placeholder: "What everyone should know", required: true, maxlength: 4000, rows: 5 })),
       h("button.btn", { type: "submit" }, "Send to everyone"));
     view.replaceChildren(title("Announcements"),
       h("p.muted", "Pushed at once to every connected user through the chat gateway, and kept in everyone's notifications."), form);
@@ -320,7 +333,7 @@ const sections = {
     const action = new URLSearchParams(location.search).get("action") || "";
     const page = await api("GET", "/api/v1/admin/audit?limit=100&action=" + encodeURIComponent(action));
     const form = h("form.toolbar", { onsubmit: (ev) => { ev.preventDefault(); go("/admin/audit?action=" + encodeURIComponent(ev.target.action.value.trim())); } },
-      h("input", { name: "action", placeholder: "Action (e.g. user.ban, or user)", value: action }),
+      field("Action", h("input", { name: "action", placeholder: "Action (e.g. user.ban, or user)", value: action }), true),
       h("button.btn", { type: "submit" }, "Filter"));
     view.replaceChildren(title("Audit log"), form, table([
       ["When", (e) => when(e.created_at)],
@@ -338,7 +351,7 @@ async function showUser(id, box) {
     ev.preventDefault();
     try { await api("POST", `/api/v1/admin/users/${id}/password`, { password: ev.target.pw.value }); toast("Password reset; their sessions are ended"); ev.target.reset(); }
     catch (e) { toast(e.fields ? Object.values(e.fields).join("; ") : e.message, "error"); }
-  } }, h("input", { name: "pw", type: "password", minlength: 8, placeholder: "New password", required: true, autocomplete: "new-password" }),
+  } }, field("New password", h("input", { name: "pw", type: "password", minlength: 8, placeholder: "New password", required: true, autocomplete: "new-password" }), true),
     h("button.btn.small", { type: "submit" }, "Reset password"));
   box.replaceChildren(h("div.card.user-card",
     h("div.usercell", avatar(u, "md"), h("div", h("h2", u.nickname), h("div.muted", "@" + u.username + " · #" + u.id))),
@@ -359,7 +372,7 @@ async function showUser(id, box) {
 function watchRoom(r, box) {
   for (const f of cleanup) f();
   cleanup = [];
-  const video = h("video.watch-video", { controls: true, muted: true, playsinline: true });
+  const video = h("video.watch-video", { controls: true, muted: true, playsinline: true, "aria-label": `Live video of room ${r.id}: ${r.title || "untitled"}` });
   box.replaceChildren(h("div.card", h("h2", `Watching: ${r.title || "room " + r.id}`), video));
   cleanup.push(play(video, r.play));
 }

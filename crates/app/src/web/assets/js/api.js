@@ -13,7 +13,7 @@ export class ApiError extends Error {
   }
 }
 
-function cookie(name) {
+export function cookie(name) {
   for (const part of document.cookie.split(";")) {
     const [k, ...v] = part.trim().split("=");
     if (k === name) return decodeURIComponent(v.join("="));
@@ -118,8 +118,13 @@ export function avatar(user, size) {
   const url = safeUrl(user && user.avatar_url);
   const name = (user && (user.nickname || user.username)) || "?";
   const el = h("span.avatar" + (size ? "." + size : ""), { title: name });
-  if (url) el.append(h("img", { src: url, alt: "", loading: "lazy" }));
-  else el.textContent = Array.from(name)[0].toUpperCase();
+  const initial = Array.from(name)[0].toUpperCase();
+  if (url) {
+    // An address that does not load (gone, mistyped) falls back to the initial.
+    el.append(h("img", { src: url, alt: "", loading: "lazy", onerror: () => { el.textContent = initial; } }));
+  } else {
+    el.textContent = initial;
+  }
   el.style.setProperty("--hue", String(hue(name)));
   return el;
 }
@@ -171,7 +176,7 @@ export async function header(active) {
     return null;
   }
   const u = s.user;
-  const menu = h("div.usermenu",
+  const menu = h("a.usermenu" + (active === "me" ? ".active" : ""), { href: "/me", id: "me-link", title: "Me: profile, wallet and videos" },
     avatar(u, "sm"),
     h("span.username", { id: "me-name" }, u.nickname || u.username),
   );

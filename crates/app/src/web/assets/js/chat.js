@@ -4,8 +4,10 @@
 // every reconnect: access tokens are short-lived); guests (null) join read-only.
 // Handlers: onMessage(body) for op 1000 (danmaku, gift, live_started/ended, live_cut),
 // onNotification(body) for op 25 (e.g. operators' announcements),
-// onOnline(n), onError({code, message}), onClosed(reason) with reason "kicked" when the
-// server ended the connection (a ban), "closed" otherwise.
+// onError({code, message}), onClosed(reason) with reason "kicked" when the server ended
+// the connection (a ban), "closed" otherwise. `send(text)` is a promise kept when the
+// server accepts the message (op 5) and broken with its refusal (op 24, e.g.
+// `rate_limited`), so the page clears what was typed only once it went out.
 
 const OP = { HEARTBEAT: 2, HEARTBEAT_REPLY: 3, SEND: 4, SEND_REPLY: 5, DISCONNECT: 6,
   AUTH: 7, AUTH_REPLY: 8, ERROR: 24, NOTIFICATION: 25, MESSAGE: 1000 };
@@ -19,6 +21,7 @@ export class RoomChat {
     this.kicked = false;
     this.stopped = false;
     this.retry = 1000;
+    this.waiting = new Map(); // seq of a message sent → {resolve, reject}
     this.connect();
   }
 
@@ -40,6 +43,8 @@ export class RoomChat {
     };
     ws.onclose = () => {
       clearInterval(this.beat);
+      for (const w of this.waiting.values()) w.reject({ code: "closed", message: "the chat connection closed; try again" });
+      this.waiting.clear();
       if (this.kicked || this.stopped) {
         if (this.h.onClosed) this.h.onClosed(this.kicked ? "kicked" : "closed");
         return;
@@ -59,8 +64,13 @@ export class RoomChat {
         if (this.h.onReady) this.h.onReady();
         break;
       case OP.HEARTBEAT_REPLY:
-        if (this.h.onOnline && p.body) this.h.onOnline(p.body.online);
         break;
+      case OP.SEND_REPLY: {
+        const w = this.waiting.get(p.seq);
+        this.waiting.delete(p.seq);
+        if (w) w.resolve();
+        break;
+      }
       case OP.MESSAGE:
         if (this.h.onMessage && p.body) this.h.onMessage(p.body);
         break;
@@ -70,12 +80,16 @@ export class RoomChat {
       case OP.DISCONNECT:
         this.kicked = true;
         break;
-      case OP.ERROR:
+      case OP.ERROR: {
         if (p.body && (p.body.code === "account_banned" || p.body.code === "invalid_token")) {
           this.kicked = p.body.code === "account_banned";
         }
+        const w = this.waiting.get(p.seq);
+        this.waiting.delete(p.seq);
+        if (w) w.reject(p.body || {});
         if (this.h.onError) this.h.onError(p.body || {});
         break;
+      }
       default:
         break;
     }
@@ -91,7 +105,11 @@ export class RoomChat {
   }
 
   send(text) {
-    return this.raw(OP.SEND, { text });
+    if (!this.raw(OP.SEND, { text })) {
+      return Promise.reject({ code: "not_connected", message: "the chat is reconnecting; try again in a moment" });
+    }
+    const seq = this.seq;
+    return new Promise((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
   }
 
   close() {

@@ -41,7 +41,10 @@ async function load() {
 for (const tab of document.querySelectorAll("#order-tabs .tab")) {
   tab.addEventListener("click", () => {
     order = tab.dataset.order;
-    for (const t of document.querySelectorAll("#order-tabs .tab")) t.classList.toggle("active", t === tab);
+    for (const t of document.querySelectorAll("#order-tabs .tab")) {
+      t.classList.toggle("active", t === tab);
+      t.setAttribute("aria-selected", String(t === tab));
+    }
     load();
   });
 }

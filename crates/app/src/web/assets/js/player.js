@@ -1,16 +1,61 @@
 // Plays a live room in a <video>: HTTP-FLV through mpegts.js where Media Source
 // Extensions exist, else HLS through hls.js, else the browser's own HLS (Safari).
-// Both libraries are vendored and loaded as classic scripts before this module.
+// The two libraries (vendored, ~690 KB together) are loaded only when a video is about
+// to play, and only the one that plays it: a page with nothing on air loads neither.
 // `prefer` "hls" skips HTTP-FLV (the page's `?player=hls`, to check the fallback).
 
+const loading = new Map(); // script path → promise of its load
+
+/// Adds the vendored script `path` once (from this origin, as the CSP requires).
+function load(path) {
+  if (!loading.has(path)) {
+    loading.set(path, new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = path;
+      s.async = true;
+      s.onload = () => resolve();
+      s.onerror = () => { loading.delete(path); s.remove(); reject(new Error("cannot load " + path)); };
+      document.head.append(s);
+    }));
+  }
+  return loading.get(path);
+}
+
+const MPEGTS = "/assets/vendor/mpegts.js";
+const HLS = "/assets/vendor/hls.light.min.js";
+
+function mse() {
+  const MS = window.ManagedMediaSource || window.MediaSource;
+  return !!(MS && MS.isTypeSupported && MS.isTypeSupported('video/mp4; codecs="avc1.42E01E,mp4a.40.2"'));
+}
+
+/// Starts playing; returns a function that stops (also before the player has loaded).
 export function play(video, urls, onState, prefer) {
   const say = (s) => { if (onState) onState(s); };
   video.muted = true; // browsers only autoplay muted video; the viewer unmutes
   video.playsInline = true;
+  let stopped = false;
   let stop = () => {};
-  const mpegts = window.mpegts;
-  const Hls = window.Hls;
-  if (prefer !== "hls" && mpegts && mpegts.getFeatureList().mseLivePlayback && urls.flv) {
+  start().catch((e) => { if (!stopped) say({ error: e.message }); });
+  return () => { stopped = true; stop(); };
+
+  async function start() {
+    if (prefer !== "hls" && urls.flv && mse()) {
+      await load(MPEGTS);
+      const mpegts = window.mpegts;
+      if (!stopped && mpegts && mpegts.getFeatureList().mseLivePlayback) return flv(mpegts);
+    }
+    if (urls.hls && mse()) {
+      await load(HLS);
+      const Hls = window.Hls;
+      if (!stopped && Hls && Hls.isSupported()) return hls(Hls);
+    }
+    if (stopped) return;
+    if (video.canPlayType("application/vnd.apple.mpegurl") && urls.hls) return native();
+    say({ error: "this browser cannot play live video" });
+  }
+
+  function flv(mpegts) {
     const player = mpegts.createPlayer(
       { type: "flv", isLive: true, url: urls.flv, hasAudio: true, hasVideo: true },
       { enableWorker: false, lazyLoad: false, liveBufferLatencyChasing: true,
@@ -23,21 +68,22 @@ export function play(video, urls, onState, prefer) {
     if (p && p.catch) p.catch(() => say({ blocked: true }));
     say({ tech: "flv" });
     stop = () => { try { player.pause(); player.unload(); player.detachMediaElement(); player.destroy(); } catch (_) {} };
-  } else if (Hls && Hls.isSupported() && urls.hls) {
-    const hls = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 2 });
-    hls.loadSource(urls.hls);
-    hls.attachMedia(video);
-    hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) say({ error: data.details }); });
+  }
+
+  function hls(Hls) {
+    const h = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 2 });
+    h.loadSource(urls.hls);
+    h.attachMedia(video);
+    h.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) say({ error: data.details }); });
     video.play().catch(() => say({ blocked: true }));
     say({ tech: "hls" });
-    stop = () => hls.destroy();
-  } else if (video.canPlayType("application/vnd.apple.mpegurl") && urls.hls) {
+    stop = () => h.destroy();
+  }
+
+  function native() {
     video.src = urls.hls;
     video.play().catch(() => say({ blocked: true }));
     say({ tech: "native-hls" });
     stop = () => { video.removeAttribute("src"); video.load(); };
-  } else {
-    say({ error: "this browser cannot play live video" });
   }
-  return () => stop();
 }

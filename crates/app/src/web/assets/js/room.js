@@ -1,5 +1,6 @@
 // A live room: the player, the room's chat beside it, and gifts.
 import { api, h, header, avatar, compact, session, toast, signOut, icon } from "/assets/js/api.js";
+import { topUpButton } from "/assets/js/wallet.js";
 import { RoomChat } from "/assets/js/chat.js";
 import { play } from "/assets/js/player.js";
 
@@ -51,7 +52,8 @@ function showRoom(r) {
   $("room-title").textContent = r.title || "Untitled";
   $("room-anchor").textContent = r.owner.nickname;
   $("room-avatar").replaceChildren(avatar(r.owner, "md"));
-  $("room-viewers").textContent = compact(r.viewers);
+  audience(r);
+  video.setAttribute("aria-label", `Live video: ${r.title || "untitled"} by ${r.owner.nickname}`);
   const st = $("room-status");
   st.textContent = r.banned ? "banned" : r.status;
   st.className = "status-pill " + (r.status === "live" && !r.banned ? "live" : "");
@@ -59,8 +61,18 @@ function showRoom(r) {
   else if (!stopPlayer) overlay(r.banned ? "This room is closed by a moderator" : "The anchor is offline. Stay around: the room starts here.");
 }
 
+// The room's audience: one number, the room's `viewers` (players and chat members,
+// counted by the server), shown while the room is live and read again every few
+// seconds. An offline room has nobody watching, whoever waits in its chat.
+function audience(r) {
+  const live = r.status === "live" && !r.banned;
+  $("audience").hidden = !live;
+  $("room-viewers").textContent = compact(r.viewers);
+}
+
 function line(kind, ...parts) {
   const list = $("chat-list");
+  $("chat-empty").hidden = true;
   const li = h("li.chat-line." + kind, ...parts);
   const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 40;
   list.append(li);
@@ -93,12 +105,14 @@ function onMessage(m) {
     case "live_ended":
       line("system", "The stream ended");
       stopPlaying("The stream has ended");
+      $("audience").hidden = true;
       $("room-status").textContent = "offline";
       $("room-status").className = "status-pill";
       break;
     case "live_cut":
       line("system", m.reason === "banned" ? "This room was closed by a moderator" : "The stream was stopped by a moderator");
       stopPlaying(m.reason === "banned" ? "This room was closed by a moderator" : "This stream was stopped by a moderator");
+      $("audience").hidden = true;
       $("room-status").textContent = m.reason === "banned" ? "banned" : "offline";
       $("room-status").className = "status-pill";
       break;
@@ -126,7 +140,8 @@ function startChat(signedIn) {
   } : null;
   chat = new RoomChat(id, token, {
     onMessage,
-    onOnline: (n) => { $("online").textContent = compact(n); },
+    // Joined: read the number again, which now counts this visitor too.
+    onReady: () => { readRoom(); },
     onNotification: (n) => {
       if (n.kind !== "announcement" || !n.payload) return;
       const box = $("announcement");
@@ -149,12 +164,18 @@ function startChat(signedIn) {
   });
 }
 
+// What was typed stays in the box until the server takes it: a message refused (too
+// fast, a banned word, muted) can be sent again or edited.
 $("chat-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const input = $("chat-input");
   const text = input.value.trim();
   if (!text || !chat) return;
-  if (chat.send(text)) input.value = "";
+  chat.send(text).then(() => {
+    if (input.value.trim() === text) input.value = "";
+  }, (e) => {
+    if (e && (e.code === "not_connected" || e.code === "closed")) toast(e.message, "error");
+  });
 });
 
 async function loadFollow() {
@@ -184,25 +205,12 @@ async function loadFollow() {
 async function loadWallet() {
   if (!me) return;
   try {
-    const w = await api("GET", "/api/v1/wallet");
+    const [w, top] = await Promise.all([api("GET", "/api/v1/wallet"), topUpButton(loadWallet)]);
     $("wallet-box").replaceChildren(
-      h("span.coins", { id: "coins", title: "coins" }, icon("coin"), compact(w.coins)),
-      h("button.btn.ghost.small", { type: "button", onclick: topUp }, "Top up"),
+      h("span.coins", { id: "coins", title: `${w.coins} coins` }, icon("coin"), compact(w.coins)),
+      ...(top ? [top] : []),
     );
   } catch (_) { /* wallet hidden */ }
-}
-
-async function topUp() {
-  try {
-    const packages = await api("GET", "/api/v1/wallet/recharge/packages");
-    if (!packages.length) { toast("Recharging is not set up on this server.", "error"); return; }
-    const order = await api("POST", "/api/v1/wallet/recharge/orders", { package_id: packages[0].id });
-    await api("POST", `/api/v1/payments/dev/checkout/${encodeURIComponent(order.order_no)}`);
-    toast(`Added ${packages[0].coins} coins`);
-    loadWallet();
-  } catch (e) {
-    toast(e.status === 404 ? "Only the development payment provider is built in; it is off here." : e.message, "error");
-  }
 }
 
 async function sendGift(gift) {
@@ -235,30 +243,50 @@ async function refresh() {
     showRoom(r);
     return r;
   } catch (e) {
-    overlay(e.status === 404 ? "There is no such room" : "Cannot load the room: " + e.message);
+    if (room) return null; // a hiccup while watching: keep what is shown
+    noRoom(e.status === 404 || e.status === 400 ? "There is no such room" : "Cannot load the room: " + e.message);
     return null;
   }
 }
 
+// The room read again: its audience, and the player if it went live meanwhile.
+async function readRoom() {
+  if (!room) return;
+  const r = await api("GET", `/api/v1/rooms/${id}`).catch(() => null);
+  if (!r) return;
+  audience(r);
+  if (r.status === "live" && !stopPlayer && !r.banned) { room = r; startPlayer(); }
+}
+
+// No room to show (or none that could be read): no gifts to send, no chat to join.
+function noRoom(text) {
+  document.body.classList.add("no-room");
+  overlay(text);
+  document.title = "No such room · momo";
+  $("room-title").textContent = text;
+  $("room-meta").hidden = true;
+  $("gift-bar").hidden = true;
+  $("chat-form").hidden = true;
+  $("chat-guest").hidden = true;
+  $("chat-empty").hidden = true;
+  $("chat-list").append(h("li.chat-line.system", { id: "chat-none" }, "No chat here: this room does not exist. ",
+    h("a", { href: "/" }, "See who is live")));
+}
+
 async function main() {
-  if (!Number.isInteger(id) || id <= 0) { overlay("There is no such room"); return; }
   const s = await header("");
   me = s && s.user;
+  if (!Number.isInteger(id) || id <= 0) { noRoom("There is no such room"); return; }
   $("chat-form").hidden = !me;
   $("chat-guest").hidden = !!me;
   $("chat-login").href = "/login?next=" + encodeURIComponent(location.pathname);
-  await refresh();
+  if (!(await refresh())) return;
+  $("chat-empty").hidden = $("chat-list").querySelector(".chat-line:not(.chat-empty)") !== null;
   startChat(!!s);
   loadGifts();
   loadWallet();
   loadFollow();
-  setInterval(async () => {
-    if (!room) return;
-    const r = await api("GET", `/api/v1/rooms/${id}`).catch(() => null);
-    if (!r) return;
-    $("room-viewers").textContent = compact(r.viewers);
-    if (r.status === "live" && !stopPlayer && !r.banned) { room = r; startPlayer(); }
-  }, 10000);
+  setInterval(readRoom, 5000);
 }
 
 main();

@@ -1,8 +1,9 @@
-// The anchor's corner: create your room, set its title, and see the stream key to
-// put in OBS or ffmpeg.
+// Go live: the signed-in visitor's room and what to put in OBS or ffmpeg.
 import { api, h, header, toast } from "/assets/js/api.js";
 
-const body = document.getElementById("studio-body");
+const $ = (x) => document.getElementById(x);
+
+const studioBody = () => $("studio-body");
 
 function field(label, value, secret) {
   const input = h("input", { value, readonly: true, type: secret ? "password" : "text" });
@@ -17,7 +18,7 @@ function field(label, value, secret) {
 function show(room) {
   const server = room.publish_url ? room.publish_url.replace(/\/[^/]*$/, "") : "";
   const title = h("input", { value: room.title, maxlength: 100, id: "studio-title" });
-  body.replaceChildren(
+  studioBody().replaceChildren(
     h("form.stack", { onsubmit: async (ev) => {
       ev.preventDefault();
       try { await api("PATCH", `/api/v1/rooms/${room.id}`, { title: title.value.trim() }); toast("Saved"); }
@@ -32,10 +33,10 @@ function show(room) {
   );
 }
 
-async function main() {
+async function studio() {
   const s = await header("studio");
   if (!s) {
-    body.replaceChildren(h("p", h("a.btn", { href: "/login?next=/studio" }, "Log in to go live")));
+    studioBody().replaceChildren(h("p", h("a.btn", { href: "/login?next=/studio" }, "Log in to go live")));
     return;
   }
   try {
@@ -43,8 +44,8 @@ async function main() {
     const room = await api("POST", "/api/v1/rooms", {});
     show(room);
   } catch (e) {
-    body.replaceChildren(h("div.error-box", e.message));
+    studioBody().replaceChildren(h("div.error-box", e.message));
   }
 }
 
-main();
+studio();
