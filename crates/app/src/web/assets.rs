@@ -34,6 +34,37 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("js/admin.js", JS, include_bytes!("assets/js/admin.js")),
     ("js/charts.js", JS, include_bytes!("assets/js/charts.js")),
     ("favicon.svg", SVG, include_bytes!("assets/favicon.svg")),
+    // The default gift catalogue's icons (migration 0014).
+    (
+        "gifts/thumbs-up.svg",
+        SVG,
+        include_bytes!("assets/gifts/thumbs-up.svg"),
+    ),
+    (
+        "gifts/lollipop.svg",
+        SVG,
+        include_bytes!("assets/gifts/lollipop.svg"),
+    ),
+    (
+        "gifts/bouquet.svg",
+        SVG,
+        include_bytes!("assets/gifts/bouquet.svg"),
+    ),
+    (
+        "gifts/fireworks.svg",
+        SVG,
+        include_bytes!("assets/gifts/fireworks.svg"),
+    ),
+    (
+        "gifts/sports-car.svg",
+        SVG,
+        include_bytes!("assets/gifts/sports-car.svg"),
+    ),
+    (
+        "gifts/castle.svg",
+        SVG,
+        include_bytes!("assets/gifts/castle.svg"),
+    ),
     (
         "vendor/mpegts.js",
         JS,

@@ -182,6 +182,33 @@ pub async fn admin_list_gifts(
     Ok(Json(list(&state, true).await?))
 }
 
+/// Refuses (and so rolls back) a gift on sale whose name another gift on sale has,
+/// in any case: a viewer could not tell two Roses apart in the gift bar.
+async fn refuse_a_name_taken(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    row: &GiftRow,
+) -> Result<()> {
+    if row.active == 0 {
+        return Ok(());
+    }
+    let other: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM gifts WHERE LOWER(name) = LOWER($1) AND active = 1 AND id <> $2 LIMIT 1",
+    )
+    .bind(&row.name)
+    .bind(row.id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match other {
+        Some(other) => Err(LiveError::GiftNameTaken
+            .with_message(format!(
+                "gift {other} on sale is already called {:?}",
+                row.name
+            ))
+            .into()),
+        None => Ok(()),
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/api/v1/admin/gifts",
@@ -192,6 +219,7 @@ pub async fn admin_list_gifts(
         (status = 201, description = "Created", body = GiftView),
         (status = 400, description = "Bad fields (`validation_failed`)", body = kit::error::ErrorBody),
         (status = 403, description = "Not an admin (`admin_required`)", body = kit::error::ErrorBody),
+        (status = 409, description = "Another gift on sale has this name, in any case (`gift_name_taken`)", body = kit::error::ErrorBody),
     )
 )]
 pub async fn create_gift(
@@ -201,6 +229,7 @@ pub async fn create_gift(
 ) -> Result<(StatusCode, Json<GiftView>)> {
     validate(&req, true)?;
     let now = kit::time::now_ms();
+    let mut tx = state.store().begin().await?;
     let row = sqlx::query_as::<_, GiftRow>(&format!(
         "INSERT INTO gifts (name, price_coins, icon_url, animation_url, kind, sort, active, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {GIFT_COLUMNS}"
@@ -213,8 +242,10 @@ pub async fn create_gift(
     .bind(req.sort.unwrap_or(0))
     .bind(req.active.unwrap_or(true) as i64)
     .bind(now)
-    .fetch_one(state.store().writer())
+    .fetch_one(&mut *tx)
     .await?;
+    refuse_a_name_taken(&mut tx, &row).await?;
+    tx.commit().await?;
     api::audit::record(
         state.store(),
         admin.user_id,
@@ -238,6 +269,7 @@ pub async fn create_gift(
         (status = 200, description = "Updated", body = GiftView),
         (status = 400, description = "Bad fields (`validation_failed`)", body = kit::error::ErrorBody),
         (status = 404, description = "No such gift (`gift_not_found`)", body = kit::error::ErrorBody),
+        (status = 409, description = "Another gift on sale has this name, in any case (`gift_name_taken`)", body = kit::error::ErrorBody),
     )
 )]
 pub async fn update_gift(
@@ -247,6 +279,7 @@ pub async fn update_gift(
     Body(req): Body<GiftFields>,
 ) -> Result<Json<GiftView>> {
     validate(&req, false)?;
+    let mut tx = state.store().begin().await?;
     let row = sqlx::query_as::<_, GiftRow>(&format!(
         "UPDATE gifts SET name = COALESCE($1, name), price_coins = COALESCE($2, price_coins), \
              icon_url = COALESCE($3, icon_url), animation_url = COALESCE($4, animation_url), \
@@ -263,9 +296,11 @@ pub async fn update_gift(
     .bind(req.active.map(|a| a as i64))
     .bind(kit::time::now_ms())
     .bind(id)
-    .fetch_optional(state.store().writer())
+    .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(not_found)?;
+    refuse_a_name_taken(&mut tx, &row).await?;
+    tx.commit().await?;
     crate::gifts::lookup::forget_gift(&state, id);
     api::audit::record(
         state.store(),

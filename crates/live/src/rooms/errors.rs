@@ -16,6 +16,7 @@ kit::error_codes! {
         CannotModerateRoomAdmin = (FORBIDDEN, "cannot_moderate_room_admin", "only the owner may mute or kick a room admin"),
         CannotModerateSelf = (BAD_REQUEST, "cannot_moderate_self", "you cannot do this to yourself"),
         GiftNotFound = (NOT_FOUND, "gift_not_found", "no such gift"),
+        GiftNameTaken = (CONFLICT, "gift_name_taken", "another gift on sale has this name"),
         IdempotencyKeyReused = (CONFLICT, "idempotency_key_reused", "this idempotency key was used for a different request"),
         InsufficientCoins = (PAYMENT_REQUIRED, "insufficient_coins", "not enough coins; recharge first"),
         InsufficientDiamonds = (PAYMENT_REQUIRED, "insufficient_diamonds", "not enough diamonds"),

@@ -717,3 +717,98 @@ async fn a_gift_storm_keeps_the_ledger_exact() {
         s.stop().await;
     }
 }
+
+/// A fresh install sells six gifts, their icons served by the binary; operators edit or
+/// retire them like any other, and no two gifts on sale share a name (in any case).
+#[tokio::test]
+async fn a_fresh_install_sells_a_default_catalogue_and_names_are_unique() {
+    each_backend!(|s| {
+        let (status, catalogue) = s.get("/api/v1/gifts", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let gifts = catalogue.as_array().unwrap().clone();
+        let names: Vec<&str> = gifts.iter().map(|g| g["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "Thumbs up",
+                "Lollipop",
+                "Bouquet",
+                "Fireworks",
+                "Sports car",
+                "Castle"
+            ]
+        );
+        let prices: Vec<i64> = gifts
+            .iter()
+            .map(|g| g["price_coins"].as_i64().unwrap())
+            .collect();
+        assert_eq!(prices, [1, 5, 52, 199, 520, 1314]);
+        for g in &gifts {
+            let icon = g["icon_url"].as_str().unwrap();
+            let res = s.client.get(s.url(icon)).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{icon}");
+            assert_eq!(res.headers()["content-type"], "image/svg+xml", "{icon}");
+        }
+        let id_of = |name: &str| {
+            gifts.iter().find(|g| g["name"] == name).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        };
+
+        let admin = s.admin_token("boss").await;
+        for name in ["Lollipop", "  lollipop "] {
+            let (status, body) = s
+                .post(
+                    "/api/v1/admin/gifts",
+                    Some(&admin),
+                    json!({"name": name, "price_coins": 3}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CONFLICT, "{name}: {body}");
+            assert_eq!(body["error"]["code"], "gift_name_taken");
+        }
+        let castle = format!("/api/v1/admin/gifts/{}", id_of("Castle"));
+        let (status, body) = s
+            .call(
+                reqwest::Method::PATCH,
+                &castle,
+                Some(&admin),
+                Some(json!({"name": "BOUQUET"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        // Nothing changed: the refusal rolled the rename back.
+        let (_, now) = s.get("/api/v1/gifts", None).await;
+        assert!(now
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "Castle"));
+        let (status, body) = s
+            .call(
+                reqwest::Method::PATCH,
+                &castle,
+                Some(&admin),
+                Some(json!({"name": "Castle", "price_coins": 999})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "keeping its own name: {body}");
+
+        // A retired gift's name is free again.
+        let (status, _) = s
+            .delete(
+                &format!("/api/v1/admin/gifts/{}", id_of("Lollipop")),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = s
+            .post(
+                "/api/v1/admin/gifts",
+                Some(&admin),
+                json!({"name": "Lollipop", "price_coins": 6, "icon_url": "/assets/gifts/lollipop.svg"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    });
+}

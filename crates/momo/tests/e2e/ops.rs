@@ -181,6 +181,7 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/rooms", "get"),
         ("/api/v1/rooms/{id}", "patch"),
         ("/api/v1/rooms/following", "get"),
+        ("/api/v1/rooms/search", "get"),
         ("/api/v1/admin/rooms", "get"),
         ("/api/v1/admin/rooms/{id}/cut", "post"),
         ("/api/v1/admin/rooms/{id}/ban", "post"),
@@ -273,7 +274,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        114,
+        115,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
