@@ -14,6 +14,7 @@
 
 pub mod event;
 pub mod inproc;
+pub mod nats;
 pub mod subject;
 pub mod subscription;
 
@@ -24,6 +25,7 @@ use bytes::Bytes;
 
 pub use event::{decode, encode, kind_of, skipped, DecodeError, Event};
 pub use inproc::InProcess;
+pub use nats::NatsBus;
 pub use subject::{BadSubject, Pattern, Subject};
 pub use subscription::{channel, Delivery, Feeder, Message, Offered, Subscription};
 
@@ -58,6 +60,11 @@ pub trait Bus: Send + Sync + 'static {
         group: &str,
         capacity: usize,
     ) -> BusFuture<'_, Subscription>;
+
+    /// Whether the bus reaches the other nodes now (always, for a bus of one node).
+    fn is_up(&self) -> bool {
+        true
+    }
 }
 
 impl std::fmt::Debug for dyn Bus {

@@ -56,9 +56,31 @@ pub struct Config {
     pub media: MediaSettings,
     /// The chat gateway: `[chat]`.
     pub chat: ChatSettings,
+    /// Running several nodes together: `[cluster]`.
+    pub cluster: ClusterSettings,
     /// Settings of the application API: `[auth]`, `[api]`, `[cache]`, `[live]` and `[economy]`.
     #[serde(flatten)]
     pub app: app::Settings,
+}
+
+/// `[cluster]`: several momo nodes behind a load balancer, on one PostgreSQL database.
+/// Off (one node, in-process events) while `nats_url` is unset.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ClusterSettings {
+    /// NATS server(s) that carry events between nodes (`nats://10.0.0.5:4222`, several
+    /// separated by commas). Setting it turns cluster mode on.
+    pub nats_url: Option<String>,
+    /// This node's name among the others (in logs and NATS's monitoring); default: the
+    /// host name and the process id.
+    pub node_id: Option<String>,
+}
+
+impl ClusterSettings {
+    /// The NATS URL when cluster mode is on.
+    pub fn nats(&self) -> Option<&str> {
+        self.nats_url.as_deref().filter(|u| !u.trim().is_empty())
+    }
 }
 
 /// `[chat]`: the chat gateway at `/ws`.
@@ -316,6 +338,7 @@ impl Default for Config {
             http_max_connections_per_ip: 500,
             media: MediaSettings::default(),
             chat: ChatSettings::default(),
+            cluster: ClusterSettings::default(),
             app: app::Settings::default(),
         }
     }

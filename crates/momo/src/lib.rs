@@ -4,6 +4,7 @@
 //! Nothing here implements a feature; features live in the `app`, `store` and `kit`
 //! crates (and later `media` and `im`), and this crate plugs them together.
 
+pub mod cluster;
 pub mod config;
 pub mod http_server;
 pub mod secrets;

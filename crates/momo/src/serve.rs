@@ -100,12 +100,13 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
     let mut config = config;
+    crate::cluster::check(&config)?;
     let rtmp_listener = kit::net::bind_with_backlog(&config.rtmp, config.listen_backlog)
         .await
         .with_context(|| format!("cannot listen for RTMP on {}", config.rtmp))?;
     let rtmp_addr = rtmp_listener.local_addr()?;
     config.app.live.rtmp_port = rtmp_addr.port();
-    let bus: std::sync::Arc<dyn bus::Bus> = std::sync::Arc::new(bus::InProcess::new());
+    let bus = crate::cluster::bus(&config).await?;
     let state = open_on(&config, bus.clone()).await?;
     let welcome = state.clone();
     tokio::spawn(app::search_index::refresh(state.store().clone()));

@@ -9,8 +9,13 @@ use crate::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok`.
+    /// `ok`, or `degraded` when the node serves but something it shares with other nodes
+    /// is away (see `degraded`).
     pub status: &'static str,
+    /// What is away: the node keeps serving what it can on its own and recovers by itself
+    /// (`event bus`: events do not reach other nodes). Absent when nothing is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub degraded: Vec<String>,
     /// Settings on this node that are unsafe where the public can reach it (for
     /// example the development payment provider); absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -42,6 +47,7 @@ pub fn unsafe_settings(settings: &crate::Settings) -> Vec<String> {
 pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok",
+        degraded: Vec::new(),
         warnings: Vec::new(),
     })
 }
@@ -51,17 +57,32 @@ pub async fn healthz() -> Json<Health> {
     path = "/readyz",
     tag = "ops",
     responses(
-        (status = 200, description = "Ready to serve: the database answers", body = Health),
+        (status = 200, description = "Ready to serve: the database answers (`degraded` when the event bus between nodes is away)", body = Health),
         (status = 503, description = "The database does not answer (`unavailable`)", body = kit::error::ErrorBody),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store().ping()).await;
     match ping {
-        Ok(Ok(())) => Ok(Json(Health {
-            status: "ok",
-            warnings: unsafe_settings(state.settings()),
-        })),
+        Ok(Ok(())) => {
+            let mut degraded = Vec::new();
+            if !state.bus().is_up() {
+                degraded.push(
+                    "event bus: NATS is not connected; events stay on this node until it \
+                     reconnects"
+                        .to_string(),
+                );
+            }
+            Ok(Json(Health {
+                status: if degraded.is_empty() {
+                    "ok"
+                } else {
+                    "degraded"
+                },
+                degraded,
+                warnings: unsafe_settings(state.settings()),
+            }))
+        }
         Ok(Err(e)) => {
             tracing::warn!("readiness check failed: {e}");
             Err(ApiError::unavailable("the database does not answer"))

@@ -13,6 +13,7 @@ mod bad_input;
 mod browser;
 mod chat;
 mod cli;
+mod cluster;
 mod conversations;
 mod crash;
 mod economy;

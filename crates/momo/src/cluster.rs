@@ -1,0 +1,87 @@
+//! Cluster mode (`[cluster] nats_url`): what several nodes must share, checked before a
+//! node starts, and the event bus that carries events between them.
+//!
+//! A node of a cluster refuses to start unless it shares with the others the things
+//! that otherwise quietly differ per node: the token-signing secret (else a token
+//! issued by one node fails on the next), the service token of the push APIs, and the
+//! database (PostgreSQL; each node's own SQLite file would be a cluster of strangers).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::Config;
+
+/// Why `config` cannot run as a node of a cluster, every reason at once; `Ok` when it
+/// can, or when cluster mode is off.
+pub fn check(config: &Config) -> anyhow::Result<()> {
+    if config.cluster.nats().is_none() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    if config
+        .app
+        .auth
+        .jwt_secret
+        .as_deref()
+        .is_none_or(str::is_empty)
+    {
+        missing.push(
+            "auth.jwt_secret (MOMO_AUTH__JWT_SECRET): the same secret on every node, or a \
+             token issued by one node is refused by the others",
+        );
+    }
+    if config
+        .chat
+        .service_token
+        .as_deref()
+        .is_none_or(str::is_empty)
+    {
+        missing.push(
+            "chat.service_token (MOMO_CHAT__SERVICE_TOKEN): the same token on every node, \
+             for the push APIs whichever node a call reaches",
+        );
+    }
+    let url = config.database_url.as_deref().unwrap_or_default();
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        missing.push(
+            "database_url (MOMO_DATABASE_URL): one PostgreSQL database for every node; \
+             each node's own SQLite file would not be shared",
+        );
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "cluster mode ([cluster] nats_url is set) needs, on every node:\n  - {}",
+        missing.join("\n  - ")
+    )
+}
+
+/// This node's name: `[cluster] node_id`, else the host name and the process id.
+pub fn node_id(config: &Config) -> String {
+    if let Some(id) = config.cluster.node_id.as_deref().filter(|s| !s.is_empty()) {
+        return id.to_owned();
+    }
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "momo".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+/// The event bus: NATS in cluster mode, else in-process.
+pub async fn bus(config: &Config) -> anyhow::Result<Arc<dyn bus::Bus>> {
+    match config.cluster.nats() {
+        None => Ok(Arc::new(bus::InProcess::new())),
+        Some(url) => {
+            let node = node_id(config);
+            let nats = bus::NatsBus::connect(url, &format!("momo {node}"))
+                .await
+                .context("cluster mode: the event bus")?;
+            tracing::info!(node = %node, "cluster mode: events travel between nodes over NATS");
+            Ok(Arc::new(nats))
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Two nodes on one PostgreSQL database, their events carried by a real NATS server:
+//! what one node does reaches the sockets of the other. Runs when both
+//! MOMO_TEST_POSTGRES_URL and MOMO_TEST_NATS_URL are set (CI sets them); otherwise it
+//! says SKIPPED.
+
+use crate::common;
+
+use common::ws::{expect_op, next_json, signed_in};
+use common::TestServer;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const SERVICE_TOKEN: &str = "cluster-service-token-for-tests";
+
+fn cluster_env() -> Option<(String, String)> {
+    let pg = std::env::var("MOMO_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let nats = std::env::var("MOMO_TEST_NATS_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    match (pg, nats) {
+        (Some(pg), Some(nats)) => Some((pg, nats)),
+        _ => {
+            eprintln!(
+                "SKIPPED: set MOMO_TEST_POSTGRES_URL and MOMO_TEST_NATS_URL to run the \
+                 two-node tests"
+            );
+            None
+        }
+    }
+}
+
+/// Node A on a fresh PostgreSQL database, node B on the same one, both on NATS.
+async fn two_nodes(pg: String, nats: String) -> (TestServer, TestServer) {
+    let n = nats.clone();
+    let a = TestServer::start_with(common::Backend::Postgres(pg), move |c| {
+        c.cluster.nats_url = Some(n);
+        c.cluster.node_id = Some("test-a".into());
+        c.chat.service_token = Some(SERVICE_TOKEN.into());
+    })
+    .await;
+    let db = a.database_url().expect("node A's database");
+    let b = TestServer::start_with(common::Backend::Sqlite, move |c| {
+        c.database_url = Some(db);
+        c.cluster.nats_url = Some(nats);
+        c.cluster.node_id = Some("test-b".into());
+        c.chat.service_token = Some(SERVICE_TOKEN.into());
+    })
+    .await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn a_gift_and_a_ban_on_one_node_reach_a_socket_on_the_other() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let (a, b) = two_nodes(pg, nats).await;
+    for node in [&a, &b] {
+        let (status, health) = node.get("/readyz", None).await;
+        assert_eq!(
+            (status, health["status"].as_str()),
+            (StatusCode::OK, Some("ok")),
+            "{health}"
+        );
+    }
+    let admin = a.admin_token("boss").await;
+    let anchor = a.register("anchor").await;
+    let fan = a.register("fan").await;
+    let watcher = a.register("watcher").await;
+    let (_, room) = a
+        .post("/api/v1/rooms", Some(&anchor.token), json!({}))
+        .await;
+    let room = room["id"].as_i64().unwrap();
+    let _live = a.go_live(room).await;
+
+    // The watcher's socket is on node B; the gift is sent through node A.
+    let mut ws = signed_in(&b, &watcher.token, Some(&format!("live://{room}"))).await;
+    let (_, catalogue) = a.get("/api/v1/gifts", None).await;
+    let gift = catalogue[0]["id"].clone();
+    let (status, body) = a
+        .post(
+            "/api/v1/admin/wallet/adjustments",
+            Some(&admin),
+            json!({"user_id": fan.id, "asset": "coin", "amount": 50, "reason": "test", "idempotency_key": "c1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = a
+        .post(
+            &format!("/api/v1/rooms/{room}/gifts"),
+            Some(&fan.token),
+            json!({"gift_id": gift, "count": 2, "idempotency_key": "g1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let msg = expect_op(&mut ws, 1000).await;
+    assert_eq!(msg["body"]["type"], "gift", "{msg}");
+    assert_eq!(msg["body"]["count"], 2, "{msg}");
+
+    // An operator bans the watcher through node A: the socket on node B is told and
+    // closed.
+    let (status, body) = a
+        .post(
+            &format!("/api/v1/admin/users/{}/ban", watcher.id),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(expect_op(&mut ws, 6).await["op"], 6);
+    assert!(next_json(&mut ws).await.is_none(), "closed");
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn a_node_refuses_cluster_mode_without_what_nodes_must_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_momo"))
+        .args(["serve", "--data-dir", dir.path().to_str().unwrap()])
+        .env("MOMO_CLUSTER__NATS_URL", "nats://127.0.0.1:4222")
+        .env("MOMO_HTTP", "127.0.0.1:0")
+        .env("MOMO_RTMP", "127.0.0.1:0")
+        .env_remove("MOMO_DATABASE_URL")
+        .env_remove("MOMO_AUTH__JWT_SECRET")
+        .env_remove("MOMO_CHAT__SERVICE_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "cluster mode",
+        "auth.jwt_secret",
+        "chat.service_token",
+        "PostgreSQL",
+    ] {
+        assert!(err.contains(want), "no {want:?} in {err}");
+    }
+}
