@@ -12,6 +12,7 @@ pub mod background;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod nodes;
 pub mod ops;
 pub mod relay;
 pub mod search_index;

@@ -28,6 +28,7 @@ use crate::admin::events::UserBanned;
 use crate::chat::events::{MessageAppended, MessageRecalled};
 use crate::gifts::events::GiftGiven;
 use crate::live::events::{MemberKicked, RoomWentLive, RoomWentOffline, StreamCut};
+use crate::nodes::{Pushed, To};
 use crate::notifications::events::{Announced, Notified};
 use crate::AppState;
 use im::gateway::Gateway;
@@ -40,32 +41,60 @@ pub const MODERATION_QUEUE: usize = 4_096;
 
 /// Subscribes this node's gateway (and hub) to the events they act on and runs the two
 /// loops. Once this returns, every event published is acted on.
+///
+/// On a bus that spans nodes, the gateway is linked to the other nodes
+/// ([`crate::nodes`]): a room's events are heard only while this node has members
+/// there, so the pushes loop starts without the rooms' wildcard.
 pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusError> {
     let Some(gw) = state.chat().cloned() else {
         return Ok(Vec::new());
     };
+    let cluster = state.bus().spans_nodes();
+    let patterns: &[&'static str] = if cluster {
+        &[
+            "momo.user.>",
+            "momo.ctx.notifications.>",
+            "momo.ctx.gateway.>",
+        ]
+    } else {
+        &["momo.room.>", "momo.user.>", "momo.ctx.notifications.>"]
+    };
     let mut pushes = Vec::new();
-    for p in ["momo.room.>", "momo.user.>", "momo.ctx.notifications.>"] {
+    for p in patterns {
         pushes.push(crate::events::subscribe(state, p, None, PUSH_QUEUE).await?);
     }
     let mut moderation = Vec::new();
     for p in ["momo.user.*.banned", "momo.room.*.cut", "momo.room.*.kick"] {
         moderation.push(crate::events::subscribe(state, p, None, MODERATION_QUEUE).await?);
     }
-    let push_loop = tokio::spawn(run(state.clone(), gw.clone(), pushes, Class::Push));
-    let moderation_loop = tokio::spawn(run(state.clone(), gw, moderation, Class::Moderation));
+    let (push_tx, push_rx) = merge(pushes);
+    let node = cluster.then(|| {
+        let node = crate::nodes::node_name();
+        let nodes = crate::nodes::BusNodes::new(state.0.bus.clone(), node.clone(), push_tx);
+        gw.set_nodes(Arc::new(nodes));
+        node
+    });
+    let push_loop = tokio::spawn(run(state.clone(), gw.clone(), push_rx, Class::Push, node));
+    let (_, moderation_rx) = merge(moderation);
+    let moderation_loop = tokio::spawn(run(
+        state.clone(),
+        gw,
+        moderation_rx,
+        Class::Moderation,
+        None,
+    ));
     Ok(vec![push_loop, moderation_loop])
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Push,
-    Moderation,
-}
-
-/// Takes deliveries from `subs`, in order within each, until they all close.
-async fn run(state: AppState, gw: Arc<Gateway>, subs: Vec<Subscription>, class: Class) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Delivery>(64);
+/// One channel for the deliveries of `subs`, in order within each. The sender is
+/// returned for more subscriptions to join later (rooms, in a cluster).
+fn merge(
+    subs: Vec<Subscription>,
+) -> (
+    tokio::sync::mpsc::Sender<Delivery>,
+    tokio::sync::mpsc::Receiver<Delivery>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Delivery>(64);
     for mut sub in subs {
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -76,11 +105,29 @@ async fn run(state: AppState, gw: Arc<Gateway>, subs: Vec<Subscription>, class: 
             }
         });
     }
-    drop(tx);
+    (tx, rx)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Push,
+    Moderation,
+}
+
+/// Takes deliveries from `rx` until every sender has gone. `node` is this node's name
+/// on a bus that spans nodes (its own pushes come back and are skipped).
+async fn run(
+    state: AppState,
+    gw: Arc<Gateway>,
+    mut rx: tokio::sync::mpsc::Receiver<Delivery>,
+    class: Class,
+    node: Option<String>,
+) {
     let mut relay = Relay {
         state,
         gw,
         last_body: None,
+        node,
     };
     while let Some(d) = rx.recv().await {
         match d {
@@ -108,6 +155,8 @@ struct Relay {
     /// The last per-user event and the body it became: one event published to many
     /// members' subjects is the same bytes, decoded once.
     last_body: Option<(Bytes, Bytes)>,
+    /// This node's name, in a cluster.
+    node: Option<String>,
 }
 
 impl Relay {
@@ -184,9 +233,37 @@ impl Relay {
                         .push_all(op::NOTIFICATION, Bytes::from(body.to_string()));
                 }
             }
+            Pushed::KIND => {
+                if let Some(p) = Self::read::<Pushed>(m) {
+                    self.pushed(p);
+                }
+            }
             // Durable events, acted on by the moderation loop.
             UserBanned::KIND | StreamCut::KIND | MemberKicked::KIND => {}
             _ => bus::skipped(&bus::DecodeError::UnknownKind(kind)),
+        }
+    }
+
+    /// What another node pushed to its own sockets, for this node's.
+    fn pushed(&self, p: Pushed) {
+        if self.node.as_deref() == Some(p.node.as_str()) {
+            return;
+        }
+        let Some(body) = p.body() else {
+            return bus::skipped(&bus::DecodeError::Malformed(
+                "a push with a bad body".into(),
+            ));
+        };
+        match p.to {
+            To::Room(room) => {
+                self.gw.push_room(&room, p.op, body);
+            }
+            To::User(user) => {
+                self.gw.push_users(&[user], p.op, body);
+            }
+            To::All => {
+                self.gw.push_all(p.op, body);
+            }
         }
     }
 

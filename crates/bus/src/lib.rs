@@ -65,6 +65,12 @@ pub trait Bus: Send + Sync + 'static {
     fn is_up(&self) -> bool {
         true
     }
+
+    /// Whether events travel to other nodes at all (false for the in-process bus): what
+    /// only other nodes need is not published on a bus of one node.
+    fn spans_nodes(&self) -> bool {
+        false
+    }
 }
 
 impl std::fmt::Debug for dyn Bus {

@@ -90,7 +90,13 @@ impl NatsBus {
         self.client.flush().await.map_err(|e| unavailable(&e))?;
         let (feeder, sub) = channel(capacity);
         tokio::spawn(async move {
-            while let Some(msg) = nats_sub.next().await {
+            loop {
+                let msg = tokio::select! {
+                    msg = nats_sub.next() => msg,
+                    // The subscriber went: unsubscribe now, not at the next message.
+                    () = feeder.closed() => break,
+                };
+                let Some(msg) = msg else { break };
                 let Ok(subject) = Subject::new(msg.subject.as_str()) else {
                     tracing::warn!(subject = %msg.subject, "a message on a subject momo does not use");
                     continue;
@@ -138,5 +144,9 @@ impl Bus for NatsBus {
 
     fn is_up(&self) -> bool {
         self.connected()
+    }
+
+    fn spans_nodes(&self) -> bool {
+        true
     }
 }

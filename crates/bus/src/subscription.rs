@@ -86,6 +86,11 @@ impl Feeder {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// Resolves when the subscriber has gone.
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
 }
 
 impl Subscription {

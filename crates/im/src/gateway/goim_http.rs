@@ -188,7 +188,7 @@ async fn push_mids(
         .into_iter()
         .map(|m| p.number::<i64>("mids", m))
         .collect::<Result<Vec<i64>, _>>()?;
-    let n = gw.push_users(&mids, op, message(&gw, body)?);
+    let n = gw.push_users_everywhere(&mids, op, message(&gw, body)?);
     ok(json!({"delivered": n}))
 }
 
@@ -201,7 +201,7 @@ async fn push_room(
     let p = begin(&gw, &headers, q).await?;
     let op = p.operation()?;
     let room = room_of(p.required("type")?, p.required("room")?)?;
-    let n = gw.push_room(&room, op, message(&gw, body)?);
+    let n = gw.push_room_everywhere(&room, op, message(&gw, body)?);
     ok(json!({"delivered": n}))
 }
 
@@ -218,7 +218,12 @@ async fn push_all(
         Some(s) => p.number::<u32>("speed", s)?,
         None => 0,
     };
-    let n = gw.push_all_paced(op, message(&gw, body)?, speed);
+    let body = message(&gw, body)?;
+    // The other nodes broadcast at once; the pacing is this node's.
+    if let Some(nodes) = gw.nodes() {
+        nodes.all(op, body.clone());
+    }
+    let n = gw.push_all_paced(op, body, speed);
     ok(json!({"delivered": n}))
 }
 

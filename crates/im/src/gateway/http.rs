@@ -257,7 +257,7 @@ async fn push_users(
         ));
     }
     let op = message_op(req.op)?;
-    let n = gw.push_users(&req.user_ids, op, body_bytes(&gw, &req.body)?);
+    let n = gw.push_users_everywhere(&req.user_ids, op, body_bytes(&gw, &req.body)?);
     Ok(Json(json!({"delivered": n})))
 }
 
@@ -271,7 +271,7 @@ async fn push_room(
     let room = room_id(id)?;
     let req: Push = parse(&body)?;
     let op = message_op(req.op)?;
-    let n = gw.push_room(&room, op, body_bytes(&gw, &req.body)?);
+    let n = gw.push_room_everywhere(&room, op, body_bytes(&gw, &req.body)?);
     Ok(Json(json!({"delivered": n})))
 }
 
@@ -283,7 +283,7 @@ async fn push_all(
     operator(&gw, &headers).await?;
     let req: Push = parse(&body)?;
     let op = message_op(req.op)?;
-    let n = gw.push_all(op, body_bytes(&gw, &req.body)?);
+    let n = gw.push_all_everywhere(op, body_bytes(&gw, &req.body)?);
     Ok(Json(json!({"delivered": n})))
 }
 

@@ -23,6 +23,7 @@ pub mod history;
 pub mod http;
 pub mod inbox;
 pub mod moderation;
+pub mod nodes;
 pub mod outgoing;
 pub mod policy;
 pub mod session;
@@ -168,6 +169,8 @@ pub struct Gateway {
     history: std::sync::OnceLock<Arc<dyn history::History>>,
     inbox: std::sync::OnceLock<Arc<dyn inbox::Inbox>>,
     policy: std::sync::OnceLock<Arc<dyn policy::RoomPolicy>>,
+    /// The other nodes of a cluster; unset on a single node.
+    nodes: std::sync::OnceLock<Arc<dyn nodes::Nodes>>,
     /// Swapped whole when operators edit the list; readers clone the `Arc` and let go.
     words: std::sync::RwLock<Arc<moderation::WordFilter>>,
     auth: Arc<dyn Authenticator>,
@@ -206,6 +209,7 @@ impl Gateway {
             history: std::sync::OnceLock::new(),
             inbox: std::sync::OnceLock::new(),
             policy: std::sync::OnceLock::new(),
+            nodes: std::sync::OnceLock::new(),
             words: std::sync::RwLock::new(Arc::new(moderation::WordFilter::new(
                 &config.sensitive_words,
                 config.sensitive_mode,
@@ -266,6 +270,62 @@ impl Gateway {
 
     pub fn policy(&self) -> Option<&Arc<dyn policy::RoomPolicy>> {
         self.policy.get()
+    }
+
+    /// Connects the gateway to the other nodes of a cluster (once; later calls are
+    /// ignored).
+    pub fn set_nodes(&self, nodes: Arc<dyn nodes::Nodes>) {
+        let _ = self.nodes.set(nodes);
+    }
+
+    /// The other nodes, in a cluster.
+    pub fn nodes(&self) -> Option<&Arc<dyn nodes::Nodes>> {
+        self.nodes.get()
+    }
+
+    /// Before a connection moves into `room`: when this node has no member there yet,
+    /// waits until it hears the room's messages from the other nodes.
+    pub(crate) async fn prepare_room(&self, room: &str) {
+        let Some(nodes) = self.nodes.get() else {
+            return;
+        };
+        if self.registry().rooms.contains_key(room) {
+            return;
+        }
+        nodes.open_room(room.to_owned()).await;
+    }
+
+    /// Tells the other nodes that this one has no member left in `rooms`.
+    fn rooms_emptied(&self, rooms: &[String]) {
+        if let Some(nodes) = self.nodes.get() {
+            for room in rooms {
+                nodes.close_room(room);
+            }
+        }
+    }
+
+    /// [`Gateway::push_room`], and the same to the room's members on the other nodes.
+    pub fn push_room_everywhere(&self, room: &str, op: u32, body: Bytes) -> usize {
+        if let Some(nodes) = self.nodes.get() {
+            nodes.room(room, op, body.clone());
+        }
+        self.push_room(room, op, body)
+    }
+
+    /// [`Gateway::push_users`], and the same to their sockets on the other nodes.
+    pub fn push_users_everywhere(&self, users: &[i64], op: u32, body: Bytes) -> usize {
+        if let Some(nodes) = self.nodes.get() {
+            nodes.users(users, op, body.clone());
+        }
+        self.push_users(users, op, body)
+    }
+
+    /// [`Gateway::push_all`], and the same on the other nodes.
+    pub fn push_all_everywhere(&self, op: u32, body: Bytes) -> usize {
+        if let Some(nodes) = self.nodes.get() {
+            nodes.all(op, body.clone());
+        }
+        self.push_all(op, body)
     }
 
     /// The sensitive-word filter room messages pass through now.
@@ -346,8 +406,11 @@ impl Gateway {
         let Some(conn) = r.conns.remove(&id) else {
             return;
         };
+        let mut emptied = Vec::new();
         if let Some(room) = &conn.room {
-            leave_room(&mut r, room, id, conn.watcher);
+            if leave_room(&mut r, room, id, conn.watcher) {
+                emptied.push(room.clone());
+            }
         }
         if let Some(list) = r.by_user.get_mut(&conn.user_id) {
             list.retain(|c| *c != id);
@@ -363,6 +426,8 @@ impl Gateway {
                 }
             }
         }
+        drop(r);
+        self.rooms_emptied(&emptied);
         metrics::gauge!("im_connections").decrement(1.0);
     }
 
@@ -393,7 +458,11 @@ impl Gateway {
             return 0;
         };
         if let Some(old) = old {
-            leave_room(&mut r, &old, id, watcher);
+            if leave_room(&mut r, &old, id, watcher) && Some(old.as_str()) != room {
+                drop(r);
+                self.rooms_emptied(&[old]);
+                r = self.registry();
+            }
         }
         let Some(room) = room else {
             return 0;
@@ -621,14 +690,19 @@ impl Gateway {
             .copied()
             .filter(|id| r.conns.get(id).and_then(|c| c.room.as_deref()) == Some(room))
             .collect();
+        let mut emptied = false;
         for id in &ids {
-            leave_room(&mut r, room, *id, Watcher::User(user));
+            emptied |= leave_room(&mut r, room, *id, Watcher::User(user));
             if let Some(c) = r.conns.get_mut(id) {
                 c.room = None;
                 // A notice about the connection itself, not a push: no accepts filter,
                 // and not dropped.
                 c.link.push(msg.frame(c.wire).clone());
             }
+        }
+        drop(r);
+        if emptied {
+            self.rooms_emptied(&[room.to_owned()]);
         }
         ids.len()
     }
@@ -760,7 +834,8 @@ fn next_wave(
     (fanout == Fanout::Shared && arrived && !full && !flush.is_zero()).then(|| began + flush)
 }
 
-fn leave_room(r: &mut Registry, room: &str, id: u64, watcher: Watcher) {
+/// Takes connection `id` out of `room`; true when that left the room empty (and gone).
+fn leave_room(r: &mut Registry, room: &str, id: u64, watcher: Watcher) -> bool {
     if let Some(entry) = r.rooms.get_mut(room) {
         if let Some(i) = entry.members.iter().position(|m| *m == id) {
             entry.members.swap_remove(i);
@@ -773,8 +848,10 @@ fn leave_room(r: &mut Registry, room: &str, id: u64, watcher: Watcher) {
         }
         if entry.members.is_empty() {
             r.rooms.remove(room);
+            return true;
         }
     }
+    false
 }
 
 #[cfg(test)]

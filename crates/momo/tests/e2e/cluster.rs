@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::ws::{expect_op, next_json, signed_in};
+use common::ws::{expect_op, next_json, send, signed_in};
 use common::TestServer;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -111,6 +111,83 @@ async fn a_gift_and_a_ban_on_one_node_reach_a_socket_on_the_other() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(expect_op(&mut ws, 6).await["op"], 6);
     assert!(next_json(&mut ws).await.is_none(), "closed");
+    b.stop().await;
+    a.stop().await;
+}
+
+/// Room chat across nodes: a danmaku sent on node A reaches a member on node B in the
+/// order it was sent, the first member to join on B misses nothing sent after the join
+/// was answered, and the push APIs of either node reach sockets on the other.
+#[tokio::test]
+async fn room_chat_and_pushes_cross_nodes_in_order() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let (a, b) = two_nodes(pg, nats).await;
+    let admin = a.admin_token("boss").await;
+    let speaker = a.register("speaker").await;
+    let listener = a.register("listener").await;
+    let loner = a.register("loner").await;
+    // The listener is the room's first member on B; its join is answered only once B
+    // hears the room.
+    let mut on_b = signed_in(&b, &listener.token, Some("live://77")).await;
+    let mut on_a = signed_in(&a, &speaker.token, Some("live://77")).await;
+    for i in 0..5 {
+        send(
+            &mut on_a,
+            json!({"op": 4, "seq": 10 + i, "body": {"text": format!("line {i}")}}),
+        )
+        .await;
+    }
+    for i in 0..5 {
+        let msg = expect_op(&mut on_b, 1000).await;
+        assert_eq!(msg["body"]["type"], "danmaku", "{msg}");
+        assert_eq!(msg["body"]["text"], format!("line {i}"), "in order: {msg}");
+        assert_eq!(msg["body"]["user"]["id"], speaker.id);
+    }
+    // The speaker's own node has them once each (not again from the bus).
+    for i in 0..5 {
+        let msg = expect_op(&mut on_a, 1000).await;
+        assert_eq!(msg["body"]["text"], format!("line {i}"), "{msg}");
+    }
+    assert!(
+        common::ws::sees_op_within(&mut on_a, 1000, std::time::Duration::from_millis(300))
+            .await
+            .is_none(),
+        "no echo from the other node"
+    );
+
+    // The push APIs: to a room through B reaches A's member; to a user through A
+    // reaches the user's socket on B; to everyone through B reaches A.
+    let mut lone = signed_in(&b, &loner.token, None).await;
+    let (status, body) = b
+        .post(
+            "/api/v1/push/rooms/77",
+            Some(SERVICE_TOKEN),
+            json!({"op": 1001, "body": {"gift": "rocket"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(expect_op(&mut on_a, 1001).await["body"]["gift"], "rocket");
+    assert_eq!(expect_op(&mut on_b, 1001).await["body"]["gift"], "rocket");
+    let (status, body) = a
+        .post(
+            "/api/v1/push/users",
+            Some(&admin),
+            json!({"user_ids": [loner.id], "body": {"hi": 1}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(expect_op(&mut lone, 1000).await["body"]["hi"], 1);
+    let (status, body) = b
+        .post(
+            "/api/v1/push/all",
+            Some(SERVICE_TOKEN),
+            json!({"body": {"notice": "all"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(expect_op(&mut on_a, 1000).await["body"]["notice"], "all");
     b.stop().await;
     a.stop().await;
 }

@@ -63,7 +63,12 @@ impl Host {
                 Some(policy) => policy.may_speak(&room, user).await,
                 None => Ok(()),
             }),
-            Ask::ChangeRoom { room } => Answer::Online(gw.change_room(id, room.as_deref())),
+            Ask::ChangeRoom { room } => {
+                if let Some(room) = &room {
+                    gw.prepare_room(room).await;
+                }
+                Answer::Online(gw.change_room(id, room.as_deref()))
+            }
             Ask::Online => Answer::Online(gw.room_of(id).map(|r| gw.online(&r)).unwrap_or(0)),
             Ask::Room => Answer::Room(gw.room_of(id)),
             Ask::MaySend { user } => Answer::MaySend(gw.may_send(user)),

@@ -222,7 +222,7 @@ impl Conn {
                 Output::Hold => self.sink.hold(),
                 Output::Release => self.sink.release(),
                 Output::PushRoom { room, op, body } => {
-                    self.host.gw.push_room(&room, op, body);
+                    self.host.gw.push_room_everywhere(&room, op, body);
                 }
                 Output::Ask(ask) => {
                     let answer = self.host.answer(ask, session.wire()).await;

@@ -1,0 +1,26 @@
+//! The other nodes of a cluster, as the gateway sees them: where it sends what it pushes
+//! to a room, to users or to everyone so that their sockets on other nodes get it too,
+//! and how it asks to hear a room's messages from the others while it has members there.
+//!
+//! The app implements [`Nodes`] on its event bus (`app::relay::nodes`); without one (a
+//! single node) the gateway pushes to its own sockets only, as it always did.
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+
+/// The other nodes of the cluster.
+pub trait Nodes: Send + Sync + 'static {
+    /// Members of `room` are on this node now: hear what the other nodes push to it.
+    /// Resolves once the subscription is in force, so that a member who joins misses
+    /// nothing sent after the join is answered.
+    fn open_room(&self, room: String) -> BoxFuture<'static, ()>;
+    /// No member of `room` is left on this node.
+    fn close_room(&self, room: &str);
+    /// `body` was pushed with `op` to `room` here (a danmaku, the push API): for the
+    /// room's members on the other nodes.
+    fn room(&self, room: &str, op: u32, body: Bytes);
+    /// Pushed to these users here: for their sockets on the other nodes.
+    fn users(&self, users: &[i64], op: u32, body: Bytes);
+    /// Pushed to everyone here: for everyone on the other nodes.
+    fn all(&self, op: u32, body: Bytes);
+}
