@@ -2739,3 +2739,146 @@ async fn an_unknown_page_is_not_found_with_a_way_home(
     )
     .await;
 }
+
+/// The console's gift catalogue at desktop and phone sizes: each gift shows its icon
+/// (the default catalogue's are served by momo), a new gift takes an icon whose preview
+/// follows the field, and a name another gift on sale has is refused with the server's
+/// reason next to the name field, on creating and on renaming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_gift_form_takes_an_icon_and_says_why_a_name_is_refused() {
+    if !enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let admin = s.admin_token("boss").await;
+    let driver = start_driver().await;
+    for (size, who) in [(DESKTOP, "desktop"), (PHONE, "phone")] {
+        let profile = tempfile::tempdir().unwrap();
+        let c = browser(&driver, &profile, size).await;
+        c.goto(&s.url("/login?next=/admin/gifts")).await.unwrap();
+        fill(&c, "#username", "boss").await;
+        fill(&c, "#password", "admin-password").await;
+        click(&c, "#auth-submit").await;
+        // The default catalogue's icons load from the binary.
+        let loaded = until(
+            &c,
+            10,
+            "the catalogue's icons",
+            "const imgs = [...document.querySelectorAll('#admin-view tbody .gift-preview img')];
+             return imgs.length >= 6 && imgs.every(i => i.complete && i.naturalWidth > 0) && imgs.map(i => i.getAttribute('src'))",
+        )
+        .await;
+        assert!(
+            loaded
+                .as_array()
+                .unwrap()
+                .contains(&json!("/assets/gifts/bouquet.svg")),
+            "{loaded}"
+        );
+        fits_the_width(&c, "the gift catalogue").await;
+
+        let name = format!("Rose {who}");
+        fill(&c, "#gift-new-name", &name).await;
+        fill(&c, "#gift-new input[name=price]", "9").await;
+        fill(&c, "#gift-new-icon", "/assets/gifts/lollipop.svg").await;
+        until(
+            &c,
+            10,
+            "the new gift's preview",
+            "const i = document.querySelector('#gift-new .gift-preview img'); return i && i.getAttribute('src') === '/assets/gifts/lollipop.svg' && i.naturalWidth > 0",
+        )
+        .await;
+        click(&c, "#gift-new button[type=submit]").await;
+        let created = until(
+            &c,
+            10,
+            "the new gift in the catalogue",
+            &format!(
+                "const r = [...document.querySelectorAll('#admin-view tbody tr')].find(r => r.querySelector('td[data-label=Name] input')?.value === {});
+                 return r && r.querySelector('.gift-preview img')?.getAttribute('src') === '/assets/gifts/lollipop.svg' && r.dataset.giftId",
+                json!(name)
+            ),
+        )
+        .await;
+        let (_, gifts) = s.get("/api/v1/admin/gifts", Some(&admin)).await;
+        let gift = gifts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"].as_i64().map(|i| i.to_string()).as_deref() == created.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(gift["icon_url"], "/assets/gifts/lollipop.svg", "{gift}");
+
+        // The same name in other letters' case is refused, and the form says why.
+        fill(&c, "#gift-new-name", &name.to_uppercase()).await;
+        fill(&c, "#gift-new input[name=price]", "3").await;
+        click(&c, "#gift-new button[type=submit]").await;
+        let refusal = until(
+            &c,
+            10,
+            "the refusal next to the name",
+            "const e = document.getElementById('gift-new-error'); return !e.hidden && document.getElementById('gift-new-name').getAttribute('aria-invalid') === 'true' && e.textContent",
+        )
+        .await;
+        assert!(
+            refusal
+                .as_str()
+                .unwrap()
+                .contains("on sale is already called"),
+            "the server's reason: {refusal}"
+        );
+        assert_eq!(
+            js(
+                &c,
+                "return document.getElementById('gift-new-name').getAttribute('aria-describedby')"
+            )
+            .await,
+            "gift-new-error"
+        );
+        fits_the_width(&c, "the refused gift form").await;
+        shot(&c, &format!("admin-gift-refused-{who}")).await;
+
+        // Renaming the Bouquet to the new gift's name is refused in its row.
+        let bouquet = gifts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == "Bouquet")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let bouquet_row = format!("#admin-view tr[data-gift-id=\"{bouquet}\"]");
+        fill(
+            &c,
+            &format!("{bouquet_row} td[data-label=Name] input"),
+            &name,
+        )
+        .await;
+        click_xpath(
+            &c,
+            &format!("//tr[@data-gift-id='{bouquet}']//button[normalize-space()='Save']"),
+        )
+        .await;
+        let refusal = until(
+            &c,
+            10,
+            "the refusal in the row",
+            &format!(
+                "const e = document.getElementById('gift-{bouquet}-error'); return !e.hidden && e.textContent"
+            ),
+        )
+        .await;
+        assert!(
+            refusal
+                .as_str()
+                .unwrap()
+                .contains("on sale is already called"),
+            "the server's reason: {refusal}"
+        );
+        shot(&c, &format!("admin-gift-row-refused-{who}")).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
