@@ -1634,7 +1634,7 @@ async fn the_room_page_counts_one_audience_and_keeps_refused_messages() {
         ("Cake", 50),
         ("Crown", 100),
         ("Rocket", 500),
-        ("Castle", 1000),
+        ("Tower", 1000),
         ("Planet", 5000),
     ] {
         let (status, _) = s
@@ -1786,6 +1786,14 @@ async fn the_balance_stays_beside_the_gifts(c: &Client, who: &str) {
         "{who}: balance and Top up on screen"
     );
     fits_the_width(c, "the room page").await;
+    // The default catalogue's gifts show their own pictures.
+    until(
+        c,
+        10,
+        "the gifts' pictures",
+        "return [...document.querySelectorAll('#gift-list img.gift-icon')].some(i => i.getAttribute('src') === '/assets/gifts/castle.svg' && i.naturalWidth > 0)",
+    )
+    .await;
 }
 
 async fn the_audience_is_one_number_that_follows_the_room(
