@@ -30,6 +30,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("js/studio.js", JS, include_bytes!("assets/js/studio.js")),
     ("js/me.js", JS, include_bytes!("assets/js/me.js")),
     ("js/upload.js", JS, include_bytes!("assets/js/upload.js")),
+    ("js/search.js", JS, include_bytes!("assets/js/search.js")),
     ("js/wallet.js", JS, include_bytes!("assets/js/wallet.js")),
     ("js/admin.js", JS, include_bytes!("assets/js/admin.js")),
     ("js/charts.js", JS, include_bytes!("assets/js/charts.js")),

@@ -46,4 +46,5 @@ pub fn page_routes() -> Router<AppState> {
         .route("/favicon.ico", get(assets::favicon))
         .route("/me", get(pages::me))
         .route("/upload", get(pages::upload))
+        .route("/search", get(pages::search))
 }

@@ -50,6 +50,11 @@ fn render(title: &str, body_class: &str, main: &str, scripts: &[&str]) -> String
     <a href="/videos" data-nav="videos">Videos</a>
     <a href="/studio" data-nav="studio">Go live</a>
   </nav>
+  <form class="topsearch" action="/search" method="get" role="search">
+    <label class="visually-hidden" for="topsearch-q">Search videos, rooms and people</label>
+    <input type="search" id="topsearch-q" name="q" maxlength="100" autocomplete="off" enterkeyhint="search" placeholder="Search">
+    <button class="topsearch-btn" type="submit" id="topsearch-go" aria-label="Search" title="Search"><svg class="icon-svg" viewBox="0 0 24 24" aria-hidden="true"><path d="M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14z M21 21l-5.2-5.2"/></svg></button>
+  </form>
   <div class="userbox" id="userbox"></div>
 </header>
 {main}
@@ -220,6 +225,18 @@ pub async fn me() -> Response {
     html(
         StatusCode::OK,
         render("Me", "page-me", include_str!("assets/me.html"), &["me.js"]),
+    )
+}
+
+pub async fn search() -> Response {
+    html(
+        StatusCode::OK,
+        render(
+            "Search",
+            "page-search",
+            include_str!("assets/search.html"),
+            &["search.js"],
+        ),
     )
 }
 

@@ -1340,7 +1340,8 @@ async fn a_new_user_posts_a_video_and_runs_their_account_from_the_me_page() {
         } else {
             c.goto(&s.url("/upload")).await.unwrap();
         }
-        let video = a_video_is_posted_from_the_upload_page(&s, &c, &clips, who).await;
+        let title = format!("Test pattern from {who}");
+        let video = a_video_is_posted_from_the_upload_page(&s, &c, &clips, who, &title).await;
         the_me_page_edits_the_profile_and_lists_the_video(&s, &c, &user, video, who).await;
         the_me_page_tops_up_withdraws_and_rotates_the_key(&s, &c, &admin, &user, who).await;
         c.close().await.unwrap();
@@ -1374,6 +1375,7 @@ async fn a_video_is_posted_from_the_upload_page(
     c: &Client,
     clips: &tempfile::TempDir,
     who: &str,
+    title: &str,
 ) -> i64 {
     until(
         c,
@@ -1391,7 +1393,7 @@ async fn a_video_is_posted_from_the_upload_page(
         .send_keys(file.to_str().unwrap())
         .await
         .unwrap();
-    fill(c, "#upload-title", &format!("Test pattern from {who}")).await;
+    fill(c, "#upload-title", title).await;
     fill(
         c,
         "#upload-description",
@@ -1428,7 +1430,7 @@ async fn a_video_is_posted_from_the_upload_page(
     shot(c, &format!("upload-done-{who}")).await;
     let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
     assert_eq!(v["status"], "ready", "{v}");
-    assert_eq!(v["title"], format!("Test pattern from {who}"));
+    assert_eq!(v["title"], title);
     assert_eq!(v["hashtags"][0], "calibration", "{v}");
     id
 }
@@ -1632,7 +1634,7 @@ async fn the_room_page_counts_one_audience_and_keeps_refused_messages() {
         ("Cake", 50),
         ("Crown", 100),
         ("Rocket", 500),
-        ("Castle", 1000),
+        ("Tower", 1000),
         ("Planet", 5000),
     ] {
         let (status, _) = s
@@ -1784,6 +1786,14 @@ async fn the_balance_stays_beside_the_gifts(c: &Client, who: &str) {
         "{who}: balance and Top up on screen"
     );
     fits_the_width(c, "the room page").await;
+    // The default catalogue's gifts show their own pictures.
+    until(
+        c,
+        10,
+        "the gifts' pictures",
+        "return [...document.querySelectorAll('#gift-list img.gift-icon')].some(i => i.getAttribute('src') === '/assets/gifts/castle.svg' && i.naturalWidth > 0)",
+    )
+    .await;
 }
 
 async fn the_audience_is_one_number_that_follows_the_room(
@@ -2437,4 +2447,446 @@ async fn the_header_buttons_are_tall_enough(c: &Client, page: &str) {
         json!([]),
         "{page}: header controls to hit on a phone"
     );
+}
+
+/// What a new user meets first, from the site alone, at desktop and phone sizes: they
+/// sign up, post a video with a Chinese title from the upload page, and find it from the
+/// header's search by a two-character word inside the title (美食 in 北京美食探店); the
+/// video opens in the feed. A room is found by its anchor's Chinese nickname, and the
+/// anchor among the people, with a link to the room; a word nobody used says so; a long
+/// list pages with "Show more". An unknown page is the site's "Page not found", with a
+/// way home.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_posts_a_video_and_finds_it_by_a_chinese_word_from_search() {
+    if !enabled() || !ffmpeg_enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let (status, anchor) = s
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "xiaomei", "nickname": "王小美", "password": "password-123"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{anchor}");
+    let anchor_id = anchor["user"]["id"].as_i64().unwrap();
+    let (status, room) = s
+        .post(
+            "/api/v1/rooms",
+            anchor["access_token"].as_str(),
+            json!({"title": "Evening kitchen"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{room}");
+    let room_id = room["id"].as_i64().unwrap();
+    // More people named alike than one page of results holds.
+    for i in 0..21 {
+        s.register(&format!("chef_{i:02}")).await;
+    }
+    let driver = start_driver().await;
+    let clips = tempfile::tempdir().unwrap();
+    common::videos::make_clip(
+        clips.path(),
+        "landscape.mp4",
+        2,
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+    );
+    for (size, who, title) in [
+        (DESKTOP, "desktop", "北京美食探店"),
+        (PHONE, "phone", "成都美食探店"),
+    ] {
+        let profile = tempfile::tempdir().unwrap();
+        let c = browser(&driver, &profile, size).await;
+        c.goto(&s.url("/signup")).await.unwrap();
+        fill(&c, "#username", &format!("cook_{who}")).await;
+        fill(&c, "#nickname", "吃货小王").await;
+        fill(&c, "#password", "password-123").await;
+        click(&c, "#auth-submit").await;
+        until(
+            &c,
+            10,
+            "the signed-in header",
+            "return document.getElementById('me-link') !== null",
+        )
+        .await;
+        c.goto(&s.url("/upload")).await.unwrap();
+        let video =
+            a_video_is_posted_from_the_upload_page(&s, &c, &clips, &format!("search-{who}"), title)
+                .await;
+        a_video_is_found_by_a_word_inside_its_title(&s, &c, size, who, video, title).await;
+        a_room_is_found_by_its_anchors_nickname(&s, &c, who, room_id, anchor_id).await;
+        nothing_found_says_so_and_long_lists_page(&s, &c, who).await;
+        an_unknown_page_is_not_found_with_a_way_home(&s, &c, size, who).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
+}
+
+/// Searches for `q` from the search page's own box.
+async fn search_for(c: &Client, q: &str) {
+    fill(c, "#search-q", q).await;
+    click(c, "#search-submit").await;
+    until(
+        c,
+        10,
+        "the search's answers",
+        &format!(
+            "return new URLSearchParams(location.search).get('q') === {} && document.querySelector('#search-results .loading') === null",
+            json!(q)
+        ),
+    )
+    .await;
+}
+
+async fn a_video_is_found_by_a_word_inside_its_title(
+    s: &common::TestServer,
+    c: &Client,
+    size: (u32, u32),
+    who: &str,
+    video: i64,
+    title: &str,
+) {
+    c.goto(&s.url("/")).await.unwrap();
+    until(
+        c,
+        10,
+        "the signed-in header",
+        "return document.getElementById('me-link') !== null",
+    )
+    .await;
+    if size == PHONE {
+        // A phone's header has room for the search icon only; it opens the search page.
+        the_header_buttons_are_tall_enough(c, "the home page").await;
+        fits_the_width(c, "the home page").await;
+        assert_eq!(
+            js(
+                c,
+                "return getComputedStyle(document.getElementById('topsearch-q')).display"
+            )
+            .await,
+            "none"
+        );
+        click(c, "#topsearch-go").await;
+        until(
+            c,
+            10,
+            "the search page",
+            "return location.pathname === '/search' && document.activeElement?.id === 'search-q'",
+        )
+        .await;
+        shot(c, "search-start-phone").await;
+        search_for(c, "美食").await;
+    } else {
+        fill(c, "#topsearch-q", "美食").await;
+        click(c, "#topsearch-go").await;
+    }
+    let found = format!("#search-results a.result[data-video-id=\"{video}\"]");
+    until(
+        c,
+        10,
+        "the video found by 美食",
+        &format!("return document.querySelector('{found}') !== null"),
+    )
+    .await;
+    assert_eq!(
+        js(c, "return new URLSearchParams(location.search).get('q')").await,
+        "美食"
+    );
+    assert_eq!(
+        js(c, "return [...document.querySelectorAll('#search-tabs [role=tab]')].map(t => t.getAttribute('aria-selected'))").await,
+        json!(["true", "false", "false"])
+    );
+    assert_eq!(
+        js(
+            c,
+            &format!("return document.querySelector('{found} .result-title').textContent")
+        )
+        .await,
+        title,
+        "the title is shown as text"
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.getElementById('search-q').labels[0].textContent"
+        )
+        .await,
+        "Search videos, rooms and people"
+    );
+    fits_the_width(c, "the search page").await;
+    shot(c, &format!("search-videos-{who}")).await;
+    click(c, &found).await;
+    until(
+        c,
+        10,
+        "the feed on the video",
+        &format!(
+            "return location.pathname === '/videos' && document.querySelector('.feed-item[data-video-id=\"{video}\"]') !== null"
+        ),
+    )
+    .await;
+}
+
+async fn a_room_is_found_by_its_anchors_nickname(
+    s: &common::TestServer,
+    c: &Client,
+    who: &str,
+    room_id: i64,
+    anchor_id: i64,
+) {
+    c.goto(&s.url("/search")).await.unwrap();
+    search_for(c, "小美").await;
+    // No video is called that: the rooms' tab is chosen.
+    let room = format!("#search-results a.result[data-room-id=\"{room_id}\"]");
+    until(
+        c,
+        10,
+        "the room found by its anchor's name",
+        &format!(
+            "return document.getElementById('tab-rooms').getAttribute('aria-selected') === 'true' && document.querySelector('{room}') !== null"
+        ),
+    )
+    .await;
+    assert_eq!(
+        js(
+            c,
+            &format!("return document.querySelector('{room} .result-sub').textContent")
+        )
+        .await,
+        "王小美"
+    );
+    assert_eq!(
+        js(c, "return new URLSearchParams(location.search).get('tab')").await,
+        "rooms"
+    );
+    shot(c, &format!("search-rooms-{who}")).await;
+    click(c, "#tab-people").await;
+    let person = format!("#search-results .person[data-user-id=\"{anchor_id}\"]");
+    until(
+        c,
+        10,
+        "the anchor among the people, with their room",
+        &format!(
+            "return document.getElementById('tab-people').getAttribute('aria-selected') === 'true' && document.querySelector('{person} a[href=\"/rooms/{room_id}\"]') !== null"
+        ),
+    )
+    .await;
+    fits_the_width(c, "the people found").await;
+    shot(c, &format!("search-people-{who}")).await;
+    click(c, "#tab-rooms").await;
+    click(c, &room).await;
+    until(
+        c,
+        10,
+        "the room's page",
+        &format!("return location.pathname === '/rooms/{room_id}'"),
+    )
+    .await;
+}
+
+async fn nothing_found_says_so_and_long_lists_page(s: &common::TestServer, c: &Client, who: &str) {
+    c.goto(&s.url("/search")).await.unwrap();
+    search_for(c, "火锅").await;
+    let empty = until(
+        c,
+        10,
+        "the empty state",
+        "return !document.getElementById('search-empty').hidden && document.getElementById('search-empty-title').textContent",
+    )
+    .await;
+    assert_eq!(empty, "Nothing found for “火锅”");
+    shot(c, &format!("search-empty-{who}")).await;
+    search_for(c, "chef").await;
+    let shown = "return [document.querySelectorAll('#search-results .person').length, document.getElementById('count-people').textContent, document.getElementById('search-more').hidden]";
+    until(
+        c,
+        10,
+        "a first page of people",
+        "return document.getElementById('tab-people').getAttribute('aria-selected') === 'true' && document.querySelectorAll('#search-results .person').length > 0",
+    )
+    .await;
+    assert_eq!(js(c, shown).await, json!([20, "20+", false]));
+    click(c, "#search-more").await;
+    until(
+        c,
+        10,
+        "the second page",
+        "return document.querySelectorAll('#search-results .person').length === 21",
+    )
+    .await;
+    assert_eq!(js(c, shown).await, json!([21, "21", true]));
+}
+
+async fn an_unknown_page_is_not_found_with_a_way_home(
+    s: &common::TestServer,
+    c: &Client,
+    size: (u32, u32),
+    who: &str,
+) {
+    c.goto(&s.url("/feed")).await.unwrap();
+    until(
+        c,
+        10,
+        "the not-found page",
+        "return document.querySelector('main h1')?.textContent === 'Page not found'",
+    )
+    .await;
+    fits_the_width(c, "the not-found page").await;
+    if size == PHONE {
+        the_header_buttons_are_tall_enough(c, "the not-found page").await;
+    }
+    shot(c, &format!("notfound-{who}")).await;
+    click(c, "main a[href='/']").await;
+    until(
+        c,
+        10,
+        "the home page",
+        "return location.pathname === '/' && document.querySelector('main h1')?.textContent === 'Live now'",
+    )
+    .await;
+}
+
+/// The console's gift catalogue at desktop and phone sizes: each gift shows its icon
+/// (the default catalogue's are served by momo), a new gift takes an icon whose preview
+/// follows the field, and a name another gift on sale has is refused with the server's
+/// reason next to the name field, on creating and on renaming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_gift_form_takes_an_icon_and_says_why_a_name_is_refused() {
+    if !enabled() {
+        return;
+    }
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let admin = s.admin_token("boss").await;
+    let driver = start_driver().await;
+    for (size, who) in [(DESKTOP, "desktop"), (PHONE, "phone")] {
+        let profile = tempfile::tempdir().unwrap();
+        let c = browser(&driver, &profile, size).await;
+        c.goto(&s.url("/login?next=/admin/gifts")).await.unwrap();
+        fill(&c, "#username", "boss").await;
+        fill(&c, "#password", "admin-password").await;
+        click(&c, "#auth-submit").await;
+        // The default catalogue's icons load from the binary.
+        let loaded = until(
+            &c,
+            10,
+            "the catalogue's icons",
+            "const imgs = [...document.querySelectorAll('#admin-view tbody .gift-preview img')];
+             return imgs.length >= 6 && imgs.every(i => i.complete && i.naturalWidth > 0) && imgs.map(i => i.getAttribute('src'))",
+        )
+        .await;
+        assert!(
+            loaded
+                .as_array()
+                .unwrap()
+                .contains(&json!("/assets/gifts/bouquet.svg")),
+            "{loaded}"
+        );
+        fits_the_width(&c, "the gift catalogue").await;
+
+        let name = format!("Rose {who}");
+        fill(&c, "#gift-new-name", &name).await;
+        fill(&c, "#gift-new input[name=price]", "9").await;
+        fill(&c, "#gift-new-icon", "/assets/gifts/lollipop.svg").await;
+        until(
+            &c,
+            10,
+            "the new gift's preview",
+            "const i = document.querySelector('#gift-new .gift-preview img'); return i && i.getAttribute('src') === '/assets/gifts/lollipop.svg' && i.naturalWidth > 0",
+        )
+        .await;
+        click(&c, "#gift-new button[type=submit]").await;
+        let created = until(
+            &c,
+            10,
+            "the new gift in the catalogue",
+            &format!(
+                "const r = [...document.querySelectorAll('#admin-view tbody tr')].find(r => r.querySelector('td[data-label=Name] input')?.value === {});
+                 return r && r.querySelector('.gift-preview img')?.getAttribute('src') === '/assets/gifts/lollipop.svg' && r.dataset.giftId",
+                json!(name)
+            ),
+        )
+        .await;
+        let (_, gifts) = s.get("/api/v1/admin/gifts", Some(&admin)).await;
+        let gift = gifts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"].as_i64().map(|i| i.to_string()).as_deref() == created.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(gift["icon_url"], "/assets/gifts/lollipop.svg", "{gift}");
+
+        // The same name in other letters' case is refused, and the form says why.
+        fill(&c, "#gift-new-name", &name.to_uppercase()).await;
+        fill(&c, "#gift-new input[name=price]", "3").await;
+        click(&c, "#gift-new button[type=submit]").await;
+        let refusal = until(
+            &c,
+            10,
+            "the refusal next to the name",
+            "const e = document.getElementById('gift-new-error'); return !e.hidden && document.getElementById('gift-new-name').getAttribute('aria-invalid') === 'true' && e.textContent",
+        )
+        .await;
+        assert!(
+            refusal
+                .as_str()
+                .unwrap()
+                .contains("on sale is already called"),
+            "the server's reason: {refusal}"
+        );
+        assert_eq!(
+            js(
+                &c,
+                "return document.getElementById('gift-new-name').getAttribute('aria-describedby')"
+            )
+            .await,
+            "gift-new-error"
+        );
+        fits_the_width(&c, "the refused gift form").await;
+        shot(&c, &format!("admin-gift-refused-{who}")).await;
+
+        // Renaming the Bouquet to the new gift's name is refused in its row.
+        let bouquet = gifts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == "Bouquet")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let bouquet_row = format!("#admin-view tr[data-gift-id=\"{bouquet}\"]");
+        fill(
+            &c,
+            &format!("{bouquet_row} td[data-label=Name] input"),
+            &name,
+        )
+        .await;
+        click_xpath(
+            &c,
+            &format!("//tr[@data-gift-id='{bouquet}']//button[normalize-space()='Save']"),
+        )
+        .await;
+        let refusal = until(
+            &c,
+            10,
+            "the refusal in the row",
+            &format!(
+                "const e = document.getElementById('gift-{bouquet}-error'); return !e.hidden && e.textContent"
+            ),
+        )
+        .await;
+        assert!(
+            refusal
+                .as_str()
+                .unwrap()
+                .contains("on sale is already called"),
+            "the server's reason: {refusal}"
+        );
+        shot(&c, &format!("admin-gift-row-refused-{who}")).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    s.stop().await;
 }

@@ -1,6 +1,6 @@
 // The admin console: one page whose sections are drawn from the admin API. Every
 // action goes through the API (which checks the admin role and writes the audit log).
-import { api, h, header, avatar, compact, when, toast, safeUrl } from "/assets/js/api.js";
+import { api, h, header, avatar, compact, when, toast, safeUrl, icon } from "/assets/js/api.js";
 import { chart } from "/assets/js/charts.js";
 import { play } from "/assets/js/player.js";
 
@@ -55,6 +55,54 @@ function field(text, control, quiet) {
 function tabs(label, items, current, pick) {
   return h("div.tabs", { role: "tablist", "aria-label": label }, ...items.map(([v, text]) =>
     h("button.tab" + (v === current ? ".active" : ""), { type: "button", role: "tab", "aria-selected": String(v === current), onclick: () => pick(v) }, text)));
+}
+
+/// A gift's icon as the viewers see it: the image at `url`, or the plain gift drawing
+/// when there is none or it does not load.
+function giftIcon(url) {
+  const box = h("span.gift-preview", { "aria-hidden": "true" });
+  const src = safeUrl(url);
+  const fallback = () => box.replaceChildren(icon("gift"));
+  if (src) box.append(h("img", { src, alt: "", onerror: fallback }));
+  else fallback();
+  return box;
+}
+
+/// An icon field (path or URL) with a preview that follows what is typed.
+function iconField(text, value, quiet, attrs) {
+  const input = h("input", { type: "text", value: value || "", maxlength: 500, list: "gift-icons", autocomplete: "off",
+    spellcheck: "false", placeholder: "/assets/gifts/….svg or https://…", ...attrs });
+  let look = giftIcon(value);
+  input.addEventListener("input", () => {
+    const next = giftIcon(input.value.trim());
+    look.replaceWith(next);
+    look = next;
+  });
+  return { input, node: h("div.icon-field", look, field(text, input, quiet)) };
+}
+
+/// Where the server's refusal of a gift (a name taken, a bad field) is said: next to
+/// its name field, which is marked invalid until the next try.
+function refusalOf(nameInput, id) {
+  const node = h("p.field-error", { id, role: "alert", hidden: true });
+  nameInput.setAttribute("aria-describedby", id);
+  const clear = () => { node.hidden = true; node.textContent = ""; nameInput.removeAttribute("aria-invalid"); };
+  return {
+    node,
+    async catching(fn) {
+      clear();
+      try {
+        await fn();
+      } catch (e) {
+        if (e.status < 400 || e.status >= 500) throw e;
+        const details = Object.entries(e.fields || {}).map(([f, m]) => `${f.replace("_", " ")} ${m}`);
+        node.textContent = details.length ? details.join("; ") : e.message;
+        node.hidden = false;
+        nameInput.setAttribute("aria-invalid", "true");
+        nameInput.focus();
+      }
+    },
+  };
 }
 
 function stat(label, value, id) {
@@ -137,37 +185,60 @@ const sections = {
 
   async gifts() {
     const gifts = await api("GET", "/api/v1/admin/gifts");
+    // The icons in use (the built-in ones under /assets/gifts/ among them), offered
+    // again in every icon field.
+    const icons = [...new Set(gifts.map((g) => g.icon_url).filter(Boolean))].sort();
+    const iconList = h("datalist", { id: "gift-icons" }, ...icons.map((u) => h("option", { value: u })));
     const row = (g) => {
       const name = h("input", { value: g.name, maxlength: 32 });
       const price = h("input", { type: "number", min: 1, value: g.price_coins });
       const sort = h("input", { type: "number", value: g.sort });
-      return h("tr",
-        h("td", String(g.id)), h("td", field(`Name of gift ${g.id}`, name, true)),
-        h("td", field(`Price of gift ${g.id} in coins`, price, true)), h("td", field(`Sort order of gift ${g.id}`, sort, true)),
-        h("td", h("span.pill" + (g.active ? ".ok" : ".danger"), g.active ? "active" : "retired")),
-        h("td", h("div.actions",
-          act("Save", async () => {
-            await api("PATCH", `/api/v1/admin/gifts/${g.id}`, { name: name.value.trim(), price_coins: Number(price.value), sort: Number(sort.value) });
+      const iconBox = iconField(`Icon of gift ${g.id}`, g.icon_url, true);
+      const refusal = refusalOf(name, `gift-${g.id}-error`);
+      return h("tr", { dataset: { giftId: String(g.id) } },
+        h("td", { "data-label": "ID" }, String(g.id)),
+        h("td", { "data-label": "Icon" }, iconBox.node),
+        h("td", { "data-label": "Name" }, field(`Name of gift ${g.id}`, name, true), refusal.node),
+        h("td", { "data-label": "Price" }, field(`Price of gift ${g.id} in coins`, price, true)),
+        h("td", { "data-label": "Sort" }, field(`Sort order of gift ${g.id}`, sort, true)),
+        h("td", { "data-label": "State" }, h("span.pill" + (g.active ? ".ok" : ".danger"), g.active ? "active" : "retired")),
+        h("td", { "data-label": "" }, h("div.actions",
+          act("Save", () => refusal.catching(async () => {
+            await api("PATCH", `/api/v1/admin/gifts/${g.id}`, {
+              name: name.value.trim(), price_coins: Number(price.value), sort: Number(sort.value), icon_url: iconBox.input.value.trim(),
+            });
             toast("Saved"); sections.gifts();
-          }),
+          })),
           g.active
             ? act("Retire", async () => { await api("DELETE", `/api/v1/admin/gifts/${g.id}`); sections.gifts(); }, true)
-            : act("Restore", async () => { await api("PATCH", `/api/v1/admin/gifts/${g.id}`, { active: true }); sections.gifts(); }),
+            : act("Restore", () => refusal.catching(async () => { await api("PATCH", `/api/v1/admin/gifts/${g.id}`, { active: true }); sections.gifts(); })),
         )),
       );
     };
-    const form = h("form.toolbar", { onsubmit: async (ev) => {
+    const newName = h("input", { name: "gname", id: "gift-new-name", placeholder: "New gift name", required: true, maxlength: 32 });
+    const newIcon = iconField("Icon (path or URL)", "", false, { name: "icon", id: "gift-new-icon" });
+    const newRefusal = refusalOf(newName, "gift-new-error");
+    const form = h("form.gift-form.card", { id: "gift-new", onsubmit: async (ev) => {
       ev.preventDefault();
       const f = ev.target;
-      try {
-        await api("POST", "/api/v1/admin/gifts", { name: f.gname.value.trim(), price_coins: Number(f.price.value) });
+      const button = f.querySelector("button[type=submit]");
+      button.disabled = true;
+      await newRefusal.catching(async () => {
+        await api("POST", "/api/v1/admin/gifts", {
+          name: f.gname.value.trim(), price_coins: Number(f.price.value), icon_url: f.icon.value.trim(),
+        });
         toast("Gift created"); sections.gifts();
-      } catch (e) { toast(e.message, "error"); }
-    } }, field("New gift name", h("input", { name: "gname", placeholder: "New gift name", required: true, maxlength: 32 }), true),
-      field("Price in coins", h("input", { name: "price", type: "number", min: 1, placeholder: "Price (coins)", required: true }), true),
-      h("button.btn", { type: "submit" }, "Create"));
-    view.replaceChildren(title("Gifts"), form, h("div.table-wrap", h("table.data",
-      h("thead", h("tr", ...["ID", "Name", "Price", "Sort", "State", ""].map((c) => h("th", c)))),
+      });
+      button.disabled = false;
+    } },
+      h("h2", "New gift"),
+      h("div.gift-form-fields",
+        h("div.gift-form-name", field("Name", newName), newRefusal.node),
+        field("Price in coins", h("input", { name: "price", type: "number", min: 1, placeholder: "Price (coins)", required: true })),
+        h("div.gift-form-icon", newIcon.node),
+        h("button.btn", { type: "submit" }, "Create")));
+    view.replaceChildren(title("Gifts"), form, iconList, h("div.table-wrap", h("table.data",
+      h("thead", h("tr", ...["ID", "Icon", "Name", "Price", "Sort", "State", ""].map((c) => h("th", c)))),
       h("tbody", ...gifts.map(row)))));
   },
 

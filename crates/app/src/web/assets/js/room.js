@@ -1,5 +1,5 @@
 // A live room: the player, the room's chat beside it, and gifts.
-import { api, h, header, avatar, compact, session, toast, signOut, icon } from "/assets/js/api.js";
+import { api, h, header, avatar, compact, session, toast, signOut, icon, safeUrl } from "/assets/js/api.js";
 import { topUpButton } from "/assets/js/wallet.js";
 import { RoomChat } from "/assets/js/chat.js";
 import { play } from "/assets/js/player.js";
@@ -226,12 +226,21 @@ async function sendGift(gift) {
   }
 }
 
+/// The gift's own picture (the catalogue's icon_url), or the plain gift drawing.
+function giftIcon(g) {
+  const src = safeUrl(g.icon_url);
+  if (!src) return icon("gift", "gift-icon");
+  const img = h("img.gift-icon", { src, alt: "" });
+  img.addEventListener("error", () => img.replaceWith(icon("gift", "gift-icon")), { once: true });
+  return img;
+}
+
 async function loadGifts() {
   try {
     const gifts = await api("GET", "/api/v1/gifts");
     $("gift-list").replaceChildren(...gifts.map((g) =>
       h("button.gift", { type: "button", title: `${g.name}: ${g.price_coins} coins`, onclick: () => sendGift(g), dataset: { giftId: String(g.id) } },
-        icon("gift", "gift-icon"), h("span.gift-name", g.name), h("span.gift-price.muted", icon("coin"), `${g.price_coins}`)),
+        giftIcon(g), h("span.gift-name", g.name), h("span.gift-price.muted", icon("coin"), `${g.price_coins}`)),
     ));
     if (!gifts.length) $("gift-list").append(h("span.muted", "No gifts in the catalogue yet."));
   } catch (_) { /* no gifts */ }
