@@ -14,6 +14,7 @@ pub mod events;
 pub mod http;
 pub mod notices;
 pub mod people;
+pub mod shared;
 
 pub use auth::{Admin, Auth, MaybeAuth, Role};
 pub use error::{Error, Result};

@@ -79,6 +79,8 @@ struct Inner {
     chat: std::sync::OnceLock<Arc<im::gateway::Gateway>>,
     /// The live streams of this node, once it has a media server.
     media: std::sync::OnceLock<Arc<media::hub::Hub>>,
+    /// What the nodes of a cluster keep together in Redis, when configured.
+    shared: std::sync::OnceLock<api::shared::Shared>,
     /// Where the contexts tell each other (and the other nodes) what happened.
     bus: Arc<dyn bus::Bus>,
     /// The identity context as the others ask it ([`api::People`]).
@@ -191,6 +193,7 @@ impl AppState {
                 videos,
                 chat: std::sync::OnceLock::new(),
                 media: std::sync::OnceLock::new(),
+                shared: std::sync::OnceLock::new(),
                 bus,
                 settings,
                 directory,
@@ -256,6 +259,20 @@ impl AppState {
     /// The chat gateway, if this node runs one.
     pub fn chat(&self) -> Option<&Arc<im::gateway::Gateway>> {
         self.0.chat.get()
+    }
+
+    /// Keeps limits and online counts in Redis with the other nodes of the cluster (once).
+    pub fn set_shared(&self, shared: api::shared::Shared) {
+        self.0
+            .identity
+            .login_guard()
+            .share(Arc::new(shared.clone()));
+        let _ = self.0.shared.set(shared);
+    }
+
+    /// The cluster's Redis, when configured.
+    pub fn shared(&self) -> Option<&api::shared::Shared> {
+        self.0.shared.get()
     }
 
     /// Connects the media hub, so that use cases can see and cut streams.

@@ -12,9 +12,13 @@
 //!   sends every room's messages to every comet; a momo node hears only its rooms.
 //!   Users' pushes (`momo.user.>`) and everyone's (`momo.ctx.gateway.all`) are heard by
 //!   every node.
+//! - **Online counts** are cluster totals when Redis is configured: each node writes its
+//!   rooms' counts every [`ONLINE_EVERY`] and reads the others' ([`api::shared`]); a
+//!   member connected to two nodes counts on each.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
 
 use base64::Engine;
 use bus::{Delivery, Event, Subject};
@@ -96,7 +100,17 @@ pub struct BusNodes {
     /// Where a room's deliveries go: the relay's push loop.
     relay: mpsc::Sender<Delivery>,
     rooms: Rooms,
+    /// People in each room on the other nodes, as last read from Redis.
+    elsewhere: Elsewhere,
 }
+
+/// People per room on the other nodes, as last read (`None` while not known).
+type Elsewhere = Arc<RwLock<Option<Arc<HashMap<String, u32>>>>>;
+
+/// How often a node writes its online counts and reads the others'.
+pub const ONLINE_EVERY: Duration = Duration::from_secs(2);
+/// How long a node's counts outlive its last write (a node that died drops out then).
+pub const ONLINE_TTL: Duration = Duration::from_secs(10);
 
 fn lock(rooms: &Rooms) -> std::sync::MutexGuard<'_, HashMap<String, Option<JoinHandle<()>>>> {
     rooms.lock().unwrap_or_else(|p| p.into_inner())
@@ -117,7 +131,59 @@ impl BusNodes {
             out,
             relay,
             rooms: Rooms::default(),
+            elsewhere: Arc::default(),
         }
+    }
+
+    /// Keeps online counts in the cluster's Redis with the other nodes: every
+    /// [`ONLINE_EVERY`], writes this node's rooms and reads everyone else's, until the
+    /// gateway goes. Until the node has Redis (`AppState::shared`), and while Redis is
+    /// away, the other nodes' counts are dropped (counts are this node's alone) and the
+    /// loop carries on.
+    pub fn keep_online(
+        &self,
+        state: crate::AppState,
+        gw: Weak<im::gateway::Gateway>,
+    ) -> JoinHandle<()> {
+        let node = self.node.clone();
+        let elsewhere = self.elsewhere.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ONLINE_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                tick.tick().await;
+                let Some(shared) = state.shared().cloned() else {
+                    continue;
+                };
+                let Some(gw) = gw.upgrade() else { return };
+                let mine = gw.local_room_counts();
+                drop(gw);
+                let result = match shared.put_online(&node, &mine, ONLINE_TTL).await {
+                    Ok(()) => shared.online_elsewhere(&node).await,
+                    Err(e) => Err(e),
+                };
+                let mut slot = elsewhere.write().unwrap_or_else(|p| p.into_inner());
+                match result {
+                    Ok(counts) => {
+                        if failing {
+                            tracing::info!("online counts: Redis is back");
+                        }
+                        failing = false;
+                        *slot = Some(Arc::new(counts));
+                    }
+                    Err(e) => {
+                        if !failing {
+                            tracing::warn!(
+                                "online counts: Redis unavailable ({e}); counting this node alone"
+                            );
+                        }
+                        failing = true;
+                        *slot = None;
+                    }
+                }
+            }
+        })
     }
 
     /// This node's name on the bus.
@@ -203,5 +269,12 @@ impl im::gateway::nodes::Nodes for BusNodes {
 
     fn all(&self, op: u32, body: Bytes) {
         self.publish(To::All, op, &body);
+    }
+
+    fn online_elsewhere(&self) -> Option<Arc<HashMap<String, u32>>> {
+        self.elsewhere
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }

@@ -68,9 +68,11 @@ pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusErro
         moderation.push(crate::events::subscribe(state, p, None, MODERATION_QUEUE).await?);
     }
     let (push_tx, push_rx) = merge(pushes);
+    let mut tasks = Vec::new();
     let node = cluster.then(|| {
         let node = crate::nodes::node_name();
         let nodes = crate::nodes::BusNodes::new(state.0.bus.clone(), node.clone(), push_tx);
+        tasks.push(nodes.keep_online(state.clone(), Arc::downgrade(&gw)));
         gw.set_nodes(Arc::new(nodes));
         node
     });
@@ -83,7 +85,8 @@ pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusErro
         Class::Moderation,
         None,
     ));
-    Ok(vec![push_loop, moderation_loop])
+    tasks.extend([push_loop, moderation_loop]);
+    Ok(tasks)
 }
 
 /// One channel for the deliveries of `subs`, in order within each. The sender is

@@ -9,10 +9,18 @@
 //!
 //! Cost: one short mutex hold per check; memory is bounded by pruning keys whose window
 //! has passed whenever the table grows past `prune_at` entries.
+//!
+//! **Shared between nodes**: given a [`SharedFailures`] store (Redis, in a cluster), the
+//! `*_shared` methods count in it, so that a guesser spreading attempts over many nodes
+//! meets one count; each check or failure is one atomic operation there. While the
+//! store cannot be reached (or answers slowly), they fall back to this node's own
+//! counts, which are kept as well, and recover by themselves.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
 
 /// How a [`FailureLimiter`] behaves.
 #[derive(Debug, Clone)]
@@ -32,6 +40,20 @@ pub struct FailurePolicy {
 }
 
 impl FailurePolicy {
+    /// The verdict for a key with `failures` failures, the latest `age` ago.
+    pub fn verdict(&self, failures: u32, age: Duration) -> Verdict {
+        if failures == 0 || age >= self.window {
+            return Verdict::Allow;
+        }
+        if failures >= self.max {
+            return Verdict::Refuse(self.window - age);
+        }
+        match self.delay(failures) {
+            Duration::ZERO => Verdict::Allow,
+            d => Verdict::Delay(d),
+        }
+    }
+
     /// The wait before the next attempt after `failures` failures (none while free).
     fn delay(&self, failures: u32) -> Duration {
         let over = failures.saturating_sub(self.free);
@@ -77,20 +99,114 @@ struct Entry {
     last: Instant,
 }
 
+/// Failure counts every node sees (see the module documentation). Keys are namespaced
+/// by the caller; `window` is how long a key's count lives after its latest failure.
+pub trait SharedFailures: Send + Sync + 'static {
+    /// Counts a failure of `key`; the count now.
+    fn record(&self, key: String, window: Duration) -> BoxFuture<'_, Result<u32, String>>;
+    /// `key`'s count and how long ago its latest failure was; `None` when it has none.
+    fn read(&self, key: String) -> BoxFuture<'_, Result<Option<(u32, Duration)>, String>>;
+    /// Forgets `key`.
+    fn clear(&self, key: String) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// How long a shared store may take before this node decides alone.
+const SHARED_WAIT: Duration = Duration::from_millis(250);
+
 /// Counts failures per key; see the module documentation.
-#[derive(Debug)]
 pub struct FailureLimiter {
     policy: FailurePolicy,
     entries: Mutex<HashMap<String, Entry>>,
     prune_at: usize,
+    /// Names this limiter's keys in the shared store.
+    name: &'static str,
+    shared: OnceLock<Arc<dyn SharedFailures>>,
+}
+
+impl std::fmt::Debug for FailureLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FailureLimiter")
+            .field("name", &self.name)
+            .field("policy", &self.policy)
+            .field("shared", &self.shared.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl FailureLimiter {
     pub fn new(policy: FailurePolicy) -> Self {
+        Self::named("failures", policy)
+    }
+
+    /// A limiter whose keys are `name:…` in a shared store.
+    pub fn named(name: &'static str, policy: FailurePolicy) -> Self {
         Self {
             policy,
             entries: Mutex::new(HashMap::new()),
             prune_at: 100_000,
+            name,
+            shared: OnceLock::new(),
+        }
+    }
+
+    /// Counts in `store` from now on (once; later calls are ignored).
+    pub fn share(&self, store: Arc<dyn SharedFailures>) {
+        let _ = self.shared.set(store);
+    }
+
+    fn shared_key(&self, key: &str) -> String {
+        format!("{}:{key}", self.name)
+    }
+
+    fn fell_back(&self, what: &str, e: &str) {
+        metrics::counter!("limits_shared_fallback_total", "limiter" => self.name).increment(1);
+        tracing::warn!(
+            limiter = self.name,
+            "shared limits unavailable ({what}: {e}); counting on this node"
+        );
+    }
+
+    /// [`FailureLimiter::check`], against the shared count when there is one.
+    pub async fn check_shared(&self, key: &str) -> Verdict {
+        let Some(store) = self.shared.get() else {
+            return self.check(key);
+        };
+        match tokio::time::timeout(SHARED_WAIT, store.read(self.shared_key(key))).await {
+            Ok(Ok(None)) => Verdict::Allow,
+            Ok(Ok(Some((failures, age)))) => self.policy.verdict(failures, age),
+            Ok(Err(e)) => {
+                self.fell_back("read", &e);
+                self.check(key)
+            }
+            Err(_) => {
+                self.fell_back("read", "timed out");
+                self.check(key)
+            }
+        }
+    }
+
+    /// [`FailureLimiter::fail`], in the shared count too when there is one.
+    pub async fn fail_shared(&self, key: &str) {
+        self.fail(key);
+        if let Some(store) = self.shared.get() {
+            let record = store.record(self.shared_key(key), self.policy.window);
+            match tokio::time::timeout(SHARED_WAIT, record).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => self.fell_back("record", &e),
+                Err(_) => self.fell_back("record", "timed out"),
+            }
+        }
+    }
+
+    /// [`FailureLimiter::clear`], in the shared count too when there is one.
+    pub async fn clear_shared(&self, key: &str) {
+        self.clear(key);
+        if let Some(store) = self.shared.get() {
+            match tokio::time::timeout(SHARED_WAIT, store.clear(self.shared_key(key))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => self.fell_back("clear", &e),
+                Err(_) => self.fell_back("clear", "timed out"),
+            }
         }
     }
 
@@ -104,17 +220,8 @@ impl FailureLimiter {
         let Some(e) = entries.get(key) else {
             return Verdict::Allow;
         };
-        let age = now.saturating_duration_since(e.last);
-        if age >= self.policy.window {
-            return Verdict::Allow;
-        }
-        if e.failures >= self.policy.max {
-            return Verdict::Refuse(self.policy.window - age);
-        }
-        match self.policy.delay(e.failures) {
-            Duration::ZERO => Verdict::Allow,
-            d => Verdict::Delay(d),
-        }
+        self.policy
+            .verdict(e.failures, now.saturating_duration_since(e.last))
     }
 
     pub fn check(&self, key: &str) -> Verdict {
@@ -240,5 +347,74 @@ mod tests {
         let r = Verdict::Refuse(Duration::from_secs(2));
         assert_eq!(stricter(d, r), r);
         assert_eq!(stricter(Verdict::Allow, d), d);
+    }
+
+    /// A shared store: counts in a map, or fails every call when `down`.
+    struct Store {
+        down: std::sync::atomic::AtomicBool,
+        counts: Mutex<HashMap<String, u32>>,
+    }
+
+    impl SharedFailures for Store {
+        fn record(&self, key: String, _: Duration) -> BoxFuture<'_, Result<u32, String>> {
+            Box::pin(async move {
+                if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err("down".into());
+                }
+                let mut c = self.counts.lock().unwrap();
+                let n = c.entry(key).or_insert(0);
+                *n += 1;
+                Ok(*n)
+            })
+        }
+        fn read(&self, key: String) -> BoxFuture<'_, Result<Option<(u32, Duration)>, String>> {
+            Box::pin(async move {
+                if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err("down".into());
+                }
+                Ok(self
+                    .counts
+                    .lock()
+                    .unwrap()
+                    .get(&key)
+                    .map(|n| (*n, Duration::ZERO)))
+            })
+        }
+        fn clear(&self, key: String) -> BoxFuture<'_, Result<(), String>> {
+            Box::pin(async move {
+                self.counts.lock().unwrap().remove(&key);
+                Ok(())
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shared_count_is_what_every_node_sees_and_its_absence_falls_back() {
+        let store = Arc::new(Store {
+            down: false.into(),
+            counts: Mutex::new(HashMap::new()),
+        });
+        let policy = FailurePolicy {
+            free: 0,
+            max: 2,
+            ..FailurePolicy::default()
+        };
+        let (a, b) = (
+            FailureLimiter::named("t", policy.clone()),
+            FailureLimiter::named("t", policy),
+        );
+        a.share(store.clone());
+        b.share(store.clone());
+        a.fail_shared("k").await;
+        b.fail_shared("k").await;
+        // One failure on each node, two in all: both refuse.
+        assert!(matches!(a.check_shared("k").await, Verdict::Refuse(_)));
+        assert!(matches!(b.check_shared("k").await, Verdict::Refuse(_)));
+        // The store goes away: each node decides from its own count (one failure).
+        store.down.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(matches!(a.check_shared("k").await, Verdict::Delay(_)));
+        a.fail_shared("k").await;
+        assert!(matches!(a.check_shared("k").await, Verdict::Refuse(_)));
+        assert!(matches!(b.check_shared("k").await, Verdict::Delay(_)));
     }
 }

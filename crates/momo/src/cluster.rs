@@ -85,3 +85,44 @@ pub async fn bus(config: &Config) -> anyhow::Result<Arc<dyn bus::Bus>> {
         }
     }
 }
+
+/// Connects `state` to the cluster's Redis when `[cluster] redis_url` is set: now if it
+/// answers, else in the background, retrying until it does (the node serves meanwhile,
+/// counting on its own). Warns when a cluster node has no Redis at all.
+pub async fn share(config: &Config, state: &app::AppState) {
+    let Some(url) = config.cluster.redis().map(str::to_owned) else {
+        if config.cluster.nats().is_some() {
+            tracing::warn!(
+                "cluster mode without [cluster] redis_url: sign-in limits and online counts \
+                 are per node (a guesser gets each limit once per node)"
+            );
+        }
+        return;
+    };
+    let prefix = config
+        .cluster
+        .redis_prefix
+        .clone()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "momo".to_owned());
+    match api::shared::Shared::connect(&url, &prefix).await {
+        Ok(shared) => {
+            tracing::info!("limits and online counts are kept in Redis with the other nodes");
+            state.set_shared(shared);
+        }
+        Err(e) => {
+            tracing::warn!("{e}; counting on this node until Redis answers");
+            let state = state.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    if let Ok(shared) = api::shared::Shared::connect(&url, &prefix).await {
+                        tracing::info!("Redis answers: limits and online counts are shared now");
+                        state.set_shared(shared);
+                        return;
+                    }
+                }
+            });
+        }
+    }
+}

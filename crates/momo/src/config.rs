@@ -71,6 +71,12 @@ pub struct ClusterSettings {
     /// NATS server(s) that carry events between nodes (`nats://10.0.0.5:4222`, several
     /// separated by commas). Setting it turns cluster mode on.
     pub nats_url: Option<String>,
+    /// Redis (`redis://10.0.0.6:6379`) that keeps what nodes count together: sign-in and
+    /// registration limits, online counts. Without it each node counts alone.
+    pub redis_url: Option<String>,
+    /// What every Redis key of this cluster starts with (default `momo`), so that one
+    /// Redis can serve several clusters.
+    pub redis_prefix: Option<String>,
     /// This node's name among the others (in logs and NATS's monitoring); default: the
     /// host name and the process id.
     pub node_id: Option<String>,
@@ -80,6 +86,11 @@ impl ClusterSettings {
     /// The NATS URL when cluster mode is on.
     pub fn nats(&self) -> Option<&str> {
         self.nats_url.as_deref().filter(|u| !u.trim().is_empty())
+    }
+
+    /// The Redis URL, when set.
+    pub fn redis(&self) -> Option<&str> {
+        self.redis_url.as_deref().filter(|u| !u.trim().is_empty())
     }
 }
 

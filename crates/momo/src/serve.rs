@@ -109,6 +109,7 @@ pub async fn start(
     let bus = crate::cluster::bus(&config).await?;
     let state = open_on(&config, bus.clone()).await?;
     let welcome = state.clone();
+    crate::cluster::share(&config, &state).await;
     tokio::spawn(app::search_index::refresh(state.store().clone()));
     for warning in app::ops::health::unsafe_settings(&config.app) {
         tracing::warn!("UNSAFE SETTING: {warning}");

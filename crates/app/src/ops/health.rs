@@ -13,7 +13,8 @@ pub struct Health {
     /// is away (see `degraded`).
     pub status: &'static str,
     /// What is away: the node keeps serving what it can on its own and recovers by itself
-    /// (`event bus`: events do not reach other nodes). Absent when nothing is.
+    /// (`event bus`: events do not reach other nodes; `shared counts`: limits and online
+    /// counts are per node). Absent when nothing is.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub degraded: Vec<String>,
     /// Settings on this node that are unsafe where the public can reach it (for
@@ -72,6 +73,15 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
                      reconnects"
                         .to_string(),
                 );
+            }
+            if let Some(shared) = state.shared() {
+                if !shared.is_up().await {
+                    degraded.push(
+                        "shared counts: Redis does not answer; limits and online counts are \
+                         this node's own until it does"
+                            .to_string(),
+                    );
+                }
             }
             Ok(Json(Health {
                 status: if degraded.is_empty() {

@@ -54,43 +54,68 @@ impl LoginGuard {
         let window = Duration::from_secs(s.login_lock_secs.max(1));
         let step = Duration::from_millis(250);
         Self {
-            by_pair: FailureLimiter::new(FailurePolicy {
-                free: s.login_free_failures,
-                delay_step: step,
-                max: s.login_max_failures.max(1),
-                window,
-                ..FailurePolicy::default()
-            }),
-            by_ip: FailureLimiter::new(FailurePolicy {
-                free: s.login_ip_max_failures / 2,
-                delay_step: step,
-                max: s.login_ip_max_failures.max(1),
-                window,
-                ..FailurePolicy::default()
-            }),
-            by_user: FailureLimiter::new(FailurePolicy {
-                free: s.login_user_free_failures,
-                delay_step: step,
-                max: u32::MAX,
-                window,
-                exponential: true,
-                max_delay: Duration::from_millis(s.login_user_max_delay_ms),
-            }),
+            by_pair: FailureLimiter::named(
+                "login_pair",
+                FailurePolicy {
+                    free: s.login_free_failures,
+                    delay_step: step,
+                    max: s.login_max_failures.max(1),
+                    window,
+                    ..FailurePolicy::default()
+                },
+            ),
+            by_ip: FailureLimiter::named(
+                "login_ip",
+                FailurePolicy {
+                    free: s.login_ip_max_failures / 2,
+                    delay_step: step,
+                    max: s.login_ip_max_failures.max(1),
+                    window,
+                    ..FailurePolicy::default()
+                },
+            ),
+            by_user: FailureLimiter::named(
+                "login_user",
+                FailurePolicy {
+                    free: s.login_user_free_failures,
+                    delay_step: step,
+                    max: u32::MAX,
+                    window,
+                    exponential: true,
+                    max_delay: Duration::from_millis(s.login_user_max_delay_ms),
+                },
+            ),
             // Each account made counts as a "failure" that is never slowed, only capped.
-            registrations: FailureLimiter::new(FailurePolicy {
-                free: u32::MAX,
-                max: s.register_per_hour.max(1),
-                window: Duration::from_secs(3600),
-                ..FailurePolicy::default()
-            }),
+            registrations: FailureLimiter::named(
+                "registrations",
+                FailurePolicy {
+                    free: u32::MAX,
+                    max: s.register_per_hour.max(1),
+                    window: Duration::from_secs(3600),
+                    ..FailurePolicy::default()
+                },
+            ),
+        }
+    }
+
+    /// Counts in `store` (Redis, in a cluster) from now on, so that every node sees one
+    /// count per key; each limiter falls back to this node's own while it is away.
+    pub fn share(&self, store: std::sync::Arc<dyn kit::limiter::SharedFailures>) {
+        for limiter in [
+            &self.by_pair,
+            &self.by_ip,
+            &self.by_user,
+            &self.registrations,
+        ] {
+            limiter.share(store.clone());
         }
     }
 
     /// Refuses (429) a client address that registered `auth.register_per_hour` accounts
     /// within an hour of its latest.
-    pub fn may_register(&self, ip: Option<std::net::IpAddr>) -> Result<()> {
+    pub async fn may_register(&self, ip: Option<std::net::IpAddr>) -> Result<()> {
         let Some(ip) = ip else { return Ok(()) };
-        match self.registrations.check(&ip.to_string()) {
+        match self.registrations.check_shared(&ip.to_string()).await {
             Verdict::Refuse(wait) => {
                 metrics::counter!("auth_register_refused_total").increment(1);
                 Err(ApiError::too_many_requests(
@@ -104,9 +129,9 @@ impl LoginGuard {
     }
 
     /// Counts an account made from `ip`.
-    pub fn registered(&self, ip: Option<std::net::IpAddr>) {
+    pub async fn registered(&self, ip: Option<std::net::IpAddr>) {
         if let Some(ip) = ip {
-            self.registrations.fail(&ip.to_string());
+            self.registrations.fail_shared(&ip.to_string()).await;
         }
     }
 
@@ -114,23 +139,27 @@ impl LoginGuard {
         format!("{user_key}\n{}", ip.unwrap_or(""))
     }
 
-    fn verdict(&self, user_key: &str, ip: Option<&str>) -> Verdict {
-        let by_ip = ip.map(|ip| self.by_ip.check(ip)).unwrap_or(Verdict::Allow);
-        let by_pair = self.by_pair.check(&Self::pair(user_key, ip));
-        stricter(stricter(by_pair, by_ip), self.by_user.check(user_key))
+    async fn verdict(&self, user_key: &str, ip: Option<&str>) -> Verdict {
+        let by_ip = match ip {
+            Some(ip) => self.by_ip.check_shared(ip).await,
+            None => Verdict::Allow,
+        };
+        let by_pair = self.by_pair.check_shared(&Self::pair(user_key, ip)).await;
+        let by_user = self.by_user.check_shared(user_key).await;
+        stricter(stricter(by_pair, by_ip), by_user)
     }
 
-    fn failed(&self, user_key: &str, ip: Option<&str>) {
-        self.by_pair.fail(&Self::pair(user_key, ip));
-        self.by_user.fail(user_key);
+    async fn failed(&self, user_key: &str, ip: Option<&str>) {
+        self.by_pair.fail_shared(&Self::pair(user_key, ip)).await;
+        self.by_user.fail_shared(user_key).await;
         if let Some(ip) = ip {
-            self.by_ip.fail(ip);
+            self.by_ip.fail_shared(ip).await;
         }
     }
 
-    fn succeeded(&self, user_key: &str, ip: Option<&str>) {
-        self.by_pair.clear(&Self::pair(user_key, ip));
-        self.by_user.clear(user_key);
+    async fn succeeded(&self, user_key: &str, ip: Option<&str>) {
+        self.by_pair.clear_shared(&Self::pair(user_key, ip)).await;
+        self.by_user.clear_shared(user_key).await;
     }
 }
 
@@ -155,7 +184,7 @@ pub async fn check_credentials(
     let user_key = rules::key(&req.username);
     let ip = ip.map(|ip| ip.to_string());
     let guard = state.login_guard();
-    match guard.verdict(&user_key, ip.as_deref()) {
+    match guard.verdict(&user_key, ip.as_deref()).await {
         Verdict::Allow => {}
         Verdict::Delay(d) => tokio::time::sleep(d).await,
         Verdict::Refuse(wait) => {
@@ -180,11 +209,11 @@ pub async fn check_credentials(
     };
     let ok = state.passwords().verify(req.password, hash).await?;
     let Some(row) = row.filter(|_| ok) else {
-        guard.failed(&user_key, ip.as_deref());
+        guard.failed(&user_key, ip.as_deref()).await;
         metrics::counter!("auth_login_failures_total").increment(1);
         return Err(IdentityError::InvalidCredentials.into());
     };
-    guard.succeeded(&user_key, ip.as_deref());
+    guard.succeeded(&user_key, ip.as_deref()).await;
     if row.status != "active" {
         return Err(IdentityError::AccountBanned.into());
     }

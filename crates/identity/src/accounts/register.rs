@@ -41,7 +41,7 @@ pub async fn register(
     ClientIp(ip): ClientIp,
     Body(req): Body<RegisterRequest>,
 ) -> Result<(StatusCode, Json<session::AuthResponse>)> {
-    state.login_guard().may_register(ip)?;
+    state.login_guard().may_register(ip).await?;
     let mut f = Fields::new();
     rules::check_username(&mut f, &req.username);
     rules::check_password(&mut f, "password", &req.password);
@@ -59,7 +59,7 @@ pub async fn register(
     let row = insert_user(&mut *tx, &req.username, &nickname, &hash, Role::User).await?;
     let tokens = session::issue(&state, &mut *tx, row.id, Role::User, None).await?;
     tx.commit().await?;
-    state.login_guard().registered(ip);
+    state.login_guard().registered(ip).await;
     let own = row.id;
     let user = UserView::new(row, own);
     Ok((

@@ -519,23 +519,43 @@ impl Gateway {
     }
 
     /// People in `room` now: signed-in users and guest addresses, each once however
-    /// many connections they have there.
+    /// many connections they have there on a node; in a cluster, added up over the
+    /// nodes (the others' counts as last read, a few seconds old at most).
     pub fn online(&self, room: &str) -> u32 {
-        self.registry()
+        let here = self
+            .registry()
             .rooms
             .get(room)
             .map(|r| r.audience.len() as u32)
-            .unwrap_or(0)
+            .unwrap_or(0);
+        let elsewhere = self
+            .nodes
+            .get()
+            .and_then(|n| n.online_elsewhere())
+            .and_then(|counts| counts.get(room).copied())
+            .unwrap_or(0);
+        here + elsewhere
     }
 
-    /// The busiest rooms, most members first.
-    pub fn top_rooms(&self, limit: usize) -> Vec<(String, u32)> {
-        let r = self.registry();
-        let mut v: Vec<(String, u32)> = r
+    /// Every room with members on this node, and how many ([`Gateway::online`]'s count
+    /// for this node alone).
+    pub fn local_room_counts(&self) -> Vec<(String, u32)> {
+        self.registry()
             .rooms
             .iter()
             .map(|(k, room)| (k.clone(), room.audience.len() as u32))
-            .collect();
+            .collect()
+    }
+
+    /// The busiest rooms, most members first (over the cluster, as [`Gateway::online`]).
+    pub fn top_rooms(&self, limit: usize) -> Vec<(String, u32)> {
+        let mut counts: HashMap<String, u32> = self.local_room_counts().into_iter().collect();
+        if let Some(elsewhere) = self.nodes.get().and_then(|n| n.online_elsewhere()) {
+            for (room, n) in elsewhere.iter() {
+                *counts.entry(room.clone()).or_insert(0) += n;
+            }
+        }
+        let mut v: Vec<(String, u32)> = counts.into_iter().collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         v.truncate(limit);
         v

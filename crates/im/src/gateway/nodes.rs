@@ -5,6 +5,9 @@
 //! The app implements [`Nodes`] on its event bus (`app::relay::nodes`); without one (a
 //! single node) the gateway pushes to its own sockets only, as it always did.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
@@ -23,4 +26,8 @@ pub trait Nodes: Send + Sync + 'static {
     fn users(&self, users: &[i64], op: u32, body: Bytes);
     /// Pushed to everyone here: for everyone on the other nodes.
     fn all(&self, op: u32, body: Bytes);
+    /// People in each room on the other nodes, as last read (`None`: not known).
+    fn online_elsewhere(&self) -> Option<Arc<HashMap<String, u32>>> {
+        None
+    }
 }

@@ -33,11 +33,22 @@ fn cluster_env() -> Option<(String, String)> {
 
 /// Node A on a fresh PostgreSQL database, node B on the same one, both on NATS.
 async fn two_nodes(pg: String, nats: String) -> (TestServer, TestServer) {
+    two_nodes_with(pg, nats, |_| {}).await
+}
+
+/// [`two_nodes`], each node's configuration changed by `tweak` too.
+async fn two_nodes_with(
+    pg: String,
+    nats: String,
+    tweak: impl Fn(&mut momo::Config) + Clone + Send + 'static,
+) -> (TestServer, TestServer) {
     let n = nats.clone();
+    let t = tweak.clone();
     let a = TestServer::start_with(common::Backend::Postgres(pg), move |c| {
         c.cluster.nats_url = Some(n);
         c.cluster.node_id = Some("test-a".into());
         c.chat.service_token = Some(SERVICE_TOKEN.into());
+        t(c);
     })
     .await;
     let db = a.database_url().expect("node A's database");
@@ -46,9 +57,85 @@ async fn two_nodes(pg: String, nats: String) -> (TestServer, TestServer) {
         c.cluster.nats_url = Some(nats);
         c.cluster.node_id = Some("test-b".into());
         c.chat.service_token = Some(SERVICE_TOKEN.into());
+        tweak(c);
     })
     .await;
     (a, b)
+}
+
+/// Both nodes keep their counts in the test Redis, under a prefix of their own.
+fn with_redis(redis: String) -> impl Fn(&mut momo::Config) + Clone + Send + 'static {
+    let prefix = format!("momo-e2e-{}-{}", std::process::id(), kit::time::now_ms());
+    move |c: &mut momo::Config| {
+        c.cluster.redis_url = Some(redis.clone());
+        c.cluster.redis_prefix = Some(prefix.clone());
+        // Every sign-in failure counts; the fourth locks the (user, address) pair.
+        c.app.auth.login_free_failures = 0;
+        c.app.auth.login_max_failures = 4;
+    }
+}
+
+fn redis_env() -> Option<String> {
+    let url = std::env::var("MOMO_TEST_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if url.is_none() {
+        eprintln!("SKIPPED: set MOMO_TEST_REDIS_URL to run the shared-limits tests");
+    }
+    url
+}
+
+/// With Redis, a guesser who spreads sign-in attempts over the nodes meets one count,
+/// and a room's audience is counted over the nodes.
+#[tokio::test]
+async fn sign_in_limits_and_online_counts_are_cluster_wide() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let Some(redis) = redis_env() else { return };
+    let (a, b) = two_nodes_with(pg, nats, with_redis(redis)).await;
+    a.register("victim").await;
+    let wrong = json!({"username": "victim", "password": "not-the-password"});
+    for (i, node) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let (status, body) = node.post("/api/v1/auth/login", None, wrong.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}: {body}");
+    }
+    // Two failures on each node, four in all: both nodes refuse now.
+    for node in [&a, &b] {
+        let (status, body) = node.post("/api/v1/auth/login", None, wrong.clone()).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    }
+
+    let x = a.register("member_x").await;
+    let y = a.register("member_y").await;
+    let room = 880_000 + (kit::time::now_ms() % 1000);
+    let _on_a = signed_in(&a, &x.token, Some(&format!("live://{room}"))).await;
+    let _on_b = signed_in(&b, &y.token, Some(&format!("live://{room}"))).await;
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let (_, on_a) = a
+            .get(&format!("/api/v1/online/rooms/{room}"), Some(SERVICE_TOKEN))
+            .await;
+        let (_, on_b) = b
+            .get(&format!("/api/v1/online/rooms/{room}"), Some(SERVICE_TOKEN))
+            .await;
+        seen = vec![on_a["online"].clone(), on_b["online"].clone()];
+        if seen == [json!(2), json!(2)] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, [json!(2), json!(2)], "each node counts both members");
+    for node in [&a, &b] {
+        let (status, health) = node.get("/readyz", None).await;
+        assert_eq!(
+            (status, health["status"].as_str()),
+            (StatusCode::OK, Some("ok")),
+            "{health}"
+        );
+    }
+    b.stop().await;
+    a.stop().await;
 }
 
 #[tokio::test]

@@ -1,0 +1,187 @@
+//! What the nodes of a cluster keep together in Redis (`[cluster] redis_url`): failure
+//! counts for the sign-in and registration limits, and each node's online counts. It is
+//! never the source of truth (PostgreSQL is): losing it loses only counts, and each
+//! caller falls back to what its node knows while it is away.
+//!
+//! Every key starts with the cluster's prefix (`[cluster] redis_prefix`, `momo`).
+//!
+//! - **Limits**: a key per limiter and subject (`momo:fail:login_ip:1.2.3.4`), a hash of
+//!   the count and the time of the latest failure, living `window` after it. Counting is
+//!   one script (increment, stamp, extend) so that two nodes counting at once both count.
+//! - **Online**: each node writes its rooms' counts to its own hash
+//!   (`momo:online:node:{node}`) every few seconds, living a few seconds more; a node
+//!   that dies stops renewing it and its counts drop out by themselves. The set
+//!   `momo:online:nodes` names the nodes to read.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use redis::aio::ConnectionManager;
+
+/// How long a connection or a command may take before the caller decides alone.
+const WAIT: Duration = Duration::from_secs(2);
+
+const RECORD_FAILURE: &str = r#"
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSET', KEYS[1], 'last', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return n
+"#;
+
+/// A connection to the cluster's Redis (it reconnects by itself).
+#[derive(Clone)]
+pub struct Shared {
+    conn: ConnectionManager,
+    record: std::sync::Arc<redis::Script>,
+    /// Starts every key: one Redis can serve several momo clusters.
+    prefix: String,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared(redis)")
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl Shared {
+    /// Connects to `url` (`redis://host:6379`), its keys starting with `prefix`
+    /// (`momo`); fails when it does not answer now.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Shared, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("redis URL {url}: {e}"))?;
+        let conn = tokio::time::timeout(WAIT, ConnectionManager::new(client))
+            .await
+            .map_err(|_| format!("redis at {url} did not answer in {WAIT:?}"))?
+            .map_err(|e| format!("cannot connect to redis at {url}: {e}"))?;
+        Ok(Shared {
+            conn,
+            record: std::sync::Arc::new(redis::Script::new(RECORD_FAILURE)),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}:{rest}", self.prefix)
+    }
+
+    /// Whether Redis answers now.
+    pub async fn is_up(&self) -> bool {
+        let mut conn = self.conn.clone();
+        let ping = redis::cmd("PING");
+        let answer = ping.query_async::<String>(&mut conn);
+        matches!(tokio::time::timeout(WAIT, answer).await, Ok(Ok(_)))
+    }
+
+    /// Writes this node's online counts (replacing the last), to live `ttl`.
+    pub async fn put_online(
+        &self,
+        node: &str,
+        counts: &[(String, u32)],
+        ttl: Duration,
+    ) -> Result<(), String> {
+        let key = self.key(&format!("online:node:{node}"));
+        let mut pipe = redis::pipe();
+        pipe.atomic().del(&key).ignore();
+        if !counts.is_empty() {
+            pipe.hset_multiple(&key, counts).ignore();
+        }
+        // An empty hash does not exist: a marker keeps the node listed while it lives.
+        pipe.hset(&key, "", 0).ignore();
+        pipe.pexpire(&key, ttl.as_millis() as i64).ignore();
+        pipe.sadd(self.key("online:nodes"), node).ignore();
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(WAIT, pipe.query_async::<()>(&mut conn))
+            .await
+            .map_err(|_| "timed out".to_string())?
+            .map_err(err)
+    }
+
+    /// The online counts of every node but `except`, added up per room. Nodes whose
+    /// counts have expired (they died) are forgotten.
+    pub async fn online_elsewhere(&self, except: &str) -> Result<HashMap<String, u32>, String> {
+        let mut conn = self.conn.clone();
+        let read = async {
+            let nodes: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(self.key("online:nodes"))
+                .query_async(&mut conn)
+                .await
+                .map_err(err)?;
+            let mut total: HashMap<String, u32> = HashMap::new();
+            for node in nodes.iter().filter(|n| n.as_str() != except) {
+                let counts: HashMap<String, u32> = redis::cmd("HGETALL")
+                    .arg(self.key(&format!("online:node:{node}")))
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(err)?;
+                if counts.is_empty() {
+                    let _: i64 = redis::cmd("SREM")
+                        .arg(self.key("online:nodes"))
+                        .arg(node)
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(err)?;
+                    continue;
+                }
+                for (room, n) in counts {
+                    if !room.is_empty() {
+                        *total.entry(room).or_insert(0) += n;
+                    }
+                }
+            }
+            Ok::<_, String>(total)
+        };
+        tokio::time::timeout(WAIT, read)
+            .await
+            .map_err(|_| "timed out".to_string())?
+    }
+}
+
+impl kit::limiter::SharedFailures for Shared {
+    fn record(&self, key: String, window: Duration) -> BoxFuture<'_, Result<u32, String>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            self.record
+                .key(self.key(&format!("fail:{key}")))
+                .arg(kit::time::now_ms())
+                .arg(window.as_millis().max(1) as i64)
+                .invoke_async::<u32>(&mut conn)
+                .await
+                .map_err(err)
+        })
+    }
+
+    fn read(&self, key: String) -> BoxFuture<'_, Result<Option<(u32, Duration)>, String>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let (n, last): (Option<u32>, Option<i64>) = redis::cmd("HMGET")
+                .arg(self.key(&format!("fail:{key}")))
+                .arg("n")
+                .arg("last")
+                .query_async(&mut conn)
+                .await
+                .map_err(err)?;
+            Ok(match (n, last) {
+                (Some(n), Some(last)) => {
+                    let age = (kit::time::now_ms() - last).max(0) as u64;
+                    Some((n, Duration::from_millis(age)))
+                }
+                _ => None,
+            })
+        })
+    }
+
+    fn clear(&self, key: String) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            redis::cmd("DEL")
+                .arg(self.key(&format!("fail:{key}")))
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(err)
+        })
+    }
+}
