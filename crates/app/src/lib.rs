@@ -51,6 +51,7 @@ pub use settings::Settings;
 pub async fn listen(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>, bus::BusError> {
     let mut tasks = relay::start(state).await?;
     tasks.extend(identity::listen(state.identity()).await?);
+    tasks.push(::live::rooms::rule_changes::follow(state.live()).await?);
     tasks.extend(videos::listen(state.videos()).await?);
     tasks.push(tokio::spawn(events::sweep_loop(state.clone())));
     Ok(tasks)

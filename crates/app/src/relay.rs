@@ -31,6 +31,9 @@ use crate::live::events::{MemberKicked, RoomWentLive, RoomWentOffline, StreamCut
 use crate::nodes::{Pushed, To};
 use crate::notifications::events::{Announced, Notified};
 use crate::AppState;
+use ::identity::users::changes::UserChanged;
+use ::live::rooms::rule_changes::MuteChanged;
+use api::events::social::GraphChanged;
 use im::gateway::Gateway;
 use im::proto::op;
 
@@ -243,6 +246,8 @@ impl Relay {
             }
             // Durable events, acted on by the moderation loop.
             UserBanned::KIND | StreamCut::KIND | MemberKicked::KIND => {}
+            // Events on the same subjects for other subscribers (cache drops).
+            GraphChanged::KIND | UserChanged::KIND | MuteChanged::KIND => {}
             _ => bus::skipped(&bus::DecodeError::UnknownKind(kind)),
         }
     }

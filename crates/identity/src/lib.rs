@@ -40,9 +40,13 @@ where
         .merge(notifications::routes())
 }
 
-/// Starts this node's subscribers of the identity context: followers' live notices.
+/// Starts this node's subscribers of the identity context: followers' live notices, and
+/// cache drops for changes made on any node.
 pub async fn listen(
     state: &IdentityState,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, bus::BusError> {
-    Ok(vec![notifications::followers_live::follow(state).await?])
+    Ok(vec![
+        notifications::followers_live::follow(state).await?,
+        users::changes::follow(state).await?,
+    ])
 }

@@ -282,7 +282,7 @@ pub async fn sign_out(State(state): State<IdentityState>, parts: Parts) -> Resul
     // The access token the page held for the chat socket goes with it.
     crate::accounts::standing::revoke_access_tokens(&mut *tx, session.user_id).await?;
     tx.commit().await?;
-    state.user_cache().forget_user(session.user_id);
+    crate::users::changes::changed(&state, session.user_id).await;
     let mut res = StatusCode::NO_CONTENT.into_response();
     set_cookies(&mut res, "", 0, secure(&parts.headers));
     Ok(res)

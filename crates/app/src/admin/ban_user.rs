@@ -72,7 +72,7 @@ pub async fn ban(state: &AppState, by: i64, id: i64) -> Result<BanResult> {
     let mut outbox = Outbox::new();
     outbox.put(&mut tx, &UserBanned { user_id: id }).await?;
     tx.commit().await?;
-    state.user_cache().forget_user(id);
+    crate::users::changes::changed(state.identity(), id).await;
     // Counted before the event goes out: every one of them is closed by it.
     let connections_closed = state.chat().map_or(0, |gw| gw.connections_of(id));
     outbox.send(state.store(), state.bus()).await;

@@ -59,7 +59,7 @@ pub async fn reset_password(
     }
     crate::accounts::standing::end_sessions(&mut tx, id, None).await?;
     tx.commit().await?;
-    state.user_cache().forget_user(id);
+    crate::users::changes::changed(state.identity(), id).await;
     audit::record(
         &state,
         admin.user_id,

@@ -59,7 +59,7 @@ pub async fn set_role(
     if changed == 0 {
         return Err(IdentityError::UserNotFound.into());
     }
-    state.user_cache().forget_user(id);
+    crate::users::changes::changed(state.identity(), id).await;
     audit::record(
         &state,
         admin.user_id,

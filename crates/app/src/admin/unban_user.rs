@@ -36,7 +36,7 @@ pub async fn unban_user(
     if changed == 0 {
         return Err(IdentityError::UserNotFound.into());
     }
-    state.user_cache().forget_user(id);
+    crate::users::changes::changed(state.identity(), id).await;
     crate::admin::audit::record(
         &state,
         admin.user_id,

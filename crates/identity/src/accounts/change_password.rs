@@ -80,7 +80,7 @@ pub async fn change_password(
         .await?;
     standing::end_sessions(&mut tx, auth.user_id, keep_web.as_deref()).await?;
     tx.commit().await?;
-    state.user_cache().forget_user(auth.user_id);
+    crate::users::changes::changed(&state, auth.user_id).await;
     let pair = session::issue(
         &state,
         state.store().writer(),

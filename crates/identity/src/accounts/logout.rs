@@ -36,6 +36,6 @@ pub async fn logout(
     session::revoke_family(&mut *tx, &family).await?;
     standing::revoke_access_tokens(&mut *tx, user_id).await?;
     tx.commit().await?;
-    state.user_cache().forget_user(user_id);
+    crate::users::changes::changed(&state, user_id).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! Profiles: reading and editing them, and finding people.
 
 pub mod cache;
+pub mod changes;
 pub mod get_me;
 pub mod get_user;
 pub mod model;

@@ -108,7 +108,7 @@ pub async fn update_me(
     .bind(terms)
     .execute(state.store().writer())
     .await?;
-    state.user_cache().forget_user(auth.user_id);
+    crate::users::changes::changed(&state, auth.user_id).await;
     let row = super::load(&state, auth.user_id, auth.user_id).await?;
     Ok(Json(UserView::new(row, auth.user_id)))
 }

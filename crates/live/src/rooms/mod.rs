@@ -18,6 +18,7 @@ pub mod model;
 pub mod mutes;
 pub mod room_rules;
 pub mod rotate_key;
+pub mod rule_changes;
 pub mod search;
 pub mod sessions;
 pub mod stream_auth;

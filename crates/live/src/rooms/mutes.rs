@@ -81,7 +81,7 @@ pub async fn mute(
     .bind(now)
     .execute(state.store().writer())
     .await?;
-    state.room_rules().forget(room_id, req.user_id);
+    crate::rooms::rule_changes::changed(&state, room_id, req.user_id).await;
     tracing::info!(
         room = room_id,
         user = req.user_id,
@@ -125,7 +125,7 @@ pub async fn unmute(
         .bind(user_id)
         .execute(state.store().writer())
         .await?;
-    state.room_rules().forget(room_id, user_id);
+    crate::rooms::rule_changes::changed(&state, room_id, user_id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,7 +8,7 @@ use crate::common;
 use common::ws::{expect_op, next_json, send, signed_in};
 use common::TestServer;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const SERVICE_TOKEN: &str = "cluster-service-token-for-tests";
 
@@ -275,6 +275,114 @@ async fn room_chat_and_pushes_cross_nodes_in_order() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(expect_op(&mut on_a, 1000).await["body"]["notice"], "all");
+    b.stop().await;
+    a.stop().await;
+}
+
+/// A change made through one node is seen at once through the other, not after the
+/// cache's time to live: a new nickname, a password change revoking access tokens, a
+/// mute in a room.
+#[tokio::test]
+async fn changes_on_one_node_drop_the_other_nodes_caches() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let (a, b) = two_nodes_with(pg, nats, |c| {
+        // Far longer than the test: only the event can make B forget.
+        c.app.cache.profile_ttl_secs = 600;
+    })
+    .await;
+    let u = a.register("changer").await;
+    let profile = format!("/api/v1/users/{}", u.id);
+    let (status, before) = b.get(&profile, None).await;
+    assert_eq!(
+        (status, before["nickname"].as_str()),
+        (StatusCode::OK, Some("changer"))
+    );
+    let (status, _) = b.get("/api/v1/users/me", Some(&u.token)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) = a
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/users/me",
+            Some(&u.token),
+            Some(json!({"nickname": "renamed"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut seen = Value::Null;
+    for _ in 0..50 {
+        seen = b.get(&profile, None).await.1["nickname"].clone();
+        if seen == "renamed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    }
+    assert_eq!(seen, "renamed", "node B dropped its cached profile");
+
+    let (status, body) = a
+        .post(
+            "/api/v1/auth/password",
+            Some(&u.token),
+            json!({"old_password": "password-123", "new_password": "password-456"}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let mut status = StatusCode::OK;
+    for _ in 0..50 {
+        status = b.get("/api/v1/users/me", Some(&u.token)).await.0;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    }
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old token is refused on node B"
+    );
+
+    // A mute set through node A silences the member's socket on node B.
+    let owner = a.register("owner").await;
+    let member = a.register("member").await;
+    let (_, room) = a.post("/api/v1/rooms", Some(&owner.token), json!({})).await;
+    let room = room["id"].as_i64().unwrap();
+    let mut ws = signed_in(&b, &member.token, Some(&format!("live://{room}"))).await;
+    send(
+        &mut ws,
+        json!({"op": 4, "seq": 1, "body": {"text": "before"}}),
+    )
+    .await;
+    assert_eq!(expect_op(&mut ws, 5).await["seq"], 1);
+    let (status, body) = a
+        .post(
+            &format!("/api/v1/rooms/{room}/mutes"),
+            Some(&owner.token),
+            json!({"user_id": member.id, "duration_secs": 600}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let mut refused = Value::Null;
+    for seq in 2..50 {
+        send(
+            &mut ws,
+            json!({"op": 4, "seq": seq, "body": {"text": "after"}}),
+        )
+        .await;
+        let reply = loop {
+            let msg = next_json(&mut ws).await.expect("a reply");
+            if msg["op"] != 1000 {
+                break msg;
+            }
+        };
+        if reply["body"]["code"] == "muted" {
+            refused = reply;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    }
+    assert_eq!(refused["body"]["code"], "muted", "{refused}");
     b.stop().await;
     a.stop().await;
 }
