@@ -17,6 +17,10 @@ use tokio::task::JoinHandle;
 
 use crate::Config;
 
+/// A stopping node tells each chat client to connect again after a wait of its own
+/// within this, so that a node's clients do not all arrive elsewhere in the same second.
+pub const RECONNECT_SPREAD: Duration = Duration::from_secs(5);
+
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     create_private_dir(&config.data_dir)
@@ -215,6 +219,7 @@ pub async fn start(
         write: write_timeout,
     };
     let http_limits = kit::conn_limits::ConnLimits::new("http", config.http_caps());
+    let draining = gateway.clone();
     let task = tokio::spawn(async move {
         let signal = async move {
             tokio::select! {
@@ -222,6 +227,13 @@ pub async fn start(
                 _ = stop_rx => {}
             }
             tracing::info!("stopping: no new connections; finishing requests in flight");
+            let told = draining.drain(RECONNECT_SPREAD);
+            if told > 0 {
+                tracing::info!(
+                    connections = told,
+                    "told chat clients to connect again within {RECONNECT_SPREAD:?}"
+                );
+            }
             let _ = rtmp_stop_tx.send(());
             let _ = chat_tcp_stop_tx.send(());
             let _ = jobs_stop_tx.send(());

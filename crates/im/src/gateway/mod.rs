@@ -58,7 +58,7 @@ struct Conn {
     /// Operations the client wants; empty means all.
     accepts: Vec<u32>,
     /// Set to true to make the connection close itself.
-    kick: watch::Sender<bool>,
+    kick: watch::Sender<Kick>,
 }
 
 impl Conn {
@@ -194,10 +194,21 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
+/// Why the server ends a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kick {
+    /// Not (yet).
+    Stay,
+    /// Out (a ban): op 6, close.
+    Out,
+    /// The node is stopping: op 6 saying when to connect again, close 1012.
+    Reconnect { after_ms: u64 },
+}
+
 /// What a new connection gets from [`Gateway::register`].
 pub(crate) struct Registration {
     pub id: u64,
-    pub kicked: watch::Receiver<bool>,
+    pub kicked: watch::Receiver<Kick>,
     /// goim's key for the connection, as chosen or made up.
     pub key: String,
 }
@@ -367,7 +378,7 @@ impl Gateway {
         key: Option<&str>,
     ) -> Registration {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (kick, kicked) = watch::channel(false);
+        let (kick, kicked) = watch::channel(Kick::Stay);
         let watcher = match (user_id, client) {
             (0, Some(ip)) => Watcher::Guest(ip.to_canonical()),
             (0, None) => Watcher::Connection(id),
@@ -733,10 +744,25 @@ impl Gateway {
         let ids = r.by_user.get(&user).cloned().unwrap_or_default();
         for id in &ids {
             if let Some(c) = r.conns.get(id) {
-                let _ = c.kick.send(true);
+                let _ = c.kick.send(Kick::Out);
             }
         }
         ids.len()
+    }
+
+    /// The node is stopping: tells every connection to connect again (to another node
+    /// behind the same address), each after its own wait within `spread`, so that they
+    /// do not all arrive at once, and closes it. Returns how many were told.
+    pub fn drain(&self, spread: std::time::Duration) -> usize {
+        use rand::Rng;
+        let spread_ms = spread.as_millis().max(1) as u64;
+        let r = self.registry();
+        let mut rng = rand::thread_rng();
+        for c in r.conns.values() {
+            let after_ms = rng.gen_range(0..spread_ms);
+            let _ = c.kick.send(Kick::Reconnect { after_ms });
+        }
+        r.conns.len()
     }
 
     /// Connections now, and the distinct client addresses among them (connections

@@ -26,6 +26,8 @@ pub const CLOSE_PROTOCOL: u16 = 1002;
 pub const CLOSE_BAD_DATA: u16 = 1007;
 pub const CLOSE_POLICY: u16 = 1008;
 pub const CLOSE_TOO_BIG: u16 = 1009;
+/// The server is restarting: connect again (RFC 6455's 1012, Service Restart).
+pub const CLOSE_RESTART: u16 = 1012;
 
 /// One whole message (or control frame) from a client.
 #[derive(Debug, Clone, PartialEq, Eq)]

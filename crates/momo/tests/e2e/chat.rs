@@ -709,3 +709,30 @@ async fn broken_websocket_framing_is_closed_with_its_code_and_the_gateway_serves
     assert_eq!(got[..4], [0x8A, 0x02, b'h', b'i'], "a pong first");
     s.stop().await;
 }
+
+/// A node that is stopping tells each chat client to connect again (op 6,
+/// `node_stopping`), each after its own wait within five seconds so that they do not all
+/// come back at once, and closes the socket.
+#[tokio::test]
+async fn a_stopping_node_tells_its_chat_clients_when_to_reconnect() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let u = s.register("drained").await;
+    let mut clients = Vec::new();
+    for _ in 0..12 {
+        clients.push(signed_in(&s, &u.token, Some("live://5")).await);
+    }
+    let stopping = tokio::spawn(s.stop());
+    let mut waits = Vec::new();
+    for ws in &mut clients {
+        let msg = expect_op(ws, 6).await;
+        assert_eq!(msg["body"]["code"], "node_stopping", "{msg}");
+        let after = msg["body"]["reconnect_after_ms"].as_u64().expect("a wait");
+        assert!(after < 5_000, "{after}");
+        waits.push(after);
+        assert!(next_json(ws).await.is_none(), "closed after op 6");
+    }
+    waits.sort_unstable();
+    waits.dedup();
+    assert!(waits.len() > 1, "spread, not all at once: {waits:?}");
+    stopping.await.unwrap();
+}

@@ -21,7 +21,7 @@ pub(super) struct Host {
     /// The connection's id, once registered.
     pub(super) id: Option<u64>,
     /// Changes when the server disconnects the connection, once registered.
-    pub(super) kicked: Option<watch::Receiver<bool>>,
+    pub(super) kicked: Option<watch::Receiver<crate::gateway::Kick>>,
 }
 
 impl Host {

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use self::host::Host;
 use self::reader::{read_more, Bad, In, Reader};
 use super::session::{Close, Now, Output, Session, SessionConfig};
-use super::{Gateway, GatewayConfig, Wire};
+use super::{Gateway, GatewayConfig, Kick, Wire};
 use crate::proto::{self, Packet};
 use crate::ws::frame as wsf;
 use crate::ws::link::LinkError;
@@ -204,7 +204,10 @@ impl Conn {
                     return Some(Ending::write_failed(e));
                 }
             }
-            _ = kicked(self.host.kicked.as_mut()), if open => session.handle_kick(),
+            kick = kicked(self.host.kicked.as_mut()), if open => match kick {
+                Kick::Reconnect { after_ms } => session.handle_drain(after_ms),
+                Kick::Out | Kick::Stay => session.handle_kick(),
+            },
         }
         None
     }
@@ -282,13 +285,14 @@ impl Conn {
     }
 }
 
-/// Resolves when the server disconnects the connection (or forgets it); never before it
-/// is registered.
-async fn kicked(kicked: Option<&mut watch::Receiver<bool>>) {
+/// Resolves when the server disconnects the connection (or forgets it: `Out`), and why;
+/// never before it is registered.
+async fn kicked(kicked: Option<&mut watch::Receiver<Kick>>) -> Kick {
     match kicked {
-        Some(k) => {
-            let _ = k.changed().await;
-        }
+        Some(k) => match k.changed().await {
+            Ok(()) => *k.borrow_and_update(),
+            Err(_) => Kick::Out,
+        },
         None => std::future::pending().await,
     }
 }

@@ -88,6 +88,29 @@ impl Session {
         });
     }
 
+    /// The node is stopping: op 6 with `{"code": "node_stopping", "reconnect_after_ms"}`
+    /// (when to connect again, to another node behind the same address: spread over the
+    /// connections so that they do not all come back in the same second), then a
+    /// WebSocket close 1012 (service restart).
+    pub fn handle_drain(&mut self, reconnect_after_ms: u64) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        let body = serde_json::json!({
+            "code": "node_stopping",
+            "reconnect_after_ms": reconnect_after_ms,
+        });
+        let packet = self.packet(op::DISCONNECT_REPLY, 0, Bytes::from(body.to_string()));
+        self.close(Close {
+            code: wsf::CLOSE_RESTART,
+            last: Some(Last { packet, wait: true }),
+            error: Some((
+                "node_stopping",
+                "this node is stopping; connect again".into(),
+            )),
+        });
+    }
+
     /// Ends the session: `close` is its last output; packets not served are dropped.
     pub(super) fn close(&mut self, close: Close) {
         self.phase = Phase::Closed;

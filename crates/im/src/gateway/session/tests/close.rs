@@ -136,6 +136,24 @@ fn a_kick_says_op_6_waits_for_it_and_closes_with_policy() {
 }
 
 #[test]
+fn a_drain_says_when_to_reconnect_and_closes_with_service_restart() {
+    let t0 = Instant::now();
+    let mut host = Host::default();
+    let mut s = signed_in(&mut host, t0);
+    s.handle_drain(1234);
+    let out = host.drive(&mut s, at(t0, 1));
+    let close = closed(&out);
+    assert_eq!(close.code, 1012);
+    let last = close.last.as_ref().unwrap();
+    assert_eq!(last.packet.op, op::DISCONNECT_REPLY);
+    let body: serde_json::Value = serde_json::from_slice(&last.packet.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"code": "node_stopping", "reconnect_after_ms": 1234})
+    );
+}
+
+#[test]
 fn a_kick_before_sign_in_does_nothing() {
     let t0 = Instant::now();
     let mut s = Session::new(config(), at(t0, 0));
