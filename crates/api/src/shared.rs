@@ -8,6 +8,8 @@
 //! - **Limits**: a key per limiter and subject (`momo:fail:login_ip:1.2.3.4`), a hash of
 //!   the count and the time of the latest failure, living `window` after it. Counting is
 //!   one script (increment, stamp, extend) so that two nodes counting at once both count.
+//! - **Rates**: a token bucket per subject (`momo:rate:chat_send:42`), refilled and taken
+//!   from in one script: a member's room messages over all their sockets on all nodes.
 //! - **Online**: each node writes its rooms' counts to its own hash
 //!   (`momo:online:node:{node}`) every few seconds, living a few seconds more; a node
 //!   that dies stops renewing it and its counts drop out by themselves. The set
@@ -29,11 +31,34 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return n
 "#;
 
+const TAKE_TOKEN: &str = r#"
+local b = redis.call('HMGET', KEYS[1], 't', 'ts')
+local now = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local tokens = tonumber(b[1])
+local ts = tonumber(b[2])
+if tokens == nil or ts == nil then
+  tokens = burst
+  ts = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+local ok = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  ok = 1
+end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return ok
+"#;
+
 /// A connection to the cluster's Redis (it reconnects by itself).
 #[derive(Clone)]
 pub struct Shared {
     conn: ConnectionManager,
     record: std::sync::Arc<redis::Script>,
+    take: std::sync::Arc<redis::Script>,
     /// Starts every key: one Redis can serve several momo clusters.
     prefix: String,
 }
@@ -60,12 +85,27 @@ impl Shared {
         Ok(Shared {
             conn,
             record: std::sync::Arc::new(redis::Script::new(RECORD_FAILURE)),
+            take: std::sync::Arc::new(redis::Script::new(TAKE_TOKEN)),
             prefix: prefix.to_owned(),
         })
     }
 
     fn key(&self, rest: &str) -> String {
         format!("{}:{rest}", self.prefix)
+    }
+
+    /// Takes a token from the bucket `key` (refilled at `per_sec`, holding up to
+    /// `burst`), in one script: whether there was one.
+    pub async fn take(&self, key: &str, per_sec: f64, burst: f64) -> Result<bool, String> {
+        let mut conn = self.conn.clone();
+        let mut call = self.take.key(self.key(&format!("rate:{key}")));
+        call.arg(kit::time::now_ms()).arg(per_sec).arg(burst);
+        let take = call.invoke_async::<i64>(&mut conn);
+        match tokio::time::timeout(Duration::from_millis(250), take).await {
+            Ok(Ok(n)) => Ok(n == 1),
+            Ok(Err(e)) => Err(err(e)),
+            Err(_) => Err("timed out".into()),
+        }
     }
 
     /// Whether Redis answers now.

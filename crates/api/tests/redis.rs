@@ -85,6 +85,29 @@ async fn online_counts_add_up_over_nodes_and_a_silent_node_drops_out() {
 }
 
 #[tokio::test]
+async fn a_shared_rate_lets_a_burst_through_then_refills() {
+    let Some(a) = shared().await else { return };
+    let b = a.clone();
+    let mut took = 0;
+    for i in 0..10 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        if node.take("chat_send:1", 2.0, 4.0).await.unwrap() {
+            took += 1;
+        }
+    }
+    assert_eq!(took, 4, "a burst of 4 over both nodes");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        a.take("chat_send:1", 2.0, 4.0).await.unwrap(),
+        "one more after half a second"
+    );
+    assert!(
+        a.take("chat_send:2", 2.0, 4.0).await.unwrap(),
+        "another member's own rate"
+    );
+}
+
+#[tokio::test]
 async fn a_redis_that_is_not_there_is_a_clear_error() {
     let err = Shared::connect("redis://127.0.0.1:1", "momo")
         .await

@@ -100,6 +100,8 @@ pub struct BusNodes {
     /// Where a room's deliveries go: the relay's push loop.
     relay: mpsc::Sender<Delivery>,
     rooms: Rooms,
+    /// The cluster's Redis, once the node has it (shared rates).
+    shared: Arc<std::sync::OnceLock<api::shared::Shared>>,
     /// People in each room on the other nodes, as last read from Redis.
     elsewhere: Elsewhere,
 }
@@ -131,6 +133,7 @@ impl BusNodes {
             out,
             relay,
             rooms: Rooms::default(),
+            shared: Arc::default(),
             elsewhere: Arc::default(),
         }
     }
@@ -147,6 +150,7 @@ impl BusNodes {
     ) -> JoinHandle<()> {
         let node = self.node.clone();
         let elsewhere = self.elsewhere.clone();
+        let rates = self.shared.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(ONLINE_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -156,6 +160,7 @@ impl BusNodes {
                 let Some(shared) = state.shared().cloned() else {
                     continue;
                 };
+                let _ = rates.set(shared.clone());
                 let Some(gw) = gw.upgrade() else { return };
                 let mine = gw.local_room_counts();
                 drop(gw);
@@ -269,6 +274,26 @@ impl im::gateway::nodes::Nodes for BusNodes {
 
     fn all(&self, op: u32, body: Bytes) {
         self.publish(To::All, op, &body);
+    }
+
+    fn take_send(&self, user: i64, per_sec: f64, burst: f64) -> BoxFuture<'static, Option<bool>> {
+        let Some(shared) = self.shared.get().cloned() else {
+            return Box::pin(std::future::ready(None));
+        };
+        Box::pin(async move {
+            match shared
+                .take(&format!("chat_send:{user}"), per_sec, burst)
+                .await
+            {
+                Ok(yes) => Some(yes),
+                Err(e) => {
+                    metrics::counter!("limits_shared_fallback_total", "limiter" => "chat_send")
+                        .increment(1);
+                    tracing::debug!("chat send rate: Redis unavailable ({e}); counting here");
+                    None
+                }
+            }
+        })
     }
 
     fn online_elsewhere(&self) -> Option<Arc<HashMap<String, u32>>> {

@@ -243,6 +243,20 @@ impl Gateway {
         self.send_buckets.take(&user)
     }
 
+    /// [`Gateway::may_send`] over every node of a cluster, when the nodes share a rate
+    /// store; this node's own count otherwise, and while the store is away.
+    pub(crate) async fn may_send_everywhere(&self, user: i64) -> bool {
+        if let Some(nodes) = self.nodes.get() {
+            let per_sec = f64::from(self.config.send_per_sec.max(1));
+            if let Some(yes) = nodes.take_send(user, per_sec, per_sec * 2.0).await {
+                // Keep this node's bucket moving too, for when the store goes away.
+                let _ = self.send_buckets.take(&user);
+                return yes;
+            }
+        }
+        self.may_send(user)
+    }
+
     /// A place for a new connection from `ip` under the caps, or why not.
     pub fn admit(
         &self,

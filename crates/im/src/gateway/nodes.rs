@@ -30,4 +30,15 @@ pub trait Nodes: Send + Sync + 'static {
     fn online_elsewhere(&self) -> Option<Arc<HashMap<String, u32>>> {
         None
     }
+    /// Takes one of `user`'s room messages from a rate every node shares (`per_sec`,
+    /// bursts of `burst`): whether they may send; `None` when there is no shared rate
+    /// now (the node counts alone).
+    fn take_send(
+        &self,
+        _user: i64,
+        _per_sec: f64,
+        _burst: f64,
+    ) -> BoxFuture<'static, Option<bool>> {
+        Box::pin(std::future::ready(None))
+    }
 }

@@ -71,7 +71,7 @@ impl Host {
             }
             Ask::Online => Answer::Online(gw.room_of(id).map(|r| gw.online(&r)).unwrap_or(0)),
             Ask::Room => Answer::Room(gw.room_of(id)),
-            Ask::MaySend { user } => Answer::MaySend(gw.may_send(user)),
+            Ask::MaySend { user } => Answer::MaySend(gw.may_send_everywhere(user).await),
             Ask::Filter { text } => Answer::Filtered(gw.words().apply(&text).map(Cow::into_owned)),
             Ask::UpdateAccepts { ops, add } => Answer::Accepts(gw.update_accepts(id, &ops, add)),
             Ask::Sync {
