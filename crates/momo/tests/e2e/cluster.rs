@@ -389,6 +389,132 @@ async fn changes_on_one_node_drop_the_other_nodes_caches() {
     a.stop().await;
 }
 
+/// A member's socket on another node over a real WebSocket: signed in (op 7/8).
+async fn socket_at(base: &str, token: &str) -> common::ws::Ws {
+    use futures::SinkExt;
+    let url = format!("{}/ws", base.replace("http://", "ws://"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connects");
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        json!({"op": 7, "seq": 1, "body": {"token": token}})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    expect_op(&mut ws, 8).await;
+    ws
+}
+
+/// `kill -9` of a node: a conversation's messages were pushed live to the member's
+/// socket there (from the other node); after the kill the member connects to the other
+/// node and syncs from the last message seen, and gets every message sent meanwhile,
+/// once each, in order.
+#[tokio::test]
+async fn after_kill_9_a_member_syncs_elsewhere_with_no_gap_and_no_duplicate() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let n = nats.clone();
+    let b = TestServer::start_with(common::Backend::Postgres(pg), move |c| {
+        c.cluster.nats_url = Some(n);
+        c.cluster.node_id = Some("test-b".into());
+        c.chat.service_token = Some(SERVICE_TOKEN.into());
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = b.database_url().expect("node B's database");
+    let a = common::process::start(
+        dir.path().to_str().unwrap(),
+        &[
+            ("MOMO_DATABASE_URL", db.as_str()),
+            ("MOMO_CLUSTER__NATS_URL", nats.as_str()),
+            ("MOMO_CLUSTER__NODE_ID", "test-a"),
+            ("MOMO_AUTH__JWT_SECRET", common::SECRET),
+            ("MOMO_CHAT__SERVICE_TOKEN", SERVICE_TOKEN),
+        ],
+    );
+    let alice = b.register("alice").await;
+    let bob = b.register("bob").await;
+    let (status, conv) = b
+        .post(
+            "/api/v1/conversations/direct",
+            Some(&alice.token),
+            json!({"user_id": bob.id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{conv}");
+    let conv = conv["id"].as_i64().unwrap();
+    let say = |i: u32| {
+        let b = &b;
+        let token = alice.token.clone();
+        async move {
+            let (status, body) = b
+                .post(
+                    &format!("/api/v1/conversations/{conv}/messages"),
+                    Some(&token),
+                    json!({"kind": "text", "content": {"text": format!("m{i}")}, "client_id": format!("c{i}")}),
+                )
+                .await;
+            assert!(status.is_success(), "{body}");
+        }
+    };
+
+    // Bob is on node A; Alice writes through node B: each message reaches him live.
+    let mut on_a = socket_at(&a.base, &bob.token).await;
+    let mut last_seen = 0;
+    for i in 1..=3 {
+        say(i).await;
+        let msg = expect_op(&mut on_a, 1000).await;
+        assert_eq!(msg["body"]["type"], "message", "{msg}");
+        last_seen = msg["body"]["message"]["seq"].as_i64().unwrap();
+    }
+    assert_eq!(last_seen, 3);
+
+    a.kill_hard();
+    for i in 4..=6 {
+        say(i).await;
+    }
+    // Bob comes back through node B and syncs from what he last saw.
+    let mut on_b = signed_in(&b, &bob.token, None).await;
+    send(
+        &mut on_b,
+        json!({"op": 20, "seq": 2, "body": {"positions": {conv.to_string(): last_seen}}}),
+    )
+    .await;
+    let synced = expect_op(&mut on_b, 21).await;
+    let got: Vec<(i64, String)> = synced["body"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["seq"].as_i64().unwrap(),
+                m["content"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (4, "m4".to_string()),
+            (5, "m5".to_string()),
+            (6, "m6".to_string())
+        ],
+        "{synced}"
+    );
+    let (status, health) = b.get("/readyz", None).await;
+    assert_eq!(
+        (status, health["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    b.stop().await;
+}
+
 #[tokio::test]
 async fn a_node_refuses_cluster_mode_without_what_nodes_must_share() {
     let dir = tempfile::tempdir().unwrap();

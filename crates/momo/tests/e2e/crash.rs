@@ -7,10 +7,9 @@
 use crate::common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use media::client::rtmp::RtmpPublisher;
 use media::frame::{Frame, FrameKind};
@@ -22,61 +21,15 @@ const PRICE: i64 = 3;
 const FUNDS: i64 = 3000;
 const SENDERS: usize = 8;
 
-/// A `momo serve` process.
-struct Server {
-    child: Child,
-    base: String,
-    rtmp: String,
-}
-
-fn start(dir: &str, database_url: Option<&str>) -> Server {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--data-dir", dir, "--log-format", "json"])
-        .env("MOMO_HTTP", "127.0.0.1:0")
-        .env("MOMO_RTMP", "127.0.0.1:0")
-        .env("MOMO_ECONOMY__ORDER_TTL_SECS", "4")
-        .env("MOMO_ECONOMY__DEV_PAYMENTS", "true")
-        .env_remove("MOMO_DATABASE_URL")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null());
+fn start(dir: &str, database_url: Option<&str>) -> common::process::Server {
+    let mut envs = vec![
+        ("MOMO_ECONOMY__ORDER_TTL_SECS", "4"),
+        ("MOMO_ECONOMY__DEV_PAYMENTS", "true"),
+    ];
     if let Some(url) = database_url {
-        cmd.env("MOMO_DATABASE_URL", url);
+        envs.push(("MOMO_DATABASE_URL", url));
     }
-    let mut child = cmd.spawn().expect("momo starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let (mut base, mut rtmp) = (None, None);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while (base.is_none() || rtmp.is_none()) && Instant::now() < deadline {
-        let line = lines.next().expect("server log").unwrap();
-        let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-        let msg = v["fields"]["message"].as_str().unwrap_or_default();
-        if let Some(url) = msg.strip_prefix("HTTP listening on ") {
-            base = Some(url.to_string());
-        }
-        if let Some(url) = msg.strip_prefix("RTMP listening on rtmp://") {
-            rtmp = Some(url.trim_end_matches("/live").to_string());
-        }
-    }
-    // Keep reading, or the server blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if line.contains("\"ERROR\"") {
-                eprintln!("server: {line}");
-            }
-        }
-    });
-    Server {
-        child,
-        base: base.expect("the server said where it listens (HTTP)"),
-        rtmp: rtmp.expect("the server said where it listens (RTMP)"),
-    }
-}
-
-impl Server {
-    fn kill_hard(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().unwrap();
-    }
+    common::process::start(dir, &envs)
 }
 
 struct Client {
