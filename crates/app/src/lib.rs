@@ -268,6 +268,7 @@ impl AppState {
             .identity
             .login_guard()
             .share(Arc::new(shared.clone()));
+        self.0.talk.share_rate(shared.clone());
         let _ = self.0.shared.set(shared);
     }
 

@@ -21,6 +21,8 @@ struct Inner {
     settings: ConversationSettings,
     /// New conversation messages each user may still send.
     message_rate: kit::rate::KeyedBuckets<i64>,
+    /// The cluster's Redis, when the node has it: the rate is then one over all nodes.
+    shared: std::sync::OnceLock<api::shared::Shared>,
     bus: Arc<dyn bus::Bus>,
     directory: Directory,
     proxies: TrustedProxies,
@@ -41,6 +43,7 @@ impl TalkState {
         TalkState(Arc::new(Inner {
             store: parts.store,
             message_rate: kit::rate::KeyedBuckets::new(per_sec, per_sec * 4.0),
+            shared: std::sync::OnceLock::new(),
             settings: parts.settings,
             bus: parts.bus,
             directory: parts.directory,
@@ -59,6 +62,34 @@ impl TalkState {
     /// New conversation messages each user may still send (per user, over everything).
     pub fn message_rate(&self) -> &kit::rate::KeyedBuckets<i64> {
         &self.0.message_rate
+    }
+
+    /// Counts the message rate in the cluster's Redis from now on (once).
+    pub fn share_rate(&self, shared: api::shared::Shared) {
+        let _ = self.0.shared.set(shared);
+    }
+
+    /// Takes one of `user`'s new messages from their rate: over every node when the
+    /// cluster shares Redis (this node's own bucket while Redis is away or slow, and
+    /// on a single node).
+    pub async fn take_message(&self, user: i64) -> bool {
+        let local = self.0.message_rate.take(&user);
+        let Some(shared) = self.0.shared.get() else {
+            return local;
+        };
+        let per_sec = f64::from(self.0.settings.send_per_sec.max(1));
+        match shared
+            .take(&format!("conv_send:{user}"), per_sec, per_sec * 4.0)
+            .await
+        {
+            Ok(yes) => yes,
+            Err(e) => {
+                metrics::counter!("limits_shared_fallback_total", "limiter" => "conv_send")
+                    .increment(1);
+                tracing::debug!("conversation rate: Redis unavailable ({e}); counting here");
+                local
+            }
+        }
     }
 
     /// The event bus.

@@ -72,8 +72,10 @@ fn with_redis(redis: String) -> impl Fn(&mut momo::Config) + Clone + Send + 'sta
         // Every sign-in failure counts; the fourth locks the (user, address) pair.
         c.app.auth.login_free_failures = 0;
         c.app.auth.login_max_failures = 4;
-        // Two room messages a second, bursts of four, over all of a member's sockets.
+        // Two room messages a second, bursts of four, over all of a member's sockets;
+        // one conversation message a second, bursts of four.
         c.chat.send_per_sec = 2;
+        c.chat.conversation_send_per_sec = 1;
     }
 }
 

@@ -143,7 +143,7 @@ pub async fn send(
         return Ok((false, existing.into()));
     }
     // Only new messages draw on the sender's rate; a retry above is answered freely.
-    if !state.message_rate().take(&me) {
+    if !state.take_message(me).await {
         return Err(ApiError::too_many_requests(
             "you are sending messages too fast; wait a moment",
             1,
