@@ -133,6 +133,10 @@ impl Shared {
         pipe.hset(&key, "", 0).ignore();
         pipe.pexpire(&key, ttl.as_millis() as i64).ignore();
         pipe.sadd(self.key("online:nodes"), node).ignore();
+        // The list lives as long as its last writer keeps it: a cluster that stops
+        // leaves nothing behind.
+        pipe.pexpire(self.key("online:nodes"), ttl.as_millis() as i64)
+            .ignore();
         let mut conn = self.conn.clone();
         tokio::time::timeout(WAIT, pipe.query_async::<()>(&mut conn))
             .await

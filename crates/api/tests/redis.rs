@@ -82,6 +82,9 @@ async fn online_counts_add_up_over_nodes_and_a_silent_node_drops_out() {
         .unwrap();
     let seen_by_c = a.online_elsewhere("node-c").await.unwrap();
     assert_eq!(seen_by_c.get("7"), Some(&3));
+    // Once every node has stopped writing, no count is left.
+    tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+    assert!(a.online_elsewhere("nobody").await.unwrap().is_empty());
 }
 
 #[tokio::test]
