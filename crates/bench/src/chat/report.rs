@@ -20,6 +20,9 @@ use crate::context::{self, Machine};
 use crate::live::procstat::Sample;
 use crate::stats::{median, Latency};
 
+/// `nats_version` when nats-server was not among the servers.
+const NOT_MEASURED: &str = "not measured";
+
 pub const TITLE: &str = "Chat gateway: momo against nats-server over WebSocket";
 
 /// One server started fresh with one client count.
@@ -262,7 +265,7 @@ impl ChatReport {
         let nats_version = if a.servers.contains(&super::Server::Nats) {
             super::servers::version(&a.nats_server)
         } else {
-            "not measured".into()
+            NOT_MEASURED.into()
         };
         ChatReport {
             title: a.title.clone(),
@@ -299,13 +302,19 @@ impl ChatReport {
             "- Machine: {} CPUs, {}",
             self.machine.cpus, self.machine.cpu_model
         );
+        let nats = if self.nats_version == NOT_MEASURED {
+            String::new()
+        } else {
+            format!(
+                ", {} (its own instance, WebSocket listener without TLS)",
+                self.nats_version
+            )
+        };
         let _ = writeln!(
             md,
             "- Servers, each started fresh by the bench for every step: momo (this build, \
-             `[chat] fanout = \"shared\"`, and `\"naive\"` as momo-naive), {} (its own \
-             instance, WebSocket listener without TLS); nothing else changed from the \
-             defaults",
-            self.nats_version
+             `[chat] fanout = \"shared\"`, and `\"naive\"` as momo-naive){nats}; nothing \
+             else changed from the defaults"
         );
         let _ = writeln!(
             md,
