@@ -161,6 +161,9 @@ pub struct ChatArgs {
     /// momo-2-nodes: the Redis the nodes share, under a key prefix of each step's own.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     pub redis: String,
+    /// momo-2-nodes: the redis-cli binary that deletes each step's keys afterwards.
+    #[arg(long, default_value = "redis-cli")]
+    pub redis_cli: PathBuf,
     /// Heading of the Markdown section.
     #[arg(long, default_value = report::TITLE)]
     pub title: String,
@@ -268,8 +271,14 @@ async fn group(
             // count.
             let room = format!("{}{tag:03}", std::process::id());
             let name = format!("momo_bench_chat_{}_{tag}", std::process::id());
-            let c =
-                servers::Cluster::create(&a.psql, &a.postgres, &a.cluster_nats, &a.redis, &name)?;
+            let c = servers::Cluster::create(
+                &a.psql,
+                &a.redis_cli,
+                &a.postgres,
+                &a.cluster_nats,
+                &a.redis,
+                &name,
+            )?;
             let dir = a.work_dir.join(which.label());
             // One after the other: the first runs the migrations.
             let first = servers::momo(

@@ -123,20 +123,24 @@ pub async fn momo(
 }
 
 /// What two nodes of a cluster share, made fresh for one step on the machine's own
-/// PostgreSQL, NATS and Redis: a new database (dropped again when this is dropped, after
-/// the nodes have stopped), a Redis prefix of its own, one JWT secret and the service
-/// token. The nodes take it all through their environment.
+/// PostgreSQL, NATS and Redis: a new database and a Redis prefix of its own (both
+/// cleared again when this is dropped, after the nodes have stopped), one JWT secret and
+/// the service token. The nodes take it all through their environment.
 pub struct Cluster {
     psql: PathBuf,
+    redis_cli: PathBuf,
+    redis_url: String,
     admin_url: String,
     database: String,
     pub env: Vec<(String, String)>,
 }
 
 impl Cluster {
-    /// Creates database `name` through `postgres` (`postgres://user@host:port/`).
+    /// Creates database `name` through `postgres` (`postgres://user@host:port/`); `name`
+    /// is also the Redis prefix, whose keys `redis_cli` deletes at the end.
     pub fn create(
         psql: &Path,
+        redis_cli: &Path,
         postgres: &str,
         nats: &str,
         redis: &str,
@@ -149,6 +153,8 @@ impl Cluster {
         };
         let cluster = Cluster {
             psql: psql.to_path_buf(),
+            redis_cli: redis_cli.to_path_buf(),
+            redis_url: redis.to_string(),
             admin_url: format!("{base}postgres"),
             database: name.to_string(),
             env: vec![
@@ -191,10 +197,42 @@ impl Cluster {
         }
         Ok(())
     }
+
+    /// Deletes the keys the nodes left under this cluster's Redis prefix (online
+    /// counts keep no expiry).
+    fn clear_redis(&self) -> Result<()> {
+        let cli = |args: &[&str]| -> Result<String> {
+            let out = Command::new(&self.redis_cli)
+                .args(["-u", &self.redis_url])
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .with_context(|| format!("cannot run {}", self.redis_cli.display()))?;
+            if !out.status.success() {
+                bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let pattern = format!("{}:*", self.database);
+        let listed = cli(&["--scan", "--pattern", &pattern])?;
+        let keys: Vec<&str> = listed.lines().filter(|k| !k.is_empty()).collect();
+        for chunk in keys.chunks(100) {
+            let mut args = vec!["del"];
+            args.extend_from_slice(chunk);
+            cli(&args)?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if let Err(e) = self.clear_redis() {
+            eprintln!(
+                "momo-bench: could not clear Redis keys {}:*: {e:#}",
+                self.database
+            );
+        }
         if let Err(e) = self.sql(&format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             self.database
