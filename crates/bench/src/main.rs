@@ -36,6 +36,11 @@
 //! # What chat clients cost momo's gateway and nats-server (both started by the bench):
 //! momo-bench chat --momo target/release/momo --nats-server nats-server \
 //!     --connections 10000,19000 --rates 20,100 --duration 20s --rounds 3
+//!
+//! # One room on one node against the same room split across two cluster nodes
+//! # (on the machine's PostgreSQL, NATS and Redis):
+//! momo-bench chat --servers momo,momo-2-nodes --connections 2000 --broadcast-at 2000 \
+//!     --rates 20 --duration 10s --rounds 5
 //! ```
 //!
 //! The load generator shares the machine with the server when both run locally; its

@@ -38,12 +38,24 @@ pub struct Clients {
     /// Got there, then lost the connection.
     pub lost: AtomicUsize,
     errors: Mutex<BTreeMap<String, usize>>,
+    /// Deliveries to members on the publisher's node (on the only node, with one).
     pub recorder: Recorder,
+    /// Deliveries to members on another node than the publisher's.
+    pub far: Recorder,
 }
 
 impl Clients {
     pub fn errors(&self) -> BTreeMap<String, usize> {
         self.errors.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// Where a client of `plan` records what it receives.
+    fn recorder_of(&self, plan: &Plan) -> &Recorder {
+        if plan.far {
+            &self.far
+        } else {
+            &self.recorder
+        }
     }
 
     fn error(&self, why: String) {
@@ -74,6 +86,8 @@ pub struct Plan {
     pub heartbeat: Duration,
     /// When the first heartbeat goes, after joining.
     pub first_beat: Duration,
+    /// On another node than the one the messages are published on.
+    pub far: bool,
 }
 
 /// Runs one client until the task is aborted or the connection ends.
@@ -165,7 +179,7 @@ async fn momo(
                 op::ERROR if !*joined => {
                     refused = Some(String::from_utf8_lossy(body).into_owned());
                 }
-                o if o >= op::MESSAGE && *joined => clients.recorder.delivered(body),
+                o if o >= op::MESSAGE && *joined => clients.recorder_of(&plan).delivered(body),
                 _ => {}
             })
         })
@@ -195,7 +209,7 @@ async fn momo(
                         op::ERROR => {
                             clients.error(format!("op 24: {}", String::from_utf8_lossy(body)));
                         }
-                        o if o >= op::MESSAGE => clients.recorder.delivered(body),
+                        o if o >= op::MESSAGE => clients.recorder_of(&plan).delivered(body),
                         _ => {}
                     })
                 })
@@ -244,7 +258,7 @@ async fn nats(
                 let mut pings = 0;
                 while let Some(event) = parser.next_event().map_err(|e| e.to_string())? {
                     match event {
-                        Event::Msg { payload, .. } => clients.recorder.delivered(&payload),
+                        Event::Msg { payload, .. } => clients.recorder_of(&plan).delivered(&payload),
                         Event::Ping => pings += 1,
                         Event::Pong if join_deadline.is_some() => {
                             join_deadline = None;

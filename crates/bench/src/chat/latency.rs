@@ -129,18 +129,53 @@ impl Recorder {
     }
 
     /// Stops counting; returns deliveries, unstamped ones and the latency summary.
+    #[cfg(test)]
     pub fn close(&self) -> (u64, u64, Latency) {
+        let t = self.close_tally();
+        (t.deliveries, t.unstamped, t.latency())
+    }
+
+    /// Stops counting; returns the window's counts, to be summarised alone or added
+    /// to another recorder's (members on two nodes, each side recorded apart).
+    pub fn close_tally(&self) -> Tally {
         self.open.store(false, Ordering::Relaxed);
-        let counts: Vec<u64> = self
-            .counts
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .collect();
-        (
-            self.deliveries.load(Ordering::Relaxed),
-            self.unstamped.load(Ordering::Relaxed),
-            summarise(&counts),
-        )
+        Tally {
+            deliveries: self.deliveries.load(Ordering::Relaxed),
+            unstamped: self.unstamped.load(Ordering::Relaxed),
+            counts: self
+                .counts
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .collect(),
+        }
+    }
+}
+
+/// What a [`Recorder`] counted in one window.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    pub deliveries: u64,
+    pub unstamped: u64,
+    counts: Vec<u64>,
+}
+
+impl Tally {
+    pub fn latency(&self) -> Latency {
+        summarise(&self.counts)
+    }
+
+    /// Both windows' deliveries in one.
+    pub fn plus(&self, other: &Tally) -> Tally {
+        Tally {
+            deliveries: self.deliveries + other.deliveries,
+            unstamped: self.unstamped + other.unstamped,
+            counts: self
+                .counts
+                .iter()
+                .zip(&other.counts)
+                .map(|(a, b)| a + b)
+                .collect(),
+        }
     }
 }
 
@@ -217,6 +252,21 @@ mod tests {
         assert_eq!((n, unstamped), (2, 1));
         r.delivered(body.as_bytes());
         assert_eq!(r.close().0, 2);
+    }
+
+    #[test]
+    fn two_tallies_add_up_to_one() {
+        let (near, far) = (Recorder::default(), Recorder::default());
+        near.open();
+        far.open();
+        for ms in 1..=500u64 {
+            near.record(ms * 1000);
+            far.record((500 + ms) * 1000);
+        }
+        let both = near.close_tally().plus(&far.close_tally());
+        let l = both.latency();
+        assert!((l.p50 - 500.0).abs() / 500.0 < 0.016, "{l:?}");
+        assert!((l.max - 1000.0).abs() / 1000.0 < 0.016, "{l:?}");
     }
 
     #[test]

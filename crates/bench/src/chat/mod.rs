@@ -16,10 +16,18 @@
 //!
 //! Servers are interleaved in rounds, like the other scenarios, and the report gives
 //! per-round figures, medians and ratios to nats-server ([`report`]).
+//!
+//! `momo-2-nodes` is one room split across two momo nodes in cluster mode, on the
+//! machine's own PostgreSQL (a fresh database per step), NATS and Redis
+//! ([`servers::Cluster`]): members alternate between the nodes, the publisher pushes
+//! to the first, and the clients record members on the publisher's node and on the
+//! other apart. CPU is both nodes' together; a subscriber on the cluster's NATS counts
+//! what crosses between them for the room ([`nats_count`]).
 
 mod addrs;
 mod client;
 mod latency;
+mod nats_count;
 mod nats_proto;
 mod publisher;
 mod report;
@@ -40,7 +48,7 @@ use crate::args;
 use crate::live::procstat::{Proc, Sample};
 use client::{Clients, Protocol};
 use publisher::{Publisher, Sink};
-use report::{Broadcast, ChatReport, Group};
+use report::{Broadcast, ChatReport, Group, Split};
 
 /// The room (momo) and subject (NATS) everyone joins.
 const ROOM: &str = "1";
@@ -56,6 +64,10 @@ pub enum Server {
     MomoNaive,
     /// nats-server over WebSocket.
     Nats,
+    /// Two momo nodes in cluster mode (shared fan-out), the room's members split
+    /// between them, messages pushed on the first.
+    #[value(name = "momo-2-nodes")]
+    Momo2Nodes,
 }
 
 impl Server {
@@ -64,6 +76,7 @@ impl Server {
             Server::Momo => "momo",
             Server::MomoNaive => "momo-naive",
             Server::Nats => "nats",
+            Server::Momo2Nodes => "momo-2-nodes",
         }
     }
 }
@@ -122,8 +135,8 @@ pub struct ChatArgs {
     /// default ephemeral port range).
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=28_000))]
     pub per_address: u32,
-    /// First of four ports on 127.0.0.1 the servers listen on: momo HTTP, momo
-    /// RTMP, nats client, nats WebSocket.
+    /// First of six ports on 127.0.0.1 the servers listen on: momo HTTP, momo
+    /// RTMP, nats client, nats WebSocket, the second node's HTTP and RTMP.
     #[arg(long, default_value_t = 18400)]
     pub port_base: u16,
     /// Where the servers' data, configs and logs go (subfolders are wiped per start).
@@ -135,6 +148,22 @@ pub struct ChatArgs {
     /// Runtime threads for the clients (the publisher has its own thread).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
+    /// momo-2-nodes: the PostgreSQL server (`postgres://user@host:port/`) on which each
+    /// step gets a database of its own, created and dropped through `--psql`.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/")]
+    pub postgres: String,
+    /// momo-2-nodes: the psql binary that creates and drops the databases.
+    #[arg(long, default_value = "psql")]
+    pub psql: PathBuf,
+    /// momo-2-nodes: the NATS the nodes share (not the bench's own nats-server).
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub cluster_nats: String,
+    /// momo-2-nodes: the Redis the nodes share, under a key prefix of each step's own.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis: String,
+    /// momo-2-nodes: the redis-cli binary that deletes each step's keys afterwards.
+    #[arg(long, default_value = "redis-cli")]
+    pub redis_cli: PathBuf,
     /// Heading of the Markdown section.
     #[arg(long, default_value = report::TITLE)]
     pub title: String,
@@ -157,8 +186,8 @@ impl ChatArgs {
         if self.duration.is_zero() || self.heartbeat.is_zero() {
             bail!("--duration and --heartbeat must be more than zero");
         }
-        if self.port_base > u16::MAX - 4 {
-            bail!("--port-base leaves no room for four ports");
+        if self.port_base > u16::MAX - 6 {
+            bail!("--port-base leaves no room for six ports");
         }
         Ok(())
     }
@@ -188,7 +217,8 @@ pub async fn run(a: ChatArgs) -> Result<()> {
                     a.rounds,
                     server.label()
                 );
-                let g = group(&a, server, n as usize, &mut sources, &me).await?;
+                let tag = groups.len() + 1;
+                let g = group(&a, server, n as usize, tag, &mut sources, &me).await?;
                 eprintln!("momo-bench:   {}", g.one_line());
                 groups.push(Group { round, ..g });
             }
@@ -204,16 +234,19 @@ pub async fn run(a: ChatArgs) -> Result<()> {
 }
 
 /// One server started fresh, `n` clients, the idle window and (at --broadcast-at)
-/// the broadcasts.
+/// the broadcasts. `tag` tells this group's database, Redis prefix and room apart
+/// from every other's on the shared services.
 async fn group(
     a: &ChatArgs,
     which: Server,
     n: usize,
+    tag: usize,
     sources: &mut addrs::SourceAddrs,
     me: &Proc,
 ) -> Result<Group> {
     let users = usize::from(a.users);
-    let (server, protocol, sink) = match which {
+    let mut cluster = None;
+    let (nodes, protocol, sink, room) = match which {
         Server::Momo | Server::MomoNaive => {
             let fanout = if which == Server::Momo {
                 "shared"
@@ -221,7 +254,7 @@ async fn group(
                 "naive"
             };
             let dir = a.work_dir.join(which.label());
-            let s = servers::momo(&a.momo, &dir, a.addr(0), a.addr(1), fanout, users).await?;
+            let s = servers::momo(&a.momo, &dir, a.addr(0), a.addr(1), fanout, &[], users).await?;
             let protocol = Protocol::Momo {
                 tokens: Arc::new(s.tokens.clone()),
                 room: format!("live://{ROOM}"),
@@ -231,7 +264,54 @@ async fn group(
                 room: ROOM.into(),
                 token: servers::SERVICE_TOKEN.into(),
             };
-            (s, protocol, sink)
+            (vec![s], protocol, sink, ROOM.to_string())
+        }
+        Server::Momo2Nodes => {
+            // A room of this run's own: other users of the shared NATS stay out of the
+            // count.
+            let room = format!("{}{tag:03}", std::process::id());
+            let name = format!("momo_bench_chat_{}_{tag}", std::process::id());
+            let c = servers::Cluster::create(
+                &a.psql,
+                &a.redis_cli,
+                &a.postgres,
+                &a.cluster_nats,
+                &a.redis,
+                &name,
+            )?;
+            let dir = a.work_dir.join(which.label());
+            // One after the other: the first runs the migrations.
+            let first = servers::momo(
+                &a.momo,
+                &dir.join("node1"),
+                a.addr(0),
+                a.addr(1),
+                "shared",
+                &c.node_env(1),
+                users,
+            )
+            .await?;
+            let second = servers::momo(
+                &a.momo,
+                &dir.join("node2"),
+                a.addr(4),
+                a.addr(5),
+                "shared",
+                &c.node_env(2),
+                0,
+            )
+            .await?;
+            cluster = Some(c);
+            let protocol = Protocol::Momo {
+                tokens: Arc::new(first.tokens.clone()),
+                room: format!("live://{room}"),
+            };
+            let sink = Sink::Momo {
+                http: a.addr(0),
+                room: room.clone(),
+                token: servers::SERVICE_TOKEN.into(),
+            };
+            (vec![first, second], protocol, sink, room)
         }
         Server::Nats => {
             let dir = a.work_dir.join("nats");
@@ -241,17 +321,29 @@ async fn group(
                 subject: SUBJECT.into(),
             };
             (
-                s,
+                vec![s],
                 Protocol::Nats {
                     subject: SUBJECT.into(),
                 },
                 sink,
+                ROOM.to_string(),
             )
         }
     };
     sleep(Duration::from_secs(1)).await;
-    let proc = Proc::pid(server.pid())?;
+    let procs = nodes
+        .iter()
+        .map(|s| Proc::pid(s.pid()))
+        .collect::<Result<Vec<_>>>()?;
+    let proc = Procs(procs);
     let base = proc.sample()?;
+    let counter = match &cluster {
+        Some(_) => Some(nats_count::NatsCounter::start(
+            &a.cluster_nats,
+            &format!("momo.room.{room}.>"),
+        )?),
+        None => None,
+    };
 
     // Connect.
     let clients = Arc::new(Clients::default());
@@ -265,9 +357,11 @@ async fn group(
         let plan = client::Plan {
             index: i,
             source: addrs[i / per],
-            server: server.ws,
+            // Members alternate between the nodes; the publisher pushes to the first.
+            server: nodes[i % nodes.len()].ws,
             heartbeat: a.heartbeat,
             first_beat: a.heartbeat.mul_f64(i as f64 / n as f64),
+            far: i % nodes.len() != 0,
         };
         tasks.push(tokio::spawn(client::run(
             protocol.clone(),
@@ -299,25 +393,35 @@ async fn group(
             sleep(a.warmup).await;
             let members = clients.ready.load(Ordering::Relaxed);
             clients.recorder.open();
+            clients.far.open();
+            if let Some(c) = &counter {
+                c.open();
+            }
             let sent0 = publisher.sent();
             let (p0, q0, w0) = (proc.sample()?, me.sample()?, Instant::now());
             sleep(a.duration).await;
-            let (deliveries, unstamped, latency) = clients.recorder.close();
+            let near = clients.recorder.close_tally();
+            let far = clients.far.close_tally();
             let sent1 = publisher.sent();
+            let nats = counter.as_ref().map(|c| c.close());
             let (p1, q1) = (proc.sample()?, me.sample()?);
             let window_s = w0.elapsed().as_secs_f64();
             publisher.stop()?;
-            let b = Broadcast::new(
+            let all = near.plus(&far);
+            let mut b = Broadcast::new(
                 rate,
                 members,
                 window_s,
                 sent1 - sent0,
-                deliveries,
-                unstamped,
-                latency,
+                all.deliveries,
+                all.unstamped,
+                all.latency(),
                 (p0, p1),
                 (q0, q1),
             );
+            if let Some(nats) = nats {
+                b.split = Some(Split::new(&near, &far, nats, sent1 - sent0));
+            }
             eprintln!("momo-bench:   {}", b.one_line());
             broadcasts.push(b);
             // Let the queues drain before the next rate.
@@ -333,7 +437,14 @@ async fn group(
     for t in tasks {
         let _ = t.await;
     }
-    server.stop();
+    if let Some(mut c) = counter {
+        c.finish()?;
+    }
+    for s in nodes {
+        s.stop();
+    }
+    // Only now, with both nodes gone, is the database dropped.
+    drop(cluster);
     Ok(Group {
         server: which.label().into(),
         round: 0,
@@ -350,6 +461,25 @@ async fn group(
         broadcasts,
         errors: clients.errors(),
     })
+}
+
+/// The processes of one setup (two for two nodes), read as one: their CPU and RSS
+/// added up.
+struct Procs(Vec<Proc>);
+
+impl Procs {
+    fn sample(&self) -> Result<Sample> {
+        let mut sum = Sample {
+            cpu_s: 0.0,
+            rss_kib: 0,
+        };
+        for p in &self.0 {
+            let s = p.sample()?;
+            sum.cpu_s += s.cpu_s;
+            sum.rss_kib += s.rss_kib;
+        }
+        Ok(sum)
+    }
 }
 
 fn kib_per(base: Sample, now: Sample, connections: usize) -> f64 {

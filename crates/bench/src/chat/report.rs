@@ -14,10 +14,14 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::latency::Tally;
 use super::ChatArgs;
 use crate::context::{self, Machine};
 use crate::live::procstat::Sample;
 use crate::stats::{median, Latency};
+
+/// `nats_version` when nats-server was not among the servers.
+const NOT_MEASURED: &str = "not measured";
 
 pub const TITLE: &str = "Chat gateway: momo against nats-server over WebSocket";
 
@@ -79,6 +83,43 @@ pub struct Broadcast {
     pub cpu_ms_per_1k: f64,
     pub latency_ms: Latency,
     pub bench_cpu_pct: f64,
+    /// Two nodes: members on the publisher's node and on the other, apart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
+}
+
+/// One broadcast window over two nodes, seen from each side.
+#[derive(Debug, Clone, Serialize)]
+pub struct Split {
+    /// To members on the node the messages were pushed on.
+    pub same_node_deliveries: u64,
+    pub same_node_ms: Latency,
+    /// To members on the other node (across NATS).
+    pub other_node_deliveries: u64,
+    pub other_node_ms: Latency,
+    /// Messages on the cluster's NATS under `momo.room.{room}.>` in the window, per
+    /// subject.
+    pub nats: BTreeMap<String, u64>,
+    /// All of them over the messages sent in the window.
+    pub nats_per_message: f64,
+}
+
+impl Split {
+    pub fn new(near: &Tally, far: &Tally, nats: BTreeMap<String, u64>, sent: u64) -> Self {
+        let total: u64 = nats.values().sum();
+        Split {
+            same_node_deliveries: near.deliveries,
+            same_node_ms: near.latency(),
+            other_node_deliveries: far.deliveries,
+            other_node_ms: far.latency(),
+            nats,
+            nats_per_message: if sent > 0 {
+                total as f64 / sent as f64
+            } else {
+                0.0
+            },
+        }
+    }
 }
 
 impl Broadcast {
@@ -117,6 +158,7 @@ impl Broadcast {
             },
             latency_ms,
             bench_cpu_pct: (bench.1.cpu_s - bench.0.cpu_s) * 100.0 / window_s,
+            split: None,
         }
     }
 
@@ -170,6 +212,32 @@ pub struct BroadcastRow {
     pub bench_cpu_pct: f64,
 }
 
+/// One room on one node against the same room split across two, at one rate, over
+/// rounds.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodesRow {
+    pub server: String,
+    pub members: usize,
+    pub rate: u32,
+    pub sent_per_s: f64,
+    pub received_pct: f64,
+    /// Both nodes' together, in percent of one core.
+    pub server_cpu_pct: f64,
+    pub cpu_ms_per_1k: Vec<f64>,
+    pub cpu_ms_per_1k_median: f64,
+    /// The median over one node's (`momo`) at the same rate.
+    pub cpu_vs_one_node: Option<f64>,
+    /// Medians over rounds; with one node every member is on the sender's node.
+    pub same_p50_ms: f64,
+    pub same_p99_ms: Vec<f64>,
+    pub same_p99_median: f64,
+    pub other_p50_ms: Option<f64>,
+    pub other_p99_ms: Vec<f64>,
+    pub other_p99_median: Option<f64>,
+    pub nats_per_message: Vec<f64>,
+    pub nats_per_message_median: Option<f64>,
+}
+
 /// A whole run.
 #[derive(Debug, Serialize)]
 pub struct ChatReport {
@@ -188,6 +256,7 @@ pub struct ChatReport {
     pub per_address: u32,
     pub memory: Vec<MemoryRow>,
     pub broadcast: Vec<BroadcastRow>,
+    pub nodes: Vec<NodesRow>,
     pub groups: Vec<Group>,
 }
 
@@ -196,7 +265,7 @@ impl ChatReport {
         let nats_version = if a.servers.contains(&super::Server::Nats) {
             super::servers::version(&a.nats_server)
         } else {
-            "not measured".into()
+            NOT_MEASURED.into()
         };
         ChatReport {
             title: a.title.clone(),
@@ -214,6 +283,7 @@ impl ChatReport {
             per_address: a.per_address,
             memory: memory_rows(&groups),
             broadcast: broadcast_rows(&groups),
+            nodes: nodes_rows(&groups),
             groups,
         }
     }
@@ -232,13 +302,19 @@ impl ChatReport {
             "- Machine: {} CPUs, {}",
             self.machine.cpus, self.machine.cpu_model
         );
+        let nats = if self.nats_version == NOT_MEASURED {
+            String::new()
+        } else {
+            format!(
+                ", {} (its own instance, WebSocket listener without TLS)",
+                self.nats_version
+            )
+        };
         let _ = writeln!(
             md,
             "- Servers, each started fresh by the bench for every step: momo (this build, \
-             `[chat] fanout = \"shared\"`, and `\"naive\"` as momo-naive), {} (its own \
-             instance, WebSocket listener without TLS); nothing else changed from the \
-             defaults",
-            self.nats_version
+             `[chat] fanout = \"shared\"`, and `\"naive\"` as momo-naive){nats}; nothing \
+             else changed from the defaults"
         );
         let _ = writeln!(
             md,
@@ -258,7 +334,51 @@ impl ChatReport {
             self.rounds,
             if self.rounds == 1 { "" } else { "s" },
         );
+        if !self.nodes.is_empty() {
+            let _ = writeln!(
+                md,
+                "- momo-2-nodes: two momo nodes in cluster mode on this machine's PostgreSQL \
+                 (a fresh database per step), NATS and Redis (a key prefix per step); \
+                 members alternate between the nodes, every message is pushed on the first; \
+                 CPU and RSS are both nodes' together; a core NATS subscriber on \
+                 `momo.room.{{room}}.>` counts what crosses between the nodes for the room"
+            );
+        }
         let _ = writeln!(md, "\n```sh\n{}\n```\n", self.command);
+        if !self.nodes.is_empty() {
+            let _ = writeln!(
+                md,
+                "| server | members | msg/s asked | sent | received | CPU (all nodes) | CPU ms per 1k deliveries, per round | median | vs one node | same node p50 ms | same node p99 ms, per round | median | other node p50 ms | other node p99 ms, per round | median | NATS msgs per room message, per round | median |"
+            );
+            let _ = writeln!(
+                md,
+                "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---|---:|---|---:|"
+            );
+            for r in &self.nodes {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {:.1} | {:.2}% | {:.0}% | {} | {:.3} | {} | {:.1} | {} | {:.1} | {} | {} | {} | {} | {} |",
+                    r.server,
+                    r.members,
+                    r.rate,
+                    r.sent_per_s,
+                    r.received_pct,
+                    r.server_cpu_pct,
+                    list(&r.cpu_ms_per_1k, 3),
+                    r.cpu_ms_per_1k_median,
+                    ratio(r.cpu_vs_one_node),
+                    r.same_p50_ms,
+                    list(&r.same_p99_ms, 1),
+                    r.same_p99_median,
+                    opt(r.other_p50_ms, 1),
+                    dash(list(&r.other_p99_ms, 1)),
+                    opt(r.other_p99_median, 1),
+                    dash(list(&r.nats_per_message, 3)),
+                    opt(r.nats_per_message_median, 3),
+                );
+            }
+            let _ = writeln!(md);
+        }
 
         let _ = writeln!(
             md,
@@ -418,6 +538,93 @@ fn broadcast_rows(groups: &[Group]) -> Vec<BroadcastRow> {
     rows
 }
 
+/// The `momo` rows and every two-node row, at the rates they were measured.
+fn nodes_rows(groups: &[Group]) -> Vec<NodesRow> {
+    if !groups
+        .iter()
+        .flat_map(|g| &g.broadcasts)
+        .any(|b| b.split.is_some())
+    {
+        return Vec::new();
+    }
+    let all: Vec<(&str, &Broadcast)> = groups
+        .iter()
+        .filter(|g| g.server == "momo" || g.broadcasts.iter().any(|b| b.split.is_some()))
+        .flat_map(|g| g.broadcasts.iter().map(move |b| (g.server.as_str(), b)))
+        .collect();
+    let mut rows: Vec<NodesRow> = keys(all.iter().map(|(s, b)| (s.to_string(), b.rate)))
+        .into_iter()
+        .map(|(server, rate)| {
+            let of: Vec<&Broadcast> = all
+                .iter()
+                .filter(|(s, b)| *s == server && b.rate == rate)
+                .map(|(_, b)| *b)
+                .collect();
+            let med =
+                |f: fn(&Broadcast) -> f64| median(&of.iter().map(|b| f(b)).collect::<Vec<_>>());
+            let splits: Vec<&Split> = of.iter().filter_map(|b| b.split.as_ref()).collect();
+            let of_split = |f: fn(&Split) -> f64| splits.iter().map(|s| f(s)).collect::<Vec<_>>();
+            let some_median = |v: &[f64]| (!v.is_empty()).then(|| median(v));
+            let cpu: Vec<f64> = of.iter().map(|b| b.cpu_ms_per_1k).collect();
+            let (same_p50, same_p99) = if splits.is_empty() {
+                (
+                    med(|b| b.latency_ms.p50),
+                    of.iter().map(|b| b.latency_ms.p99).collect::<Vec<_>>(),
+                )
+            } else {
+                (
+                    median(&of_split(|s| s.same_node_ms.p50)),
+                    of_split(|s| s.same_node_ms.p99),
+                )
+            };
+            let other_p99 = of_split(|s| s.other_node_ms.p99);
+            let nats = of_split(|s| s.nats_per_message);
+            NodesRow {
+                server,
+                members: of.iter().map(|b| b.members).min().unwrap_or(0),
+                rate,
+                sent_per_s: med(|b| b.sent as f64 / b.window_s),
+                received_pct: med(|b| b.received_pct),
+                server_cpu_pct: med(|b| b.server_cpu_pct),
+                cpu_ms_per_1k_median: median(&cpu),
+                cpu_ms_per_1k: cpu,
+                cpu_vs_one_node: None,
+                same_p50_ms: same_p50,
+                same_p99_median: median(&same_p99),
+                same_p99_ms: same_p99,
+                other_p50_ms: some_median(&of_split(|s| s.other_node_ms.p50)),
+                other_p99_median: some_median(&other_p99),
+                other_p99_ms: other_p99,
+                nats_per_message_median: some_median(&nats),
+                nats_per_message: nats,
+            }
+        })
+        .collect();
+    let one: Vec<(u32, f64)> = rows
+        .iter()
+        .filter(|r| r.server == "momo")
+        .map(|r| (r.rate, r.cpu_ms_per_1k_median))
+        .collect();
+    for r in &mut rows {
+        if let Some((_, cpu)) = one.iter().find(|(rate, _)| *rate == r.rate) {
+            r.cpu_vs_one_node = (*cpu > 0.0).then(|| r.cpu_ms_per_1k_median / cpu);
+        }
+    }
+    rows
+}
+
+fn opt(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "–".into(), |x| format!("{x:.decimals$}"))
+}
+
+fn dash(s: String) -> String {
+    if s.is_empty() {
+        "–".into()
+    } else {
+        s
+    }
+}
+
 fn list(v: &[f64], decimals: usize) -> String {
     v.iter()
         .map(|x| format!("{x:.decimals$}"))
@@ -436,6 +643,7 @@ fn trim(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::latency::Recorder;
     use super::*;
 
     fn sample(cpu_s: f64, rss_kib: u64) -> Sample {
@@ -515,5 +723,27 @@ mod tests {
         assert_eq!(b[0].p99_ms, 20.0);
         assert_eq!(b[0].sent_per_s, 100.0);
         assert_eq!(b[1].cpu_vs_nats, Some(1.0));
+        assert!(nodes_rows(&groups).is_empty(), "no two-node run, no table");
+    }
+
+    #[test]
+    fn two_nodes_are_set_beside_one() {
+        let mut two = group("momo-2-nodes", 1, 10_000, 4.0, 18.0);
+        let (near, far) = (Recorder::default(), Recorder::default());
+        let nats = BTreeMap::from([("momo.room.7.push".to_string(), 2000)]);
+        two.broadcasts[0].split = Some(Split::new(
+            &near.close_tally(),
+            &far.close_tally(),
+            nats,
+            2000,
+        ));
+        let groups = vec![group("momo", 1, 10_000, 4.0, 12.0), two];
+        let rows = nodes_rows(&groups);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].server, "momo");
+        assert_eq!(rows[0].other_p99_median, None);
+        assert_eq!(rows[0].same_p99_ms, vec![10.0]);
+        assert!((rows[1].cpu_vs_one_node.unwrap() - 1.5).abs() < 1e-9);
+        assert_eq!(rows[1].nats_per_message_median, Some(1.0));
     }
 }

@@ -54,19 +54,21 @@ impl Drop for Server {
     }
 }
 
-/// Starts `bin serve` on fresh `dir`, with `fanout` (`shared` or `naive`), and
-/// registers `users` users.
+/// Starts `bin serve` on fresh `dir`, with `fanout` (`shared` or `naive`) and `env`
+/// added to its environment (a cluster's settings), and registers `users` users.
 pub async fn momo(
     bin: &Path,
     dir: &Path,
     http: SocketAddr,
     rtmp: SocketAddr,
     fanout: &str,
+    env: &[(String, String)],
     users: usize,
 ) -> Result<Server> {
     fresh_dir(dir)?;
     let log = std::fs::File::create(dir.join("momo.log"))?;
     let child = Command::new(bin)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("serve")
         .arg("--data-dir")
         .arg(dir.join("data"))
@@ -118,6 +120,126 @@ pub async fn momo(
             .push(register(&base, &format!("chatbench{i}")).await?);
     }
     Ok(server)
+}
+
+/// What two nodes of a cluster share, made fresh for one step on the machine's own
+/// PostgreSQL, NATS and Redis: a new database and a Redis prefix of its own (both
+/// cleared again when this is dropped, after the nodes have stopped), one JWT secret and
+/// the service token. The nodes take it all through their environment.
+pub struct Cluster {
+    psql: PathBuf,
+    redis_cli: PathBuf,
+    redis_url: String,
+    admin_url: String,
+    database: String,
+    pub env: Vec<(String, String)>,
+}
+
+impl Cluster {
+    /// Creates database `name` through `postgres` (`postgres://user@host:port/`); `name`
+    /// is also the Redis prefix, whose keys `redis_cli` deletes at the end.
+    pub fn create(
+        psql: &Path,
+        redis_cli: &Path,
+        postgres: &str,
+        nats: &str,
+        redis: &str,
+        name: &str,
+    ) -> Result<Self> {
+        let base = if postgres.ends_with('/') {
+            postgres.to_string()
+        } else {
+            format!("{postgres}/")
+        };
+        let cluster = Cluster {
+            psql: psql.to_path_buf(),
+            redis_cli: redis_cli.to_path_buf(),
+            redis_url: redis.to_string(),
+            admin_url: format!("{base}postgres"),
+            database: name.to_string(),
+            env: vec![
+                ("MOMO_DATABASE_URL".into(), format!("{base}{name}")),
+                ("MOMO_CLUSTER__NATS_URL".into(), nats.into()),
+                ("MOMO_CLUSTER__REDIS_URL".into(), redis.into()),
+                ("MOMO_CLUSTER__REDIS_PREFIX".into(), name.into()),
+                (
+                    "MOMO_AUTH__JWT_SECRET".into(),
+                    "momo-bench-chat-cluster-secret-0123456789".into(),
+                ),
+            ],
+        };
+        cluster.sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        cluster.sql(&format!("CREATE DATABASE {name}"))?;
+        Ok(cluster)
+    }
+
+    /// The environment of node `node` (its own name among the others).
+    pub fn node_env(&self, node: usize) -> Vec<(String, String)> {
+        let mut env = self.env.clone();
+        env.push((
+            "MOMO_CLUSTER__NODE_ID".into(),
+            format!("{}-node{node}", self.database),
+        ));
+        env
+    }
+
+    fn sql(&self, statement: &str) -> Result<()> {
+        let out = Command::new(&self.psql)
+            .args(["-v", "ON_ERROR_STOP=1", "-qAtc", statement, &self.admin_url])
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {}", self.psql.display()))?;
+        if !out.status.success() {
+            bail!(
+                "{statement}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// Deletes the keys the nodes left under this cluster's Redis prefix (online
+    /// counts keep no expiry).
+    fn clear_redis(&self) -> Result<()> {
+        let cli = |args: &[&str]| -> Result<String> {
+            let out = Command::new(&self.redis_cli)
+                .args(["-u", &self.redis_url])
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .with_context(|| format!("cannot run {}", self.redis_cli.display()))?;
+            if !out.status.success() {
+                bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let pattern = format!("{}:*", self.database);
+        let listed = cli(&["--scan", "--pattern", &pattern])?;
+        let keys: Vec<&str> = listed.lines().filter(|k| !k.is_empty()).collect();
+        for chunk in keys.chunks(100) {
+            let mut args = vec!["del"];
+            args.extend_from_slice(chunk);
+            cli(&args)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Err(e) = self.clear_redis() {
+            eprintln!(
+                "momo-bench: could not clear Redis keys {}:*: {e:#}",
+                self.database
+            );
+        }
+        if let Err(e) = self.sql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.database
+        )) {
+            eprintln!("momo-bench: could not drop {}: {e:#}", self.database);
+        }
+    }
 }
 
 /// Registers `username`; returns its access token.
