@@ -82,6 +82,8 @@ struct Inner {
     media: std::sync::OnceLock<Arc<media::hub::Hub>>,
     /// What the nodes of a cluster keep together in Redis, when configured.
     shared: std::sync::OnceLock<api::shared::Shared>,
+    /// Redis is configured but not connected yet (it did not answer at start).
+    shared_wanted: std::sync::atomic::AtomicBool,
     /// Where the contexts tell each other (and the other nodes) what happened.
     bus: Arc<dyn bus::Bus>,
     /// The identity context as the others ask it ([`api::People`]).
@@ -195,6 +197,7 @@ impl AppState {
                 chat: std::sync::OnceLock::new(),
                 media: std::sync::OnceLock::new(),
                 shared: std::sync::OnceLock::new(),
+                shared_wanted: std::sync::atomic::AtomicBool::new(false),
                 bus,
                 settings,
                 directory,
@@ -275,6 +278,23 @@ impl AppState {
     /// The cluster's Redis, when configured.
     pub fn shared(&self) -> Option<&api::shared::Shared> {
         self.0.shared.get()
+    }
+
+    /// Notes that Redis is configured but did not answer yet ([`AppState::set_shared`]
+    /// follows when it does): `/readyz` says so meanwhile.
+    pub fn want_shared(&self) {
+        self.0
+            .shared_wanted
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether Redis is configured but not connected.
+    pub fn shared_missing(&self) -> bool {
+        self.0.shared.get().is_none()
+            && self
+                .0
+                .shared_wanted
+                .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Connects the media hub, so that use cases can see and cut streams.

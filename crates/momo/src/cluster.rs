@@ -112,6 +112,7 @@ pub async fn share(config: &Config, state: &app::AppState) {
         }
         Err(e) => {
             tracing::warn!("{e}; counting on this node until Redis answers");
+            state.want_shared();
             let state = state.clone();
             tokio::spawn(async move {
                 loop {

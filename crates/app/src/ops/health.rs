@@ -74,6 +74,13 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
                         .to_string(),
                 );
             }
+            if state.shared_missing() {
+                degraded.push(
+                    "shared counts: Redis has not answered since this node started; limits \
+                     and online counts are this node's own until it does"
+                        .to_string(),
+                );
+            }
             if let Some(shared) = state.shared() {
                 if !shared.is_up().await {
                     degraded.push(

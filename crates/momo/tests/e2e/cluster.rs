@@ -517,6 +517,47 @@ async fn after_kill_9_a_member_syncs_elsewhere_with_no_gap_and_no_duplicate() {
     b.stop().await;
 }
 
+/// Redis away from the start: the nodes serve, count on their own (a sign-in limit
+/// still holds on each), and `/readyz` says what is degraded.
+#[tokio::test]
+async fn without_redis_nodes_serve_and_say_they_are_degraded() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let (a, b) = two_nodes_with(pg, nats, |c| {
+        c.cluster.redis_url = Some("redis://127.0.0.1:1".into());
+        c.app.auth.login_free_failures = 0;
+        c.app.auth.login_max_failures = 2;
+    })
+    .await;
+    for node in [&a, &b] {
+        let (status, health) = node.get("/readyz", None).await;
+        assert_eq!(status, StatusCode::OK, "{health}");
+        assert_eq!(health["status"], "degraded", "{health}");
+        assert!(
+            health["degraded"][0].as_str().unwrap().contains("Redis"),
+            "{health}"
+        );
+    }
+    a.register("alone").await;
+    let wrong = json!({"username": "alone", "password": "not-the-password"});
+    for _ in 0..2 {
+        let (status, _) = a.post("/api/v1/auth/login", None, wrong.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _) = a.post("/api/v1/auth/login", None, wrong.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "node A's own count holds"
+    );
+    // Node B counts alone: its first failure is its first.
+    let (status, _) = b.post("/api/v1/auth/login", None, wrong).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    b.stop().await;
+    a.stop().await;
+}
+
 #[tokio::test]
 async fn a_node_refuses_cluster_mode_without_what_nodes_must_share() {
     let dir = tempfile::tempdir().unwrap();
