@@ -70,15 +70,24 @@ impl Pushed {
     }
 }
 
-/// A name for this node on the bus, different from every other node's: the host name,
-/// the process id and the time it started.
-pub fn node_name() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
+/// The machine's host name (`momo` when it has none to read).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "momo".to_owned());
-    format!("{host}-{}-{}", std::process::id(), kit::time::now_ms())
+        .unwrap_or_else(|| "momo".to_owned())
+}
+
+/// A name for this node on the bus, different from every other node's: the host name,
+/// the process id and the time it started.
+pub fn node_name() -> String {
+    format!(
+        "{}-{}-{}",
+        host_name(),
+        std::process::id(),
+        kit::time::now_ms()
+    )
 }
 
 /// Room messages one node's subscription to a room holds before it drops.

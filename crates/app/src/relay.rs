@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use bus::{Delivery, Event, Message, Subscription};
+use bus::{Delivery, Event, Message};
 use bytes::Bytes;
 use serde_json::json;
 use store::sql::params;
@@ -70,7 +70,7 @@ pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusErro
     for p in ["momo.user.*.banned", "momo.room.*.cut", "momo.room.*.kick"] {
         moderation.push(crate::events::subscribe(state, p, None, MODERATION_QUEUE).await?);
     }
-    let (push_tx, push_rx) = merge(pushes);
+    let (push_tx, push_rx) = bus::merge(pushes, 64);
     let mut tasks = Vec::new();
     let node = cluster.then(|| {
         let node = crate::nodes::node_name();
@@ -80,7 +80,7 @@ pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusErro
         node
     });
     let push_loop = tokio::spawn(run(state.clone(), gw.clone(), push_rx, Class::Push, node));
-    let (_, moderation_rx) = merge(moderation);
+    let (_, moderation_rx) = bus::merge(moderation, 64);
     let moderation_loop = tokio::spawn(run(
         state.clone(),
         gw,
@@ -90,28 +90,6 @@ pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusErro
     ));
     tasks.extend([push_loop, moderation_loop]);
     Ok(tasks)
-}
-
-/// One channel for the deliveries of `subs`, in order within each. The sender is
-/// returned for more subscriptions to join later (rooms, in a cluster).
-fn merge(
-    subs: Vec<Subscription>,
-) -> (
-    tokio::sync::mpsc::Sender<Delivery>,
-    tokio::sync::mpsc::Receiver<Delivery>,
-) {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Delivery>(64);
-    for mut sub in subs {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            while let Some(d) = sub.recv().await {
-                if tx.send(d).await.is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    (tx, rx)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,7 +27,7 @@ pub use event::{decode, encode, kind_of, skipped, DecodeError, Event};
 pub use inproc::InProcess;
 pub use nats::NatsBus;
 pub use subject::{BadSubject, Pattern, Subject};
-pub use subscription::{channel, Delivery, Feeder, Message, Offered, Subscription};
+pub use subscription::{channel, merge, Delivery, Feeder, Message, Offered, Subscription};
 
 /// Why the bus could not do what it was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

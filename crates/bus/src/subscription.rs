@@ -120,3 +120,24 @@ impl Subscription {
         }
     }
 }
+
+/// The deliveries of `subs` on one channel, in order within each (a task per
+/// subscription moves them; it stops when its subscription ends or the receiver goes).
+/// The sender is returned too, for subscriptions made later to join the same channel.
+pub fn merge(
+    subs: Vec<Subscription>,
+    capacity: usize,
+) -> (mpsc::Sender<Delivery>, mpsc::Receiver<Delivery>) {
+    let (tx, rx) = mpsc::channel::<Delivery>(capacity.max(1));
+    for mut sub in subs {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(d) = sub.recv().await {
+                if tx.send(d).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    (tx, rx)
+}

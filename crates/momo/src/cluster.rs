@@ -63,12 +63,7 @@ pub fn node_id(config: &Config) -> String {
     if let Some(id) = config.cluster.node_id.as_deref().filter(|s| !s.is_empty()) {
         return id.to_owned();
     }
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "momo".to_owned());
-    format!("{host}-{}", std::process::id())
+    format!("{}-{}", app::nodes::host_name(), std::process::id())
 }
 
 /// The event bus: NATS in cluster mode, else in-process.

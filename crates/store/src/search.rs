@@ -73,6 +73,15 @@ pub fn tsquery(terms: &[String]) -> String {
         .join(" & ")
 }
 
+/// The query text for `backend`'s engine: [`fts5_query`] on SQLite, [`tsquery`] on
+/// PostgreSQL.
+pub fn query_for(backend: crate::Backend, terms: &[String]) -> String {
+    match backend {
+        crate::Backend::Sqlite => fts5_query(terms),
+        crate::Backend::Postgres => tsquery(terms),
+    }
+}
+
 /// Han (with its extensions and compatibility forms), hiragana, katakana, Hangul and
 /// bopomofo: scripts written without spaces between words.
 fn is_cjk(c: char) -> bool {

@@ -20,7 +20,6 @@ use crate::feed::video_page;
 use crate::model::{VideoRow, VideoView, VIDEO_COLUMNS, VIDEO_FROM};
 use crate::VideosState;
 use api::error::Result;
-use api::http::errors::RequestError;
 use api::http::{MaybeAuth, Page, PageQuery, Query};
 
 /// Longest query, in characters.
@@ -72,12 +71,7 @@ pub async fn search(
         cursor: q.cursor.clone(),
     }
     .resolve()?;
-    if q.q.chars().count() > MAX_QUERY {
-        return Err(RequestError::InvalidQuery
-            .with_message(format!("q must be at most {MAX_QUERY} characters"))
-            .into());
-    }
-    let terms = store::search::query_terms(&q.q);
+    let terms = api::http::search::terms(&q.q, MAX_QUERY)?;
     if terms.is_empty() {
         return Ok(Json(Page {
             items: Vec::new(),
@@ -88,13 +82,13 @@ pub async fn search(
     // CTE): left to itself, the planner walks the primary key backwards for the ORDER BY
     // … LIMIT and computes to_tsvector for every row until the page fills, which for a
     // rare word is the whole table.
-    let (with, from, text) = match state.store().backend() {
+    let text = store::search::query_for(state.store().backend(), &terms);
+    let (with, from) = match state.store().backend() {
         Backend::Sqlite => (
             String::new(),
             format!(
                 "{VIDEO_FROM} WHERE v.id IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH $2)"
             ),
-            store::search::fts5_query(&terms),
         ),
         Backend::Postgres => (
             "WITH hits AS MATERIALIZED (SELECT id FROM videos \
@@ -102,7 +96,6 @@ pub async fn search(
                 .to_string(),
             "hits h JOIN videos v ON v.id = h.id JOIN users u ON u.id = v.author_id WHERE TRUE"
                 .to_string(),
-            store::search::tsquery(&terms),
         ),
     };
     let rows = sqlx::query_as::<_, VideoRow>(&format!(

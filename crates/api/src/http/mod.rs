@@ -9,6 +9,7 @@ pub mod errors;
 pub mod id_path;
 pub mod query;
 pub mod range;
+pub mod search;
 pub mod validate;
 
 pub use crate::auth::{Admin, Auth, MaybeAuth};

@@ -39,17 +39,7 @@ pub async fn follow(state: &IdentityState) -> Result<tokio::task::JoinHandle<()>
     }
     let state = state.clone();
     Ok(tokio::spawn(async move {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<bus::Delivery>(64);
-        for mut sub in subs {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                while let Some(d) = sub.recv().await {
-                    if tx.send(d).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
+        let (tx, mut rx) = bus::merge(subs, 64);
         drop(tx);
         while let Some(d) = rx.recv().await {
             let bus::Delivery::Message(m) = d else {

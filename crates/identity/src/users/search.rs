@@ -75,16 +75,19 @@ pub async fn search(
     let (start, end) = super::prefix_range(&rules::key(q));
     let terms = store::search::query_terms(q);
     // No terms (punctuation only): the prefix alone decides.
-    let (words, text) = match (state.store().backend(), terms.is_empty()) {
-        (_, true) => ("FALSE", String::new()),
-        (Backend::Sqlite, false) => (
-            "u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH $6)",
-            store::search::fts5_query(&terms),
-        ),
-        (Backend::Postgres, false) => (
-            "to_tsvector('simple', u.search_text) @@ to_tsquery('simple', $6)",
-            store::search::tsquery(&terms),
-        ),
+    let words = match (state.store().backend(), terms.is_empty()) {
+        (_, true) => "FALSE",
+        (Backend::Sqlite, false) => {
+            "u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH $6)"
+        }
+        (Backend::Postgres, false) => {
+            "to_tsvector('simple', u.search_text) @@ to_tsquery('simple', $6)"
+        }
+    };
+    let text = if terms.is_empty() {
+        String::new()
+    } else {
+        store::search::query_for(state.store().backend(), &terms)
     };
     let rows = sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {USER_COLUMNS}, {RELATION_COLUMNS} FROM users u \

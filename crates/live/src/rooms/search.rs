@@ -17,7 +17,6 @@ use store::Backend;
 use crate::rooms::model::{BaseUrls, RoomRow, RoomView, ROOM_COLUMNS, ROOM_FROM};
 use crate::LiveState;
 use api::error::Result;
-use api::http::errors::RequestError;
 use api::http::{Cursor, Page, PageQuery, Query};
 
 /// Longest query, in characters.
@@ -66,12 +65,7 @@ pub async fn search_rooms(
         cursor: q.cursor.clone(),
     }
     .resolve()?;
-    if q.q.chars().count() > MAX_QUERY {
-        return Err(RequestError::InvalidQuery
-            .with_message(format!("q must be at most {MAX_QUERY} characters"))
-            .into());
-    }
-    let terms = store::search::query_terms(&q.q);
+    let terms = api::http::search::terms(&q.q, MAX_QUERY)?;
     if terms.is_empty() {
         return Ok(Json(Page {
             items: Vec::new(),
@@ -88,10 +82,7 @@ pub async fn search_rooms(
               OR to_tsvector('simple', u.search_text) @@ to_tsquery('simple', $1))"
         }
     };
-    let text = match state.store().backend() {
-        Backend::Sqlite => store::search::fts5_query(&terms),
-        Backend::Postgres => store::search::tsquery(&terms),
-    };
+    let text = store::search::query_for(state.store().backend(), &terms);
     // Paged by (live first, id): the cursor's key is 1 while in the live rooms.
     let start = cursor == Cursor::START;
     let rows = sqlx::query_as::<_, RoomRow>(&format!(
