@@ -166,22 +166,35 @@ impl FailureLimiter {
         );
     }
 
+    /// Waits up to [`SHARED_WAIT`] for the shared store's answer; `None` (and a fallback
+    /// counted and logged) when it fails or is late.
+    async fn ask<T>(
+        &self,
+        what: &str,
+        answer: impl std::future::Future<Output = Result<T, String>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(SHARED_WAIT, answer).await {
+            Ok(Ok(v)) => Some(v),
+            Ok(Err(e)) => {
+                self.fell_back(what, &e);
+                None
+            }
+            Err(_) => {
+                self.fell_back(what, "timed out");
+                None
+            }
+        }
+    }
+
     /// [`FailureLimiter::check`], against the shared count when there is one.
     pub async fn check_shared(&self, key: &str) -> Verdict {
         let Some(store) = self.shared.get() else {
             return self.check(key);
         };
-        match tokio::time::timeout(SHARED_WAIT, store.read(self.shared_key(key))).await {
-            Ok(Ok(None)) => Verdict::Allow,
-            Ok(Ok(Some((failures, age)))) => self.policy.verdict(failures, age),
-            Ok(Err(e)) => {
-                self.fell_back("read", &e);
-                self.check(key)
-            }
-            Err(_) => {
-                self.fell_back("read", "timed out");
-                self.check(key)
-            }
+        match self.ask("read", store.read(self.shared_key(key))).await {
+            Some(None) => Verdict::Allow,
+            Some(Some((failures, age))) => self.policy.verdict(failures, age),
+            None => self.check(key),
         }
     }
 
@@ -189,12 +202,9 @@ impl FailureLimiter {
     pub async fn fail_shared(&self, key: &str) {
         self.fail(key);
         if let Some(store) = self.shared.get() {
-            let record = store.record(self.shared_key(key), self.policy.window);
-            match tokio::time::timeout(SHARED_WAIT, record).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => self.fell_back("record", &e),
-                Err(_) => self.fell_back("record", "timed out"),
-            }
+            let window = self.policy.window;
+            self.ask("record", store.record(self.shared_key(key), window))
+                .await;
         }
     }
 
@@ -202,16 +212,8 @@ impl FailureLimiter {
     pub async fn clear_shared(&self, key: &str) {
         self.clear(key);
         if let Some(store) = self.shared.get() {
-            match tokio::time::timeout(SHARED_WAIT, store.clear(self.shared_key(key))).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => self.fell_back("clear", &e),
-                Err(_) => self.fell_back("clear", "timed out"),
-            }
+            self.ask("clear", store.clear(self.shared_key(key))).await;
         }
-    }
-
-    pub fn policy(&self) -> &FailurePolicy {
-        &self.policy
     }
 
     /// The verdict for the next attempt on `key`, at time `now`.
