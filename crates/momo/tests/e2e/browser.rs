@@ -2150,16 +2150,16 @@ async fn comments_are_read_and_written_in_the_panel(
         "comments are text"
     );
     let count = 2 * (before + 1);
-    assert_eq!(
-        js(
-            c,
-            &format!(
-                "return document.querySelector('{item} button.comment-btn .count').textContent"
-            )
-        )
-        .await,
-        count.to_string()
-    );
+    // The button's count follows the reply's answer; wait for it rather than race it.
+    until(
+        c,
+        10,
+        "the comment button's count",
+        &format!(
+            "return document.querySelector('{item} button.comment-btn .count').textContent === '{count}'"
+        ),
+    )
+    .await;
     let (_, v) = s.get(&format!("/api/v1/videos/{id}"), None).await;
     assert_eq!(v["comment_count"], count, "{v}");
     shot(c, &format!("videos-comments-{who}")).await;
