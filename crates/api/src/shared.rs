@@ -14,6 +14,9 @@
 //!   (`momo:online:node:{node}`) every few seconds, living a few seconds more; a node
 //!   that dies stops renewing it and its counts drop out by themselves. The set
 //!   `momo:online:nodes` names the nodes to read.
+//! - **Recent room messages**: the node a room message was pushed on appends it to the
+//!   room's list (`momo:recent:{room}`, the last few, living a while after the last), so
+//!   that a node whose first member joins the room can show them what was said.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -78,7 +81,16 @@ impl Shared {
     /// (`momo`); fails when it does not answer now.
     pub async fn connect(url: &str, prefix: &str) -> Result<Shared, String> {
         let client = redis::Client::open(url).map_err(|e| format!("redis URL {url}: {e}"))?;
-        let conn = tokio::time::timeout(WAIT, ConnectionManager::new(client))
+        // Retries at most `WAIT` apart (the library's default factor waits minutes
+        // between the first attempts after an outage), and a command that gets no answer
+        // fails after `WAIT` instead of hanging on a half-open connection.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_factor(2)
+            .set_max_delay(WAIT.as_millis() as u64)
+            .set_number_of_retries(8)
+            .set_connection_timeout(WAIT)
+            .set_response_timeout(WAIT);
+        let conn = tokio::time::timeout(WAIT, ConnectionManager::new_with_config(client, config))
             .await
             .map_err(|_| format!("redis at {url} did not answer in {WAIT:?}"))?
             .map_err(|e| format!("cannot connect to redis at {url}: {e}"))?;
@@ -181,6 +193,74 @@ impl Shared {
         tokio::time::timeout(WAIT, read)
             .await
             .map_err(|_| "timed out".to_string())?
+    }
+}
+
+/// One recent room message as kept in Redis: its operation (4 bytes, big-endian), then
+/// its body.
+fn recent_entry(op: u32, body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + body.len());
+    v.extend_from_slice(&op.to_be_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+fn read_recent_entry(v: &[u8]) -> Option<(u32, bytes::Bytes)> {
+    let (op, body) = v.split_first_chunk::<4>()?;
+    Some((u32::from_be_bytes(*op), bytes::Bytes::copy_from_slice(body)))
+}
+
+impl Shared {
+    /// Appends room messages (`(room, op, body)`, oldest first) to their rooms' recent
+    /// lists, each keeping its last `keep` and living `ttl` after its last message; one
+    /// round trip for all.
+    pub async fn append_recent(
+        &self,
+        messages: &[(String, u32, bytes::Bytes)],
+        keep: usize,
+        ttl: Duration,
+    ) -> Result<(), String> {
+        if messages.is_empty() || keep == 0 {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        let mut rooms: Vec<&str> = Vec::new();
+        for (room, op, body) in messages {
+            pipe.rpush(self.key(&format!("recent:{room}")), recent_entry(*op, body))
+                .ignore();
+            if !rooms.contains(&room.as_str()) {
+                rooms.push(room);
+            }
+        }
+        for room in rooms {
+            let key = self.key(&format!("recent:{room}"));
+            pipe.ltrim(&key, -(keep as isize), -1).ignore();
+            pipe.pexpire(&key, ttl.as_millis() as i64).ignore();
+        }
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(WAIT, pipe.query_async::<()>(&mut conn))
+            .await
+            .map_err(|_| "timed out".to_string())?
+            .map_err(err)
+    }
+
+    /// `room`'s recent messages, oldest first (entries that cannot be read are skipped).
+    pub async fn recent(&self, room: &str) -> Result<Vec<(u32, bytes::Bytes)>, String> {
+        let mut conn = self.conn.clone();
+        let mut lrange = redis::cmd("LRANGE");
+        lrange
+            .arg(self.key(&format!("recent:{room}")))
+            .arg(0)
+            .arg(-1);
+        let read = lrange.query_async::<Vec<Vec<u8>>>(&mut conn);
+        let entries = tokio::time::timeout(Duration::from_millis(500), read)
+            .await
+            .map_err(|_| "timed out".to_string())?
+            .map_err(err)?;
+        Ok(entries
+            .iter()
+            .filter_map(|e| read_recent_entry(e))
+            .collect())
     }
 }
 

@@ -10,8 +10,18 @@
 //!   on a node subscribes the node to `momo.room.{room}.>` (danmaku, gifts, live and
 //!   offline) before the join is answered, and the last to leave unsubscribes it. goim
 //!   sends every room's messages to every comet; a momo node hears only its rooms.
-//!   Users' pushes (`momo.user.>`) and everyone's (`momo.ctx.gateway.all`) are heard by
-//!   every node.
+//! - **Users are heard only where they are connected**: a user's first socket on a node
+//!   subscribes it to `momo.user.{user}.>` (pushes, conversation messages, notices)
+//!   before sign-in is answered, and their last socket's end unsubscribes it. Measured
+//!   against a user → node map in Redis and against every node hearing every user (see
+//!   "A push to one user" in `docs/benchmarks.md`): a push is one publish, heard by the
+//!   nodes the user is on and no other, with no lookup on its way; a node that dies
+//!   leaves the NATS server to forget its subscriptions, which it does at once.
+//!   Everyone's pushes (`momo.ctx.gateway.all`) and pushes by connection key
+//!   (`momo.ctx.gateway.keys`, rare) are heard by every node.
+//! - **Recent room messages**: the node a room message is pushed on also appends it to
+//!   the room's list in Redis ([`api::shared`]); a node that opens a room for its first
+//!   member reads the list, so the member sees what was said on the other nodes.
 //! - **Online counts** are cluster totals when Redis is configured: each node writes its
 //!   rooms' counts every [`ONLINE_EVERY`] and reads the others' ([`api::shared`]); a
 //!   member connected to two nodes counts on each.
@@ -34,6 +44,8 @@ use tokio::task::JoinHandle;
 pub enum To {
     Room(String),
     User(i64),
+    /// Connections by goim's key (a client's key may be on any node).
+    Keys(Vec<String>),
     All,
 }
 
@@ -56,6 +68,7 @@ impl Event for Pushed {
             To::Room(room) => Subject::room(room, "push")
                 .unwrap_or_else(|_| Subject::of_context("gateway", "bad_room")),
             To::User(user) => Subject::of_user(*user, "push"),
+            To::Keys(_) => Subject::of_context("gateway", "keys"),
             To::All => Subject::of_context("gateway", "all"),
         }
     }
@@ -90,15 +103,105 @@ pub fn node_name() -> String {
     )
 }
 
-/// Room messages one node's subscription to a room holds before it drops.
+/// Messages one node's subscription to a room or a user holds before it drops.
 const ROOM_QUEUE: usize = 4_096;
-
-/// The rooms this node hears: the task that passes each room's deliveries on (`None`
-/// while its subscription is being made).
-type Rooms = Arc<Mutex<HashMap<String, Option<JoinHandle<()>>>>>;
+const USER_QUEUE: usize = 256;
 
 /// Pushes waiting to be published, in order, before more are dropped.
 const OUT_QUEUE: usize = 65_536;
+/// How long a room's recent messages stay in Redis after its last one.
+const RECENT_TTL: Duration = Duration::from_secs(600);
+/// Most room messages appended to Redis in one round trip.
+const RECENT_BATCH: usize = 256;
+
+/// A subject heard: the generation it was opened with and its task, once subscribed.
+type Heard = (u64, Option<JoinHandle<()>>);
+
+/// The subjects this node hears for its members (rooms) and its users: for each, the
+/// task that passes its deliveries on (`None` while its subscription is being made),
+/// under the generation it was opened with, so that a subscription that completes after
+/// its key was closed and opened again does not take the newer one's place.
+#[derive(Clone, Default)]
+struct Interests {
+    map: Arc<Mutex<HashMap<String, Heard>>>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Interests {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Heard>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Starts hearing `pattern` under `key` (nothing when it is heard already): the
+    /// future resolves once the subscription is in force, or has failed (logged).
+    fn open(
+        &self,
+        key: String,
+        pattern: Result<bus::Pattern, bus::BadSubject>,
+        capacity: usize,
+        bus: Arc<dyn bus::Bus>,
+        relay: mpsc::Sender<Delivery>,
+    ) -> Option<BoxFuture<'static, ()>> {
+        let generation = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        {
+            let mut map = self.lock();
+            if map.contains_key(&key) {
+                return None;
+            }
+            map.insert(key.clone(), (generation, None));
+        }
+        let this = self.clone();
+        // Made on a task of its own: it completes even when the caller stops waiting.
+        let making = tokio::spawn(async move {
+            let forget = |this: &Interests| {
+                let mut map = this.lock();
+                if map.get(&key).is_some_and(|(g, _)| *g == generation) {
+                    map.remove(&key);
+                }
+            };
+            let sub = match pattern {
+                Ok(pattern) => bus.subscribe(pattern, capacity).await,
+                Err(e) => {
+                    tracing::warn!(key, "cannot hear {e}");
+                    return forget(&this);
+                }
+            };
+            let mut sub = match sub {
+                Ok(sub) => sub,
+                Err(e) => {
+                    tracing::warn!(key, "cannot hear it from the other nodes: {e}");
+                    return forget(&this);
+                }
+            };
+            let task = tokio::spawn(async move {
+                while let Some(d) = sub.recv().await {
+                    if relay.send(d).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut map = this.lock();
+            match map.get_mut(&key) {
+                Some((g, slot)) if *g == generation => *slot = Some(task),
+                // Closed (and maybe opened again) while the subscription was being made.
+                _ => task.abort(),
+            }
+        });
+        Some(Box::pin(async move {
+            let _ = making.await;
+        }))
+    }
+
+    fn close(&self, key: &str) {
+        if let Some((_, Some(task))) = self.lock().remove(key) {
+            task.abort();
+        }
+    }
+}
 
 /// The gateway's other nodes, on the bus.
 pub struct BusNodes {
@@ -106,10 +209,15 @@ pub struct BusNodes {
     node: String,
     /// One task publishes every push, in the order they were made.
     out: mpsc::Sender<Pushed>,
-    /// Where a room's deliveries go: the relay's push loop.
+    /// Room messages pushed here, for the rooms' recent lists in Redis.
+    recent: mpsc::Sender<(String, u32, Bytes)>,
+    /// How many recent messages a room keeps.
+    keep_recent: usize,
+    /// Where a room's or a user's deliveries go: the relay's push loop.
     relay: mpsc::Sender<Delivery>,
-    rooms: Rooms,
-    /// The cluster's Redis, once the node has it (shared rates).
+    rooms: Interests,
+    users: Interests,
+    /// The cluster's Redis, once the node has it (shared rates, recent messages).
     shared: Arc<std::sync::OnceLock<api::shared::Shared>>,
     /// People in each room on the other nodes, as last read from Redis.
     elsewhere: Elsewhere,
@@ -123,12 +231,15 @@ pub const ONLINE_EVERY: Duration = Duration::from_secs(2);
 /// How long a node's counts outlive its last write (a node that died drops out then).
 pub const ONLINE_TTL: Duration = Duration::from_secs(10);
 
-fn lock(rooms: &Rooms) -> std::sync::MutexGuard<'_, HashMap<String, Option<JoinHandle<()>>>> {
-    rooms.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl BusNodes {
-    pub fn new(bus: Arc<dyn bus::Bus>, node: String, relay: mpsc::Sender<Delivery>) -> BusNodes {
+    /// Links this node (`node`) to the others on `bus`; what they push to its rooms and
+    /// users goes to `relay`; rooms keep `keep_recent` recent messages.
+    pub fn new(
+        bus: Arc<dyn bus::Bus>,
+        node: String,
+        relay: mpsc::Sender<Delivery>,
+        keep_recent: usize,
+    ) -> BusNodes {
         let (out, mut queue) = mpsc::channel::<Pushed>(OUT_QUEUE);
         let publisher = bus.clone();
         tokio::spawn(async move {
@@ -136,13 +247,19 @@ impl BusNodes {
                 api::events::publish(&*publisher, &event).await;
             }
         });
+        let shared: Arc<std::sync::OnceLock<api::shared::Shared>> = Arc::default();
+        let (recent, queue) = mpsc::channel(OUT_QUEUE);
+        tokio::spawn(keep_recent_messages(queue, shared.clone(), keep_recent));
         BusNodes {
             bus,
             node,
             out,
+            recent,
+            keep_recent,
             relay,
-            rooms: Rooms::default(),
-            shared: Arc::default(),
+            rooms: Interests::default(),
+            users: Interests::default(),
+            shared,
             elsewhere: Arc::default(),
         }
     }
@@ -205,11 +322,6 @@ impl BusNodes {
         &self.node
     }
 
-    /// How many rooms this node hears now.
-    pub fn rooms_heard(&self) -> usize {
-        lock(&self.rooms).len()
-    }
-
     fn publish(&self, to: To, op: u32, body: &Bytes) {
         let event = Pushed {
             node: self.node.clone(),
@@ -225,54 +337,71 @@ impl BusNodes {
 }
 
 impl im::gateway::nodes::Nodes for BusNodes {
-    fn open_room(&self, room: String) -> BoxFuture<'static, ()> {
-        {
-            let mut rooms = lock(&self.rooms);
-            if rooms.contains_key(&room) {
-                return Box::pin(std::future::ready(()));
-            }
-            rooms.insert(room.clone(), None);
-        }
-        let bus = self.bus.clone();
-        let relay = self.relay.clone();
-        let rooms = self.rooms.clone();
+    fn open_room(&self, room: String) -> BoxFuture<'static, Vec<(u32, Bytes)>> {
+        let pattern = bus::Pattern::room(&room);
+        let opening = self.rooms.open(
+            format!("room:{room}"),
+            pattern,
+            ROOM_QUEUE,
+            self.bus.clone(),
+            self.relay.clone(),
+        );
+        let Some(opening) = opening else {
+            return Box::pin(std::future::ready(Vec::new()));
+        };
+        let shared = self.shared.get().cloned();
+        let keep = self.keep_recent;
         Box::pin(async move {
-            let Ok(pattern) = bus::Pattern::room(&room) else {
-                lock(&rooms).remove(&room);
-                return;
+            opening.await;
+            // Read after the subscription is in force: what is said from now on comes
+            // by the bus, what was said before is in the list (some may be in both).
+            let Some(shared) = shared.filter(|_| keep > 0) else {
+                return Vec::new();
             };
-            let mut sub = match bus.subscribe(pattern, ROOM_QUEUE).await {
-                Ok(sub) => sub,
+            match shared.recent(&room).await {
+                Ok(recent) => recent,
                 Err(e) => {
-                    tracing::warn!(room, "cannot hear the room from other nodes: {e}");
-                    lock(&rooms).remove(&room);
-                    return;
+                    tracing::debug!(room, "recent messages: Redis unavailable ({e})");
+                    Vec::new()
                 }
-            };
-            let task = tokio::spawn(async move {
-                while let Some(d) = sub.recv().await {
-                    if relay.send(d).await.is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut rooms = lock(&rooms);
-            match rooms.get_mut(&room) {
-                Some(slot) => *slot = Some(task),
-                // The room emptied while the subscription was being made.
-                None => task.abort(),
             }
         })
     }
 
     fn close_room(&self, room: &str) {
-        if let Some(Some(task)) = lock(&self.rooms).remove(room) {
-            task.abort();
-        }
+        self.rooms.close(&format!("room:{room}"));
+    }
+
+    fn open_user(&self, user: i64) -> BoxFuture<'static, ()> {
+        let opening = self.users.open(
+            format!("user:{user}"),
+            bus::Pattern::user(user),
+            USER_QUEUE,
+            self.bus.clone(),
+            self.relay.clone(),
+        );
+        opening.unwrap_or_else(|| Box::pin(std::future::ready(())))
+    }
+
+    fn close_user(&self, user: i64) {
+        self.users.close(&format!("user:{user}"));
+    }
+
+    fn heard(&self) -> (usize, usize) {
+        (self.rooms.len(), self.users.len())
     }
 
     fn room(&self, room: &str, op: u32, body: Bytes) {
+        if self.keep_recent > 0 && self.shared.get().is_some() {
+            let _ = self.recent.try_send((room.to_owned(), op, body.clone()));
+        }
         self.publish(To::Room(room.to_owned()), op, &body);
+    }
+
+    fn keys(&self, keys: &[String], op: u32, body: Bytes) {
+        if !keys.is_empty() {
+            self.publish(To::Keys(keys.to_vec()), op, &body);
+        }
     }
 
     fn users(&self, users: &[i64], op: u32, body: Bytes) {
@@ -310,5 +439,26 @@ impl im::gateway::nodes::Nodes for BusNodes {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+}
+
+/// Appends the room messages pushed on this node to their rooms' recent lists in Redis,
+/// many in one round trip; while Redis is away they are dropped (the lists are a
+/// courtesy to joiners on other nodes, not a record).
+async fn keep_recent_messages(
+    mut queue: mpsc::Receiver<(String, u32, Bytes)>,
+    shared: Arc<std::sync::OnceLock<api::shared::Shared>>,
+    keep: usize,
+) {
+    let mut batch = Vec::with_capacity(RECENT_BATCH);
+    while queue.recv_many(&mut batch, RECENT_BATCH).await > 0 {
+        if let Some(shared) = shared.get() {
+            if let Err(e) = shared.append_recent(&batch, keep, RECENT_TTL).await {
+                metrics::counter!("bus_dropped_total", "kind" => "recent")
+                    .increment(batch.len() as u64);
+                tracing::debug!("recent room messages: Redis unavailable ({e})");
+            }
+        }
+        batch.clear();
     }
 }

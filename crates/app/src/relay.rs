@@ -47,18 +47,15 @@ pub const MODERATION_QUEUE: usize = 4_096;
 ///
 /// On a bus that spans nodes, the gateway is linked to the other nodes
 /// ([`crate::nodes`]): a room's events are heard only while this node has members
-/// there, so the pushes loop starts without the rooms' wildcard.
+/// there, and a user's while they have a connection here, so the pushes loop starts
+/// without the rooms' and the users' wildcards.
 pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusError> {
     let Some(gw) = state.chat().cloned() else {
         return Ok(Vec::new());
     };
     let cluster = state.bus().spans_nodes();
     let patterns: &[&'static str] = if cluster {
-        &[
-            "momo.user.>",
-            "momo.ctx.notifications.>",
-            "momo.ctx.gateway.>",
-        ]
+        &["momo.ctx.notifications.>", "momo.ctx.gateway.>"]
     } else {
         &["momo.room.>", "momo.user.>", "momo.ctx.notifications.>"]
     };
@@ -74,7 +71,8 @@ pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusErro
     let mut tasks = Vec::new();
     let node = cluster.then(|| {
         let node = crate::nodes::node_name();
-        let nodes = crate::nodes::BusNodes::new(state.0.bus.clone(), node.clone(), push_tx);
+        let keep = gw.config().room_recent;
+        let nodes = crate::nodes::BusNodes::new(state.0.bus.clone(), node.clone(), push_tx, keep);
         tasks.push(nodes.keep_online(state.clone(), Arc::downgrade(&gw)));
         gw.set_nodes(Arc::new(nodes));
         node
@@ -246,6 +244,9 @@ impl Relay {
             }
             To::User(user) => {
                 self.gw.push_users(&[user], p.op, body);
+            }
+            To::Keys(keys) => {
+                self.gw.push_keys(&keys, p.op, body);
             }
             To::All => {
                 self.gw.push_all(p.op, body);

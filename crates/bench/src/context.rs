@@ -60,6 +60,19 @@ fn format_utc(secs: u64) -> String {
     format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC")
 }
 
+/// The head of a Markdown section: its title, when and on what it ran, and the command
+/// that ran it.
+pub fn section_head(title: &str) -> String {
+    let machine = Machine::detect();
+    format!(
+        "## {title}\n\n{} · {} CPUs, {}\n\n```sh\n{}\n```\n\n",
+        utc_now(),
+        machine.cpus,
+        machine.cpu_model,
+        command_line()
+    )
+}
+
 /// This process's command line, quoted so that it can be pasted back into a shell.
 pub fn command_line() -> String {
     std::env::args()

@@ -57,6 +57,7 @@ mod live;
 mod load;
 mod report;
 mod rounds;
+mod routes;
 mod scenario;
 mod stats;
 mod target;
@@ -137,6 +138,15 @@ enum Command {
     /// Upload throughput of a large video file: momo's multipart and resumable uploads
     /// against a bare handler that only writes the body to a file.
     Upload(Box<upload::UploadArgs>),
+    /// How a push to one user finds its node: per-user subjects, a Redis map, or every
+    /// node hearing every push, on the machine's NATS and Redis.
+    ///
+    /// --nodes connections hold --users users each; per round and scheme, registers
+    /// them, pushes --pushes messages at --rate to random users (latency, messages per
+    /// push), then closes one node's socket as a kill -9 would and times how long the
+    /// server takes to forget it. Also reports what one per-user subscription costs a
+    /// node on momo's own bus.
+    Routes(Box<routes::RoutesArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -278,6 +288,7 @@ async fn run(command: Command) -> Result<()> {
         Command::FeedSeed(a) => feed::seed(a).await,
         Command::Feed(a) => feed::run(*a).await,
         Command::Upload(a) => upload::run(*a).await,
+        Command::Routes(a) => routes::run(*a).await,
     }
 }
 

@@ -132,17 +132,11 @@ pub async fn run(a: UploadArgs) -> Result<()> {
     let report = json!({"scenario": "upload", "size_mb": a.size_mb, "chunk_mb": a.chunk_mb, "rounds": a.rounds, "results": json_rows});
     println!("{}", serde_json::to_string_pretty(&report)?);
     if let Some(path) = &a.markdown {
-        let machine = crate::context::Machine::detect();
         let section = format!(
-            "## {title}\n\n{when} · {cpus} CPUs, {cpu}\n\n```sh\n{cmd}\n```\n\n\
-             A {mb} MB file, {rounds} rounds (median), sent over loopback by the bench on the same \
+            "{head}A {mb} MB file, {rounds} rounds (median), sent over loopback by the bench on the same \
              machine; the bare handler writes to `{dir}`.\n\n\
              | target | MB/s | median s | × bare |\n|---|---:|---:|---:|\n{rows}\n",
-            title = a.title,
-            when = crate::context::utc_now(),
-            cpus = machine.cpus,
-            cpu = machine.cpu_model,
-            cmd = crate::context::command_line(),
+            head = crate::context::section_head(&a.title),
             mb = a.size_mb,
             rounds = a.rounds,
             dir = a.dir.display(),

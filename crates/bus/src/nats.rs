@@ -16,7 +16,8 @@
 //!   goes, the task unsubscribes.
 //! - **Outages**: the client reconnects by itself and subscribes again; while the server
 //!   is away, publishes are refused ([`BusError::Unavailable`]) and [`Bus::is_up`]
-//!   says so (`/readyz` reports it).
+//!   says so (`/readyz` reports it). A node that starts while no server answers starts
+//!   all the same and connects when one does.
 
 use async_nats::connection::State;
 use async_nats::{Client, ConnectOptions};
@@ -31,6 +32,22 @@ use crate::{Bus, BusError, BusFuture};
 /// moves them (its own buffer, beside the subscriber's queue).
 const CLIENT_BUFFER: usize = 8_192;
 
+fn options(name: &str) -> ConnectOptions {
+    ConnectOptions::new()
+        .name(name)
+        .subscription_capacity(CLIENT_BUFFER)
+        .connection_timeout(std::time::Duration::from_secs(5))
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Connected => tracing::info!("event bus: NATS connected"),
+                async_nats::Event::Disconnected => {
+                    tracing::warn!("event bus: NATS disconnected; reconnecting")
+                }
+                other => tracing::info!("event bus: NATS {other}"),
+            }
+        })
+}
+
 /// A connection to a NATS server (or cluster), as a [`Bus`].
 #[derive(Debug, Clone)]
 pub struct NatsBus {
@@ -39,28 +56,34 @@ pub struct NatsBus {
 
 impl NatsBus {
     /// Connects to `url` (`nats://host:4222`, or several separated by commas), naming the
-    /// connection `name` (the node, in the server's monitoring). Fails when no server
-    /// answers now; once connected, it reconnects by itself.
+    /// connection `name` (the node, in the server's monitoring). When no server answers
+    /// now, the bus starts anyway and keeps trying in the background: the node serves
+    /// alone meanwhile ([`Bus::is_up`] is false, publishes are refused) and its
+    /// subscriptions take effect once a server answers. Fails only for a URL that
+    /// cannot be one.
     pub async fn connect(url: &str, name: &str) -> Result<NatsBus, BusError> {
-        let options = ConnectOptions::new()
-            .name(name)
-            .subscription_capacity(CLIENT_BUFFER)
-            .connection_timeout(std::time::Duration::from_secs(5))
-            .event_callback(|event| async move {
-                match event {
-                    async_nats::Event::Connected => tracing::info!("event bus: NATS connected"),
-                    async_nats::Event::Disconnected => {
-                        tracing::warn!("event bus: NATS disconnected; reconnecting")
-                    }
-                    other => tracing::info!("event bus: NATS {other}"),
-                }
-            });
-        let addrs: Vec<&str> = url.split(',').map(str::trim).collect();
-        let client = options
-            .connect(addrs.as_slice())
-            .await
-            .map_err(|e| BusError::Unavailable(format!("cannot connect to NATS at {url}: {e}")))?;
-        Ok(NatsBus { client })
+        let addrs: Vec<async_nats::ServerAddr> = url
+            .split(',')
+            .map(|a| a.trim().parse::<async_nats::ServerAddr>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| BusError::Unavailable(format!("NATS URL {url}: {e}")))?;
+        match options(name).connect(addrs.as_slice()).await {
+            Ok(client) => Ok(NatsBus { client }),
+            Err(e) => {
+                tracing::warn!(
+                    "event bus: cannot connect to NATS at {url} ({e}); this node serves alone \
+                     and keeps trying"
+                );
+                let client = options(name)
+                    .retry_on_initial_connect()
+                    .connect(addrs.as_slice())
+                    .await
+                    .map_err(|e| {
+                        BusError::Unavailable(format!("cannot connect to NATS at {url}: {e}"))
+                    })?;
+                Ok(NatsBus { client })
+            }
+        }
     }
 
     fn connected(&self) -> bool {
@@ -86,8 +109,11 @@ impl NatsBus {
                 .await
                 .map_err(|e| unavailable(&e))?,
         };
-        // The server has the SUB once the flush is answered.
-        self.client.flush().await.map_err(|e| unavailable(&e))?;
+        // The server has the SUB once the flush is answered. While no server answers,
+        // the client sends it when one does, with every other subscription.
+        if self.connected() {
+            self.client.flush().await.map_err(|e| unavailable(&e))?;
+        }
         let (feeder, sub) = channel(capacity);
         tokio::spawn(async move {
             loop {

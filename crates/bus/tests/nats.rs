@@ -153,9 +153,84 @@ async fn a_full_queue_drops_and_says_so_without_slowing_the_publisher() {
 }
 
 #[tokio::test]
-async fn a_server_that_is_not_there_is_a_clear_error() {
-    let err = NatsBus::connect("nats://127.0.0.1:1", "test")
+async fn a_url_that_cannot_be_one_is_a_clear_error() {
+    let err = NatsBus::connect("nats://127.0.0.1:notaport", "test")
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("cannot connect to NATS"), "{err}");
+    assert!(err.to_string().contains("NATS URL"), "{err}");
+}
+
+/// No server at the URL: the bus starts all the same, says it is not up and refuses
+/// publishes; a subscription made meanwhile takes effect when a server comes.
+#[tokio::test]
+async fn a_bus_started_before_its_server_connects_when_it_comes() {
+    let Some(bin) = [
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+        "/usr/local/bin/nats-server",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).is_file()) else {
+        eprintln!("SKIPPED: no nats-server binary to start a server of the test's own");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let early = tokio::time::timeout(Duration::from_secs(10), NatsBus::connect(&url, "early"))
+        .await
+        .expect("connect returns at once")
+        .expect("a bus");
+    assert!(!early.is_up());
+    let room = fresh_room();
+    let err = early
+        .publish(Subject::of_room(room, "gift"), Bytes::from_static(b"x"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not connected"), "{err}");
+    let mut sub = tokio::time::timeout(
+        Duration::from_secs(5),
+        early.subscribe(Pattern::room(&room.to_string()).unwrap(), 16),
+    )
+    .await
+    .expect("subscribe returns at once")
+    .expect("a subscription");
+
+    let mut server = std::process::Command::new(bin)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..300 {
+        if early.is_up() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let late = NatsBus::connect(&url, "late").await.unwrap();
+    let mut heard = false;
+    if up {
+        // The early subscription reaches the server just after the connection.
+        for _ in 0..50 {
+            late.publish(Subject::of_room(room, "gift"), Bytes::from_static(b"hello"))
+                .await
+                .unwrap();
+            if let Ok(Some(d)) = tokio::time::timeout(Duration::from_millis(100), sub.recv()).await
+            {
+                assert_eq!(payload(d).1, Bytes::from_static(b"hello"));
+                heard = true;
+                break;
+            }
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(up, "the bus connected once the server came");
+    assert!(heard, "the subscription made while away took effect");
 }

@@ -28,7 +28,7 @@ mod addrs;
 mod client;
 mod latency;
 mod nats_count;
-mod nats_proto;
+pub mod nats_proto;
 mod publisher;
 mod report;
 mod servers;

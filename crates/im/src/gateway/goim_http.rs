@@ -171,7 +171,7 @@ async fn push_keys(
     let p = begin(&gw, &headers, q).await?;
     let op = p.operation()?;
     let keys: Vec<String> = p.list("keys")?.into_iter().map(str::to_owned).collect();
-    let n = gw.push_keys(&keys, op, message(&gw, body)?);
+    let n = gw.push_keys_everywhere(&keys, op, message(&gw, body)?);
     ok(json!({"delivered": n}))
 }
 

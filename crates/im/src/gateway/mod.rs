@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
 
 pub use auth::{AuthError, AuthFuture, Authenticator, Identity, StaticTokens};
@@ -143,6 +144,9 @@ struct Room {
     audience: HashMap<Watcher, u32>,
     recent: VecDeque<Arc<Outgoing>>,
     lane: mpsc::Sender<Arc<Outgoing>>,
+    /// Connections on their way in ([`Joining`]): the room stays open for them, and
+    /// what it hears meanwhile is kept among its recent messages for them.
+    joining: u32,
 }
 
 /// A person in a room's audience: a signed-in user, or a guest by client address (a
@@ -211,6 +215,9 @@ pub(crate) struct Registration {
     pub kicked: watch::Receiver<Kick>,
     /// goim's key for the connection, as chosen or made up.
     pub key: String,
+    /// In a cluster, resolves once this node hears what the other nodes push to the
+    /// user (the user's first connection here); answer the sign-in after it.
+    pub heard: Option<BoxFuture<'static, ()>>,
 }
 
 impl Gateway {
@@ -308,16 +315,87 @@ impl Gateway {
         self.nodes.get()
     }
 
-    /// Before a connection moves into `room`: when this node has no member there yet,
-    /// waits until it hears the room's messages from the other nodes.
-    pub(crate) async fn prepare_room(&self, room: &str) {
-        let Some(nodes) = self.nodes.get() else {
-            return;
+    /// Before a connection moves into `room`: holds the room open for it and, when this
+    /// node had no member there yet, waits until it hears the room's messages from the
+    /// other nodes and has their recent messages. What the room hears meanwhile is kept
+    /// among its recent messages, which [`Gateway::change_room`] hands the connection:
+    /// nothing said after the subscription is lost to it. Keep the [`Joining`] until the
+    /// connection is in the room.
+    pub(crate) async fn prepare_room(self: &Arc<Self>, room: &str) -> Joining {
+        let opening = {
+            let mut r = self.registry();
+            let (entry, opening) = self.room_entry(&mut r, room);
+            entry.joining += 1;
+            opening
         };
-        if self.registry().rooms.contains_key(room) {
+        let joining = Joining {
+            gw: self.clone(),
+            room: room.to_owned(),
+        };
+        if let Some(opening) = opening {
+            let earlier: Vec<(u32, Bytes)> = opening.await;
+            self.add_earlier(room, earlier);
+        }
+        joining
+    }
+
+    /// `room`'s entry, made (and, in a cluster, heard from the other nodes) when there
+    /// is none yet: the future that resolves once it is heard, with their recent
+    /// messages.
+    fn room_entry<'r>(
+        &self,
+        r: &'r mut Registry,
+        room: &str,
+    ) -> (&'r mut Room, Option<nodes::Opening>) {
+        let mut opening = None;
+        let entry = r.rooms.entry(room.to_string()).or_insert_with(|| {
+            opening = self.nodes.get().map(|n| n.open_room(room.to_owned()));
+            Room {
+                members: Vec::new(),
+                audience: HashMap::new(),
+                recent: VecDeque::new(),
+                lane: self.open_lane(room),
+                joining: 0,
+            }
+        });
+        (entry, opening)
+    }
+
+    /// Puts `earlier` (the other nodes' recent messages, oldest first) before what the
+    /// room has heard here, leaving out what it has already, and keeps the last ones.
+    fn add_earlier(&self, room: &str, earlier: Vec<(u32, Bytes)>) {
+        if earlier.is_empty() {
             return;
         }
-        nodes.open_room(room.to_owned()).await;
+        let mut r = self.registry();
+        let Some(entry) = r.rooms.get_mut(room) else {
+            return;
+        };
+        let mut merged: VecDeque<Arc<Outgoing>> = earlier
+            .into_iter()
+            .filter(|(op, body)| !entry.recent.iter().any(|m| m.op == *op && m.body == *body))
+            .map(|(op, body)| Arc::new(Outgoing::new(op, body)))
+            .collect();
+        merged.extend(entry.recent.drain(..));
+        while merged.len() > self.config.room_recent {
+            merged.pop_front();
+        }
+        entry.recent = merged;
+    }
+
+    /// A connection that was on its way into `room` is in, or gone: the room closes if
+    /// nobody is left in it or on the way.
+    fn joined(&self, room: &str) {
+        let mut r = self.registry();
+        let Some(entry) = r.rooms.get_mut(room) else {
+            return;
+        };
+        entry.joining = entry.joining.saturating_sub(1);
+        if entry.members.is_empty() && entry.joining == 0 {
+            r.rooms.remove(room);
+            drop(r);
+            self.rooms_emptied(&[room.to_owned()]);
+        }
     }
 
     /// Tells the other nodes that this one has no member left in `rooms`.
@@ -343,6 +421,22 @@ impl Gateway {
             nodes.users(users, op, body.clone());
         }
         self.push_users(users, op, body)
+    }
+
+    /// [`Gateway::push_keys`], and the same to connections with those keys on the other
+    /// nodes (all but this node's own made-up keys, which no other node has).
+    pub fn push_keys_everywhere(&self, keys: &[String], op: u32, body: Bytes) -> usize {
+        if let Some(nodes) = self.nodes.get() {
+            let elsewhere: Vec<String> = {
+                let r = self.registry();
+                keys.iter()
+                    .filter(|k| self.by_made_up_key(&r, k).is_none())
+                    .cloned()
+                    .collect()
+            };
+            nodes.keys(&elsewhere, op, body.clone());
+        }
+        self.push_keys(keys, op, body)
     }
 
     /// [`Gateway::push_all`], and the same on the other nodes.
@@ -419,11 +513,21 @@ impl Gateway {
             },
         );
         // Guests (user 0) are not anyone: nothing is pushed to them by user.
+        let mut heard = None;
         if user_id != 0 {
-            r.by_user.entry(user_id).or_default().push(id);
+            let list = r.by_user.entry(user_id).or_default();
+            list.push(id);
+            if list.len() == 1 {
+                heard = self.nodes.get().map(|n| n.open_user(user_id));
+            }
         }
         metrics::gauge!("im_connections").increment(1.0);
-        Registration { id, kicked, key }
+        Registration {
+            id,
+            kicked,
+            key,
+            heard,
+        }
     }
 
     pub(crate) fn unregister(&self, id: u64) {
@@ -441,6 +545,9 @@ impl Gateway {
             list.retain(|c| *c != id);
             if list.is_empty() {
                 r.by_user.remove(&conn.user_id);
+                if let Some(nodes) = self.nodes.get() {
+                    nodes.close_user(conn.user_id);
+                }
             }
         }
         if let Some(key) = &conn.key {
@@ -492,12 +599,12 @@ impl Gateway {
         let Some(room) = room else {
             return 0;
         };
-        let entry = r.rooms.entry(room.to_string()).or_insert_with(|| Room {
-            members: Vec::new(),
-            audience: HashMap::new(),
-            recent: VecDeque::new(),
-            lane: self.open_lane(room),
-        });
+        let (entry, opening) = self.room_entry(&mut r, room);
+        if let Some(opening) = opening {
+            // Not prepared (a test, or a caller that does not wait): heard from the
+            // other nodes as soon as may be.
+            tokio::spawn(opening);
+        }
         entry.members.push(id);
         *entry.audience.entry(watcher).or_insert(0) += 1;
         let recent: Vec<Arc<Outgoing>> = entry.recent.iter().cloned().collect();
@@ -906,12 +1013,25 @@ fn leave_room(r: &mut Registry, room: &str, id: u64, watcher: Watcher) -> bool {
                 }
             }
         }
-        if entry.members.is_empty() {
+        if entry.members.is_empty() && entry.joining == 0 {
             r.rooms.remove(room);
             return true;
         }
     }
     false
+}
+
+/// A connection on its way into a room ([`Gateway::prepare_room`]): holds the room open
+/// until it is dropped, after the connection is in (or when it gave up).
+pub(crate) struct Joining {
+    gw: Arc<Gateway>,
+    room: String,
+}
+
+impl Drop for Joining {
+    fn drop(&mut self) {
+        self.gw.joined(&self.room);
+    }
 }
 
 #[cfg(test)]
@@ -998,6 +1118,96 @@ mod tests {
         gw.push_room("5", 1000, Bytes::from_static(b"{}"));
         assert_eq!(next_packet(&mut other_peer).await.map(|p| p.op), Some(1000));
         assert!(next_packet(&mut in_room_peer).await.is_none());
+    }
+
+    type Release = tokio::sync::oneshot::Receiver<Vec<(u32, Bytes)>>;
+
+    /// Other nodes whose subscription to a room completes when the test says so, with
+    /// the recent messages it gives; they count what is opened and closed.
+    #[derive(Default)]
+    struct SlowNodes {
+        release: std::sync::Mutex<Option<Release>>,
+        opened: std::sync::Mutex<Vec<String>>,
+        closed: std::sync::Mutex<Vec<String>>,
+        users: std::sync::Mutex<Vec<(i64, bool)>>,
+    }
+
+    impl nodes::Nodes for SlowNodes {
+        fn open_room(&self, room: String) -> nodes::Opening {
+            self.opened.lock().unwrap().push(room);
+            let rx = self.release.lock().unwrap().take();
+            Box::pin(async move {
+                match rx {
+                    Some(rx) => rx.await.unwrap_or_default(),
+                    None => Vec::new(),
+                }
+            })
+        }
+        fn close_room(&self, room: &str) {
+            self.closed.lock().unwrap().push(room.to_owned());
+        }
+        fn open_user(&self, user: i64) -> BoxFuture<'static, ()> {
+            self.users.lock().unwrap().push((user, true));
+            Box::pin(std::future::ready(()))
+        }
+        fn close_user(&self, user: i64) {
+            self.users.lock().unwrap().push((user, false));
+        }
+        fn room(&self, _: &str, _: u32, _: Bytes) {}
+        fn users(&self, _: &[i64], _: u32, _: Bytes) {}
+        fn all(&self, _: u32, _: Bytes) {}
+    }
+
+    /// A member who joins a room its node did not hear yet gets the other nodes' recent
+    /// messages, then what the room heard while the subscription was being made, each
+    /// once, and the room is heard until its last member (or joiner) goes.
+    #[tokio::test]
+    async fn a_join_misses_nothing_while_its_node_starts_hearing_the_room() {
+        let gw = gateway_with(Fanout::Shared);
+        let nodes = Arc::new(SlowNodes::default());
+        let (release, rx) = tokio::sync::oneshot::channel();
+        *nodes.release.lock().unwrap() = Some(rx);
+        gw.set_nodes(nodes.clone());
+        let (id, mut peer) = connect(&gw, 5, Vec::new()).await;
+        assert_eq!(*nodes.users.lock().unwrap(), [(5, true)]);
+
+        let joining = {
+            let gw = gw.clone();
+            tokio::spawn(async move { gw.prepare_room("3").await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(*nodes.opened.lock().unwrap(), ["3"]);
+        // Heard by the new subscription before the join is done, and also in the list.
+        gw.push_room("3", 1000, Bytes::from_static(b"{\"n\":2}"));
+        release
+            .send(vec![
+                (1000, Bytes::from_static(b"{\"n\":1}")),
+                (1000, Bytes::from_static(b"{\"n\":2}")),
+            ])
+            .unwrap();
+        let joining = joining.await.unwrap();
+        gw.change_room(id, Some("3"));
+        drop(joining);
+        let bodies: Vec<Bytes> = [
+            next_packet(&mut peer).await,
+            next_packet(&mut peer).await,
+            next_packet(&mut peer).await,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|p| p.body)
+        .collect();
+        assert_eq!(bodies, [&b"{\"n\":1}"[..], &b"{\"n\":2}"[..]]);
+        assert!(nodes.closed.lock().unwrap().is_empty());
+
+        // A joiner who gives up leaves the room as it was; the last member's leaving
+        // closes it, and the user's last connection lets the user go.
+        drop(gw.prepare_room("4").await);
+        assert_eq!(*nodes.closed.lock().unwrap(), ["4"]);
+        gw.change_room(id, None);
+        assert_eq!(*nodes.closed.lock().unwrap(), ["4", "3"]);
+        gw.unregister(id);
+        assert_eq!(*nodes.users.lock().unwrap(), [(5, true), (5, false)]);
     }
 
     /// What two members of one room receive for one push.

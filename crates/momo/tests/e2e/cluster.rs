@@ -10,9 +10,9 @@ use common::TestServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const SERVICE_TOKEN: &str = "cluster-service-token-for-tests";
+pub(crate) const SERVICE_TOKEN: &str = "cluster-service-token-for-tests";
 
-fn cluster_env() -> Option<(String, String)> {
+pub(crate) fn cluster_env() -> Option<(String, String)> {
     let pg = std::env::var("MOMO_TEST_POSTGRES_URL")
         .ok()
         .filter(|s| !s.is_empty());
@@ -42,25 +42,45 @@ async fn two_nodes_with(
     nats: String,
     tweak: impl Fn(&mut momo::Config) + Clone + Send + 'static,
 ) -> (TestServer, TestServer) {
-    let n = nats.clone();
-    let t = tweak.clone();
-    let a = TestServer::start_with(common::Backend::Postgres(pg), move |c| {
-        c.cluster.nats_url = Some(n);
-        c.cluster.node_id = Some("test-a".into());
-        c.chat.service_token = Some(SERVICE_TOKEN.into());
-        t(c);
-    })
-    .await;
-    let db = a.database_url().expect("node A's database");
-    let b = TestServer::start_with(common::Backend::Sqlite, move |c| {
-        c.database_url = Some(db);
-        c.cluster.nats_url = Some(nats);
-        c.cluster.node_id = Some("test-b".into());
-        c.chat.service_token = Some(SERVICE_TOKEN.into());
-        tweak(c);
-    })
-    .await;
+    let mut nodes = start_nodes(2, pg, nats, tweak).await;
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
     (a, b)
+}
+
+/// `count` nodes, `test-a`, `test-b`, …: the first on a fresh PostgreSQL database, the
+/// others on the same one, all on NATS at `nats`, each configuration changed by `tweak`.
+pub(crate) async fn start_nodes(
+    count: usize,
+    pg: String,
+    nats: String,
+    tweak: impl Fn(&mut momo::Config) + Clone + Send + 'static,
+) -> Vec<TestServer> {
+    let mut nodes: Vec<TestServer> = Vec::with_capacity(count);
+    for i in 0..count {
+        let name = format!("test-{}", (b'a' + i as u8) as char);
+        let nats = nats.clone();
+        let tweak = tweak.clone();
+        let config = move |c: &mut momo::Config| {
+            c.cluster.nats_url = Some(nats);
+            c.cluster.node_id = Some(name);
+            c.chat.service_token = Some(SERVICE_TOKEN.into());
+            tweak(c);
+        };
+        let node = match nodes.first() {
+            None => TestServer::start_with(common::Backend::Postgres(pg.clone()), config).await,
+            Some(first) => {
+                let db = first.database_url().expect("the first node's database");
+                TestServer::start_with(common::Backend::Sqlite, move |c| {
+                    c.database_url = Some(db);
+                    config(c);
+                })
+                .await
+            }
+        };
+        nodes.push(node);
+    }
+    nodes
 }
 
 /// Both nodes keep their counts in the test Redis, under a prefix of their own.
@@ -79,7 +99,7 @@ fn with_redis(redis: String) -> impl Fn(&mut momo::Config) + Clone + Send + 'sta
     }
 }
 
-fn redis_env() -> Option<String> {
+pub(crate) fn redis_env() -> Option<String> {
     let url = std::env::var("MOMO_TEST_REDIS_URL")
         .ok()
         .filter(|s| !s.is_empty());

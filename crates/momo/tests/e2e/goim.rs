@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 /// A goim packet: `ver` as the client chose it.
-fn packet(ver: u16, op: u32, seq: u32, body: &[u8]) -> Vec<u8> {
+pub(crate) fn packet(ver: u16, op: u32, seq: u32, body: &[u8]) -> Vec<u8> {
     let mut p = Vec::new();
     p.extend_from_slice(&((16 + body.len()) as u32).to_be_bytes());
     p.extend_from_slice(&16u16.to_be_bytes());
@@ -27,7 +27,7 @@ fn packet(ver: u16, op: u32, seq: u32, body: &[u8]) -> Vec<u8> {
 }
 
 /// A packet as read back: (ver, op, seq, body).
-type Got = (u16, u32, u32, Vec<u8>);
+pub(crate) type Got = (u16, u32, u32, Vec<u8>);
 
 fn parse(b: &[u8]) -> Got {
     assert_eq!(u16::from_be_bytes([b[4], b[5]]), 16, "header length");
@@ -79,7 +79,7 @@ async fn open_sub(s: &common::TestServer, token: &str) -> Ws {
 }
 
 /// Calls goim's push API as goim's pushers do: query parameters, the message as the body.
-async fn goim(
+pub(crate) async fn goim(
     s: &common::TestServer,
     method: reqwest::Method,
     path_and_query: &str,
@@ -282,7 +282,7 @@ async fn a_goim_client_whose_mid_is_someone_else_is_refused() {
 }
 
 /// The next packet on a raw goim TCP stream, or `None` at its end or after 5 s.
-async fn next_tcp(sock: &mut TcpStream) -> Option<Got> {
+pub(crate) async fn next_tcp(sock: &mut TcpStream) -> Option<Got> {
     let read = async {
         let mut head = [0u8; 16];
         sock.read_exact(&mut head).await.ok()?;
@@ -298,7 +298,7 @@ async fn next_tcp(sock: &mut TcpStream) -> Option<Got> {
         .flatten()
 }
 
-async fn expect_tcp(sock: &mut TcpStream, op: u32) -> Got {
+pub(crate) async fn expect_tcp(sock: &mut TcpStream, op: u32) -> Got {
     loop {
         let got = next_tcp(sock).await.unwrap_or_else(|| panic!("no op {op}"));
         if got.1 == op {

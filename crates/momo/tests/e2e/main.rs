@@ -14,6 +14,8 @@ mod browser;
 mod chat;
 mod cli;
 mod cluster;
+mod cluster_faults;
+mod cluster_nodes;
 mod conversations;
 mod crash;
 mod economy;

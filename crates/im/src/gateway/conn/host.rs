@@ -53,6 +53,9 @@ impl Host {
                 let reg = gw.register(user_id, self.client, accepts, link, wire, key.as_deref());
                 self.id = Some(reg.id);
                 self.kicked = Some(reg.kicked);
+                if let Some(heard) = reg.heard {
+                    heard.await;
+                }
                 Answer::Registered { key: reg.key }
             }
             Ask::MayJoin { room, user } => Answer::Policy(match gw.policy() {
@@ -64,10 +67,13 @@ impl Host {
                 None => Ok(()),
             }),
             Ask::ChangeRoom { room } => {
-                if let Some(room) = &room {
-                    gw.prepare_room(room).await;
-                }
-                Answer::Online(gw.change_room(id, room.as_deref()))
+                let joining = match &room {
+                    Some(room) => Some(gw.prepare_room(room).await),
+                    None => None,
+                };
+                let online = gw.change_room(id, room.as_deref());
+                drop(joining);
+                Answer::Online(online)
             }
             Ask::Online => Answer::Online(gw.room_of(id).map(|r| gw.online(&r)).unwrap_or(0)),
             Ask::Room => Answer::Room(gw.room_of(id)),

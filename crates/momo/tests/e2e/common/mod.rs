@@ -9,6 +9,7 @@
 
 pub mod process;
 pub mod seed;
+pub mod services;
 pub mod videos;
 pub mod ws;
 

@@ -50,7 +50,11 @@ export class RoomChat {
         return;
       }
       if (this.h.onClosed) this.h.onClosed("reconnecting");
-      setTimeout(() => this.connect(), this.retry);
+      // When the server said when, then; otherwise between half and all of the backoff,
+      // so that the clients of a node that died do not all come back in one second.
+      const wait = this.comeBackIn ?? this.retry * (0.5 + Math.random() / 2);
+      this.comeBackIn = undefined;
+      setTimeout(() => this.connect(), wait);
       this.retry = Math.min(this.retry * 2, 15000);
     };
   }
@@ -78,7 +82,13 @@ export class RoomChat {
         if (this.h.onNotification && p.body) this.h.onNotification(p.body);
         break;
       case OP.DISCONNECT:
-        this.kicked = true;
+        // A node that is stopping says when to come back (spread over its clients);
+        // anything else is the server putting this account out.
+        if (p.body && p.body.code === "node_stopping") {
+          this.comeBackIn = Number(p.body.reconnect_after_ms) || 0;
+        } else {
+          this.kicked = true;
+        }
         break;
       case OP.ERROR: {
         if (p.body && (p.body.code === "account_banned" || p.body.code === "invalid_token")) {

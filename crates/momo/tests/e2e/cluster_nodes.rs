@@ -1,0 +1,151 @@
+//! Three nodes on one PostgreSQL database, NATS and Redis: a room's first member on a
+//! node is shown what was said on the others, goim's TCP clients and pushes by key reach
+//! connections wherever they are, and a node hears only the users it holds. Runs when
+//! MOMO_TEST_POSTGRES_URL, MOMO_TEST_NATS_URL and MOMO_TEST_REDIS_URL are set (CI sets
+//! them); otherwise it says SKIPPED.
+
+use crate::cluster::{cluster_env, redis_env, start_nodes};
+use crate::common;
+use crate::goim::{expect_tcp, goim, packet};
+
+use std::time::Duration;
+
+use common::ws::{expect_op, send, signed_in};
+use common::TestServer;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// Node C also speaks goim's TCP; all share a Redis prefix of their own.
+async fn three_nodes(pg: String, nats: String, redis: String) -> Vec<TestServer> {
+    let prefix = format!("momo-e2e3-{}-{}", std::process::id(), kit::time::now_ms());
+    start_nodes(3, pg, nats, move |c| {
+        c.cluster.redis_url = Some(redis.clone());
+        c.cluster.redis_prefix = Some(prefix.clone());
+        c.chat.tcp = Some("127.0.0.1:0".into());
+    })
+    .await
+}
+
+/// Waits until `node` uses Redis (it connects in the background): `/readyz` says `ok`,
+/// and its gateway's link has been handed the connection (at its next online tick).
+async fn until_shared(node: &TestServer) {
+    for _ in 0..100 {
+        let (_, health) = node.get("/readyz", None).await;
+        if health["status"] == "ok" {
+            tokio::time::sleep(Duration::from_millis(2_100)).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the node never connected to Redis");
+}
+
+fn heard(node: &TestServer) -> (usize, usize) {
+    node.gateway().nodes().expect("a cluster node").heard()
+}
+
+#[tokio::test]
+async fn three_nodes_share_recent_messages_tcp_clients_keys_and_users() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let Some(redis) = redis_env() else { return };
+    let nodes = three_nodes(pg, nats, redis).await;
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+    until_shared(a).await;
+    let admin = a.admin_token("boss3").await;
+    let speaker = a.register("speaker3").await;
+    let viewer = a.register("viewer3").await;
+    let phone = a.register("phone3").await;
+    let room = 990_000 + (kit::time::now_ms() % 1000);
+    let live = format!("live://{room}");
+
+    // Said on A before anyone on C is in the room.
+    let mut on_a = signed_in(a, &speaker.token, Some(&live)).await;
+    for i in 0..3 {
+        send(
+            &mut on_a,
+            json!({"op": 4, "seq": 10 + i, "body": {"text": format!("early {i}")}}),
+        )
+        .await;
+        let echo = expect_op(&mut on_a, 1000).await;
+        assert_eq!(echo["body"]["text"], format!("early {i}"));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The room's first member on C is shown them, in order, once each.
+    let mut on_c = signed_in(c, &viewer.token, Some(&live)).await;
+    for i in 0..3 {
+        let msg = expect_op(&mut on_c, 1000).await;
+        assert_eq!(msg["body"]["text"], format!("early {i}"), "{msg}");
+    }
+    send(
+        &mut on_a,
+        json!({"op": 4, "seq": 20, "body": {"text": "late"}}),
+    )
+    .await;
+    let msg = expect_op(&mut on_c, 1000).await;
+    assert_eq!(
+        msg["body"]["text"], "late",
+        "no repeat of the early ones: {msg}"
+    );
+
+    // goim's TCP client on C: in the room, and reached by key from A.
+    let addr = c.chat_tcp_addr().expect("C speaks TCP");
+    let mut sock = TcpStream::connect(addr).await.unwrap();
+    let auth = json!({"token": phone.token, "mid": phone.id, "key": "phone-on-c", "room_id": live});
+    sock.write_all(&packet(1, 7, 1, auth.to_string().as_bytes()))
+        .await
+        .unwrap();
+    expect_tcp(&mut sock, 8).await;
+    send(
+        &mut on_a,
+        json!({"op": 4, "seq": 21, "body": {"text": "to tcp"}}),
+    )
+    .await;
+    loop {
+        let (_, _, _, body) = expect_tcp(&mut sock, 1000).await;
+        let m: Value = serde_json::from_slice(&body).unwrap();
+        if m["text"] == "to tcp" {
+            break;
+        }
+    }
+    let post = reqwest::Method::POST;
+    let (status, body) = goim(
+        a,
+        post.clone(),
+        "/goim/push/keys?operation=1000&keys=phone-on-c",
+        Some(&admin),
+        "to the phone on C",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(expect_tcp(&mut sock, 1000).await.3, b"to the phone on C");
+    // By member through B's goim API.
+    let mids = format!("/goim/push/mids?operation=1000&mids={}", phone.id);
+    let (status, body) = goim(b, post, &mids, Some(&admin), "to you on C").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(expect_tcp(&mut sock, 1000).await.3, b"to you on C");
+
+    // Each node hears the users it holds and no other: A the speaker (and the admin's
+    // none), B nobody, C the viewer and the phone; the room on A and C only.
+    assert_eq!(heard(a), (1, 1), "A");
+    assert_eq!(heard(b), (0, 0), "B");
+    assert_eq!(heard(c), (1, 2), "C");
+    // When the phone hangs up, C stops hearing it; when the room empties on C, the room.
+    drop(sock);
+    drop(on_c);
+    for _ in 0..100 {
+        if heard(c) == (0, 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(heard(c), (0, 0), "C lets go of what it no longer holds");
+    drop(on_a);
+    for node in nodes {
+        node.stop().await;
+    }
+}
