@@ -5,6 +5,7 @@
 
 pub mod change_password;
 pub mod chat_auth;
+pub mod check;
 pub mod create_admin;
 pub mod errors;
 pub mod login;
@@ -42,4 +43,5 @@ where
         .routes(routes!(refresh::refresh))
         .routes(routes!(logout::logout))
         .routes(routes!(change_password::change_password))
+        .routes(routes!(check::check))
 }

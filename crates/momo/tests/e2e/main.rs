@@ -25,6 +25,7 @@ mod limits;
 mod live;
 mod notifications;
 mod ops;
+mod proxy;
 mod replays;
 mod reports;
 mod room_moderation;
