@@ -143,6 +143,7 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/auth/login", "post"),
         ("/api/v1/auth/refresh", "post"),
         ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/check", "get"),
         ("/api/v1/auth/password", "post"),
         ("/api/v1/users/me", "get"),
         ("/api/v1/users/me", "patch"),
@@ -274,7 +275,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        115,
+        116,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
