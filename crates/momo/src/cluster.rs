@@ -3,8 +3,10 @@
 //!
 //! A node of a cluster refuses to start unless it shares with the others the things
 //! that otherwise quietly differ per node: the token-signing secret (else a token
-//! issued by one node fails on the next), the service token of the push APIs, and the
-//! database (PostgreSQL; each node's own SQLite file would be a cluster of strangers).
+//! issued by one node fails on the next), the service token of the push APIs, the
+//! database (PostgreSQL; each node's own SQLite file would be a cluster of strangers),
+//! and where video files are kept (S3, or a directory the operator declares shared: a
+//! resumable upload's chunks and its processing job may each reach another node).
 
 use std::sync::Arc;
 
@@ -47,6 +49,14 @@ pub fn check(config: &Config) -> anyhow::Result<()> {
         missing.push(
             "database_url (MOMO_DATABASE_URL): one PostgreSQL database for every node; \
              each node's own SQLite file would not be shared",
+        );
+    }
+    let storage = config.app.videos.storage_url.trim();
+    if !(storage.starts_with("s3://") || storage.starts_with("file:///")) {
+        missing.push(
+            "videos.storage_url (MOMO_VIDEOS__STORAGE_URL): where every node reaches the \
+             video files, s3://bucket or file:///path on a filesystem every node mounts; \
+             each node's own data dir is not shared",
         );
     }
     if missing.is_empty() {

@@ -162,6 +162,11 @@ impl Cluster {
                 ("MOMO_CLUSTER__NATS_URL".into(), nats.into()),
                 ("MOMO_CLUSTER__REDIS_URL".into(), redis.into()),
                 ("MOMO_CLUSTER__REDIS_PREFIX".into(), name.into()),
+                // Chat needs no video files; a cluster needs them declared shared.
+                (
+                    "MOMO_VIDEOS__STORAGE_URL".into(),
+                    format!("file://{}", std::env::temp_dir().join(name).display()),
+                ),
                 (
                     "MOMO_AUTH__JWT_SECRET".into(),
                     "momo-bench-chat-cluster-secret-0123456789".into(),

@@ -57,13 +57,17 @@ pub(crate) async fn start_nodes(
     tweak: impl Fn(&mut momo::Config) + Clone + Send + 'static,
 ) -> Vec<TestServer> {
     let mut nodes: Vec<TestServer> = Vec::with_capacity(count);
+    // The nodes' video files: one directory they all use (declared shared).
+    let files = shared_files();
     for i in 0..count {
         let name = format!("test-{}", (b'a' + i as u8) as char);
         let nats = nats.clone();
         let tweak = tweak.clone();
+        let files = files.clone();
         let config = move |c: &mut momo::Config| {
             c.cluster.nats_url = Some(nats);
             c.cluster.node_id = Some(name);
+            c.app.videos.storage_url = files;
             c.chat.service_token = Some(SERVICE_TOKEN.into());
             tweak(c);
         };
@@ -81,6 +85,18 @@ pub(crate) async fn start_nodes(
         nodes.push(node);
     }
     nodes
+}
+
+/// A directory for the video files of one test's nodes, as `file:///…` (left in the
+/// system's temporary directory, like the tests' databases' files).
+pub(crate) fn shared_files() -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "momo-e2e-files-{}-{}",
+        std::process::id(),
+        kit::time::now_ms()
+    ));
+    std::fs::create_dir_all(&dir).expect("a directory for the nodes' files");
+    format!("file://{}", dir.display())
 }
 
 /// Both nodes keep their counts in the test Redis, under a prefix of their own.
@@ -439,10 +455,13 @@ async fn after_kill_9_a_member_syncs_elsewhere_with_no_gap_and_no_duplicate() {
         return;
     };
     let n = nats.clone();
+    let files = shared_files();
+    let f = files.clone();
     let b = TestServer::start_with(common::Backend::Postgres(pg), move |c| {
         c.cluster.nats_url = Some(n);
         c.cluster.node_id = Some("test-b".into());
         c.chat.service_token = Some(SERVICE_TOKEN.into());
+        c.app.videos.storage_url = f;
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -455,6 +474,7 @@ async fn after_kill_9_a_member_syncs_elsewhere_with_no_gap_and_no_duplicate() {
             ("MOMO_CLUSTER__NODE_ID", "test-a"),
             ("MOMO_AUTH__JWT_SECRET", common::SECRET),
             ("MOMO_CHAT__SERVICE_TOKEN", SERVICE_TOKEN),
+            ("MOMO_VIDEOS__STORAGE_URL", files.as_str()),
         ],
     );
     let alice = b.register("alice").await;
@@ -598,6 +618,7 @@ async fn a_node_refuses_cluster_mode_without_what_nodes_must_share() {
         "auth.jwt_secret",
         "chat.service_token",
         "PostgreSQL",
+        "videos.storage_url",
     ] {
         assert!(err.contains(want), "no {want:?} in {err}");
     }

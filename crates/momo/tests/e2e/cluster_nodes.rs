@@ -149,3 +149,103 @@ async fn three_nodes_share_recent_messages_tcp_clients_keys_and_users() {
         node.stop().await;
     }
 }
+
+/// A phone's resumable upload whose chunks reach different nodes, processed by
+/// whichever node's worker takes the job, and served by every node: the nodes keep
+/// video files in one place they all reach, a directory declared shared and an
+/// S3-compatible server (when MOMO_TEST_S3_URL names one).
+#[tokio::test]
+async fn a_resumable_upload_spread_over_nodes_is_processed_and_served_by_all() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    if !crate::videos_upload::ffmpeg_enabled() {
+        return;
+    }
+    let small = |c: &mut momo::Config| {
+        c.app.videos.min_chunk_bytes = 10_000;
+        c.app.videos.max_duration_secs = 4;
+    };
+    spread_upload(start_nodes(2, pg.clone(), nats.clone(), small).await).await;
+    let Some(endpoint) = crate::videos_s3::s3_url() else {
+        return;
+    };
+    let bucket = format!(
+        "momo-cluster-{}-{}",
+        std::process::id(),
+        crate::videos_s3::kit_now()
+    );
+    let res = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "create bucket: {}", res.status());
+    let on_s3 = move |c: &mut momo::Config| {
+        crate::videos_s3::s3(&endpoint, &bucket, true)(c);
+        small(c);
+    };
+    spread_upload(start_nodes(2, pg, nats, on_s3).await).await;
+}
+
+/// Uploads a clip in three chunks to alternating nodes, waits for it to be processed
+/// and plays it from each node; stops the nodes.
+async fn spread_upload(nodes: Vec<TestServer>) {
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let ana = a.register("spread_uploader").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = common::videos::make_clip(
+        tmp.path(),
+        "spread.mp4",
+        2,
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+    );
+    assert!(file.len() > 30_000, "a clip of {} bytes", file.len());
+    let (status, up) = b
+        .post(
+            "/api/v1/uploads",
+            Some(&ana.token),
+            json!({"length": file.len(), "filename": "spread.mp4", "title": "Over two nodes"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{up}");
+    let id = up["id"].as_str().unwrap().to_owned();
+    let third = file.len() / 3;
+    let cuts = [0, third, 2 * third, file.len()];
+    let mut video = Value::Null;
+    for (i, w) in cuts.windows(2).enumerate() {
+        let node = if i % 2 == 0 { a } else { b };
+        let res = reqwest::Client::new()
+            .patch(node.url(&format!("/api/v1/uploads/{id}")))
+            .bearer_auth(&ana.token)
+            .header("Upload-Offset", w[0].to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(file[w[0]..w[1]].to_vec())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "chunk {i} on node {}: {body}",
+            i % 2
+        );
+        assert_eq!(body["offset"], w[1]);
+        video = body["video"].clone();
+    }
+    let vid = video["id"]
+        .as_i64()
+        .expect("the last chunk answers the video");
+    let (status, reason, key) = crate::videos_upload::processed(a, vid).await;
+    assert_eq!(status, "ready", "{reason:?}");
+    let key = key.unwrap();
+    for node in [a, b] {
+        let probe = common::videos::probe(&node.url(&format!("/files/{key}"))).await;
+        assert_eq!(common::videos::codecs(&probe), ["h264", "aac"]);
+    }
+    for node in nodes {
+        node.stop().await;
+    }
+}

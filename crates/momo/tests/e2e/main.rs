@@ -36,6 +36,6 @@ mod stalled_viewer;
 mod users;
 mod videos_engagement;
 mod videos_feed;
-mod videos_s3;
-mod videos_upload;
+pub(crate) mod videos_s3;
+pub(crate) mod videos_upload;
 mod web;

@@ -16,7 +16,7 @@ use serde_json::json;
 use common::videos::{fake_mp4, make_clip, upload};
 use common::{Backend, TestServer};
 
-fn s3_url() -> Option<String> {
+pub(crate) fn s3_url() -> Option<String> {
     let url = std::env::var("MOMO_TEST_S3_URL")
         .ok()
         .filter(|u| !u.is_empty());
@@ -191,7 +191,7 @@ async fn videos_live_in_s3_compatible_storage() {
 }
 
 /// A server keeping its videos in `bucket`; `tools`: with ffprobe and ffmpeg.
-fn s3(endpoint: &str, bucket: &str, tools: bool) -> impl FnOnce(&mut momo::Config) {
+pub(crate) fn s3(endpoint: &str, bucket: &str, tools: bool) -> impl FnOnce(&mut momo::Config) {
     let (endpoint, bucket) = (endpoint.to_owned(), bucket.to_owned());
     move |c| {
         c.app.videos.storage_url = format!("s3://{bucket}");
@@ -207,7 +207,7 @@ fn s3(endpoint: &str, bucket: &str, tools: bool) -> impl FnOnce(&mut momo::Confi
     }
 }
 
-fn kit_now() -> u128 {
+pub(crate) fn kit_now() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

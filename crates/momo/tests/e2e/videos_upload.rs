@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use common::videos::{codecs, fake_mp4, make_clip, probe, upload};
 use common::{backends, TestServer};
 
-fn ffmpeg_enabled() -> bool {
+pub(crate) fn ffmpeg_enabled() -> bool {
     let on = std::env::var("MOMO_TEST_FFMPEG").is_ok_and(|v| v == "1");
     if !on {
         eprintln!(
@@ -390,7 +390,10 @@ async fn body_id(server: &TestServer, token: &str, upload: &str) -> i64 {
 }
 
 /// Waits until video `id` leaves `processing`; returns its row's status and reason.
-async fn processed(server: &TestServer, id: i64) -> (String, Option<String>, Option<String>) {
+pub(crate) async fn processed(
+    server: &TestServer,
+    id: i64,
+) -> (String, Option<String>, Option<String>) {
     let state = server.app_state().await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
