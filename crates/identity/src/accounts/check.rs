@@ -74,7 +74,7 @@ where
 }
 
 /// The `token` query parameter of a path-and-query, percent-decoded.
-fn token_in_uri(uri: &str) -> Option<String> {
+pub fn token_in_uri(uri: &str) -> Option<String> {
     let query = uri.split_once('?')?.1;
     let query = query.split('#').next().unwrap_or_default();
     query
