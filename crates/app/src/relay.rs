@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 use crate::admin::events::UserBanned;
 use crate::chat::events::{MessageAppended, MessageRecalled};
 use crate::gifts::events::GiftGiven;
-use crate::live::events::{MemberKicked, RoomWentLive, RoomWentOffline, StreamCut};
+use crate::live::events::{MemberKicked, OriginMoved, RoomWentLive, RoomWentOffline, StreamCut};
 use crate::nodes::{Pushed, To};
 use crate::notifications::events::{Announced, Notified};
 use crate::AppState;
@@ -64,7 +64,12 @@ pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusErro
         pushes.push(crate::events::subscribe(state, p, None, PUSH_QUEUE).await?);
     }
     let mut moderation = Vec::new();
-    for p in ["momo.user.*.banned", "momo.room.*.cut", "momo.room.*.kick"] {
+    for p in [
+        "momo.user.*.banned",
+        "momo.room.*.cut",
+        "momo.room.*.kick",
+        "momo.room.*.origin",
+    ] {
         moderation.push(crate::events::subscribe(state, p, None, MODERATION_QUEUE).await?);
     }
     let (push_tx, push_rx) = bus::merge(pushes, 64);
@@ -221,7 +226,7 @@ impl Relay {
                 }
             }
             // Durable events, acted on by the moderation loop.
-            UserBanned::KIND | StreamCut::KIND | MemberKicked::KIND => {}
+            UserBanned::KIND | StreamCut::KIND | MemberKicked::KIND | OriginMoved::KIND => {}
             // Events on the same subjects for other subscribers (cache drops).
             GraphChanged::KIND | UserChanged::KIND | MuteChanged::KIND => {}
             _ => bus::skipped(&bus::DecodeError::UnknownKind(kind)),
@@ -309,7 +314,7 @@ impl Relay {
             }
             StreamCut::KIND => {
                 if let Some(c) = Self::read::<StreamCut>(m) {
-                    cut_here(&self.state, c.room_id);
+                    let _ = cut_here(&self.state, c.room_id);
                     let body =
                         json!({"type": "live_cut", "room_id": c.room_id, "reason": c.reason});
                     self.to_room(c.room_id, body);
@@ -320,16 +325,26 @@ impl Relay {
                     kick_here(&self.state, &self.gw, k.room_id, k.user_id, k.until);
                 }
             }
+            OriginMoved::KIND => {
+                if let Some(o) = Self::read::<OriginMoved>(m) {
+                    if o.node != self.state.live().node() && cut_here(&self.state, o.room_id) {
+                        tracing::info!(
+                            room = o.room_id,
+                            to = o.node,
+                            "the room's stream moved to another node: its publisher here is cut"
+                        );
+                    }
+                }
+            }
             _ => bus::skipped(&bus::DecodeError::UnknownKind(kind)),
         }
     }
 }
 
-/// Disconnects room `room`'s publisher and closes its players, if it streams here.
-fn cut_here(state: &AppState, room: i64) {
-    if let Some(hub) = state.media() {
-        hub.cut(&room.to_string());
-    }
+/// Disconnects room `room`'s publisher and closes its players, if it streams here;
+/// whether it did.
+fn cut_here(state: &AppState, room: i64) -> bool {
+    state.media().is_some_and(|hub| hub.cut(&room.to_string()))
 }
 
 /// Takes `user`'s connections to this node out of room `room` until `until`.
@@ -390,7 +405,7 @@ pub async fn resync(state: &AppState, gw: &Gateway) -> crate::error::Result<()> 
                     .fetch_optional(pool)
                     .await?;
             if banned.unwrap_or(0) != 0 {
-                cut_here(state, room);
+                let _ = cut_here(state, room);
             }
         }
     }

@@ -35,6 +35,8 @@ struct Inner {
     bus: Arc<dyn bus::Bus>,
     chat: OnceLock<Arc<im::gateway::Gateway>>,
     media: OnceLock<Arc<media::hub::Hub>>,
+    /// This node's name, for the rooms whose streams it is the origin of.
+    node: OnceLock<String>,
     directory: Directory,
     proxies: TrustedProxies,
 }
@@ -67,6 +69,7 @@ impl LiveState {
             bus: parts.bus,
             chat: OnceLock::new(),
             media: OnceLock::new(),
+            node: OnceLock::new(),
             directory: parts.directory,
             proxies: parts.proxies,
         }))
@@ -136,6 +139,16 @@ impl LiveState {
     /// Connects this node's media hub, so that rooms can see and cut their streams.
     pub fn set_media(&self, hub: Arc<media::hub::Hub>) {
         let _ = self.0.media.set(hub);
+    }
+
+    /// Names this node (once), as the origin of the streams published to it.
+    pub fn set_node(&self, node: String) {
+        let _ = self.0.node.set(node);
+    }
+
+    /// This node's name ("" until named).
+    pub fn node(&self) -> &str {
+        self.0.node.get().map_or("", String::as_str)
     }
 
     /// The media hub, if this node runs one.

@@ -134,6 +134,8 @@ pub async fn start(
 
     let hub = media::hub::Hub::new(config.media.hub());
     state.set_media(hub.clone());
+    // This node, as the origin of the streams published to it.
+    state.live().set_node(crate::cluster::node_id(&config));
     tokio::spawn(app::live::streams::follow_hub(
         state.live().clone(),
         hub.events(),

@@ -58,6 +58,26 @@ impl Event for StreamCut {
     }
 }
 
+/// Room `room_id`'s stream is now published to `node` (its origin): a publisher came
+/// to that node (a reconnecting encoder, or a second one with the key) while the room
+/// was live from another. Any other node still holding a publisher for the room cuts
+/// it, so that two nodes never serve two publishers for one room. At most once: the
+/// database's `live_rooms.origin` is what room state follows, this only hurries the
+/// old publisher out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OriginMoved {
+    pub room_id: i64,
+    pub node: String,
+}
+
+impl Event for OriginMoved {
+    const KIND: &'static str = "origin_moved";
+    const VERSION: u16 = 1;
+    fn subject(&self) -> Subject {
+        Subject::of_room(self.room_id, "origin")
+    }
+}
+
 /// A member was kicked from a room's chat until `until` (ms since the epoch): their
 /// connections in the room leave it (and stay open).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,10 +4,17 @@
 //! Both are events on the bus ([`RoomWentLive`], [`RoomWentOffline`]): the room's chat is
 //! told (op 1000, `{"type": "live_started" | "live_ended"}`), followers are notified and a
 //! replay starts recording.
+//!
+//! Across nodes, the room's row names its origin (`live_rooms.origin`, the node its
+//! stream is published to), set when a publisher starts. An encoder that reconnects to
+//! another node within the grace period moves the origin there and keeps its session;
+//! the stream that then ends on the old node only adds its peak audience to the session
+//! and leaves the room live. A move is announced ([`OriginMoved`]) so that the old node
+//! cuts a publisher it still holds (a half-open connection).
 
 use media::hub::MediaEvent;
 
-use crate::rooms::events::{RoomWentLive, RoomWentOffline};
+use crate::rooms::events::{OriginMoved, RoomWentLive, RoomWentOffline};
 use crate::LiveState;
 use api::error::Result;
 
@@ -19,7 +26,11 @@ pub async fn apply(state: &LiveState, event: &MediaEvent) -> Result<()> {
             let Ok(id) = key.parse::<i64>() else {
                 return Ok(());
             };
-            let opened = go_live(state, id, now).await?;
+            let (opened, moved) = go_live_here(state, id, now).await?;
+            if moved {
+                let node = state.node().to_owned();
+                api::events::publish(state.bus(), &OriginMoved { room_id: id, node }).await;
+            }
             if !resumed {
                 let live = RoomWentLive {
                     room_id: id,
@@ -33,7 +44,8 @@ pub async fn apply(state: &LiveState, event: &MediaEvent) -> Result<()> {
             let Ok(id) = key.parse::<i64>() else {
                 return Ok(());
             };
-            if end_session(state, id, "ended", summary.viewers_peak as i64, now).await? {
+            let peak = summary.viewers_peak as i64;
+            if stream_ended_here(state, id, peak, now).await? {
                 api::events::publish(
                     state.bus(),
                     &RoomWentOffline {
@@ -52,15 +64,23 @@ pub async fn apply(state: &LiveState, event: &MediaEvent) -> Result<()> {
 /// Marks room `id` live, opening a session unless one is open. Returns whether a new
 /// session was opened.
 pub async fn go_live(state: &LiveState, id: i64, now: i64) -> Result<bool> {
+    Ok(go_live_here(state, id, now).await?.0)
+}
+
+/// [`go_live`] with this node as the stream's origin: whether a new session was opened,
+/// and whether the origin moved here from another node while the room was live.
+async fn go_live_here(state: &LiveState, id: i64, now: i64) -> Result<(bool, bool)> {
+    let node = state.node();
     let mut tx = state.store().begin().await?;
-    let open: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT session_id FROM live_rooms WHERE id = $1")
+    let row: Option<(Option<i64>, Option<String>)> =
+        sqlx::query_as("SELECT session_id, origin FROM live_rooms WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-    let Some(open) = open else {
-        return Ok(false);
+    let Some((open, origin)) = row else {
+        return Ok((false, false));
     };
+    let moved = open.is_some() && origin.is_some_and(|o| !o.is_empty() && o != node);
     let opened = open.is_none();
     let session = match open {
         Some(s) => s,
@@ -77,16 +97,57 @@ pub async fn go_live(state: &LiveState, id: i64, now: i64) -> Result<bool> {
     sqlx::query(
         "UPDATE live_rooms SET status = 'live', session_id = $1, live_seen_at = $2, \
          live_since = CASE WHEN status = 'live' AND live_since IS NOT NULL THEN live_since ELSE $2 END, \
-         updated_at = $2 WHERE id = $3",
+         origin = $3, updated_at = $2 WHERE id = $4",
     )
     .bind(session)
     .bind(now)
+    .bind(node)
     .bind(id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     crate::gifts::lookup::forget_room(state, id);
-    Ok(opened)
+    Ok((opened, moved))
+}
+
+/// Room `id`'s stream ended on this node with `peak` viewers here: the room goes offline
+/// and its session closes (returns true), unless its stream has moved to another node
+/// meanwhile, in which case the session only keeps the higher peak and the room stays
+/// live (false).
+async fn stream_ended_here(state: &LiveState, id: i64, peak: i64, now: i64) -> Result<bool> {
+    let node = state.node();
+    let mut tx = state.store().begin().await?;
+    let row: Option<(Option<i64>, Option<String>)> =
+        sqlx::query_as("SELECT session_id, origin FROM live_rooms WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((session, origin)) = row else {
+        return Ok(false);
+    };
+    if let Some(origin) = origin.filter(|o| !o.is_empty() && o != node) {
+        if let Some(s) = session {
+            sqlx::query(
+                "UPDATE live_sessions SET peak_viewers = CASE WHEN peak_viewers > $1 \
+                 THEN peak_viewers ELSE $1 END WHERE id = $2",
+            )
+            .bind(peak)
+            .bind(s)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(
+            room = id,
+            origin,
+            "the stream ended here after it moved to another node"
+        );
+        return Ok(false);
+    }
+    let closed = close_session(&mut tx, id, "ended", peak, now).await?;
+    tx.commit().await?;
+    crate::gifts::lookup::forget_room(state, id);
+    Ok(closed)
 }
 
 /// Marks room `id` offline and closes its open session with `reason`. Returns whether a
@@ -136,7 +197,7 @@ pub async fn close_session(
     }
     sqlx::query(
         "UPDATE live_rooms SET status = 'offline', live_since = NULL, session_id = NULL, \
-         updated_at = $1 WHERE id = $2",
+         origin = NULL, updated_at = $1 WHERE id = $2",
     )
     .bind(now)
     .bind(id)

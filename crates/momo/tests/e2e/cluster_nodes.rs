@@ -249,3 +249,70 @@ async fn spread_upload(nodes: Vec<TestServer>) {
         node.stop().await;
     }
 }
+
+/// The room's status and its sessions, as the anchor reads them through `node`.
+async fn room_and_sessions(node: &TestServer, room: i64, token: &str) -> (Value, Value) {
+    let (_, r) = node.get(&format!("/api/v1/rooms/{room}"), None).await;
+    let (_, sessions) = node
+        .get(&format!("/api/v1/rooms/{room}/sessions"), Some(token))
+        .await;
+    (r["status"].clone(), sessions["items"].clone())
+}
+
+/// An encoder that moves to another node keeps its room live and its session whole:
+/// the old node's publisher is cut when the new one starts (a half-open connection
+/// does not linger as a second publisher), the stream that ends there does not take
+/// the room offline, and when the stream ends on its new node the room goes offline
+/// with one session.
+#[tokio::test]
+async fn a_stream_that_moves_to_another_node_keeps_its_room_and_its_session() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let nodes = start_nodes(2, pg, nats, |c| c.media.grace_secs = 1).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let anchor = a.register("moving_anchor").await;
+    let (status, room) = a
+        .post("/api/v1/rooms", Some(&anchor.token), json!({}))
+        .await;
+    assert!(status.is_success(), "{room}");
+    let room = room["id"].as_i64().unwrap();
+    let key = room.to_string();
+
+    let on_a = a.go_live(room).await;
+    // The encoder comes back through node B while A still holds its old connection.
+    let on_b = b.hub().publish(&key).expect("B takes the stream");
+    let mut cut = false;
+    for _ in 0..100 {
+        if a.hub().stream(&key).is_none() {
+            cut = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(cut, "A cut its publisher once the stream moved to B");
+    // Past A's grace period: the room is still live, on its first session.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (status, sessions) = room_and_sessions(a, room, &anchor.token).await;
+    assert_eq!(status, "live", "{sessions}");
+    assert_eq!(sessions.as_array().map(Vec::len), Some(1), "{sessions}");
+    assert!(sessions[0]["ended_at"].is_null(), "{sessions}");
+    drop(on_a);
+
+    // The stream ends on B: offline after B's grace, one session, closed.
+    drop(on_b);
+    let mut last = (Value::Null, Value::Null);
+    for _ in 0..100 {
+        last = room_and_sessions(b, room, &anchor.token).await;
+        if last.0 == "offline" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last.0, "offline", "{:?}", last.1);
+    assert_eq!(last.1.as_array().map(Vec::len), Some(1), "{}", last.1);
+    assert_eq!(last.1[0]["end_reason"], "ended", "{}", last.1);
+    for node in nodes {
+        node.stop().await;
+    }
+}
