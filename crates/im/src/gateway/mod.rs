@@ -391,8 +391,7 @@ impl Gateway {
             return;
         };
         entry.joining = entry.joining.saturating_sub(1);
-        if entry.members.is_empty() && entry.joining == 0 {
-            r.rooms.remove(room);
+        if remove_if_unused(&mut r, room) {
             drop(r);
             self.rooms_emptied(&[room.to_owned()]);
         }
@@ -1013,12 +1012,20 @@ fn leave_room(r: &mut Registry, room: &str, id: u64, watcher: Watcher) -> bool {
                 }
             }
         }
-        if entry.members.is_empty() && entry.joining == 0 {
-            r.rooms.remove(room);
-            return true;
-        }
     }
-    false
+    remove_if_unused(r, room)
+}
+
+/// Removes `room` when nobody is in it or on the way in; whether it did.
+fn remove_if_unused(r: &mut Registry, room: &str) -> bool {
+    let unused = r
+        .rooms
+        .get(room)
+        .is_some_and(|e| e.members.is_empty() && e.joining == 0);
+    if unused {
+        r.rooms.remove(room);
+    }
+    unused
 }
 
 /// A connection on its way into a room ([`Gateway::prepare_room`]): holds the room open

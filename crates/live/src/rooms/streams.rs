@@ -72,12 +72,7 @@ pub async fn go_live(state: &LiveState, id: i64, now: i64) -> Result<bool> {
 async fn go_live_here(state: &LiveState, id: i64, now: i64) -> Result<(bool, bool)> {
     let node = state.node();
     let mut tx = state.store().begin().await?;
-    let row: Option<(Option<i64>, Option<String>)> =
-        sqlx::query_as("SELECT session_id, origin FROM live_rooms WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((open, origin)) = row else {
+    let Some((open, origin)) = session_and_origin(&mut tx, id).await? else {
         return Ok((false, false));
     };
     let moved = open.is_some() && origin.is_some_and(|o| !o.is_empty() && o != node);
@@ -110,6 +105,20 @@ async fn go_live_here(state: &LiveState, id: i64, now: i64) -> Result<(bool, boo
     Ok((opened, moved))
 }
 
+/// Room `id`'s open session and the node its stream is published to, read in `tx`;
+/// `None` when there is no such room.
+async fn session_and_origin(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id: i64,
+) -> Result<Option<(Option<i64>, Option<String>)>> {
+    Ok(
+        sqlx::query_as("SELECT session_id, origin FROM live_rooms WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
 /// Room `id`'s stream ended on this node with `peak` viewers here: the room goes offline
 /// and its session closes (returns true), unless its stream has moved to another node
 /// meanwhile, in which case the session only keeps the higher peak and the room stays
@@ -117,12 +126,7 @@ async fn go_live_here(state: &LiveState, id: i64, now: i64) -> Result<(bool, boo
 async fn stream_ended_here(state: &LiveState, id: i64, peak: i64, now: i64) -> Result<bool> {
     let node = state.node();
     let mut tx = state.store().begin().await?;
-    let row: Option<(Option<i64>, Option<String>)> =
-        sqlx::query_as("SELECT session_id, origin FROM live_rooms WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((session, origin)) = row else {
+    let Some((session, origin)) = session_and_origin(&mut tx, id).await? else {
         return Ok(false);
     };
     if let Some(origin) = origin.filter(|o| !o.is_empty() && o != node) {

@@ -27,7 +27,7 @@ fn postgres() -> Option<String> {
 
 /// Polls `/readyz` until its status is `want` (within 40 s: NATS's client waits longer
 /// between attempts the longer a server is away); returns the last answer.
-async fn until_ready(node: &TestServer, want: &str) -> Value {
+pub(crate) async fn until_ready(node: &TestServer, want: &str) -> Value {
     let mut last = Value::Null;
     for _ in 0..400 {
         let (status, health) = node.get("/readyz", None).await;
@@ -74,6 +74,13 @@ async fn until_online(node: &TestServer, room: i64, want: i64) {
     panic!("the room's count never became {want}: {last}");
 }
 
+/// `username` (registered with the tests' password) signs in through `node`.
+async fn signs_in(node: &TestServer, username: &str) {
+    let login = json!({"username": username, "password": "password-123"});
+    let (status, body) = node.post("/api/v1/auth/login", None, login).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 fn danmaku_limit_off(c: &mut momo::Config) {
     c.chat.send_per_sec = 100;
 }
@@ -116,14 +123,7 @@ async fn nats_away_mid_run_then_back() {
             break;
         }
     }
-    let (status, body) = b
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"username": "nats_far", "password": "password-123"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    signs_in(b, "nats_far").await;
 
     nats.start();
     for node in [a, b] {
@@ -215,14 +215,7 @@ async fn redis_away_mid_run_then_back() {
     }
     // Each node counts its own members, and signs people in.
     until_online(a, room, 1).await;
-    let (status, body) = b
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"username": "redis_y", "password": "password-123"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    signs_in(b, "redis_y").await;
 
     redis.start();
     for node in [a, b] {

@@ -31,15 +31,8 @@ async fn three_nodes(pg: String, nats: String, redis: String) -> Vec<TestServer>
 /// Waits until `node` uses Redis (it connects in the background): `/readyz` says `ok`,
 /// and its gateway's link has been handed the connection (at its next online tick).
 async fn until_shared(node: &TestServer) {
-    for _ in 0..100 {
-        let (_, health) = node.get("/readyz", None).await;
-        if health["status"] == "ok" {
-            tokio::time::sleep(Duration::from_millis(2_100)).await;
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the node never connected to Redis");
+    crate::cluster_faults::until_ready(node, "ok").await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
 }
 
 fn heard(node: &TestServer) -> (usize, usize) {
@@ -170,17 +163,7 @@ async fn a_resumable_upload_spread_over_nodes_is_processed_and_served_by_all() {
     let Some(endpoint) = crate::videos_s3::s3_url() else {
         return;
     };
-    let bucket = format!(
-        "momo-cluster-{}-{}",
-        std::process::id(),
-        crate::videos_s3::kit_now()
-    );
-    let res = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "create bucket: {}", res.status());
+    let bucket = crate::videos_s3::new_bucket(&endpoint, "momo-cluster").await;
     let on_s3 = move |c: &mut momo::Config| {
         crate::videos_s3::s3(&endpoint, &bucket, true)(c);
         small(c);

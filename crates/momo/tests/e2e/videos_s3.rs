@@ -30,6 +30,19 @@ pub(crate) fn s3_url() -> Option<String> {
     url
 }
 
+/// A new bucket on the S3-compatible server at `endpoint`, named after `prefix`, the
+/// process and the time.
+pub(crate) async fn new_bucket(endpoint: &str, prefix: &str) -> String {
+    let bucket = format!("{prefix}-{}-{}", std::process::id(), kit_now());
+    let res = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "create bucket: {}", res.status());
+    bucket
+}
+
 /// The keys in `bucket`.
 async fn keys(endpoint: &str, bucket: &str) -> Vec<String> {
     let xml = reqwest::get(format!("{endpoint}/{bucket}?list-type=2"))
@@ -50,13 +63,7 @@ async fn videos_live_in_s3_compatible_storage() {
     let Some(endpoint) = s3_url() else {
         return;
     };
-    let bucket = format!("momo-test-{}-{}", std::process::id(), kit_now());
-    let res = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "create bucket: {}", res.status());
+    let bucket = new_bucket(&endpoint, "momo-test").await;
 
     // Without ffprobe first: processing then keeps the (fake) sources for the test to read.
     let s = TestServer::start_with(Backend::Sqlite, s3(&endpoint, &bucket, false)).await;
@@ -207,7 +214,7 @@ pub(crate) fn s3(endpoint: &str, bucket: &str, tools: bool) -> impl FnOnce(&mut 
     }
 }
 
-pub(crate) fn kit_now() -> u128 {
+fn kit_now() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
