@@ -327,7 +327,15 @@ impl Relay {
             }
             OriginMoved::KIND => {
                 if let Some(o) = Self::read::<OriginMoved>(m) {
-                    if o.node != self.state.live().node() && cut_here(&self.state, o.room_id) {
+                    // A pull from the old origin follows the stream by itself.
+                    let publishes_here = self.state.media().is_some_and(|hub| {
+                        hub.stream(&o.room_id.to_string())
+                            .is_some_and(|s| !s.is_relay())
+                    });
+                    if o.node != self.state.live().node()
+                        && publishes_here
+                        && cut_here(&self.state, o.room_id)
+                    {
                         tracing::info!(
                             room = o.room_id,
                             to = o.node,

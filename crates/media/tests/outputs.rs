@@ -7,111 +7,27 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
 use media::client::rtmp::{play, ClientIoError, RtmpConnection, RtmpPlayer, RtmpPublisher};
-use media::flv::{self, AudioTag, FlvReader, VideoTag};
+use media::flv::{AudioTag, FlvReader, VideoTag};
 use media::frame::{Frame, FrameKind};
-use media::hub::{Hub, HubConfig, MediaEvent, StopReason, StreamConfig};
+use media::hub::{MediaEvent, StopReason};
 use media::rtmp::chunk::{encode_standalone, Message};
 use media::rtmp::message::{type_id, ControlMessage};
 use media::rtmp::{ClientEvent, ClientSession};
-use media::server::{self, RtmpConfig, StaticKeys};
+use media::server::RtmpConfig;
 use media::ts::{AUDIO_PID, PACKET_SIZE, PMT_PID, VIDEO_PID};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::broadcast;
 use tokio::time::{timeout, Instant};
 use tokio_tungstenite::tungstenite;
 
-const SAMPLE: &[u8] = include_bytes!("fixtures/sample.flv");
-const KEY: &str = "secret-key";
-const ROOM: &str = "42";
-
-fn sample() -> Vec<Frame> {
-    flv::read_all(SAMPLE).expect("the sample is valid FLV").1
-}
-
-/// Awaits `future`, failing the test if it takes longer than `secs`.
-async fn within<T>(secs: f64, what: &str, future: impl std::future::Future<Output = T>) -> T {
-    timeout(Duration::from_secs_f64(secs), future)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: no result within {secs} s"))
-}
-
-// ---- The server ----
-
-struct Server {
-    rtmp: SocketAddr,
-    http: SocketAddr,
-    hub: Arc<Hub>,
-}
-
-impl Server {
-    /// The RTMP server and the HTTP routes over one hub; one key publishes room 42.
-    async fn start(hub: HubConfig, rtmp: RtmpConfig) -> Server {
-        let hub = Hub::new(hub);
-        let auth = Arc::new(StaticKeys(vec![(KEY.into(), ROOM.into())]));
-        let rtmp_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = Server {
-            rtmp: rtmp_listener.local_addr().unwrap(),
-            http: http_listener.local_addr().unwrap(),
-            hub: hub.clone(),
-        };
-        tokio::spawn(server::rtmp::serve(
-            rtmp_listener,
-            hub.clone(),
-            auth,
-            rtmp,
-            std::future::pending(),
-        ));
-        // As momo serves them: fresh HTTP-FLV connections by the sniffing listener, the
-        // rest by the HTTP server.
-        let outputs = server::http::Outputs::new(hub, None, server::DEFAULT_VIEWER_FLUSH);
-        let listener = server::flv_direct::SniffingListener::new(
-            http_listener,
-            outputs.clone(),
-            std::time::Duration::from_secs(30),
-            None,
-        );
-        tokio::spawn(async move { axum::serve(listener, outputs.routes()).await });
-        server
-    }
-
-    async fn default() -> Server {
-        Server::start(HubConfig::default(), RtmpConfig::default()).await
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.http)
-    }
-
-    fn ws_url(&self, path: &str) -> String {
-        format!("ws://{}{path}", self.http)
-    }
-
-    async fn publisher(&self) -> RtmpPublisher {
-        RtmpPublisher::connect(self.rtmp, "live", KEY)
-            .await
-            .expect("the key publishes")
-    }
-}
-
-/// A hub whose streams end `grace` after their publisher leaves, with one-second HLS
-/// segments so a playlist appears soon.
-fn hub_config(grace: Duration) -> HubConfig {
-    HubConfig {
-        grace,
-        stream: StreamConfig {
-            hls_target_ms: 1000,
-            ..StreamConfig::default()
-        },
-    }
-}
+mod common;
+use common::*;
 
 // ---- Viewers ----
 
@@ -665,18 +581,16 @@ async fn refusals_are_told_and_answered_with_404() {
             other.map(|r| r.1)
         ),
     }
+}
 
-    // A second publisher for a key that is live.
-    let mut first = server.publisher().await;
-    match RtmpPublisher::connect(server.rtmp, "live", KEY).await {
-        Err(ClientIoError::Refused { code, description }) => {
-            assert_eq!(code, "NetStream.Publish.BadName");
-            assert!(description.contains("already"), "{description}");
-        }
-        other => panic!("{other:?}"),
-    }
-    // The first goes on undisturbed.
+/// A second publisher of a live key (the encoder reconnected while its old connection
+/// is half-open) takes the stream over: the first is let go, the viewers stay and see
+/// the second's frames.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_publisher_of_a_live_key_takes_over_from_the_first() {
+    let server = Server::default().await;
     let frames = sample();
+    let mut first = server.publisher().await;
     first.send_all(&frames[..10], false).await.unwrap();
     let mut player = play(server.rtmp, "live", ROOM).await.unwrap();
     let frame = within(2.0, "play", player.next_frame())
@@ -684,9 +598,28 @@ async fn refusals_are_told_and_answered_with_404() {
         .unwrap()
         .unwrap();
     assert_eq!(frame.kind, FrameKind::Script);
-    // Frames on the first's behalf came in, none from the refused one.
-    let stats = &server.hub.stream(ROOM).unwrap().stats;
-    assert_eq!(stats.frames_in.load(Ordering::Relaxed), 10);
+
+    let mut second = server.publisher().await;
+    within(5.0, "the first publisher is let go", async {
+        while first.send(&frames[10]).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    second.send_all(&frames[10..40], false).await.unwrap();
+    within(5.0, "the viewer plays on", async {
+        for _ in 0..20 {
+            player
+                .next_frame()
+                .await
+                .unwrap()
+                .expect("frames from the second");
+        }
+    })
+    .await;
+    let stream = server.hub.stream(ROOM).unwrap();
+    assert!(stream.is_publishing());
+    assert_eq!(stream.viewer_count(), 1);
 }
 
 /// The sample with every coded video frame grown to about `size` bytes by an H.264

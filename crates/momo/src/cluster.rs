@@ -76,6 +76,68 @@ pub fn node_id(config: &Config) -> String {
     format!("{}-{}", app::nodes::host_name(), std::process::id())
 }
 
+/// Makes this node an edge for the streams published to the others and an origin for
+/// its own, in cluster mode: records where the others reach it, renews that with its
+/// hold on its streams (the returned task), and lets `hub` pull streams from their
+/// origins. `None` when cluster mode is off.
+pub async fn streams(
+    config: &Config,
+    state: &app::AppState,
+    hub: &Arc<media::hub::Hub>,
+    rtmp: std::net::SocketAddr,
+    http: std::net::SocketAddr,
+) -> Option<tokio::task::JoinHandle<()>> {
+    config.cluster.nats()?;
+    use app::live::origins::{keep_origins, register, DbOrigins, NodeAddrs};
+    let addrs = NodeAddrs {
+        rtmp: advertised(config.cluster.advertise_rtmp.as_deref(), rtmp),
+        http: config
+            .cluster
+            .advertise_http
+            .clone()
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| format!("http://{}", advertised(None, http))),
+    };
+    let live = state.live().clone();
+    match register(&live, &addrs).await {
+        Ok(()) => tracing::info!(
+            rtmp = addrs.rtmp,
+            http = addrs.http,
+            "other nodes pull the streams published here from these addresses"
+        ),
+        Err(e) => tracing::warn!("cannot record this node's addresses yet: {e}"),
+    }
+    hub.set_origins(
+        Arc::new(DbOrigins::new(live.clone())),
+        media::hub::PullConfig::default(),
+    );
+    Some(tokio::spawn(keep_origins(live, addrs)))
+}
+
+/// `configured`, else `bound` with this machine's address in place of an unspecified
+/// one (0.0.0.0 or ::).
+fn advertised(configured: Option<&str>, bound: std::net::SocketAddr) -> String {
+    if let Some(addr) = configured.map(str::trim).filter(|a| !a.is_empty()) {
+        return addr.to_owned();
+    }
+    if !bound.ip().is_unspecified() {
+        return bound.to_string();
+    }
+    std::net::SocketAddr::new(machine_ip(), bound.port()).to_string()
+}
+
+/// The address this machine sends from (no packet is sent: connecting a UDP socket
+/// only picks the route), else loopback.
+fn machine_ip() -> std::net::IpAddr {
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            s.connect("192.0.2.1:9")?;
+            s.local_addr()
+        })
+        .map(|a| a.ip())
+        .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into())
+}
+
 /// The event bus: NATS in cluster mode, else in-process.
 pub async fn bus(config: &Config) -> anyhow::Result<Arc<dyn bus::Bus>> {
     match config.cluster.nats() {

@@ -80,6 +80,13 @@ pub struct ClusterSettings {
     /// This node's name among the others (in logs and NATS's monitoring); default: the
     /// host name and the process id.
     pub node_id: Option<String>,
+    /// Where the other nodes reach this node's RTMP server (`10.0.0.7:1935`), to pull
+    /// the streams published here; default: the `rtmp` listen address, with this
+    /// machine's address in place of 0.0.0.0.
+    pub advertise_rtmp: Option<String>,
+    /// Where the other nodes reach this node's HTTP server (`http://10.0.0.7:8080`),
+    /// for HLS of the streams published here; default: as for `advertise_rtmp`.
+    pub advertise_http: Option<String>,
 }
 
 impl ClusterSettings {

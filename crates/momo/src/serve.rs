@@ -141,6 +141,7 @@ pub async fn start(
         hub.events(),
     ));
     let heartbeat = tokio::spawn(app::live::upkeep::run_heartbeat(state.live().clone()));
+    let origins = crate::cluster::streams(&config, &state, &hub, rtmp_addr, http_addr).await;
     let (notices_stop_tx, notices_stop_rx) = oneshot::channel::<()>();
     let gift_notices = tokio::spawn(app::gifts::notices::run(state.live().clone(), async move {
         let _ = notices_stop_rx.await;
@@ -265,6 +266,9 @@ pub async fn start(
             }
         };
         heartbeat.abort();
+        if let Some(origins) = &origins {
+            origins.abort();
+        }
         words.abort();
         for task in &listeners {
             task.abort();

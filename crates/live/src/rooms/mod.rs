@@ -16,6 +16,7 @@ pub mod kick;
 pub mod list_rooms;
 pub mod model;
 pub mod mutes;
+pub mod origins;
 pub mod room_rules;
 pub mod rotate_key;
 pub mod rule_changes;

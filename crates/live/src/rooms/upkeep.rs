@@ -23,6 +23,8 @@ pub async fn heartbeat(state: &LiveState) -> Result<()> {
         let Ok(id) = key.parse::<i64>() else {
             continue;
         };
+        // A stream pulled from its origin on another node is the origin's to keep.
+        let pulled = hub.stream(&key).is_some_and(|s| s.is_relay());
         let seen = sqlx::query(
             "UPDATE live_rooms SET live_seen_at = $1 WHERE id = $2 AND status = 'live'",
         )
@@ -31,7 +33,7 @@ pub async fn heartbeat(state: &LiveState) -> Result<()> {
         .execute(state.store().writer())
         .await?
         .rows_affected();
-        if seen == 0 {
+        if seen == 0 && !pulled {
             // Streaming here but recorded offline (a sweep raced a slow heartbeat).
             crate::rooms::streams::go_live(state, id, now).await?;
         }

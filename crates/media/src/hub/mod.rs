@@ -10,6 +10,7 @@
 //! into "room is live / offline".
 
 pub mod packet;
+pub mod pull;
 pub mod stream;
 pub mod timestamps;
 
@@ -22,6 +23,8 @@ use tokio::sync::broadcast;
 
 use crate::frame::Frame;
 pub use packet::{Class, Packet};
+pub use pull::{LocateFuture, Origins, PullConfig, Upstream};
+use stream::Attached;
 pub use stream::{Protocol, Stream, StreamConfig, Subscription};
 
 /// Tunables of the hub.
@@ -82,6 +85,8 @@ pub struct Hub {
     streams: Mutex<HashMap<String, Arc<Stream>>>,
     config: HubConfig,
     events: broadcast::Sender<MediaEvent>,
+    /// Set on a node of a cluster: where to pull streams published elsewhere.
+    edge: std::sync::OnceLock<pull::Edge>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -99,6 +104,7 @@ impl Hub {
             streams: Mutex::new(HashMap::new()),
             config,
             events,
+            edge: std::sync::OnceLock::new(),
         })
     }
 
@@ -115,9 +121,22 @@ impl Hub {
         self.streams.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes stream `key` for a publisher: a new stream, or one in its grace period.
+    /// Takes stream `key` for a publisher: a new stream, one in its grace period, or
+    /// one whose publisher it takes over from (an older connection of the same
+    /// encoder, or this node's pull from the origin when the encoder moves here).
     pub fn publish(self: &Arc<Self>, key: &str) -> Result<Publisher, HubError> {
-        let (stream, session, resumed) = {
+        self.attach(key, false)
+    }
+
+    /// Takes stream `key` for this node's pull of it from its origin on another node:
+    /// viewers here see it as any stream, but the rest of momo is not told (the origin
+    /// tells). Refused while an encoder publishes the key here.
+    pub fn relay(self: &Arc<Self>, key: &str) -> Result<Publisher, HubError> {
+        self.attach(key, true)
+    }
+
+    fn attach(self: &Arc<Self>, key: &str, relay: bool) -> Result<Publisher, HubError> {
+        let (stream, session, attached) = {
             let mut streams = self.streams();
             let stream = streams
                 .entry(key.to_string())
@@ -125,20 +144,34 @@ impl Hub {
                     Arc::new(Stream::new(key.to_string(), self.config.stream.clone()))
                 })
                 .clone();
-            let session = stream
-                .attach_publisher()
+            let (session, attached) = stream
+                .attach_publisher(relay)
                 .ok_or_else(|| HubError::AlreadyPublishing(key.to_string()))?;
-            (stream, session, session > 1)
+            (stream, session, attached)
         };
-        metrics::gauge!("media_publishers").increment(1.0);
-        let _ = self.events.send(MediaEvent::PublishStarted {
-            key: key.to_string(),
-            resumed,
-        });
+        if attached == Attached::OverPublisher {
+            // The older publisher's hold is void: it hangs up without a word.
+            metrics::gauge!("media_publishers").decrement(1.0);
+            metrics::counter!("media_publishers_taken_over_total").increment(1);
+            tracing::info!(
+                key,
+                "a new publisher took the stream over from an older one"
+            );
+        }
+        if !relay {
+            metrics::gauge!("media_publishers").increment(1.0);
+            // Taking over from anyone is a resume for the room: it was live already.
+            let resumed = session > 1 || attached != Attached::Free;
+            let _ = self.events.send(MediaEvent::PublishStarted {
+                key: key.to_string(),
+                resumed,
+            });
+        }
         Ok(Publisher {
             hub: self.clone(),
             stream,
             session,
+            relay,
             reason: None,
         })
     }
@@ -206,9 +239,13 @@ impl Hub {
         true
     }
 
-    /// Closes an ended stream's viewers and says that it ended.
+    /// Closes an ended stream's viewers and says that it ended (unless it was a pull
+    /// from another node, whose origin says so).
     fn finish(&self, stream: &Arc<Stream>) {
         stream.close_viewers();
+        if stream.is_relay() {
+            return;
+        }
         let st = &stream.stats;
         let summary = StreamSummary {
             frames_in: st.frames_in.load(Ordering::Relaxed),
@@ -228,6 +265,7 @@ pub struct Publisher {
     hub: Arc<Hub>,
     stream: Arc<Stream>,
     session: u64,
+    relay: bool,
     reason: Option<StopReason>,
 }
 
@@ -239,6 +277,11 @@ impl Publisher {
 
     pub fn stream(&self) -> &Arc<Stream> {
         &self.stream
+    }
+
+    /// Resolves when a newer publisher took the stream over: this one should hang up.
+    pub async fn superseded(&self) {
+        self.stream.superseded(self.session).await
     }
 
     /// Says why the publisher is leaving, for the event sent when it is dropped
@@ -253,15 +296,17 @@ impl Drop for Publisher {
         if !self.stream.detach_publisher(self.session) {
             return;
         }
-        metrics::gauge!("media_publishers").decrement(1.0);
-        let reason = self
-            .reason
-            .take()
-            .unwrap_or_else(|| StopReason::Disconnected("connection closed".into()));
-        let _ = self.hub.events.send(MediaEvent::PublisherLeft {
-            key: self.stream.key().to_string(),
-            reason,
-        });
+        if !self.relay {
+            metrics::gauge!("media_publishers").decrement(1.0);
+            let reason = self
+                .reason
+                .take()
+                .unwrap_or_else(|| StopReason::Disconnected("connection closed".into()));
+            let _ = self.hub.events.send(MediaEvent::PublisherLeft {
+                key: self.stream.key().to_string(),
+                reason,
+            });
+        }
         let hub = self.hub.clone();
         let stream = self.stream.clone();
         let session = self.session;
@@ -362,5 +407,52 @@ mod tests {
             hub.publish("42").is_ok(),
             "the key may publish again if allowed"
         );
+    }
+
+    #[tokio::test]
+    async fn a_new_publisher_takes_over_from_an_older_one_and_from_a_pull() {
+        let hub = hub(Duration::from_secs(60));
+        let mut events = hub.events();
+        let pull = hub.relay("42").unwrap();
+        let viewer = hub.subscribe("42", Protocol::Rtmp).unwrap();
+        assert!(hub.stream("42").unwrap().is_relay());
+        assert!(events.try_recv().is_err(), "a pull is not news");
+        assert!(hub.relay("42").is_err(), "one pull per stream");
+
+        let old = hub
+            .publish("42")
+            .expect("an encoder takes over from the pull");
+        tokio::time::timeout(Duration::from_secs(1), pull.superseded())
+            .await
+            .expect("the pull is told");
+        drop(pull);
+        assert!(matches!(
+            events.try_recv(),
+            Ok(MediaEvent::PublishStarted { resumed: true, .. })
+        ));
+        assert!(
+            hub.relay("42").is_err(),
+            "no pull while an encoder publishes"
+        );
+
+        let new = hub
+            .publish("42")
+            .expect("a reconnect takes over from a half-open one");
+        tokio::time::timeout(Duration::from_secs(1), old.superseded())
+            .await
+            .expect("the older publisher is told");
+        drop(old);
+        assert!(matches!(
+            events.try_recv(),
+            Ok(MediaEvent::PublishStarted { resumed: true, .. })
+        ));
+        assert!(
+            events.try_recv().is_err(),
+            "the older one's leaving is not news"
+        );
+        let stream = hub.stream("42").unwrap();
+        assert!(stream.is_publishing() && !stream.is_relay());
+        assert_eq!(stream.viewer_count(), 1, "the viewer stayed");
+        drop((new, viewer));
     }
 }

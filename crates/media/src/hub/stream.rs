@@ -94,8 +94,24 @@ struct State {
     last_audio_ts: u32,
     /// Whether a publisher is attached right now.
     publishing: bool,
+    /// Whether the attached (or last) publisher is this node's pull of the stream from
+    /// its origin on another node, rather than an encoder.
+    relay: bool,
+    /// When the attached publisher started.
+    published_at: Option<std::time::Instant>,
     /// Bumped on every publish, so a late "unpublished" from an old session is ignored.
     session: u64,
+}
+
+/// What [`Stream::attach_publisher`] took the stream over from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attached {
+    /// Nobody was publishing (a new stream, or one in its grace period).
+    Free,
+    /// This node's pull from the origin, which stops.
+    OverRelay,
+    /// An older publisher, which is disconnected.
+    OverPublisher,
 }
 
 /// Running totals of a stream.
@@ -117,6 +133,9 @@ pub struct Stream {
     pub stats: StreamStats,
     /// Told when an operator cuts the stream, so its publisher hangs up.
     cut: tokio::sync::Notify,
+    /// The current publisher session, watched by publishers so that one that was
+    /// taken over by a newer publisher hangs up.
+    current: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -166,12 +185,15 @@ impl Stream {
                 last_video_ts: 0,
                 last_audio_ts: 0,
                 publishing: false,
+                relay: false,
+                published_at: None,
                 session: 0,
             }),
             hls: Mutex::new(hls),
             config,
             stats: StreamStats::default(),
             cut: tokio::sync::Notify::new(),
+            current: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -191,20 +213,34 @@ impl Stream {
         self.hls.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Attaches a publisher; returns its session number, or `None` if one is attached.
-    pub(crate) fn attach_publisher(&self) -> Option<u64> {
+    /// Attaches a publisher; returns its session number and what it took the stream
+    /// over from, or `None` if a publisher is attached that may not be taken over.
+    ///
+    /// An encoder (`relay` false) takes over from any attached publisher: a pull from
+    /// the origin (this node becomes the origin), or an older connection of its own
+    /// that has not noticed yet that it is gone (half-open). A pull takes a stream only
+    /// when nobody publishes it.
+    pub(crate) fn attach_publisher(&self, relay: bool) -> Option<(u64, Attached)> {
         let mut s = self.lock();
-        if s.publishing {
-            return None;
-        }
+        let ousted = match (s.publishing, s.relay) {
+            (false, _) => Attached::Free,
+            (true, _) if relay => return None,
+            (true, true) => Attached::OverRelay,
+            (true, false) => Attached::OverPublisher,
+        };
         s.publishing = true;
+        s.relay = relay;
+        s.published_at = Some(std::time::Instant::now());
         s.session += 1;
         if s.session > 1 {
             // A reconnect within the grace period: continue the same timeline.
             s.timeline.restart();
             self.hls().discontinuity();
         }
-        Some(s.session)
+        let session = s.session;
+        drop(s);
+        self.current.send_replace(session);
+        Some((session, ousted))
     }
 
     /// Detaches publisher `session`; returns whether it was the current one.
@@ -216,6 +252,26 @@ impl Stream {
         } else {
             false
         }
+    }
+
+    /// Resolves when publisher `session` is no longer the stream's publisher: a newer
+    /// one took over.
+    pub async fn superseded(&self, session: u64) {
+        let mut rx = self.current.subscribe();
+        let _ = rx.wait_for(|current| *current != session).await;
+    }
+
+    /// How long the attached publisher has been publishing; `None` when none is.
+    pub fn publishing_for(&self) -> Option<std::time::Duration> {
+        let s = self.lock();
+        s.published_at
+            .filter(|_| s.publishing)
+            .map(|at| at.elapsed())
+    }
+
+    /// Whether the stream is this node's pull of another node's stream.
+    pub fn is_relay(&self) -> bool {
+        self.lock().relay
     }
 
     /// Whether a publisher is attached now.

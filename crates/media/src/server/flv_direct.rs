@@ -257,7 +257,8 @@ impl Direct {
         let Some(mut sub) = self
             .outputs
             .hub
-            .subscribe_from(room, Protocol::HttpFlv, peer)
+            .subscribe_or_pull(room, Protocol::HttpFlv, peer)
+            .await
         else {
             return self.answer(sock, not_live()).await;
         };

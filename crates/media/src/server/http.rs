@@ -120,7 +120,7 @@ async fn flv(State(out): State<Outputs>, Path(file): Path<String>, req: Request)
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    let Some(sub) = hub.subscribe_from(room, protocol, peer) else {
+    let Some(sub) = hub.subscribe_or_pull(room, protocol, peer).await else {
         return not_live();
     };
     if wants_ws {
@@ -192,38 +192,48 @@ async fn hls(
             return refused;
         }
     }
-    let Some(stream) = out.hub.stream(&room) else {
-        return not_live();
-    };
-    if file == "index.m3u8" {
-        return match stream.hls_playlist() {
-            Some(text) => (
-                [
-                    (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
-                    (header::CACHE_CONTROL, "no-cache"),
-                    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-                ],
-                text,
-            )
-                .into_response(),
-            // Live, but the first segment is not complete yet.
-            None => not_live(),
-        };
-    }
-    match stream.hls_segment(&file) {
-        Some(bytes) => {
-            metrics::counter!("media_bytes_out_total", "protocol" => "hls")
-                .increment(bytes.len() as u64);
-            (
-                [
-                    (header::CONTENT_TYPE, "video/mp2t"),
-                    (header::CACHE_CONTROL, "max-age=60"),
-                    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-                ],
-                bytes,
-            )
-                .into_response()
+    // A stream pulled from another node is served as its origin segments it, so that
+    // every node names the same segments.
+    let stream = match out.hub.stream(&room) {
+        Some(stream) if !stream.is_relay() => stream,
+        _ => {
+            return match out.hub.origin_hls(&room, &file, uri.query()).await {
+                Some(found) => hls_answer(&file, found.content_type, found.body),
+                None => not_live(),
+            }
         }
+    };
+    let found = if file == "index.m3u8" {
+        stream.hls_playlist().map(Bytes::from)
+    } else {
+        stream.hls_segment(&file)
+    };
+    match found {
+        Some(body) if file == "index.m3u8" => {
+            hls_answer(&file, "application/vnd.apple.mpegurl", body)
+        }
+        Some(body) => hls_answer(&file, "video/mp2t", body),
+        // Live, but the first segment is not complete yet (or no such segment).
         None => not_live(),
     }
+}
+
+/// An HLS file: the playlist is never cached, a segment (never changed) for a minute.
+fn hls_answer(file: &str, content_type: &'static str, body: Bytes) -> Response {
+    let cache = if file == "index.m3u8" {
+        "no-cache"
+    } else {
+        metrics::counter!("media_bytes_out_total", "protocol" => "hls")
+            .increment(body.len() as u64);
+        "max-age=60"
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        body,
+    )
+        .into_response()
 }

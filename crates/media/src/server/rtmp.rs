@@ -171,6 +171,9 @@ impl Connection {
                 _ = cut(&self.publisher), if publishing => {
                     break Err("the stream was cut by an operator".into());
                 }
+                _ = superseded(&self.publisher), if publishing => {
+                    break Err("a newer publisher took the stream over".into());
+                }
             }
         };
         if let Some((_, mut p)) = self.publisher.take() {
@@ -284,7 +287,7 @@ impl Connection {
                 } => self.on_publish(stream_id, &app, &key).await?,
                 Event::PlayRequested {
                     stream_id, name, ..
-                } => self.on_play(stream_id, &name)?,
+                } => self.on_play(stream_id, &name).await?,
                 Event::Frame(frame) => {
                     if let Some((_, p)) = &self.publisher {
                         self.last_media = Instant::now();
@@ -369,7 +372,7 @@ impl Connection {
         Ok(())
     }
 
-    fn on_play(&mut self, stream_id: u32, name: &str) -> Result<(), String> {
+    async fn on_play(&mut self, stream_id: u32, name: &str) -> Result<(), String> {
         let (room, query) = name.split_once('?').unwrap_or((name, ""));
         if self.is_playing() || self.publisher.is_some() {
             self.closing = true;
@@ -388,7 +391,8 @@ impl Connection {
         }
         match self
             .hub
-            .subscribe_from(room, Protocol::Rtmp, Some(self.peer.ip()))
+            .subscribe_or_pull(room, Protocol::Rtmp, Some(self.peer.ip()))
+            .await
         {
             Some(sub) => {
                 self.session
@@ -408,6 +412,14 @@ impl Connection {
             }
         }
         Ok(())
+    }
+}
+
+/// Resolves when a newer publisher took the stream over from this one.
+async fn superseded(publisher: &Option<(u32, Publisher)>) {
+    match publisher {
+        Some((_, p)) => p.superseded().await,
+        None => std::future::pending().await,
     }
 }
 

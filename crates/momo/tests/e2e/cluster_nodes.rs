@@ -234,7 +234,7 @@ async fn spread_upload(nodes: Vec<TestServer>) {
 }
 
 /// The room's status and its sessions, as the anchor reads them through `node`.
-async fn room_and_sessions(node: &TestServer, room: i64, token: &str) -> (Value, Value) {
+pub(crate) async fn room_and_sessions(node: &TestServer, room: i64, token: &str) -> (Value, Value) {
     let (_, r) = node.get(&format!("/api/v1/rooms/{room}"), None).await;
     let (_, sessions) = node
         .get(&format!("/api/v1/rooms/{room}/sessions"), Some(token))

@@ -17,7 +17,7 @@ const FIXTURE: &str = concat!(
     "/../media/tests/fixtures/sample.flv"
 );
 
-fn ffmpeg_enabled() -> bool {
+pub(crate) fn ffmpeg_enabled() -> bool {
     let on = std::env::var("MOMO_TEST_FFMPEG").is_ok_and(|v| v == "1");
     if !on {
         eprintln!(
@@ -42,7 +42,7 @@ async fn publish_once(url: &str) -> Option<std::process::Output> {
 }
 
 /// ffmpeg pushing the fixture to `url` in a loop until it is killed or dropped.
-fn publish_looping(url: &str) -> tokio::process::Child {
+pub(crate) fn publish_looping(url: &str) -> tokio::process::Child {
     tokio::process::Command::new("ffmpeg")
         .args([
             "-hide_banner",

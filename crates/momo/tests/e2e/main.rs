@@ -16,6 +16,7 @@ mod cli;
 mod cluster;
 mod cluster_faults;
 mod cluster_nodes;
+mod cluster_streams;
 mod conversations;
 mod crash;
 mod economy;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-fn nginx() -> Option<&'static str> {
+pub(crate) fn nginx() -> Option<&'static str> {
     if std::env::var("MOMO_TEST_NGINX").ok().as_deref() != Some("1") {
         eprintln!("SKIPPED: set MOMO_TEST_NGINX=1 (and install nginx) to run momo behind nginx");
         return None;
@@ -26,8 +26,9 @@ fn nginx() -> Option<&'static str> {
     bin
 }
 
-/// nginx in front of `momo` (`127.0.0.1:port`) on `listen`, guarding `/private/`.
-fn config(dir: &std::path::Path, listen: u16, momo: &str) -> String {
+/// What every test's nginx starts with: it runs in the foreground and keeps its files
+/// in `dir`; the `http` block is left open for the servers.
+pub(crate) fn prelude(dir: &std::path::Path) -> String {
     let d = dir.display();
     format!(
         r#"daemon off;
@@ -41,7 +42,15 @@ http {{
   fastcgi_temp_path {d}/fastcgi;
   uwsgi_temp_path {d}/uwsgi;
   scgi_temp_path {d}/scgi;
-  server {{
+"#
+    )
+}
+
+/// nginx in front of `momo` (`127.0.0.1:port`) on `listen`, guarding `/private/`.
+fn config(dir: &std::path::Path, listen: u16, momo: &str) -> String {
+    let prelude = prelude(dir);
+    format!(
+        r#"{prelude}  server {{
     listen 127.0.0.1:{listen};
     location = /_auth {{
       internal;

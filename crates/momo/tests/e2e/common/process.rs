@@ -62,6 +62,17 @@ pub fn start(dir: &str, envs: &[(&str, &str)]) -> Server {
 }
 
 impl Server {
+    /// `kill -STOP` (`pause` true) or `kill -CONT`: a node that stops answering
+    /// anything, then carries on as if nothing happened.
+    pub fn pause(&self, pause: bool) {
+        let signal = if pause { "-STOP" } else { "-CONT" };
+        let done = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(done.success(), "kill {signal}");
+    }
+
     /// `kill -9`: no goodbye to anyone.
     pub fn kill_hard(mut self) {
         self.child.kill().expect("SIGKILL");
