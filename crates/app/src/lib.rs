@@ -171,6 +171,7 @@ impl AppState {
                 settings: ::live::Settings {
                     live: settings.live.clone(),
                     economy: settings.economy.clone(),
+                    webrtc: settings.webrtc.clone(),
                     cache_capacity: settings.cache.capacity,
                 },
                 jwt_secret: jwt_secret.to_vec(),
@@ -339,6 +340,7 @@ impl AppState {
         (name = "groups", description = "Group chats: members, roles, mutes"),
         (name = "wallet", description = "Coins, diamonds, recharges and withdrawals"),
         (name = "gifts", description = "The gift catalogue, sending gifts and rankings"),
+        (name = "webrtc", description = "WebRTC: STUN and TURN servers with credentials"),
         (name = "notifications", description = "The notifications inbox"),
         (name = "videos", description = "Short videos: uploads, the feed, likes and comments"),
         (name = "admin", description = "Operator routes (admin role)"),

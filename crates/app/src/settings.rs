@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use identity::{AuthSettings, CacheSettings};
-pub use live::{EconomySettings, LiveSettings, RechargePackage};
+pub use live::{EconomySettings, LiveSettings, RechargePackage, WebRtcSettings};
 pub use talk::ConversationSettings;
 pub use videos::VideoSettings;
 
@@ -18,6 +18,7 @@ pub struct Settings {
     pub live: LiveSettings,
     pub economy: EconomySettings,
     pub videos: VideoSettings,
+    pub webrtc: WebRtcSettings,
     /// Conversation rules; in the config file under `[chat]` (with the gateway's
     /// settings), copied here when the node starts.
     #[serde(skip)]

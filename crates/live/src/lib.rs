@@ -8,11 +8,12 @@
 pub mod gifts;
 pub mod rooms;
 pub mod wallet;
+pub mod webrtc;
 
 mod settings;
 mod state;
 
-pub use settings::{EconomySettings, LiveSettings, RechargePackage, Settings};
+pub use settings::{EconomySettings, LiveSettings, RechargePackage, Settings, WebRtcSettings};
 pub use state::{LiveState, Parts};
 
 use api::http::TrustedProxies;
@@ -33,4 +34,5 @@ where
         .merge(rooms::routes())
         .merge(wallet::routes())
         .merge(gifts::routes())
+        .merge(webrtc::routes())
 }

@@ -8,8 +8,37 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     pub live: LiveSettings,
     pub economy: EconomySettings,
+    pub webrtc: WebRtcSettings,
     /// How many entries each of the context's caches holds (`cache.capacity`).
     pub cache_capacity: u64,
+}
+
+/// `[webrtc]`: the STUN and TURN servers clients are told about. Empty by default.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct WebRtcSettings {
+    /// STUN servers (`stun:stun.example.com:3478`).
+    pub stun_urls: Vec<String>,
+    /// TURN servers (`turn:turn.example.com:3478?transport=udp`,
+    /// `turns:turn.example.com:443?transport=tcp`), given out with credentials only
+    /// when `turn_secret` is set.
+    pub turn_urls: Vec<String>,
+    /// coturn's `static-auth-secret` (`use-auth-secret`): credentials are minted with it.
+    #[serde(skip_serializing)]
+    pub turn_secret: Option<String>,
+    /// How long a TURN credential works, in seconds (at least 60).
+    pub turn_ttl_secs: u64,
+}
+
+impl Default for WebRtcSettings {
+    fn default() -> Self {
+        Self {
+            stun_urls: Vec::new(),
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl_secs: 86_400,
+        }
+    }
 }
 
 /// `[live]`: how rooms tell encoders and players where to go.

@@ -40,3 +40,4 @@ mod videos_feed;
 pub(crate) mod videos_s3;
 pub(crate) mod videos_upload;
 mod web;
+mod webrtc;

@@ -188,6 +188,7 @@ async fn openapi_document_lists_every_route() {
         ("/api/v1/admin/rooms/{id}/ban", "post"),
         ("/api/v1/admin/rooms/{id}/ban", "delete"),
         ("/api/v1/wallet", "get"),
+        ("/api/v1/webrtc/ice-servers", "get"),
         ("/api/v1/wallet/ledger", "get"),
         ("/api/v1/wallet/recharge/packages", "get"),
         ("/api/v1/wallet/recharge/orders", "post"),
@@ -275,7 +276,7 @@ async fn openapi_document_lists_every_route() {
     }
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
-        116,
+        117,
         "an undocumented or unexpected path"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
