@@ -118,11 +118,15 @@ pub async fn keep_origins(state: LiveState, addrs: NodeAddrs) {
     let mut renewed_at = tokio::time::Instant::now();
     loop {
         tick.tick().await;
-        let renewal = match renew(&state).await {
-            Ok(true) => Ok(()),
-            Ok(false) => register(&state, &addrs).await,
-            Err(e) => Err(e),
-        };
+        // A database that does not answer must not hold the loop past the hold.
+        let renewal = tokio::time::timeout(RENEW_EVERY * 2, async {
+            match renew(&state).await? {
+                true => Ok(()),
+                false => register(&state, &addrs).await,
+            }
+        })
+        .await
+        .unwrap_or_else(|_| Err(api::error::Error::internal("the database did not answer")));
         match renewal {
             Ok(()) => {
                 renewed_at = tokio::time::Instant::now();

@@ -61,30 +61,46 @@ pub(crate) async fn start_nodes(
     let files = shared_files();
     for i in 0..count {
         let name = format!("test-{}", (b'a' + i as u8) as char);
-        let nats = nats.clone();
-        let tweak = tweak.clone();
-        let files = files.clone();
-        let config = move |c: &mut momo::Config| {
-            c.cluster.nats_url = Some(nats);
-            c.cluster.node_id = Some(name);
-            c.app.videos.storage_url = files;
-            c.chat.service_token = Some(SERVICE_TOKEN.into());
-            tweak(c);
-        };
+        let config = node_config(&name, &nats, &files, tweak.clone());
         let node = match nodes.first() {
             None => TestServer::start_with(common::Backend::Postgres(pg.clone()), config).await,
             Some(first) => {
                 let db = first.database_url().expect("the first node's database");
-                TestServer::start_with(common::Backend::Sqlite, move |c| {
-                    c.database_url = Some(db);
-                    config(c);
-                })
-                .await
+                join(db, config).await
             }
         };
         nodes.push(node);
     }
     nodes
+}
+
+/// What makes node `name` a node of the tests' cluster, then `tweak`.
+pub(crate) fn node_config(
+    name: &str,
+    nats: &str,
+    files: &str,
+    tweak: impl Fn(&mut momo::Config) + Send + 'static,
+) -> impl FnOnce(&mut momo::Config) + Send + 'static {
+    let (name, nats, files) = (name.to_owned(), nats.to_owned(), files.to_owned());
+    move |c: &mut momo::Config| {
+        c.cluster.nats_url = Some(nats);
+        c.cluster.node_id = Some(name);
+        c.app.videos.storage_url = files;
+        c.chat.service_token = Some(SERVICE_TOKEN.into());
+        tweak(c);
+    }
+}
+
+/// A node on database `db` (a cluster's, or a way to it) configured by `config`.
+pub(crate) async fn join(
+    db: String,
+    config: impl FnOnce(&mut momo::Config) + Send + 'static,
+) -> TestServer {
+    TestServer::start_with(common::Backend::Sqlite, move |c| {
+        c.database_url = Some(db);
+        config(c);
+    })
+    .await
 }
 
 /// A directory for the video files of one test's nodes, as `file:///…` (left in the

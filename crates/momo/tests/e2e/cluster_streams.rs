@@ -11,8 +11,9 @@ use std::time::Duration;
 use media::client::rtmp::{RtmpPlayer, RtmpPublisher};
 use serde_json::{json, Value};
 
-use crate::cluster::{cluster_env, shared_files, start_nodes, SERVICE_TOKEN};
+use crate::cluster::{cluster_env, join, node_config, shared_files, start_nodes, SERVICE_TOKEN};
 use crate::cluster_nodes::room_and_sessions;
+use crate::common::cutoff::Cutoff;
 use crate::common::videos::{codecs, probe};
 use crate::common::{process, TestServer, SECRET};
 use crate::live::{ffmpeg_enabled, publish_looping};
@@ -72,6 +73,40 @@ fn node_process(
             ("MOMO_MEDIA__GRACE_SECS", "5"),
         ],
     )
+}
+
+/// `host:port` of `node`'s RTMP server.
+fn rtmp_addr(node: &TestServer) -> String {
+    node.rtmp_base
+        .trim_start_matches("rtmp://")
+        .trim_end_matches("/live")
+        .to_owned()
+}
+
+/// The media tests' sample recording, as frames.
+fn sample_frames() -> Vec<media::frame::Frame> {
+    media::flv::read_all(include_bytes!("../../../media/tests/fixtures/sample.flv"))
+        .unwrap()
+        .1
+}
+
+/// Sends frames to `publisher`, 50 a second, until the server lets it go; false if it
+/// still takes them after `secs`.
+async fn let_go_within(
+    publisher: &mut RtmpPublisher,
+    frames: &[media::frame::Frame],
+    secs: u64,
+) -> bool {
+    tokio::time::timeout(Duration::from_secs(secs), async {
+        for frame in frames.iter().cycle() {
+            if publisher.send(frame).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .is_ok()
 }
 
 /// Reads `frames` frames from `player`, within `secs`.
@@ -322,9 +357,7 @@ async fn a_paused_origin_cuts_its_stale_publisher_when_it_wakes() {
     let dir = tempfile::tempdir().unwrap();
     let a = node_process(b, &nats, "sleepy-origin", dir.path());
     let (id, key, token) = room_on(b, "sleepy_anchor").await;
-    let frames = media::flv::read_all(include_bytes!("../../../media/tests/fixtures/sample.flv"))
-        .unwrap()
-        .1;
+    let frames = sample_frames();
     let mut on_a = RtmpPublisher::connect(a.rtmp.as_str(), "live", &key)
         .await
         .expect("A takes the key");
@@ -332,30 +365,18 @@ async fn a_paused_origin_cuts_its_stale_publisher_when_it_wakes() {
     until_room(b, id, "live").await;
 
     a.pause(true);
-    let mut on_b = RtmpPublisher::connect(
-        b.rtmp_base
-            .trim_start_matches("rtmp://")
-            .trim_end_matches("/live"),
-        "live",
-        &key,
-    )
-    .await
-    .expect("B takes the key while A sleeps");
+    let mut on_b = RtmpPublisher::connect(rtmp_addr(b), "live", &key)
+        .await
+        .expect("B takes the key while A sleeps");
     on_b.send_all(&frames[..20], false).await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     a.pause(false);
 
     // A cuts its old publisher: sending to it fails soon.
-    let cut = tokio::time::timeout(Duration::from_secs(15), async {
-        for frame in frames.iter().cycle() {
-            if on_a.send(frame).await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    assert!(cut.is_ok(), "A still takes the stale publisher's frames");
+    assert!(
+        let_go_within(&mut on_a, &frames, 15).await,
+        "A still takes the stale publisher's frames"
+    );
     on_b.send_all(&frames[20..40], false)
         .await
         .expect("B's publisher stays");
@@ -363,6 +384,62 @@ async fn a_paused_origin_cuts_its_stale_publisher_when_it_wakes() {
     assert_eq!(status, "live");
     assert_eq!(sessions.as_array().map(Vec::len), Some(1), "{sessions}");
     drop(a);
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+/// An origin cut off from the database (partitioned) cannot renew its hold on its
+/// streams: it lets go of its publisher, the other nodes stop counting it as up, the
+/// encoder comes back through another node, which takes the room over; when the
+/// partition heals the old origin claims nothing back. The room stays live on one
+/// session throughout.
+#[tokio::test]
+async fn a_partitioned_origin_lets_go_of_its_publisher() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let nodes = start_nodes(1, pg, nats.clone(), |_| {}).await;
+    let b = &nodes[0];
+    let db = reqwest::Url::parse(&b.database_url().unwrap()).unwrap();
+    let server = format!("{}:{}", db.host_str().unwrap(), db.port().unwrap_or(5432));
+    let cutoff = Cutoff::start(server.parse().expect("PostgreSQL at an IP address")).await;
+    let mut through = db.clone();
+    through.set_host(Some("127.0.0.1")).unwrap();
+    through.set_port(Some(cutoff.addr.port())).unwrap();
+    let config = node_config("test-partitioned", &nats, &shared_files(), |_| {});
+    let a = join(through.to_string(), config).await;
+
+    let (id, key, token) = room_on(b, "partitioned_anchor").await;
+    let frames = sample_frames();
+    let mut on_a = RtmpPublisher::connect(rtmp_addr(&a), "live", &key)
+        .await
+        .expect("A takes the key");
+    on_a.send_all(&frames[..20], false).await.unwrap();
+    until_room(b, id, "live").await;
+
+    cutoff.cut();
+    assert!(
+        let_go_within(&mut on_a, &frames, 30).await,
+        "A keeps a publisher it cannot hold"
+    );
+    // The encoder comes back through B, which takes the room over.
+    let mut on_b = RtmpPublisher::connect(rtmp_addr(b), "live", &key)
+        .await
+        .expect("B takes the key");
+    on_b.send_all(&frames[..40], false).await.unwrap();
+    cutoff.heal();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    on_b.send_all(&frames[40..60], false)
+        .await
+        .expect("B's publisher stays after A is back");
+    let stream = b.hub().stream(&id.to_string()).expect("B has the stream");
+    assert!(stream.is_publishing() && !stream.is_relay());
+    assert!(a.hub().stream(&id.to_string()).is_none_or(|s| s.is_relay()));
+    let (status, sessions) = room_and_sessions(b, id, &token).await;
+    assert_eq!(status, "live");
+    assert_eq!(sessions.as_array().map(Vec::len), Some(1), "{sessions}");
+    a.stop().await;
     for node in nodes {
         node.stop().await;
     }

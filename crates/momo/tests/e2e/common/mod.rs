@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod cutoff;
 pub mod process;
 pub mod seed;
 pub mod services;
