@@ -128,14 +128,16 @@ impl Shared {
         matches!(tokio::time::timeout(WAIT, answer).await, Ok(Ok(_)))
     }
 
-    /// Writes this node's online counts (replacing the last), to live `ttl`.
-    pub async fn put_online(
+    /// Writes this node's counts of `kind` (`online`: people in each room's chat;
+    /// `players`: each stream's audience) replacing the last, to live `ttl`.
+    pub async fn put_counts(
         &self,
+        kind: &str,
         node: &str,
         counts: &[(String, u32)],
         ttl: Duration,
     ) -> Result<(), String> {
-        let key = self.key(&format!("online:node:{node}"));
+        let key = self.key(&format!("{kind}:node:{node}"));
         let mut pipe = redis::pipe();
         pipe.atomic().del(&key).ignore();
         if !counts.is_empty() {
@@ -144,10 +146,10 @@ impl Shared {
         // An empty hash does not exist: a marker keeps the node listed while it lives.
         pipe.hset(&key, "", 0).ignore();
         pipe.pexpire(&key, ttl.as_millis() as i64).ignore();
-        pipe.sadd(self.key("online:nodes"), node).ignore();
+        pipe.sadd(self.key(&format!("{kind}:nodes")), node).ignore();
         // The list lives as long as its last writer keeps it: a cluster that stops
         // leaves nothing behind.
-        pipe.pexpire(self.key("online:nodes"), ttl.as_millis() as i64)
+        pipe.pexpire(self.key(&format!("{kind}:nodes")), ttl.as_millis() as i64)
             .ignore();
         let mut conn = self.conn.clone();
         tokio::time::timeout(WAIT, pipe.query_async::<()>(&mut conn))
@@ -156,26 +158,30 @@ impl Shared {
             .map_err(err)
     }
 
-    /// The online counts of every node but `except`, added up per room. Nodes whose
+    /// The counts of `kind` of every node but `except`, added up per room. Nodes whose
     /// counts have expired (they died) are forgotten.
-    pub async fn online_elsewhere(&self, except: &str) -> Result<HashMap<String, u32>, String> {
+    pub async fn counts_elsewhere(
+        &self,
+        kind: &str,
+        except: &str,
+    ) -> Result<HashMap<String, u32>, String> {
         let mut conn = self.conn.clone();
         let read = async {
             let nodes: Vec<String> = redis::cmd("SMEMBERS")
-                .arg(self.key("online:nodes"))
+                .arg(self.key(&format!("{kind}:nodes")))
                 .query_async(&mut conn)
                 .await
                 .map_err(err)?;
             let mut total: HashMap<String, u32> = HashMap::new();
             for node in nodes.iter().filter(|n| n.as_str() != except) {
                 let counts: HashMap<String, u32> = redis::cmd("HGETALL")
-                    .arg(self.key(&format!("online:node:{node}")))
+                    .arg(self.key(&format!("{kind}:node:{node}")))
                     .query_async(&mut conn)
                     .await
                     .map_err(err)?;
                 if counts.is_empty() {
                     let _: i64 = redis::cmd("SREM")
-                        .arg(self.key("online:nodes"))
+                        .arg(self.key(&format!("{kind}:nodes")))
                         .arg(node)
                         .query_async(&mut conn)
                         .await

@@ -62,29 +62,48 @@ async fn failures_counted_by_many_nodes_at_once_add_up_and_expire() {
 async fn online_counts_add_up_over_nodes_and_a_silent_node_drops_out() {
     let Some(a) = shared().await else { return };
     let ttl = Duration::from_millis(700);
-    a.put_online("node-a", &[("7".into(), 3), ("8".into(), 1)], ttl)
+    a.put_counts("online", "node-a", &[("7".into(), 3), ("8".into(), 1)], ttl)
         .await
         .unwrap();
-    a.put_online("node-b", &[("7".into(), 2)], ttl)
+    a.put_counts("online", "node-b", &[("7".into(), 2)], ttl)
         .await
         .unwrap();
-    a.put_online("node-c", &[], ttl).await.unwrap();
-    let seen_by_c = a.online_elsewhere("node-c").await.unwrap();
+    a.put_counts("online", "node-c", &[], ttl).await.unwrap();
+    let seen_by_c = a.counts_elsewhere("online", "node-c").await.unwrap();
     assert_eq!(seen_by_c.get("7"), Some(&5));
     assert_eq!(seen_by_c.get("8"), Some(&1));
-    let seen_by_a = a.online_elsewhere("node-a").await.unwrap();
+    let seen_by_a = a.counts_elsewhere("online", "node-a").await.unwrap();
     assert_eq!(seen_by_a.get("7"), Some(&2));
     assert_eq!(seen_by_a.get("8"), None);
     // Node B stops writing (it died): its counts drop out after their time to live.
     tokio::time::sleep(ttl + Duration::from_millis(300)).await;
-    a.put_online("node-a", &[("7".into(), 3)], ttl)
+    a.put_counts("online", "node-a", &[("7".into(), 3)], ttl)
         .await
         .unwrap();
-    let seen_by_c = a.online_elsewhere("node-c").await.unwrap();
+    let seen_by_c = a.counts_elsewhere("online", "node-c").await.unwrap();
     assert_eq!(seen_by_c.get("7"), Some(&3));
     // Once every node has stopped writing, no count is left.
     tokio::time::sleep(ttl + Duration::from_millis(300)).await;
-    assert!(a.online_elsewhere("nobody").await.unwrap().is_empty());
+    assert!(a
+        .counts_elsewhere("online", "nobody")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn counts_of_one_kind_leave_the_others_alone() {
+    let Some(a) = shared().await else { return };
+    let ttl = Duration::from_secs(5);
+    a.put_counts("online", "node-x", &[("9".into(), 4)], ttl)
+        .await
+        .unwrap();
+    a.put_counts("players", "node-x", &[("9".into(), 40)], ttl)
+        .await
+        .unwrap();
+    let online = a.counts_elsewhere("online", "node-y").await.unwrap();
+    let players = a.counts_elsewhere("players", "node-y").await.unwrap();
+    assert_eq!((online.get("9"), players.get("9")), (Some(&4), Some(&40)));
 }
 
 #[tokio::test]

@@ -221,6 +221,8 @@ pub struct BusNodes {
     shared: Arc<std::sync::OnceLock<api::shared::Shared>>,
     /// People in each room on the other nodes, as last read from Redis.
     elsewhere: Elsewhere,
+    /// Each stream's audience on the other nodes, as last read from Redis.
+    players_elsewhere: Elsewhere,
 }
 
 /// People per room on the other nodes, as last read (`None` while not known).
@@ -261,6 +263,20 @@ impl BusNodes {
             users: Interests::default(),
             shared,
             elsewhere: Arc::default(),
+            players_elsewhere: Arc::default(),
+        }
+    }
+
+    /// How many play stream `key` on the other nodes, as last read (0 while not known).
+    pub fn players_elsewhere(&self) -> impl Fn(&str) -> u64 + Send + Sync + 'static {
+        let counts = self.players_elsewhere.clone();
+        move |key: &str| {
+            counts
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .and_then(|c| c.get(key).copied())
+                .unwrap_or(0) as u64
         }
     }
 
@@ -276,6 +292,7 @@ impl BusNodes {
     ) -> JoinHandle<()> {
         let node = self.node.clone();
         let elsewhere = self.elsewhere.clone();
+        let players_elsewhere = self.players_elsewhere.clone();
         let rates = self.shared.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(ONLINE_EVERY);
@@ -288,20 +305,28 @@ impl BusNodes {
                 };
                 let _ = rates.set(shared.clone());
                 let Some(gw) = gw.upgrade() else { return };
-                let mine = gw.local_room_counts();
+                let chatting = gw.local_room_counts();
                 drop(gw);
-                let result = match shared.put_online(&node, &mine, ONLINE_TTL).await {
-                    Ok(()) => shared.online_elsewhere(&node).await,
-                    Err(e) => Err(e),
-                };
-                let mut slot = elsewhere.write().unwrap_or_else(|p| p.into_inner());
-                match result {
-                    Ok(counts) => {
+                let playing = stream_audiences(&state);
+                let result = async {
+                    shared
+                        .put_counts("online", &node, &chatting, ONLINE_TTL)
+                        .await?;
+                    shared
+                        .put_counts("players", &node, &playing, ONLINE_TTL)
+                        .await?;
+                    let online = shared.counts_elsewhere("online", &node).await?;
+                    let players = shared.counts_elsewhere("players", &node).await?;
+                    Ok::<_, String>((online, players))
+                }
+                .await;
+                let (online, players) = match result {
+                    Ok((online, players)) => {
                         if failing {
                             tracing::info!("online counts: Redis is back");
                         }
                         failing = false;
-                        *slot = Some(Arc::new(counts));
+                        (Some(Arc::new(online)), Some(Arc::new(players)))
                     }
                     Err(e) => {
                         if !failing {
@@ -310,9 +335,11 @@ impl BusNodes {
                             );
                         }
                         failing = true;
-                        *slot = None;
+                        (None, None)
                     }
-                }
+                };
+                *elsewhere.write().unwrap_or_else(|p| p.into_inner()) = online;
+                *players_elsewhere.write().unwrap_or_else(|p| p.into_inner()) = players;
             }
         })
     }
@@ -440,6 +467,20 @@ impl im::gateway::nodes::Nodes for BusNodes {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
+}
+
+/// The audience of each stream played on this node (once per client address).
+fn stream_audiences(state: &crate::AppState) -> Vec<(String, u32)> {
+    let Some(hub) = state.media() else {
+        return Vec::new();
+    };
+    hub.keys()
+        .into_iter()
+        .filter_map(|key| {
+            let audience = hub.stream(&key)?.audience() as u32;
+            (audience > 0).then_some((key, audience))
+        })
+        .collect()
 }
 
 /// Appends the room messages pushed on this node to their rooms' recent lists in Redis,

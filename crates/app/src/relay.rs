@@ -78,6 +78,9 @@ pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusErro
         let node = crate::nodes::node_name();
         let keep = gw.config().room_recent;
         let nodes = crate::nodes::BusNodes::new(state.0.bus.clone(), node.clone(), push_tx, keep);
+        state
+            .live()
+            .set_audience_elsewhere(Arc::new(nodes.players_elsewhere()));
         tasks.push(nodes.keep_online(state.clone(), Arc::downgrade(&gw)));
         gw.set_nodes(Arc::new(nodes));
         node

@@ -37,6 +37,8 @@ struct Inner {
     media: OnceLock<Arc<media::hub::Hub>>,
     /// This node's name, for the rooms whose streams it is the origin of.
     node: OnceLock<String>,
+    /// How many play a stream on the other nodes (a cluster's Redis counts).
+    audience_elsewhere: OnceLock<AudienceElsewhere>,
     directory: Directory,
     proxies: TrustedProxies,
 }
@@ -70,6 +72,7 @@ impl LiveState {
             chat: OnceLock::new(),
             media: OnceLock::new(),
             node: OnceLock::new(),
+            audience_elsewhere: OnceLock::new(),
             directory: parts.directory,
             proxies: parts.proxies,
         }))
@@ -156,15 +159,27 @@ impl LiveState {
         self.0.media.get()
     }
 
-    /// How many people are in room `id` on this node: players of its stream (once per
-    /// client address) or people in its chat room (once per user or guest address),
-    /// whichever is more.
+    /// Tells this node how many play each stream on the other nodes (in a cluster).
+    pub fn set_audience_elsewhere(&self, count: Arc<dyn Fn(&str) -> u64 + Send + Sync>) {
+        let _ = self.0.audience_elsewhere.set(AudienceElsewhere(count));
+    }
+
+    /// How many people are in room `id`: players of its stream (once per client
+    /// address on each node) or people in its chat room (once per user or guest
+    /// address), whichever is more; in a cluster, over every node (the others' counts
+    /// a few seconds old at most).
     pub fn room_viewers(&self, id: i64) -> u64 {
         let key = id.to_string();
-        let players = self
+        let here = self
             .media()
             .and_then(|h| h.stream(&key))
             .map_or(0, |s| s.audience() as u64);
+        let elsewhere = self
+            .0
+            .audience_elsewhere
+            .get()
+            .map_or(0, |count| (count.0)(&key));
+        let players = here + elsewhere;
         let chatting = self.chat().map_or(0, |g| g.online(&key) as u64);
         players.max(chatting)
     }
@@ -179,5 +194,14 @@ impl FromRef<LiveState> for Directory {
 impl FromRef<LiveState> for TrustedProxies {
     fn from_ref(state: &LiveState) -> TrustedProxies {
         state.0.proxies.clone()
+    }
+}
+
+/// How many play a stream on the other nodes of a cluster.
+struct AudienceElsewhere(Arc<dyn Fn(&str) -> u64 + Send + Sync>);
+
+impl std::fmt::Debug for AudienceElsewhere {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AudienceElsewhere(..)")
     }
 }

@@ -161,6 +161,12 @@ async fn an_edge_serves_every_viewer_from_one_pull_and_the_origins_hls() {
         1,
         "one pull for all of the edge's viewers"
     );
+    assert_eq!(
+        origin.hub.stream(ROOM).unwrap().audience(),
+        0,
+        "a pull is not in the origin's audience: its viewers count on the edge"
+    );
+    assert_eq!(pulled.audience(), 1, "the edge's viewers, once per address");
 
     // HLS: the origin's own playlist and segments, not the edge's.
     let playlist = within(6.0, "a playlist", async {

@@ -88,6 +88,10 @@ const SEGMENTS_KEPT: usize = 64;
 /// Frames received from the origin and not yet in the hub.
 const FRAME_QUEUE: usize = 256;
 
+/// What a pull adds to the query of the name it plays, so that the origin counts it
+/// as a pull ([`Protocol::Relay`]) rather than a viewer.
+pub const RELAY_MARK: &str = "relay=1";
+
 /// How a pull is going, for the viewers waiting on its start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PullState {
@@ -254,7 +258,10 @@ impl Hub {
         up: &Upstream,
         state: &watch::Sender<PullState>,
     ) -> Result<Pulled, String> {
-        let connect = RtmpPlayer::connect(up.rtmp.as_str(), "live", &up.name);
+        // Marked as a pull, so that the origin leaves it out of the stream's audience.
+        let sep = if up.name.contains('?') { '&' } else { '?' };
+        let name = format!("{}{sep}{RELAY_MARK}", up.name);
+        let connect = RtmpPlayer::connect(up.rtmp.as_str(), "live", &name);
         let player = match tokio::time::timeout(edge.config.connect_timeout, connect).await {
             Err(_) => return Err(format!("{} did not answer in time", up.rtmp)),
             Ok(Err(e)) => return Err(format!("{}: {e}", up.rtmp)),

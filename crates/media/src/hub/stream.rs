@@ -31,6 +31,9 @@ pub enum Protocol {
     WsFlv,
     /// A recorder writing the stream to disk (not a viewer: not in viewer counts).
     Record,
+    /// Another node pulling the stream for its own viewers (a player, but not in the
+    /// audience: its viewers are counted where they watch).
+    Relay,
 }
 
 impl Protocol {
@@ -40,6 +43,7 @@ impl Protocol {
             Protocol::HttpFlv => "http_flv",
             Protocol::WsFlv => "ws_flv",
             Protocol::Record => "record",
+            Protocol::Relay => "relay",
         }
     }
 }
@@ -459,7 +463,11 @@ impl Stream {
         let s = self.lock();
         let mut addrs = std::collections::HashSet::with_capacity(s.viewers.len());
         let mut unknown = 0;
-        for v in s.viewers.iter().filter(|v| v.protocol != Protocol::Record) {
+        for v in s
+            .viewers
+            .iter()
+            .filter(|v| !matches!(v.protocol, Protocol::Record | Protocol::Relay))
+        {
             match v.addr {
                 Some(a) => {
                     addrs.insert(a);

@@ -389,9 +389,15 @@ impl Connection {
                 return Ok(());
             }
         }
+        // Another node's pull: a player, but its viewers are counted where they watch.
+        let protocol = if query.split('&').any(|p| p == crate::hub::pull::RELAY_MARK) {
+            Protocol::Relay
+        } else {
+            Protocol::Rtmp
+        };
         match self
             .hub
-            .subscribe_or_pull(room, Protocol::Rtmp, Some(self.peer.ip()))
+            .subscribe_or_pull(room, protocol, Some(self.peer.ip()))
             .await
         {
             Some(sub) => {

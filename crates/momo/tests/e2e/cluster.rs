@@ -116,7 +116,7 @@ pub(crate) fn shared_files() -> String {
 }
 
 /// Both nodes keep their counts in the test Redis, under a prefix of their own.
-fn with_redis(redis: String) -> impl Fn(&mut momo::Config) + Clone + Send + 'static {
+pub(crate) fn with_redis(redis: String) -> impl Fn(&mut momo::Config) + Clone + Send + 'static {
     let prefix = format!("momo-e2e-{}-{}", std::process::id(), kit::time::now_ms());
     move |c: &mut momo::Config| {
         c.cluster.redis_url = Some(redis.clone());

@@ -11,7 +11,9 @@ use std::time::Duration;
 use media::client::rtmp::{RtmpPlayer, RtmpPublisher};
 use serde_json::{json, Value};
 
-use crate::cluster::{cluster_env, join, node_config, shared_files, start_nodes, SERVICE_TOKEN};
+use crate::cluster::{
+    cluster_env, join, node_config, redis_env, shared_files, start_nodes, with_redis, SERVICE_TOKEN,
+};
 use crate::cluster_nodes::room_and_sessions;
 use crate::common::cutoff::Cutoff;
 use crate::common::videos::{codecs, probe};
@@ -440,6 +442,55 @@ async fn a_partitioned_origin_lets_go_of_its_publisher() {
     assert_eq!(status, "live");
     assert_eq!(sessions.as_array().map(Vec::len), Some(1), "{sessions}");
     a.stop().await;
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+/// Room `id`'s audience as `node` shows it.
+async fn room_viewers(node: &TestServer, id: i64) -> Option<i64> {
+    node.get(&format!("/api/v1/rooms/{id}"), None).await.1["viewers"].as_i64()
+}
+
+/// A room's audience is counted over every node: players of its stream on an edge count
+/// in the room's figures on its origin too (through Redis), and the edge's pull does not
+/// count on the origin.
+#[tokio::test]
+async fn a_rooms_audience_counts_the_players_of_every_node() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let Some(redis) = redis_env() else {
+        return;
+    };
+    let nodes = start_nodes(2, pg, nats, with_redis(redis)).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (id, key, _) = room_on(a, "counted_anchor").await;
+    let mut encoder = RtmpPublisher::connect(rtmp_addr(a), "live", &key)
+        .await
+        .expect("A takes the key");
+    let frames = sample_frames();
+    encoder.send_all(&frames[..40], false).await.unwrap();
+    until_room(a, id, "live").await;
+    let mut on_b = RtmpPlayer::connect(rtmp_addr(b), "live", &id.to_string())
+        .await
+        .expect("B plays A's stream");
+    plays_on(&mut on_b, 5, 5, "the edge's viewer").await;
+
+    let mut seen = (None, None);
+    for _ in 0..60 {
+        seen = (room_viewers(a, id).await, room_viewers(b, id).await);
+        if seen == (Some(1), Some(1)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        seen,
+        (Some(1), Some(1)),
+        "one viewer, on B, counted on both nodes"
+    );
+    drop(on_b);
     for node in nodes {
         node.stop().await;
     }
