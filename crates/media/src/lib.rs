@@ -20,3 +20,4 @@ pub mod record;
 pub mod rtmp;
 pub mod server;
 pub mod ts;
+pub mod webrtc;

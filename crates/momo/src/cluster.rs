@@ -128,7 +128,7 @@ fn advertised(configured: Option<&str>, bound: std::net::SocketAddr) -> String {
 
 /// The address this machine sends from (no packet is sent: connecting a UDP socket
 /// only picks the route), else loopback.
-fn machine_ip() -> std::net::IpAddr {
+pub(crate) fn machine_ip() -> std::net::IpAddr {
     std::net::UdpSocket::bind("0.0.0.0:0")
         .and_then(|s| {
             s.connect("192.0.2.1:9")?;

@@ -261,6 +261,14 @@ pub struct MediaSettings {
     /// Milliseconds a viewer's connection rests between writes, so that the frames of
     /// that time go out in one write (less CPU per viewer, at most this much delay).
     pub viewer_flush_ms: u64,
+    /// The one UDP port of WebRTC (WHEP) for every peer; "" turns WebRTC off.
+    pub webrtc_udp: String,
+    /// Addresses clients reach the WebRTC port at (each node's own: ICE-lite needs an
+    /// address per node that clients can reach, not a load balancer's); default: the
+    /// bound address, or this machine's address when bound to 0.0.0.0.
+    pub webrtc_candidates: Vec<String>,
+    /// Most WebRTC viewers at once on this node; more get 503.
+    pub webrtc_max_peers: usize,
 }
 
 impl Default for MediaSettings {
@@ -275,6 +283,9 @@ impl Default for MediaSettings {
             rtmp_idle_timeout_secs: 60,
             publish_media_timeout_secs: 15,
             viewer_flush_ms: media::server::DEFAULT_VIEWER_FLUSH.as_millis() as u64,
+            webrtc_udp: "0.0.0.0:8189".into(),
+            webrtc_candidates: Vec::new(),
+            webrtc_max_peers: 2_000,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod http_server;
 pub mod secrets;
 pub mod serve;
+pub mod webrtc;
 pub mod welcome;
 
 pub use config::Config;

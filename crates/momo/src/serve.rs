@@ -209,9 +209,15 @@ pub async fn start(
     let words = tokio::spawn(app::admin::words::refresh_loop(state.clone()));
     let media_outputs =
         media::server::http::Outputs::new(hub.clone(), signing, config.media.flush());
-    let router = app::router(state.clone())
-        .merge(media_outputs.clone().routes())
-        .merge(im::gateway::http::routes(gateway.clone()));
+    let webrtc = crate::webrtc::start(&config.media, &hub).await;
+    let mut router = app::router(state.clone()).merge(media_outputs.clone().routes());
+    if let Some(webrtc) = &webrtc {
+        router = router.merge(media::webrtc::whep::routes(
+            webrtc.clone(),
+            media_outputs.clone(),
+        ));
+    }
+    let router = router.merge(im::gateway::http::routes(gateway.clone()));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();

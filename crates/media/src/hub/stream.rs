@@ -31,6 +31,8 @@ pub enum Protocol {
     WsFlv,
     /// A recorder writing the stream to disk (not a viewer: not in viewer counts).
     Record,
+    /// A WHEP (WebRTC) player.
+    WebRtc,
     /// Another node pulling the stream for its own viewers (a player, but not in the
     /// audience: its viewers are counted where they watch).
     Relay,
@@ -43,6 +45,7 @@ impl Protocol {
             Protocol::HttpFlv => "http_flv",
             Protocol::WsFlv => "ws_flv",
             Protocol::Record => "record",
+            Protocol::WebRtc => "webrtc",
             Protocol::Relay => "relay",
         }
     }

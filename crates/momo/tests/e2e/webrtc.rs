@@ -121,3 +121,169 @@ async fn ice_servers_carry_turn_credentials_that_coturn_accepts() {
     assert!(granted, "coturn grants a relay with momo's credentials");
     assert!(refused, "coturn refuses them for another user");
 }
+
+/// A WHEP player (aiortc, PyPI) when MOMO_TEST_WEBRTC=1, else `None` (says SKIPPED).
+fn aiortc_player() -> Option<&'static str> {
+    if std::env::var("MOMO_TEST_WEBRTC").is_ok_and(|v| v == "1") {
+        return Some(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/e2e/clients/whep_play.py"
+        ));
+    }
+    eprintln!("SKIPPED: set MOMO_TEST_WEBRTC=1 (and pip install aiortc) to play WHEP with aiortc");
+    None
+}
+
+/// An offer with video only in VP8: valid SDP that momo cannot serve.
+const VP8_ONLY: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\n\
+m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n\
+a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n\
+a=fingerprint:sha-256 7A:D7:C9:33:94:8D:8A:BA:10:EB:93:21:7C:B4:91:6D:40:F7:56:07:CA:9D:42:D3:80:32:2D:10:D9:AC:8E:15\r\n\
+a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n";
+
+#[tokio::test]
+async fn whep_refuses_what_it_cannot_serve_with_clear_errors() {
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let anchor = s.register("whep_anchor").await;
+    let (_, room) = s
+        .post("/api/v1/rooms", Some(&anchor.token), serde_json::json!({}))
+        .await;
+    let id = room["id"].as_i64().unwrap();
+    let _live = s.go_live(id).await;
+    let client = reqwest::Client::new();
+    let post = |path: String, ctype: &'static str, body: Vec<u8>| {
+        let req = client
+            .post(s.url(&path))
+            .header("content-type", ctype)
+            .body(body);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let body: serde_json::Value = res.json().await.unwrap_or_default();
+            (
+                status,
+                body["error"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        }
+    };
+    let whep = format!("/whep/{id}");
+    let cases = [
+        (
+            whep.clone(),
+            "text/plain",
+            b"v=0".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            whep.clone(),
+            "application/sdp",
+            b"not sdp at all".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "bad_sdp",
+        ),
+        (
+            whep.clone(),
+            "application/sdp",
+            vec![0xff, 0xfe, 0x00],
+            StatusCode::BAD_REQUEST,
+            "bad_sdp",
+        ),
+        (
+            whep.clone(),
+            "application/sdp",
+            VP8_ONLY.as_bytes().to_vec(),
+            StatusCode::BAD_REQUEST,
+            "unsupported_codecs",
+        ),
+        (
+            whep.clone(),
+            "application/sdp",
+            vec![b'a'; 70 * 1024],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            "/whep/999999".to_owned(),
+            "application/sdp",
+            VP8_ONLY.replace("VP8", "H264").into_bytes(),
+            StatusCode::NOT_FOUND,
+            "stream_not_found",
+        ),
+    ];
+    for (path, ctype, body, status, code) in cases {
+        let (got, got_code) = post(path.clone(), ctype, body).await;
+        assert_eq!((got, got_code.as_str()), (status, code), "{path} {ctype}");
+    }
+    let res = client
+        .delete(s.url(&format!("/whep/{id}/12345")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = client
+        .request(reqwest::Method::OPTIONS, s.url(&whep))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::NO_CONTENT,
+        "a browser's preflight"
+    );
+    // The node serves on after all of it.
+    let (status, _) = s.get("/healthz", None).await;
+    assert!(status.is_success());
+}
+
+/// ffmpeg publishes RTMP; aiortc plays the room over WHEP, decoding H.264 that went
+/// from AVCC to RTP, and ends the session with DELETE.
+#[tokio::test]
+async fn ffmpeg_publishes_rtmp_and_aiortc_plays_it_over_whep() {
+    if !crate::live::ffmpeg_enabled() {
+        return;
+    }
+    let Some(player) = aiortc_player() else {
+        return;
+    };
+    let s = common::TestServer::start(common::Backend::Sqlite).await;
+    let anchor = s.register("whep_rtmp_anchor").await;
+    let (_, room) = s
+        .post("/api/v1/rooms", Some(&anchor.token), serde_json::json!({}))
+        .await;
+    let id = room["id"].as_i64().unwrap();
+    let key = room["stream_key"].as_str().unwrap();
+    let _encoder = crate::live::publish_looping(&format!("{}/{key}", s.rtmp_base));
+    for _ in 0..100 {
+        if s.hub().stream(&id.to_string()).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = tokio::process::Command::new("python3")
+        .arg(player)
+        .arg(s.url(&format!("/whep/{id}")))
+        .args(["30", "20"])
+        .output()
+        .await
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "the player's answer: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(result["status"], 201, "{result}");
+    assert!(result["frames"].as_i64().unwrap_or(0) >= 30, "{result}");
+    assert!(result["width"].as_i64().unwrap_or(0) > 0, "{result}");
+    assert_eq!(result["deleted"], 200, "{result}");
+    eprintln!(
+        "WHEP first decoded frame after {} s",
+        result["first_frame_s"]
+    );
+}

@@ -72,6 +72,7 @@ impl TestServer {
         config.data_dir = dir.path().to_path_buf();
         config.http = "127.0.0.1:0".into();
         config.rtmp = "127.0.0.1:0".into();
+        config.media.webrtc_udp = "127.0.0.1:0".into();
         config.app.auth.jwt_secret = Some(SECRET.into());
         config.shutdown_grace_secs = 5;
         // The scenarios buy coins through the development provider (off by default).

@@ -25,6 +25,7 @@ pub fn start(dir: &str, envs: &[(&str, &str)]) -> Server {
     cmd.args(["serve", "--data-dir", dir, "--log-format", "json"])
         .env("MOMO_HTTP", "127.0.0.1:0")
         .env("MOMO_RTMP", "127.0.0.1:0")
+        .env("MOMO_MEDIA__WEBRTC_UDP", "127.0.0.1:0")
         .env_remove("MOMO_DATABASE_URL")
         .stderr(Stdio::piped())
         .stdout(Stdio::null());

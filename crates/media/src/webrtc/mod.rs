@@ -1,0 +1,264 @@
+//! WebRTC out: WHEP playback of any live stream on one UDP port.
+//!
+//! `POST /whep/{room}` with an SDP offer makes a peer ([`peer`]) for the offer: an
+//! ICE-lite, DTLS-SRTP session (str0m, sans-IO, driven here like the media servers drive
+//! their sessions) that plays the room's stream from the hub — the same subscription
+//! and GOP cache as every other output, so a new viewer starts on the cached keyframe
+//! at once. H.264 from RTMP is passed through: each access unit is turned from AVCC to
+//! Annex B with the parameter sets in-band before keyframes and handed to str0m, which
+//! packetizes it (FU-A / STAP-A) and keeps what NACKs need.
+//!
+//! All peers share one UDP socket. One task reads it and routes each datagram by a
+//! table ([`route`]): STUN binding requests by the ICE username fragment momo chose for
+//! the session, everything else by the source address a valid request came from.
+//! Datagrams nobody claims are dropped and counted.
+//!
+//! Not there yet: audio (AAC to Opus), WHIP ingest, keyframe requests towards a
+//! WebRTC publisher, sending each stream's packets once for all peers.
+
+pub mod peer;
+pub use peer::{answer_offer, parse_offer};
+pub mod route;
+pub mod whep;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use crate::hub::Hub;
+
+/// Settings of WebRTC output.
+#[derive(Debug, Clone)]
+pub struct WebRtcConfig {
+    /// The addresses clients reach the UDP port at, given to them as host candidates.
+    pub candidates: Vec<IpAddr>,
+    /// Most peers at once; more get 503.
+    pub max_peers: usize,
+    /// A peer that has not connected (ICE and DTLS) this long after its offer is let go.
+    pub connect_timeout: Duration,
+}
+
+impl Default for WebRtcConfig {
+    fn default() -> Self {
+        Self {
+            candidates: Vec::new(),
+            max_peers: 2_000,
+            connect_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Datagrams waiting for one peer before more are dropped.
+const PEER_QUEUE: usize = 256;
+/// The largest datagram read.
+const MAX_DATAGRAM: usize = 2048;
+
+/// One datagram for a peer.
+#[derive(Debug)]
+pub(crate) struct Datagram {
+    source: SocketAddr,
+    at: std::time::Instant,
+    data: Vec<u8>,
+}
+
+/// How the socket's reader reaches a peer.
+#[derive(Debug, Clone)]
+struct Route {
+    session: u64,
+    tx: mpsc::Sender<Datagram>,
+}
+
+#[derive(Debug, Default)]
+struct Routes {
+    by_ufrag: HashMap<String, Route>,
+    by_addr: HashMap<SocketAddr, Route>,
+    /// Each session's ufrag, to clean up after it.
+    ufrags: HashMap<u64, String>,
+    /// Each session's stop signal (`DELETE`).
+    stops: HashMap<u64, tokio::sync::watch::Sender<bool>>,
+}
+
+/// WebRTC output: the UDP socket, its peers and the hub they play from.
+pub struct WebRtc {
+    hub: Arc<Hub>,
+    socket: Arc<UdpSocket>,
+    local: SocketAddr,
+    config: WebRtcConfig,
+    routes: Mutex<Routes>,
+    next_session: AtomicU64,
+}
+
+impl std::fmt::Debug for WebRtc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebRtc")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a WHEP offer was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WhepError {
+    #[error("the offer is not valid SDP: {0}")]
+    BadSdp(String),
+    #[error("the offer has no H.264 video to receive")]
+    NoH264,
+    #[error("this stream is not live")]
+    NotLive,
+    #[error("too many WebRTC viewers on this node")]
+    Full,
+    #[error("WebRTC is not available: {0}")]
+    Unavailable(String),
+}
+
+impl WebRtc {
+    /// Serves WebRTC on `socket` (bound by the caller) for `hub`'s streams.
+    pub fn start(
+        hub: Arc<Hub>,
+        socket: UdpSocket,
+        mut config: WebRtcConfig,
+    ) -> std::io::Result<Arc<WebRtc>> {
+        // One crypto provider for the process: pure Rust, nothing to link.
+        peer::install_crypto();
+        let local = socket.local_addr()?;
+        if config.candidates.is_empty() {
+            config.candidates.push(local.ip());
+        }
+        let server = Arc::new(WebRtc {
+            hub,
+            socket: Arc::new(socket),
+            local,
+            config,
+            routes: Mutex::new(Routes::default()),
+            next_session: AtomicU64::new(1),
+        });
+        tokio::spawn(read_socket(Arc::downgrade(&server), server.socket.clone()));
+        Ok(server)
+    }
+
+    /// Where the UDP socket listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+        self.routes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Peers now.
+    pub fn peers(&self) -> usize {
+        self.routes().stops.len()
+    }
+
+    /// The host candidates of this node: each advertised address at the socket's port.
+    fn candidates(&self) -> Vec<SocketAddr> {
+        self.config
+            .candidates
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, self.local.port()))
+            .collect()
+    }
+
+    /// Ends session `session` (its `DELETE`); whether there was one.
+    pub fn close(&self, session: u64) -> bool {
+        match self.routes().stops.get(&session) {
+            Some(stop) => {
+                let _ = stop.send(true);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Registers a new peer's routes and stop signal.
+    fn register(
+        &self,
+        ufrag: &str,
+    ) -> Result<
+        (
+            u64,
+            mpsc::Receiver<Datagram>,
+            tokio::sync::watch::Receiver<bool>,
+        ),
+        WhepError,
+    > {
+        let mut routes = self.routes();
+        if routes.stops.len() >= self.config.max_peers {
+            return Err(WhepError::Full);
+        }
+        let session = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(PEER_QUEUE);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        routes
+            .by_ufrag
+            .insert(ufrag.to_owned(), Route { session, tx });
+        routes.ufrags.insert(session, ufrag.to_owned());
+        routes.stops.insert(session, stop_tx);
+        metrics::gauge!("webrtc_peers").increment(1.0);
+        Ok((session, rx, stop_rx))
+    }
+
+    /// Forgets session `session`'s routes.
+    fn unregister(&self, session: u64) {
+        let mut routes = self.routes();
+        if let Some(ufrag) = routes.ufrags.remove(&session) {
+            routes.by_ufrag.remove(&ufrag);
+        }
+        routes.by_addr.retain(|_, r| r.session != session);
+        if routes.stops.remove(&session).is_some() {
+            metrics::gauge!("webrtc_peers").decrement(1.0);
+        }
+    }
+
+    /// The peer `datagram` from `source` is for.
+    fn route(&self, source: SocketAddr, datagram: &[u8]) -> Option<Route> {
+        let mut routes = self.routes();
+        if let Some(ufrag) = route::stun_ufrag(datagram) {
+            let found = routes.by_ufrag.get(ufrag).cloned()?;
+            routes.by_addr.insert(source, found.clone());
+            return Some(found);
+        }
+        routes.by_addr.get(&source).cloned()
+    }
+}
+
+/// Reads the shared socket and hands each datagram to its peer, until the server goes.
+async fn read_socket(server: std::sync::Weak<WebRtc>, socket: Arc<UdpSocket>) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let (n, source) = match socket.recv_from(&mut buf).await {
+            Ok(read) => read,
+            Err(e) => {
+                // ICMP errors from a peer that went away surface here; keep reading.
+                tracing::debug!("webrtc socket: {e}");
+                continue;
+            }
+        };
+        let Some(server) = server.upgrade() else {
+            return;
+        };
+        let datagram = &buf[..n];
+        match server.route(source, datagram) {
+            Some(route) => {
+                let d = Datagram {
+                    source,
+                    at: std::time::Instant::now(),
+                    data: datagram.to_vec(),
+                };
+                if route.tx.try_send(d).is_err() {
+                    metrics::counter!("webrtc_datagrams_dropped_total", "reason" => "queue")
+                        .increment(1);
+                }
+            }
+            None => {
+                metrics::counter!("webrtc_datagrams_dropped_total", "reason" => "unknown")
+                    .increment(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! WebRTC output (WHEP) on one UDP port: bound at start from `[media] webrtc_udp`; a
+//! node whose port is taken serves everything else and says so.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::config::MediaSettings;
+
+/// Binds the WebRTC port and starts serving WHEP from `hub`; `None` when it is off or
+/// the port cannot be bound.
+pub async fn start(
+    settings: &MediaSettings,
+    hub: &Arc<media::hub::Hub>,
+) -> Option<Arc<media::webrtc::WebRtc>> {
+    let addr = settings.webrtc_udp.trim();
+    if addr.is_empty() {
+        return None;
+    }
+    let socket = match tokio::net::UdpSocket::bind(addr).await {
+        Ok(socket) => socket,
+        Err(e) => {
+            tracing::warn!("WebRTC is off: cannot bind UDP {addr} ({e})");
+            return None;
+        }
+    };
+    let bound = socket.local_addr().ok()?;
+    let mut candidates: Vec<IpAddr> = Vec::new();
+    for c in &settings.webrtc_candidates {
+        match c.trim().parse() {
+            Ok(ip) => candidates.push(ip),
+            Err(_) => tracing::warn!("[media] webrtc_candidates: {c:?} is not an IP address"),
+        }
+    }
+    if candidates.is_empty() {
+        candidates.push(if bound.ip().is_unspecified() {
+            crate::cluster::machine_ip()
+        } else {
+            bound.ip()
+        });
+    }
+    let config = media::webrtc::WebRtcConfig {
+        candidates: candidates.clone(),
+        max_peers: settings.webrtc_max_peers.max(1),
+        ..Default::default()
+    };
+    match media::webrtc::WebRtc::start(hub.clone(), socket, config) {
+        Ok(webrtc) => {
+            tracing::info!(?candidates, "WebRTC (WHEP at /whep/ROOM) on udp://{bound}");
+            Some(webrtc)
+        }
+        Err(e) => {
+            tracing::warn!("WebRTC is off: {e}");
+            None
+        }
+    }
+}
