@@ -71,4 +71,33 @@ impl Api {
             .to_string();
         Ok((id, token))
     }
+
+    /// Creates a room for the user with `token`; returns its id (the stream name
+    /// viewers play) and its stream key (what an encoder publishes to).
+    pub async fn create_room(&self, token: &str) -> Result<(i64, String)> {
+        let (status, room) = self
+            .call(Method::POST, "/api/v1/rooms", Some(token), Some(json!({})))
+            .await?;
+        if !status.is_success() {
+            bail!("creating the room answered {status}: {room}");
+        }
+        let id = room["id"].as_i64().context("no room id")?;
+        let key = room["stream_key"].as_str().context("no stream key")?;
+        Ok((id, key.to_string()))
+    }
+
+    /// Waits until room `id` reads live (a publisher has been accepted), for five
+    /// seconds or so.
+    pub async fn wait_live(&self, id: i64) -> Result<()> {
+        for _ in 0..250 {
+            let (_, r) = self
+                .call(Method::GET, &format!("/api/v1/rooms/{id}"), None, None)
+                .await?;
+            if r["status"] == "live" {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        bail!("room {id} did not go live")
+    }
 }

@@ -99,36 +99,11 @@ pub async fn run(a: GiftArgs) -> Result<()> {
 
     // The anchor's room, made live by publishing the file to its key.
     let (_, anchor) = api.user("bench_gift_anchor", PASSWORD).await?;
-    let (status, room) = api
-        .call(
-            Method::POST,
-            "/api/v1/rooms",
-            Some(&anchor),
-            Some(json!({})),
-        )
-        .await?;
-    if !status.is_success() {
-        bail!("creating the room answered {status}: {room}");
-    }
-    let room_id = room["id"].as_i64().context("no room id")?;
-    let key = room["stream_key"].as_str().context("no stream key")?;
+    let (room_id, key) = api.create_room(&anchor).await?;
     let (looped, _) = Looped::read(&a.file)?;
     let url = RtmpUrl::parse(&format!("{}/{key}", a.rtmp.trim_end_matches('/')))?;
     let publisher = Publisher::start(url, looped, Duration::from_secs(10)).await?;
-    let mut live = false;
-    for _ in 0..250 {
-        let (_, r) = api
-            .call(Method::GET, &format!("/api/v1/rooms/{room_id}"), None, None)
-            .await?;
-        if r["status"] == "live" {
-            live = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    if !live {
-        bail!("room {room_id} did not go live");
-    }
+    api.wait_live(room_id).await?;
 
     // The senders, each funded once per run.
     let most = a.senders.iter().copied().max().unwrap_or(1);

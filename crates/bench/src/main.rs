@@ -37,6 +37,12 @@
 //! momo-bench chat --momo target/release/momo --nats-server nats-server \
 //!     --connections 10000,19000 --rates 20,100 --duration 20s --rounds 3
 //!
+//! # A viewer on an edge (a cluster node that pulls the stream from its origin)
+//! # against one on the origin, and a cold edge's first picture (two nodes on the
+//! # machine's PostgreSQL, NATS and Redis, started by the bench):
+//! momo-bench edges --momo target/release/momo --file stream.flv --players 100,500 \
+//!     --rounds 3 --duration 30s --cold 5 --markdown docs/benchmarks.md
+//!
 //! # One room on one node against the same room split across two cluster nodes
 //! # (on the machine's PostgreSQL, NATS and Redis):
 //! momo-bench chat --servers momo,momo-2-nodes --connections 2000 --broadcast-at 2000 \
@@ -51,6 +57,7 @@ mod api;
 mod args;
 mod chat;
 mod context;
+mod edges;
 mod feed;
 mod gifts;
 mod live;
@@ -124,6 +131,17 @@ enum Command {
     /// /proc/PID/stat) and end-to-end latency. Raises the open-files soft limit to the
     /// hard limit first. momo-naive runs the broadcast step only.
     Chat(Box<chat::ChatArgs>),
+    /// What a viewer costs an edge against its origin, and a cold edge's first picture.
+    ///
+    /// Starts two momo nodes in cluster mode (--momo) on the machine's PostgreSQL,
+    /// NATS and Redis, creates a room on the first (the origin) and publishes --file
+    /// to it. Measures both nodes idle, then with one viewer on the second (the edge,
+    /// which pulls the stream from the origin); --cold times the first picture of a
+    /// viewer on the edge once its pull has ended, of a second one at once, and of one
+    /// on the origin; then, per round and --players count, RTMP viewers on the origin,
+    /// then on the edge: each node's CPU per viewer-minute, and the origin's extra CPU
+    /// while the edge serves.
+    Edges(Box<edges::EdgesArgs>),
     /// Seed momo's database for `feed`: users, follows, blocks, videos and hashtags.
     ///
     /// Writes straight into the database at --database-url (100,000 videos and 10,000
@@ -234,6 +252,10 @@ fn main() -> ExitCode {
     if let Command::Chat(a) = &cli.command {
         builder.worker_threads(usize::from(a.threads));
     }
+    // And the edges' viewers.
+    if let Command::Edges(a) = &cli.command {
+        builder.worker_threads(usize::from(a.threads));
+    }
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -285,6 +307,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Live(a) => live::run(*a).await,
         Command::Gifts(a) => gifts::run(*a).await,
         Command::Chat(a) => chat::run(*a).await,
+        Command::Edges(a) => edges::run(*a).await,
         Command::FeedSeed(a) => feed::seed(a).await,
         Command::Feed(a) => feed::run(*a).await,
         Command::Upload(a) => upload::run(*a).await,
@@ -457,6 +480,27 @@ mod tests {
         assert!(parse("momo-bench chat --connections 70000").is_err());
         assert!(parse("momo-bench chat --rates 0").is_err());
         assert!(parse("momo-bench chat --per-address 30000").is_err());
+    }
+
+    #[test]
+    fn edges_defaults_measure_100_and_500_viewers_in_three_rounds() {
+        let cli = parse("momo-bench edges").unwrap();
+        let Command::Edges(a) = cli.command else {
+            panic!("expected edges");
+        };
+        let dbg = format!("{a:?}");
+        for want in [
+            "players: [100, 500]",
+            "rounds: 3",
+            "cold: 5",
+            "duration: 30s",
+            "cluster_nats: \"nats://127.0.0.1:4222\"",
+        ] {
+            assert!(dbg.contains(want), "{want} not in {dbg}");
+        }
+        assert_eq!(a.threads, 1);
+        assert!(parse("momo-bench edges --players 0").is_err());
+        assert!(parse("momo-bench edges --cold 0").is_err());
     }
 
     #[test]

@@ -31,7 +31,7 @@ mod nats_count;
 pub mod nats_proto;
 mod publisher;
 mod report;
-mod servers;
+pub(crate) mod servers;
 mod wsconn;
 
 use std::net::SocketAddr;
@@ -148,22 +148,9 @@ pub struct ChatArgs {
     /// Runtime threads for the clients (the publisher has its own thread).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
-    /// momo-2-nodes: the PostgreSQL server (`postgres://user@host:port/`) on which each
-    /// step gets a database of its own, created and dropped through `--psql`.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/")]
-    pub postgres: String,
-    /// momo-2-nodes: the psql binary that creates and drops the databases.
-    #[arg(long, default_value = "psql")]
-    pub psql: PathBuf,
-    /// momo-2-nodes: the NATS the nodes share (not the bench's own nats-server).
-    #[arg(long, default_value = "nats://127.0.0.1:4222")]
-    pub cluster_nats: String,
-    /// momo-2-nodes: the Redis the nodes share, under a key prefix of each step's own.
-    #[arg(long, default_value = "redis://127.0.0.1:6379")]
-    pub redis: String,
-    /// momo-2-nodes: the redis-cli binary that deletes each step's keys afterwards.
-    #[arg(long, default_value = "redis-cli")]
-    pub redis_cli: PathBuf,
+    /// momo-2-nodes: the services the two nodes share.
+    #[command(flatten)]
+    pub cluster: servers::ClusterArgs,
     /// Heading of the Markdown section.
     #[arg(long, default_value = report::TITLE)]
     pub title: String,
@@ -271,14 +258,7 @@ async fn group(
             // count.
             let room = format!("{}{tag:03}", std::process::id());
             let name = format!("momo_bench_chat_{}_{tag}", std::process::id());
-            let c = servers::Cluster::create(
-                &a.psql,
-                &a.redis_cli,
-                &a.postgres,
-                &a.cluster_nats,
-                &a.redis,
-                &name,
-            )?;
+            let c = a.cluster.create(&name)?;
             let dir = a.work_dir.join(which.label());
             // One after the other: the first runs the migrations.
             let first = servers::momo(
@@ -339,7 +319,7 @@ async fn group(
     let base = proc.sample()?;
     let counter = match &cluster {
         Some(_) => Some(nats_count::NatsCounter::start(
-            &a.cluster_nats,
+            &a.cluster.cluster_nats,
             &format!("momo.room.{room}.>"),
         )?),
         None => None,

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use clap::Args;
 use hyper::Method;
 use serde_json::{json, Value};
 use tokio::time::{sleep, Instant};
@@ -83,6 +84,7 @@ pub async fn momo(
         .env("MOMO_AUTH__REGISTER_PER_HOUR", "10000000")
         .env("MOMO_HTTP_MAX_CONNECTIONS", "0")
         .env("MOMO_HTTP_MAX_CONNECTIONS_PER_IP", "0")
+        .env("MOMO_MEDIA__RTMP_MAX_CONNECTIONS_PER_IP", "0")
         .env("MOMO_CHAT__MAX_CONNECTIONS", "0")
         .env("MOMO_CHAT__MAX_CONNECTIONS_PER_IP", "0")
         .stdin(Stdio::null())
@@ -120,6 +122,42 @@ pub async fn momo(
             .push(register(&base, &format!("chatbench{i}")).await?);
     }
     Ok(server)
+}
+
+/// Where a cluster's nodes find the machine's PostgreSQL, NATS and Redis, and the tools
+/// that create and clear what each cluster of the bench's keeps there.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Cluster nodes: the PostgreSQL server (`postgres://user@host:port/`) on which each
+    /// cluster gets a database of its own, created and dropped through `--psql`.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/")]
+    pub postgres: String,
+    /// Cluster nodes: the psql binary that creates and drops the databases.
+    #[arg(long, default_value = "psql")]
+    pub psql: PathBuf,
+    /// Cluster nodes: the NATS the nodes share (not a nats-server the bench starts).
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub cluster_nats: String,
+    /// Cluster nodes: the Redis the nodes share, under a key prefix of each cluster's own.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis: String,
+    /// Cluster nodes: the redis-cli binary that deletes each cluster's keys afterwards.
+    #[arg(long, default_value = "redis-cli")]
+    pub redis_cli: PathBuf,
+}
+
+impl ClusterArgs {
+    /// A fresh cluster named `name` (its database and Redis prefix) on these services.
+    pub fn create(&self, name: &str) -> Result<Cluster> {
+        Cluster::create(
+            &self.psql,
+            &self.redis_cli,
+            &self.postgres,
+            &self.cluster_nats,
+            &self.redis,
+            name,
+        )
+    }
 }
 
 /// What two nodes of a cluster share, made fresh for one step on the machine's own

@@ -20,12 +20,12 @@ pub mod endpoint;
 mod flv_player;
 mod flv_scan;
 mod http_stream;
-mod player;
+pub(crate) mod player;
 pub mod procstat;
 pub mod publisher;
-mod report;
-mod rtmp_player;
-mod step;
+pub(crate) mod report;
+pub(crate) mod rtmp_player;
+pub(crate) mod step;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -183,6 +183,7 @@ pub async fn run(a: LiveArgs) -> Result<()> {
                     protocol,
                     shape,
                     server.as_ref(),
+                    None,
                     publisher.as_ref().map(Publisher::state),
                 )
                 .await?;

@@ -189,7 +189,7 @@ impl StepReport {
 }
 
 /// `a / b`, or 0 when there is nothing to divide by.
-fn per(a: f64, b: f64) -> f64 {
+pub(crate) fn per(a: f64, b: f64) -> f64 {
     if b > 0.0 {
         a / b
     } else {
@@ -363,21 +363,22 @@ impl LiveReport {
 }
 
 /// `2.0` as `2`, `0.5` as `0.5`.
-fn trim(x: f64) -> String {
+pub(crate) fn trim(x: f64) -> String {
     let s = format!("{x:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::live::player::Counts;
 
-    fn sample(cpu_s: f64, rss_kib: u64) -> Sample {
+    pub(crate) fn sample(cpu_s: f64, rss_kib: u64) -> Sample {
         Sample { cpu_s, rss_kib }
     }
 
-    fn raw() -> StepRaw {
+    /// A step of 4 RTMP viewers over 30 s, in which the server spent 6 s of CPU.
+    pub(crate) fn raw() -> StepRaw {
         let counts = |media: u64, video_missing: u64| Counts {
             audio: media / 2,
             video: media - media / 2,
@@ -404,6 +405,7 @@ mod tests {
             ],
             sent: Some(2300),
             server: Some((sample(10.0, 50_000), sample(16.0, 54_096))),
+            beside: None,
             bench: (sample(1.0, 1), sample(4.0, 1)),
             errors: BTreeMap::from([("HTTP 404".to_string(), 1)]),
             ramp_per_s: 200.0,

@@ -97,6 +97,9 @@ pub struct StepRaw {
     pub sent: Option<u64>,
     /// The server at the start and end of the window.
     pub server: Option<(Sample, Sample)>,
+    /// Another process read over the same window (an edge's origin, serving the
+    /// edge's pull while the edge serves the viewers).
+    pub beside: Option<(Sample, Sample)>,
     /// The bench itself at the start and end of the window.
     pub bench: (Sample, Sample),
     /// Why viewers failed, with how many failed that way.
@@ -108,11 +111,13 @@ pub struct StepRaw {
     pub listen: Option<ListenCounters>,
 }
 
-/// Runs one step.
+/// Runs one step. `server` is the process the viewers cost; `beside`, if given, is
+/// read over the same window.
 pub async fn run(
     protocol: &Protocol,
     shape: Shape,
     server: Option<&Proc>,
+    beside: Option<&Proc>,
     publisher: Option<&PublishState>,
 ) -> Result<StepRaw> {
     let stats: Vec<Arc<PlayerStats>> = (0..shape.players)
@@ -142,6 +147,7 @@ pub async fn run(
     let window_start = Instant::now();
     let ramp_s = (window_start - t0).as_secs_f64();
     let server_start = server.map(Proc::sample).transpose()?;
+    let beside_start = beside.map(Proc::sample).transpose()?;
     let bench_start = me.sample()?;
     let sent_start = publisher.map(PublishState::media_frames);
     let counts_start: Vec<Counts> = playing.iter().map(|s| s.counts()).collect();
@@ -154,6 +160,7 @@ pub async fn run(
     let counts_end: Vec<Counts> = playing.iter().map(|s| s.counts()).collect();
     let bench_end = me.sample()?;
     let server_end = server.map(Proc::sample).transpose()?;
+    let beside_end = beside.map(Proc::sample).transpose()?;
     let window_s = window_start.elapsed().as_secs_f64();
     let lost = playing
         .iter()
@@ -187,6 +194,7 @@ pub async fn run(
             .collect(),
         sent: sent_start.zip(sent_end).map(|(a, b)| b - a),
         server: server_start.zip(server_end),
+        beside: beside_start.zip(beside_end),
         bench: (bench_start, bench_end),
         errors,
         ramp_per_s: shape.ramp,
