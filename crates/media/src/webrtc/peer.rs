@@ -305,14 +305,20 @@ mod tests {
         let (_, answer) = answer_offer(AIORTC_OFFER, creds, &[local]).expect("answered");
         assert!(answer.contains("a=ice-lite"), "{answer}");
         assert!(answer.contains("a=ice-ufrag:momoufrag"), "{answer}");
-        assert!(answer.to_ascii_uppercase().contains("H264/90000"), "{answer}");
+        assert!(
+            answer.to_ascii_uppercase().contains("H264/90000"),
+            "{answer}"
+        );
         assert!(answer.contains("127.0.0.1 8189 typ host"), "{answer}");
     }
 
     #[test]
     fn offers_momo_cannot_serve_are_refused_by_name() {
         assert!(matches!(parse_offer(""), Err(WhepError::BadSdp(_))));
-        assert!(matches!(parse_offer("v=0\r\nnonsense"), Err(WhepError::BadSdp(_))));
+        assert!(matches!(
+            parse_offer("v=0\r\nnonsense"),
+            Err(WhepError::BadSdp(_))
+        ));
         let vp8 = AIORTC_OFFER
             .lines()
             .filter(|l| !l.to_ascii_uppercase().contains("H264"))
