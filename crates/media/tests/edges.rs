@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use media::client::rtmp::{play, RtmpPlayer, RtmpPublisher};
+use media::client::rtmp::{play, RtmpPlayer};
 use media::frame::{Frame, FrameKind};
 use media::hub::{HubConfig, LocateFuture, Origins, PullConfig, StreamConfig, Upstream};
 use media::server::RtmpConfig;
@@ -59,27 +59,6 @@ async fn origin_and_edge(idle: Duration) -> (Server, Server, Arc<TestOrigins>) {
     let edge =
         Server::start_edge(hub(), RtmpConfig::default(), Some((origins.clone(), pulls))).await;
     (origin, edge, origins)
-}
-
-/// Publishes the sample to `server` in real time, over and over (timestamps keep
-/// rising), until the task is dropped.
-fn publish_forever(publisher: RtmpPublisher) -> tokio::task::JoinHandle<()> {
-    let frames = sample();
-    let span = frames.last().map_or(0, |f| f.timestamp) + 40;
-    tokio::spawn(async move {
-        let mut publisher = publisher;
-        for round in 0u32.. {
-            for f in &frames {
-                let frame = Frame {
-                    timestamp: f.timestamp + round * span,
-                    ..f.clone()
-                };
-                if publisher.send_paced(&frame).await.is_err() {
-                    return;
-                }
-            }
-        }
-    })
 }
 
 /// Reads `player` until a keyframe came, checking that it started with the codec

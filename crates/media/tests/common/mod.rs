@@ -110,3 +110,24 @@ pub fn hub_config(grace: Duration) -> HubConfig {
         },
     }
 }
+
+/// Publishes the sample to `server` in real time, over and over (timestamps keep
+/// rising), until the task is dropped.
+pub fn publish_forever(publisher: RtmpPublisher) -> tokio::task::JoinHandle<()> {
+    let frames = sample();
+    let span = frames.last().map_or(0, |f| f.timestamp) + 40;
+    tokio::spawn(async move {
+        let mut publisher = publisher;
+        for round in 0u32.. {
+            for f in &frames {
+                let frame = Frame {
+                    timestamp: f.timestamp + round * span,
+                    ..f.clone()
+                };
+                if publisher.send_paced(&frame).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+}
