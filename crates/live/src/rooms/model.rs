@@ -42,6 +42,8 @@ pub struct PlayUrls {
     pub rtmp: String,
     pub flv: String,
     pub hls: String,
+    /// WebRTC: `POST` an SDP offer here (WHEP).
+    pub whep: String,
 }
 
 /// A room as the API shows it. The key and publish URL are shown to the owner only.
@@ -138,6 +140,7 @@ impl RoomView {
                 rtmp: format!("{rtmp}/{room}{query}"),
                 flv: format!("{base}/live/{room}.flv{query}"),
                 hls: format!("{base}/live/{room}/index.m3u8{query}"),
+                whep: format!("{base}/whep/{room}{query}"),
             },
             publish_url: own.then(|| format!("{rtmp}/{}", row.stream_key)),
             stream_key: own.then_some(row.stream_key),

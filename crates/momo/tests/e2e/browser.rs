@@ -350,7 +350,7 @@ async fn viewers_watch_chat_and_gift_and_admins_moderate_in_a_real_browser() {
         driver,
     };
     a_visitor_signs_up_and_finds_the_room(&t, &a).await;
-    the_room_plays_over_flv_and_hls(&t, &a).await;
+    the_room_plays_over_flv_hls_and_webrtc(&t, &a).await;
     let b = a_phone_visitor_chats_and_a_follows_the_anchor(&t, &a, &pb).await;
     let (a_id, video_id) = a_sends_a_gift_and_b_walks_the_phone_pages(&t, &a, &b).await;
     let c = the_admin_opens_the_console(&t, &pc).await;
@@ -416,7 +416,7 @@ async fn a_visitor_signs_up_and_finds_the_room(t: &Tour, a: &Client) {
 }
 
 /// The room plays: the video's clock advances.
-async fn the_room_plays_over_flv_and_hls(t: &Tour, a: &Client) {
+async fn the_room_plays_over_flv_hls_and_webrtc(t: &Tour, a: &Client) {
     let s = &t.s;
     let title = t.title;
     let room_id = t.room_id;
@@ -493,6 +493,30 @@ async fn the_room_plays_over_flv_and_hls(t: &Tour, a: &Client) {
     )
     .await;
     hls.close().await.unwrap();
+
+    // The low-latency mode plays over WebRTC (WHEP), H.264 from the RTMP publish.
+    let rtc = browser(driver, &tempfile::tempdir().unwrap(), DESKTOP).await;
+    rtc.goto(&s.url(&format!("/rooms/{room_id}?player=webrtc")))
+        .await
+        .unwrap();
+    let w0 = until(
+        &rtc,
+        30,
+        "the video over WebRTC",
+        "const v = document.getElementById('video');          if (v.dataset.fallback) return 'fell back: ' + v.dataset.fallback;          return v.dataset.tech === 'webrtc' && v.videoWidth > 0 && v.currentTime > 0.5 ? v.currentTime : 0",
+    )
+    .await;
+    let w0 = w0
+        .as_f64()
+        .unwrap_or_else(|| panic!("WebRTC did not play: {w0}"));
+    until(
+        &rtc,
+        10,
+        "WebRTC time to advance",
+        &format!("return document.getElementById('video').currentTime > {w0} + 0.5"),
+    )
+    .await;
+    rtc.close().await.unwrap();
 }
 
 /// A second visitor (phone-sized) logs in and chats; the first sees it, as text.

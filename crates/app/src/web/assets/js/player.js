@@ -2,7 +2,9 @@
 // Extensions exist, else HLS through hls.js, else the browser's own HLS (Safari).
 // The two libraries (vendored, ~690 KB together) are loaded only when a video is about
 // to play, and only the one that plays it: a page with nothing on air loads neither.
-// `prefer` "hls" skips HTTP-FLV (the page's `?player=hls`, to check the fallback).
+// `prefer` "hls" skips HTTP-FLV (the page's `?player=hls`, to check the fallback);
+// "webrtc" plays over WHEP (under a second behind the anchor; video only so far) and
+// falls back to HTTP-FLV when WebRTC fails or shows no picture within 6 s.
 
 const loading = new Map(); // script path → promise of its load
 
@@ -40,6 +42,15 @@ export function play(video, urls, onState, prefer) {
   return () => { stopped = true; stop(); };
 
   async function start() {
+    if (prefer === "webrtc" && urls.whep && window.RTCPeerConnection) {
+      try {
+        await webrtc();
+        return;
+      } catch (e) {
+        if (stopped) return;
+        say({ fallback: e.message });
+      }
+    }
     if (prefer !== "hls" && urls.flv && mse()) {
       await load(MPEGTS);
       const mpegts = window.mpegts;
@@ -78,6 +89,45 @@ export function play(video, urls, onState, prefer) {
     video.play().catch(() => say({ blocked: true }));
     say({ tech: "hls" });
     stop = () => h.destroy();
+  }
+
+  async function webrtc() {
+    const pc = new RTCPeerConnection();
+    let session = null;
+    const close = () => {
+      pc.close();
+      if (session) fetch(session, { method: "DELETE" }).catch(() => {});
+      video.srcObject = null;
+    };
+    stop = close;
+    try {
+      pc.addTransceiver("video", { direction: "recvonly" });
+      pc.addTransceiver("audio", { direction: "recvonly" });
+      const stream = new MediaStream();
+      pc.ontrack = (e) => { stream.addTrack(e.track); video.srcObject = stream; };
+      await pc.setLocalDescription(await pc.createOffer());
+      const res = await fetch(urls.whep, {
+        method: "POST", headers: { "content-type": "application/sdp" }, body: pc.localDescription.sdp,
+      });
+      if (res.status !== 201) throw new Error(`WHEP answered ${res.status}`);
+      const location = res.headers.get("location");
+      if (location) session = new URL(location, urls.whep).href;
+      await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+      if (stopped) return close();
+      video.play().catch(() => say({ blocked: true }));
+      // A picture within 6 s, or HTTP-FLV takes over.
+      const deadline = Date.now() + 6000;
+      while (!video.videoWidth) {
+        if (stopped) return close();
+        if (pc.connectionState === "failed" || Date.now() > deadline) throw new Error("no WebRTC picture");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      say({ tech: "webrtc" });
+    } catch (e) {
+      close();
+      stop = () => {};
+      throw e;
+    }
   }
 
   function native() {

@@ -25,6 +25,7 @@ function startPlayer() {
     if (s.blocked) $("unmute").hidden = false;
     if (s.tech) video.dataset.tech = s.tech;
     if (s.error) video.dataset.error = s.error;
+    if (s.fallback) video.dataset.fallback = s.fallback;
   }, prefer);
   $("unmute").hidden = false;
 }
