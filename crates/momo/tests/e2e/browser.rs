@@ -494,11 +494,19 @@ async fn the_room_plays_over_flv_hls_and_webrtc(t: &Tour, a: &Client) {
     .await;
     hls.close().await.unwrap();
 
-    // The low-latency mode plays over WebRTC (WHEP), H.264 from the RTMP publish.
+    // The low-latency button plays over WebRTC (WHEP), H.264 from the RTMP publish.
     let rtc = browser(driver, &tempfile::tempdir().unwrap(), DESKTOP).await;
-    rtc.goto(&s.url(&format!("/rooms/{room_id}?player=webrtc")))
+    rtc.goto(&s.url(&format!("/rooms/{room_id}")))
         .await
         .unwrap();
+    until(
+        &rtc,
+        20,
+        "HTTP-FLV first",
+        "return document.getElementById('video').dataset.tech === 'flv'",
+    )
+    .await;
+    click(&rtc, "#latency").await;
     let w0 = until(
         &rtc,
         30,
@@ -516,6 +524,14 @@ async fn the_room_plays_over_flv_hls_and_webrtc(t: &Tour, a: &Client) {
         &format!("return document.getElementById('video').currentTime > {w0} + 0.5"),
     )
     .await;
+    assert_eq!(
+        js(
+            &rtc,
+            "return document.getElementById('latency').getAttribute('aria-pressed')"
+        )
+        .await,
+        "true"
+    );
     rtc.close().await.unwrap();
 }
 

@@ -17,10 +17,17 @@ function overlay(text) {
   $("overlay-text").textContent = text || "";
 }
 
+// "Low latency" plays over WebRTC (under a second behind the anchor) instead of HTTP-FLV
+// (a few seconds); `?player=webrtc` starts in it.
+let lowLatency = new URLSearchParams(location.search).get("player") === "webrtc";
+
 function startPlayer() {
   if (stopPlayer || !room) return;
   overlay("");
-  const prefer = new URLSearchParams(location.search).get("player");
+  const asked = new URLSearchParams(location.search).get("player");
+  const prefer = lowLatency ? "webrtc" : asked === "webrtc" ? null : asked;
+  $("latency").hidden = !room.play.whep;
+  $("latency").setAttribute("aria-pressed", String(lowLatency));
   stopPlayer = play(video, room.play, (s) => {
     if (s.blocked) $("unmute").hidden = false;
     if (s.tech) video.dataset.tech = s.tech;
@@ -34,7 +41,16 @@ function stopPlaying(text) {
   if (stopPlayer) { stopPlayer(); stopPlayer = null; }
   overlay(text);
   $("unmute").hidden = true;
+  $("latency").hidden = true;
 }
+
+$("latency").addEventListener("click", () => {
+  lowLatency = !lowLatency;
+  if (stopPlayer) { stopPlayer(); stopPlayer = null; }
+  delete video.dataset.tech;
+  delete video.dataset.fallback;
+  startPlayer();
+});
 
 function soundLabel() {
   $("unmute").replaceChildren(icon(video.muted ? "muted" : "sound"), video.muted ? "Tap to unmute" : "Sound on");
