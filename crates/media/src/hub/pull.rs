@@ -134,13 +134,6 @@ impl Edge {
     }
 }
 
-/// An HLS file fetched from a stream's origin.
-#[derive(Debug, Clone)]
-pub struct HlsFile {
-    pub content_type: &'static str,
-    pub body: Bytes,
-}
-
 impl Hub {
     /// Makes this hub an edge: streams not live here are looked for with `origins` and
     /// pulled from their origin node.
@@ -217,11 +210,16 @@ impl Hub {
                     misses = 0;
                     last_frame = Instant::now();
                 }
+                Ok(Pulled::GaveWay) => {
+                    tracing::info!(
+                        key,
+                        "stopped pulling the stream: an encoder publishes it here"
+                    );
+                    return;
+                }
                 Ok(Pulled::Over(why)) => {
                     tracing::info!(key, why, "stopped pulling the stream");
-                    if why != "an encoder publishes it here now" {
-                        self.end_relay(key);
-                    }
+                    self.end_relay(key);
                     return;
                 }
                 Err(e) if !pulled => {
@@ -268,7 +266,7 @@ impl Hub {
             Ok(Ok(player)) => player,
         };
         let Ok(publisher) = self.relay(key) else {
-            return Ok(Pulled::Over("an encoder publishes it here now"));
+            return Ok(Pulled::GaveWay);
         };
         tracing::info!(key, origin = up.node, "pulling the stream from its origin");
         metrics::counter!("media_pulls_started_total").increment(1);
@@ -287,7 +285,7 @@ impl Hub {
                     Some(frame) => publisher.push(frame),
                     None => break Pulled::Lost,
                 },
-                _ = publisher.superseded() => break Pulled::Over("an encoder publishes it here now"),
+                _ = publisher.superseded() => break Pulled::GaveWay,
                 _ = stream.cut_requested() => break Pulled::Over("cut here"),
                 _ = tick.tick() => {
                     if stream.viewer_count() > 0 {
@@ -322,13 +320,13 @@ impl Hub {
     /// HLS file `file` of stream `key` from its origin on another node (segments are
     /// kept a while, since every player behind this node asks for the same ones).
     /// `query` goes with the playlist's request (a signed URL's signature).
-    pub async fn origin_hls(&self, key: &str, file: &str, query: Option<&str>) -> Option<HlsFile> {
+    pub async fn origin_hls(&self, key: &str, file: &str, query: Option<&str>) -> Option<Bytes> {
         let edge = self.edge.get()?;
         let playlist = file == "index.m3u8";
         let name = format!("{key}/{file}");
         if !playlist {
             if let Some((_, body)) = edge.segments().iter().find(|(n, _)| *n == name) {
-                return Some(segment(body.clone()));
+                return Some(body.clone());
             }
         }
         let up = self.locate(key).await?;
@@ -341,25 +339,14 @@ impl Hub {
             return None;
         }
         let body = res.bytes().await.ok()?;
-        if playlist {
-            return Some(HlsFile {
-                content_type: "application/vnd.apple.mpegurl",
-                body,
-            });
+        if !playlist {
+            let mut kept = edge.segments();
+            if kept.len() >= SEGMENTS_KEPT {
+                kept.pop_front();
+            }
+            kept.push_back((name, body.clone()));
         }
-        let mut kept = edge.segments();
-        if kept.len() >= SEGMENTS_KEPT {
-            kept.pop_front();
-        }
-        kept.push_back((name, body.clone()));
-        Some(segment(body))
-    }
-}
-
-fn segment(body: Bytes) -> HlsFile {
-    HlsFile {
-        content_type: "video/mp2t",
-        body,
+        Some(body)
     }
 }
 
@@ -367,7 +354,9 @@ fn segment(body: Bytes) -> HlsFile {
 enum Pulled {
     /// The origin stopped sending: the stream may be elsewhere now.
     Lost,
-    /// The pull is over here, for this reason.
+    /// An encoder publishes the stream here now: this node is its origin.
+    GaveWay,
+    /// The pull is over here, for this reason: its stream ends here.
     Over(&'static str),
 }
 

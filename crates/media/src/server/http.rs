@@ -198,7 +198,7 @@ async fn hls(
         Some(stream) if !stream.is_relay() => stream,
         _ => {
             return match out.hub.origin_hls(&room, &file, uri.query()).await {
-                Some(found) => hls_answer(&file, found.content_type, found.body),
+                Some(body) => hls_answer(&file, body),
                 None => not_live(),
             }
         }
@@ -209,23 +209,20 @@ async fn hls(
         stream.hls_segment(&file)
     };
     match found {
-        Some(body) if file == "index.m3u8" => {
-            hls_answer(&file, "application/vnd.apple.mpegurl", body)
-        }
-        Some(body) => hls_answer(&file, "video/mp2t", body),
+        Some(body) => hls_answer(&file, body),
         // Live, but the first segment is not complete yet (or no such segment).
         None => not_live(),
     }
 }
 
 /// An HLS file: the playlist is never cached, a segment (never changed) for a minute.
-fn hls_answer(file: &str, content_type: &'static str, body: Bytes) -> Response {
-    let cache = if file == "index.m3u8" {
-        "no-cache"
+fn hls_answer(file: &str, body: Bytes) -> Response {
+    let (content_type, cache) = if file == "index.m3u8" {
+        ("application/vnd.apple.mpegurl", "no-cache")
     } else {
         metrics::counter!("media_bytes_out_total", "protocol" => "hls")
             .increment(body.len() as u64);
-        "max-age=60"
+        ("video/mp2t", "max-age=60")
     };
     (
         [

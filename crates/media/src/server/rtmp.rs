@@ -168,11 +168,8 @@ impl Connection {
                 _ = tokio::time::sleep_until(media_deadline), if publishing => {
                     break Err("no media from the publisher".into());
                 }
-                _ = cut(&self.publisher), if publishing => {
-                    break Err("the stream was cut by an operator".into());
-                }
-                _ = superseded(&self.publisher), if publishing => {
-                    break Err("a newer publisher took the stream over".into());
+                why = told_to_hang_up(&self.publisher), if publishing => {
+                    break Err(why.into());
                 }
             }
         };
@@ -421,19 +418,15 @@ impl Connection {
     }
 }
 
-/// Resolves when a newer publisher took the stream over from this one.
-async fn superseded(publisher: &Option<(u32, Publisher)>) {
-    match publisher {
-        Some((_, p)) => p.superseded().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Resolves when the publisher's stream is cut.
-async fn cut(publisher: &Option<(u32, Publisher)>) {
-    match publisher {
-        Some((_, p)) => p.stream().cut_requested().await,
-        None => std::future::pending().await,
+/// Resolves when the publisher must hang up (an operator cut its stream, or a newer
+/// publisher took it over), with why.
+async fn told_to_hang_up(publisher: &Option<(u32, Publisher)>) -> &'static str {
+    let Some((_, p)) = publisher else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = p.stream().cut_requested() => "the stream was cut by an operator",
+        _ = p.superseded() => "a newer publisher took the stream over",
     }
 }
 
