@@ -317,7 +317,7 @@ impl Relay {
             }
             StreamCut::KIND => {
                 if let Some(c) = Self::read::<StreamCut>(m) {
-                    let _ = cut_here(&self.state, c.room_id);
+                    cut_here(&self.state, c.room_id);
                     let body =
                         json!({"type": "live_cut", "room_id": c.room_id, "reason": c.reason});
                     self.to_room(c.room_id, body);
@@ -330,21 +330,7 @@ impl Relay {
             }
             OriginMoved::KIND => {
                 if let Some(o) = Self::read::<OriginMoved>(m) {
-                    // A pull from the old origin follows the stream by itself.
-                    let publishes_here = self.state.media().is_some_and(|hub| {
-                        hub.stream(&o.room_id.to_string())
-                            .is_some_and(|s| !s.is_relay())
-                    });
-                    if o.node != self.state.live().node()
-                        && publishes_here
-                        && cut_here(&self.state, o.room_id)
-                    {
-                        tracing::info!(
-                            room = o.room_id,
-                            to = o.node,
-                            "the room's stream moved to another node: its publisher here is cut"
-                        );
-                    }
+                    crate::live::origins::let_go_if_moved(self.state.live(), o.room_id, &o.node);
                 }
             }
             _ => bus::skipped(&bus::DecodeError::UnknownKind(kind)),
@@ -352,10 +338,11 @@ impl Relay {
     }
 }
 
-/// Disconnects room `room`'s publisher and closes its players, if it streams here;
-/// whether it did.
-fn cut_here(state: &AppState, room: i64) -> bool {
-    state.media().is_some_and(|hub| hub.cut(&room.to_string()))
+/// Disconnects room `room`'s publisher and closes its players, if it streams here.
+fn cut_here(state: &AppState, room: i64) {
+    if let Some(hub) = state.media() {
+        hub.cut(&room.to_string());
+    }
 }
 
 /// Takes `user`'s connections to this node out of room `room` until `until`.
@@ -416,7 +403,7 @@ pub async fn resync(state: &AppState, gw: &Gateway) -> crate::error::Result<()> 
                     .fetch_optional(pool)
                     .await?;
             if banned.unwrap_or(0) != 0 {
-                let _ = cut_here(state, room);
+                cut_here(state, room);
             }
         }
     }

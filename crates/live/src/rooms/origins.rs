@@ -84,26 +84,36 @@ fn published_here(state: &LiveState, settled: Duration) -> Vec<(i64, String)> {
         .collect()
 }
 
+/// Cuts room `id`'s publisher here when an encoder (not a pull) publishes it here and
+/// `origin` names another node: the stream moved there. Whether it did.
+pub fn let_go_if_moved(state: &LiveState, id: i64, origin: &str) -> bool {
+    let Some(hub) = state.media() else {
+        return false;
+    };
+    let key = id.to_string();
+    let publishes_here = hub.stream(&key).is_some_and(|s| !s.is_relay());
+    if origin.is_empty() || origin == state.node() || !publishes_here || !hub.cut(&key) {
+        return false;
+    }
+    metrics::counter!("live_publishers_fenced_total").increment(1);
+    tracing::warn!(
+        room = id,
+        origin,
+        "the room's stream is published to another node now: cut here"
+    );
+    true
+}
+
 /// Cuts the publishers here of rooms whose row names another node as their origin.
 async fn fence(state: &LiveState) -> Result<()> {
-    let Some(hub) = state.media() else {
-        return Ok(());
-    };
-    for (id, key) in published_here(state, SETTLING) {
+    for (id, _) in published_here(state, SETTLING) {
         let origin: Option<Option<String>> =
             sqlx::query_scalar("SELECT origin FROM live_rooms WHERE id = $1")
                 .bind(id)
                 .fetch_optional(state.store().pool())
                 .await?;
         if let Some(Some(origin)) = origin {
-            if !origin.is_empty() && origin != state.node() && hub.cut(&key) {
-                metrics::counter!("live_publishers_fenced_total").increment(1);
-                tracing::warn!(
-                    room = id,
-                    origin,
-                    "the room's stream is published to another node now: cut here"
-                );
-            }
+            let_go_if_moved(state, id, &origin);
         }
     }
     Ok(())
