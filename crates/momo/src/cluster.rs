@@ -120,15 +120,22 @@ fn advertised(configured: Option<&str>, bound: std::net::SocketAddr) -> String {
     if let Some(addr) = configured.map(str::trim).filter(|a| !a.is_empty()) {
         return addr.to_owned();
     }
-    if !bound.ip().is_unspecified() {
-        return bound.to_string();
+    std::net::SocketAddr::new(reachable(bound.ip()), bound.port()).to_string()
+}
+
+/// `bound`, or this machine's address when `bound` is unspecified (0.0.0.0 or ::):
+/// where others reach a listener bound there.
+pub(crate) fn reachable(bound: std::net::IpAddr) -> std::net::IpAddr {
+    if bound.is_unspecified() {
+        machine_ip()
+    } else {
+        bound
     }
-    std::net::SocketAddr::new(machine_ip(), bound.port()).to_string()
 }
 
 /// The address this machine sends from (no packet is sent: connecting a UDP socket
 /// only picks the route), else loopback.
-pub(crate) fn machine_ip() -> std::net::IpAddr {
+fn machine_ip() -> std::net::IpAddr {
     std::net::UdpSocket::bind("0.0.0.0:0")
         .and_then(|s| {
             s.connect("192.0.2.1:9")?;

@@ -32,11 +32,7 @@ pub async fn start(
         }
     }
     if candidates.is_empty() {
-        candidates.push(if bound.ip().is_unspecified() {
-            crate::cluster::machine_ip()
-        } else {
-            bound.ip()
-        });
+        candidates.push(crate::cluster::reachable(bound.ip()));
     }
     let config = media::webrtc::WebRtcConfig {
         candidates: candidates.clone(),
