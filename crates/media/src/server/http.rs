@@ -68,25 +68,21 @@ impl Outputs {
             .check(room, query.unwrap_or(""), now)
             .map_err(|refusal| {
                 metrics::counter!("media_play_refused_total").increment(1);
-                let body =
-                    format!(r#"{{"error":{{"code":"play_forbidden","message":"{refusal}"}}}}"#);
-                (
+                json_error(
                     StatusCode::FORBIDDEN,
-                    [
-                        (header::CONTENT_TYPE, "application/json"),
-                        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-                    ],
-                    body,
+                    "play_forbidden",
+                    &refusal.to_string(),
                 )
-                    .into_response()
             })
     }
 }
 
-pub(crate) fn not_live() -> Response {
-    let body = r#"{"error":{"code":"stream_not_found","message":"this stream is not live"}}"#;
+/// The JSON error shape (`{"error": {"code", "message"}}`) every output answers with,
+/// readable from any origin.
+pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
     (
-        StatusCode::NOT_FOUND,
+        status,
         [
             (header::CONTENT_TYPE, "application/json"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
@@ -94,6 +90,14 @@ pub(crate) fn not_live() -> Response {
         body,
     )
         .into_response()
+}
+
+pub(crate) fn not_live() -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "stream_not_found",
+        "this stream is not live",
+    )
 }
 
 /// `GET /live/{room}.flv`: HTTP-FLV, or WebSocket-FLV when the request is an upgrade.

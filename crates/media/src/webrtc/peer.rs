@@ -39,12 +39,8 @@ pub fn answer_offer(
     candidates: &[SocketAddr],
 ) -> Result<(Rtc, String), WhepError> {
     install_crypto();
-    let offer = SdpOffer::from_sdp_string(offer).map_err(|e| WhepError::BadSdp(e.to_string()))?;
-    if !offer
-        .to_sdp_string()
-        .to_ascii_uppercase()
-        .contains("H264/90000")
-    {
+    let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| WhepError::BadSdp(e.to_string()))?;
+    if !offers_h264(offer) {
         return Err(WhepError::NoH264);
     }
     let mut rtc = Rtc::builder()
@@ -61,13 +57,18 @@ pub fn answer_offer(
     }
     let answer = rtc
         .sdp_api()
-        .accept_offer(offer)
+        .accept_offer(parsed)
         .map_err(|e| WhepError::BadSdp(e.to_string()))?
         .to_sdp_string();
-    if !answer.to_ascii_uppercase().contains("H264/90000") {
+    if !offers_h264(&answer) {
         return Err(WhepError::NoH264);
     }
     Ok((rtc, answer))
+}
+
+/// Whether SDP text names H.264 on the 90 kHz clock (`a=rtpmap:N H264/90000`).
+fn offers_h264(sdp: &str) -> bool {
+    sdp.to_ascii_uppercase().contains("H264/90000")
 }
 
 /// [`answer_offer`] with throwaway credentials and a loopback candidate: what the
@@ -155,11 +156,11 @@ impl Peer {
                 Ok(t) => t,
                 Err(ended) => break ended,
             };
-            let wake = tokio::time::Instant::from_std(timeout).min(if connected {
-                tokio::time::Instant::now() + std::time::Duration::from_secs(3600)
-            } else {
-                deadline
-            });
+            // Until connected, wake by the deadline at the latest.
+            let mut wake = tokio::time::Instant::from_std(timeout);
+            if !connected {
+                wake = wake.min(deadline);
+            }
             tokio::select! {
                 _ = stop.changed() => break Ended::Closed,
                 d = datagrams.recv() => {

@@ -15,7 +15,7 @@ use axum::routing::{delete, post};
 use axum::Router;
 
 use super::{WebRtc, WhepError};
-use crate::server::http::Outputs;
+use crate::server::http::{json_error, Outputs};
 
 /// The largest offer read.
 const MAX_OFFER: usize = 64 * 1024;
@@ -32,19 +32,6 @@ pub fn routes(webrtc: Arc<WebRtc>, outputs: Outputs) -> Router {
         .route("/whep/{room}", post(offer).options(preflight))
         .route("/whep/{room}/{session}", delete(close).options(preflight))
         .with_state(Whep { webrtc, outputs })
-}
-
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 /// `OPTIONS`: what a browser asks before a cross-origin `POST` or `DELETE`.
@@ -78,7 +65,7 @@ async fn offer(State(w): State<Whep>, Path(room): Path<String>, req: Request) ->
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/sdp"));
     if !sdp {
-        return refuse(
+        return json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send the offer as application/sdp",
@@ -91,7 +78,7 @@ async fn offer(State(w): State<Whep>, Path(room): Path<String>, req: Request) ->
     let body: Bytes = match axum::body::to_bytes(req.into_body(), MAX_OFFER).await {
         Ok(body) => body,
         Err(_) => {
-            return refuse(
+            return json_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "the offer is larger than 64 KiB",
@@ -99,7 +86,7 @@ async fn offer(State(w): State<Whep>, Path(room): Path<String>, req: Request) ->
         }
     };
     let Ok(text) = std::str::from_utf8(&body) else {
-        return refuse(
+        return json_error(
             StatusCode::BAD_REQUEST,
             "bad_sdp",
             "the offer is not UTF-8 text",
@@ -137,7 +124,7 @@ async fn offer(State(w): State<Whep>, Path(room): Path<String>, req: Request) ->
                     (StatusCode::SERVICE_UNAVAILABLE, "webrtc_unavailable")
                 }
             };
-            refuse(status, code, &e.to_string())
+            json_error(status, code, &e.to_string())
         }
     }
 }
@@ -146,7 +133,7 @@ async fn offer(State(w): State<Whep>, Path(room): Path<String>, req: Request) ->
 async fn close(State(w): State<Whep>, Path((_room, session)): Path<(String, String)>) -> Response {
     match session.parse::<u64>().ok().filter(|s| w.webrtc.close(*s)) {
         Some(_) => (StatusCode::OK, [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")]).into_response(),
-        None => refuse(
+        None => json_error(
             StatusCode::NOT_FOUND,
             "session_not_found",
             "no such WHEP session",
