@@ -90,6 +90,9 @@ pub enum NotificationKind {
     /// Someone replied to your comment: payload
     /// `{"video_id", "comment_id", "parent_id", "excerpt"}`.
     CommentReply,
+    /// Something to change in your encoder while you stream: payload
+    /// `{"room_id", "code", "message"}` (code `b_frames`).
+    StreamWarning,
 }
 
 impl NotificationKind {
@@ -102,6 +105,7 @@ impl NotificationKind {
             NotificationKind::VideoLike => "video_like",
             NotificationKind::VideoComment => "video_comment",
             NotificationKind::CommentReply => "comment_reply",
+            NotificationKind::StreamWarning => "stream_warning",
         }
     }
 }

@@ -261,14 +261,21 @@ pub struct MediaSettings {
     /// Milliseconds a viewer's connection rests between writes, so that the frames of
     /// that time go out in one write (less CPU per viewer, at most this much delay).
     pub viewer_flush_ms: u64,
-    /// The one UDP port of WebRTC (WHEP) for every peer; "" turns WebRTC off.
+    /// The one UDP port of WebRTC (WHEP playback, WHIP publishing) for every peer; ""
+    /// turns WebRTC off.
     pub webrtc_udp: String,
     /// Addresses clients reach the WebRTC port at (each node's own: ICE-lite needs an
     /// address per node that clients can reach, not a load balancer's); default: the
     /// bound address, or this machine's address when bound to 0.0.0.0.
     pub webrtc_candidates: Vec<String>,
-    /// Most WebRTC viewers at once on this node; more get 503.
+    /// Most WebRTC peers (viewers and publishers) at once on this node; more get 503.
     pub webrtc_max_peers: usize,
+    /// The ffmpeg that turns AAC into Opus for WebRTC viewers and a WHIP publisher's
+    /// Opus into AAC; "" leaves WebRTC video only.
+    pub webrtc_ffmpeg: String,
+    /// Seconds between the keyframes asked of a WHIP publisher (browsers send one only
+    /// when asked; the GOP cache and HLS need them).
+    pub whip_keyframe_secs: u64,
 }
 
 impl Default for MediaSettings {
@@ -286,6 +293,8 @@ impl Default for MediaSettings {
             webrtc_udp: "0.0.0.0:8189".into(),
             webrtc_candidates: Vec::new(),
             webrtc_max_peers: 2_000,
+            webrtc_ffmpeg: "ffmpeg".into(),
+            whip_keyframe_secs: 2,
         }
     }
 }

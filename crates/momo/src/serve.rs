@@ -150,7 +150,8 @@ pub async fn start(
     let worker = tokio::spawn(app::background::worker(&state).run(async move {
         let _ = jobs_stop_rx.await;
     }));
-    let auth = std::sync::Arc::new(app::live::stream_auth::DbStreamAuth(state.live().clone()));
+    let auth: std::sync::Arc<dyn media::server::PublishAuth> =
+        std::sync::Arc::new(app::live::stream_auth::DbStreamAuth(state.live().clone()));
     let signing = config
         .app
         .live
@@ -165,7 +166,7 @@ pub async fn start(
     tokio::spawn(media::server::rtmp::serve(
         rtmp_listener,
         hub.clone(),
-        auth,
+        auth.clone(),
         rtmp_config,
         async move {
             let _ = rtmp_stop_rx.await;
@@ -212,9 +213,10 @@ pub async fn start(
     let webrtc = crate::webrtc::start(&config.media, &hub).await;
     let mut router = app::router(state.clone()).merge(media_outputs.clone().routes());
     if let Some(webrtc) = &webrtc {
-        router = router.merge(media::webrtc::whep::routes(
+        router = router.merge(media::webrtc::http::routes(
             webrtc.clone(),
             media_outputs.clone(),
+            auth,
         ));
     }
     let router = router.merge(im::gateway::http::routes(gateway.clone()));

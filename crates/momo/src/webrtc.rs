@@ -1,4 +1,4 @@
-//! WebRTC output (WHEP) on one UDP port: bound at start from `[media] webrtc_udp`; a
+//! WebRTC (WHEP playback, WHIP publishing) on one UDP port: bound at start from `[media] webrtc_udp`; a
 //! node whose port is taken serves everything else and says so.
 
 use std::net::IpAddr;
@@ -37,11 +37,16 @@ pub async fn start(
     let config = media::webrtc::WebRtcConfig {
         candidates: candidates.clone(),
         max_peers: settings.webrtc_max_peers.max(1),
+        ffmpeg: settings.webrtc_ffmpeg.trim().to_owned(),
+        keyframe_interval: std::time::Duration::from_secs(settings.whip_keyframe_secs.max(1)),
         ..Default::default()
     };
     match media::webrtc::WebRtc::start(hub.clone(), socket, config) {
         Ok(webrtc) => {
-            tracing::info!(?candidates, "WebRTC (WHEP at /whep/ROOM) on udp://{bound}");
+            tracing::info!(
+                ?candidates,
+                "WebRTC (WHEP at /whep/ROOM, WHIP at /whip/KEY) on udp://{bound}"
+            );
             Some(webrtc)
         }
         Err(e) => {

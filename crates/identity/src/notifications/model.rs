@@ -21,8 +21,8 @@ pub struct NotificationView {
     /// Consecutive within the user's inbox, from 1. `null` only in the live push of an
     /// announcement, which gets its number when the inbox is next read.
     pub seq: Option<i64>,
-    /// `follow`, `gift`, `live`, `announcement`, `video_like`, `video_comment` or
-    /// `comment_reply`.
+    /// `follow`, `gift`, `live`, `announcement`, `video_like`, `video_comment`,
+    /// `comment_reply` or `stream_warning`.
     pub kind: String,
     pub actor_id: Option<i64>,
     #[schema(value_type = Object)]

@@ -11,8 +11,11 @@
 //! the stream that then ends on the old node only adds its peak audience to the session
 //! and leaves the room live. A move is announced ([`OriginMoved`]) so that the old node
 //! cuts a publisher it still holds (a half-open connection).
+//!
+//! A stream warning (the encoder sends B-frames, which WebRTC viewers cannot take) becomes
+//! a `stream_warning` notification to the room's anchor.
 
-use media::hub::MediaEvent;
+use media::hub::{MediaEvent, StreamWarning};
 
 use crate::rooms::events::{OriginMoved, RoomWentLive, RoomWentOffline};
 use crate::LiveState;
@@ -56,9 +59,38 @@ pub async fn apply(state: &LiveState, event: &MediaEvent) -> Result<()> {
                 .await;
             }
         }
+        MediaEvent::StreamWarning { key, warning } => {
+            let Ok(id) = key.parse::<i64>() else {
+                return Ok(());
+            };
+            warn_anchor(state, id, *warning).await?;
+        }
         MediaEvent::PublisherLeft { .. } => {}
     }
     Ok(())
+}
+
+/// Tells room `id`'s anchor what to change in the encoder, in their notifications.
+async fn warn_anchor(state: &LiveState, id: i64, warning: StreamWarning) -> Result<()> {
+    let owner: Option<i64> = sqlx::query_scalar("SELECT owner_id FROM live_rooms WHERE id = $1")
+        .bind(id)
+        .fetch_optional(state.store().pool())
+        .await?;
+    let Some(owner) = owner else {
+        return Ok(());
+    };
+    let message = match warning {
+        StreamWarning::BFrames => {
+            "Your encoder sends B-frames: viewers in low-latency (WebRTC) mode see fewer \
+             frames. Turn B-frames off (OBS: x264 options bframes=0, or the baseline profile)."
+        }
+    };
+    let n = api::people::Notification {
+        kind: api::people::NotificationKind::StreamWarning,
+        actor_id: None,
+        payload: serde_json::json!({"room_id": id, "code": warning.code(), "message": message}),
+    };
+    api::notices::request(state.jobs(), owner, n).await
 }
 
 /// Marks room `id` live, opening a session unless one is open. Returns whether a new

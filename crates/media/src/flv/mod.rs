@@ -15,6 +15,7 @@ mod bits;
 pub mod error;
 pub mod file;
 pub mod reader;
+pub mod slice;
 pub mod sps;
 pub mod tag;
 #[cfg(test)]

@@ -71,6 +71,9 @@ pub struct Segmenter {
     ended: bool,
     playlist: Option<String>,
     skipped_frames: u64,
+    /// The AVC sequence header in use: another one (new resolution) starts a
+    /// discontinuity.
+    video_header: Option<Bytes>,
 }
 
 impl Segmenter {
@@ -89,6 +92,7 @@ impl Segmenter {
             ended: false,
             playlist: None,
             skipped_frames: 0,
+            video_header: None,
         }
     }
 
@@ -159,6 +163,7 @@ impl Segmenter {
     pub fn discontinuity(&mut self) {
         self.close(None);
         self.muxer = TsMuxer::new();
+        self.video_header = None;
         self.pending_discontinuity = !self.segments.is_empty();
     }
 
@@ -167,6 +172,7 @@ impl Segmenter {
     pub fn end_of_stream(&mut self) {
         self.close(None);
         self.muxer = TsMuxer::new();
+        self.video_header = None;
         self.ended = true;
         self.render();
     }
@@ -201,6 +207,17 @@ impl Segmenter {
             FrameKind::Video => match VideoTag::parse(&frame.payload) {
                 Ok(tag) if tag.codec != VideoCodec::Avc => self.skip(),
                 Ok(tag) if tag.is_sequence_header() => {
+                    let changed = self
+                        .video_header
+                        .as_ref()
+                        .is_some_and(|h| h[..] != frame.payload[..]);
+                    if changed {
+                        // New parameter sets (a publisher changing resolution): players
+                        // must reset their decoders at the next segment.
+                        self.close(None);
+                        self.pending_discontinuity = !self.segments.is_empty();
+                    }
+                    self.video_header = Some(frame.payload.clone());
                     if let Err(e) = self.muxer.set_video_config(tag.data) {
                         tracing::debug!(error = %e, "bad AVC sequence header for HLS");
                     }
@@ -475,6 +492,32 @@ mod tests {
         // The segment closed by the reconnect runs to its last frame (2000 to 2080 ms).
         let closed = s.segments().nth(2).unwrap();
         assert_eq!(closed.duration_ms, 80);
+    }
+
+    #[test]
+    fn new_parameter_sets_mark_a_discontinuity_and_the_same_ones_do_not() {
+        let mut s = av_segmenter(SegmenterConfig {
+            target_duration_ms: 1000,
+            window: 10,
+        });
+        feed(&mut s, 0, 2100, 25);
+        // The same sequence header again (a keyframe's repeat): nothing changes.
+        s.push(&video_seq_header());
+        feed(&mut s, 2100, 4100, 25);
+        assert!(!s.playlist().unwrap().contains("#EXT-X-DISCONTINUITY\n"));
+        // Another resolution's (here another level): the next segment starts anew.
+        let mut other = video_seq_header();
+        let mut body = other.payload.to_vec();
+        body[8] = 0x1F;
+        other.payload = Bytes::from(body);
+        s.push(&other);
+        feed(&mut s, 4100, 6100, 25);
+        let playlist = s.playlist().unwrap();
+        assert_eq!(
+            playlist.matches("#EXT-X-DISCONTINUITY\n").count(),
+            1,
+            "{playlist}"
+        );
     }
 
     #[test]

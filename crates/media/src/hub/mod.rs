@@ -71,6 +71,24 @@ pub enum MediaEvent {
     PublisherLeft { key: String, reason: StopReason },
     /// The stream is over: no publisher came back in time.
     StreamEnded { key: String, summary: StreamSummary },
+    /// Something the anchor should change in the encoder.
+    StreamWarning { key: String, warning: StreamWarning },
+}
+
+/// What an anchor is told to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamWarning {
+    /// The video has B-frames, which WebRTC viewers cannot take: they get fewer pictures.
+    BFrames,
+}
+
+impl StreamWarning {
+    /// The warning's code in the app's messages.
+    pub fn code(self) -> &'static str {
+        match self {
+            StreamWarning::BFrames => "b_frames",
+        }
+    }
 }
 
 /// Refusals of [`Hub::publish`].
@@ -110,6 +128,15 @@ impl Hub {
 
     pub fn config(&self) -> &HubConfig {
         &self.config
+    }
+
+    /// Tells the rest of momo that `key`'s anchor should change `warning`.
+    pub fn warn(&self, key: &str, warning: StreamWarning) {
+        tracing::warn!(stream = key, warning = warning.code(), "stream warning");
+        let _ = self.events.send(MediaEvent::StreamWarning {
+            key: key.to_owned(),
+            warning,
+        });
     }
 
     /// Listens to what happens to streams.

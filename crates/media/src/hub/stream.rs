@@ -36,6 +36,8 @@ pub enum Protocol {
     /// Another node pulling the stream for its own viewers (a player, but not in the
     /// audience: its viewers are counted where they watch).
     Relay,
+    /// momo's own consumer of the stream (WebRTC's audio bridge): not a viewer.
+    Bridge,
 }
 
 impl Protocol {
@@ -47,6 +49,7 @@ impl Protocol {
             Protocol::Record => "record",
             Protocol::WebRtc => "webrtc",
             Protocol::Relay => "relay",
+            Protocol::Bridge => "bridge",
         }
     }
 }
@@ -140,6 +143,8 @@ pub struct Stream {
     pub stats: StreamStats,
     /// Told when an operator cuts the stream, so its publisher hangs up.
     cut: tokio::sync::Notify,
+    /// Whether the publisher's video was seen reordering pictures (B-frames).
+    b_frames: std::sync::atomic::AtomicBool,
     /// The current publisher session, watched by publishers so that one that was
     /// taken over by a newer publisher hangs up.
     current: tokio::sync::watch::Sender<u64>,
@@ -200,6 +205,7 @@ impl Stream {
             config,
             stats: StreamStats::default(),
             cut: tokio::sync::Notify::new(),
+            b_frames: std::sync::atomic::AtomicBool::new(false),
             current: tokio::sync::watch::Sender::new(0),
         }
     }
@@ -411,7 +417,7 @@ impl Stream {
         let count = s
             .viewers
             .iter()
-            .filter(|v| v.protocol != Protocol::Record)
+            .filter(|v| !matches!(v.protocol, Protocol::Record | Protocol::Bridge))
             .count() as u64;
         self.stats.viewers_peak.fetch_max(count, Ordering::Relaxed);
         metrics::gauge!("media_viewers", "protocol" => protocol.name()).increment(1.0);
@@ -437,6 +443,18 @@ impl Stream {
         self.cut.notify_one();
     }
 
+    /// Marks the stream as carrying B-frames; true the first time.
+    pub fn saw_b_frames(&self) -> bool {
+        !self
+            .b_frames
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the stream was seen carrying B-frames.
+    pub fn has_b_frames(&self) -> bool {
+        self.b_frames.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Resolves when the stream is cut.
     pub async fn cut_requested(&self) {
         self.cut.notified().await
@@ -454,7 +472,7 @@ impl Stream {
         let s = self.lock();
         s.viewers
             .iter()
-            .filter(|v| v.protocol != Protocol::Record)
+            .filter(|v| !matches!(v.protocol, Protocol::Record | Protocol::Bridge))
             .count()
     }
 
@@ -466,11 +484,12 @@ impl Stream {
         let s = self.lock();
         let mut addrs = std::collections::HashSet::with_capacity(s.viewers.len());
         let mut unknown = 0;
-        for v in s
-            .viewers
-            .iter()
-            .filter(|v| !matches!(v.protocol, Protocol::Record | Protocol::Relay))
-        {
+        for v in s.viewers.iter().filter(|v| {
+            !matches!(
+                v.protocol,
+                Protocol::Record | Protocol::Relay | Protocol::Bridge
+            )
+        }) {
             match v.addr {
                 Some(a) => {
                     addrs.insert(a);

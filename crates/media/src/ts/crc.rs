@@ -28,7 +28,13 @@ const fn table() -> [u32; 256] {
 
 /// The CRC-32/MPEG-2 of `data`.
 pub fn crc32_mpeg2(data: &[u8]) -> u32 {
-    data.iter().fold(0xFFFF_FFFF, |crc, &b| {
+    crc32_msb_first(0xFFFF_FFFF, data)
+}
+
+/// The CRC-32 of polynomial 0x04C11DB7, most significant bit first, starting from
+/// `init`, with no final inversion (MPEG-2 starts from all ones, Ogg from zero).
+pub fn crc32_msb_first(init: u32, data: &[u8]) -> u32 {
+    data.iter().fold(init, |crc, &b| {
         crc << 8 ^ TABLE[usize::from((crc >> 24) as u8 ^ b)]
     })
 }

@@ -1,25 +1,34 @@
-//! WebRTC out: WHEP playback of any live stream on one UDP port.
+//! WebRTC on one UDP port: WHEP playback of any live stream and WHIP publishing into
+//! the hub.
 //!
-//! `POST /whep/{room}` with an SDP offer makes a peer ([`peer`]) for the offer: an
-//! ICE-lite, DTLS-SRTP session (str0m, sans-IO, driven here like the media servers drive
-//! their sessions) that plays the room's stream from the hub — the same subscription
-//! and GOP cache as every other output, so a new viewer starts on the cached keyframe
-//! at once. H.264 from RTMP is passed through: each access unit is turned from AVCC to
-//! Annex B with the parameter sets in-band before keyframes and handed to str0m, which
-//! packetizes it (FU-A / STAP-A) and keeps what NACKs need.
+//! `POST /whep/{room}` with an SDP offer makes a viewer ([`play`]): an ICE-lite,
+//! DTLS-SRTP session (str0m, sans-IO, driven here like the media servers drive their
+//! sessions, [`session`]) that plays the room's stream from the hub — the same
+//! subscription and GOP cache as every other output, so a new viewer starts on the
+//! cached keyframe at once. H.264 is passed through: each access unit is turned from
+//! AVCC to Annex B with the parameter sets in-band before keyframes and handed to str0m,
+//! which packetizes it (FU-A / STAP-A) and keeps what NACKs need. AAC becomes Opus once
+//! per stream ([`audio`]).
+//!
+//! `POST /whip/{stream key}` makes a publisher ([`ingest`]): H.264 and Opus in, FLV
+//! frames into the hub as from RTMP, with keyframes asked for periodically and when a
+//! WebRTC viewer asks.
 //!
 //! All peers share one UDP socket. One task reads it and routes each datagram by a
 //! table ([`route`]): STUN binding requests by the ICE username fragment momo chose for
 //! the session, everything else by the source address a valid request came from.
 //! Datagrams nobody claims are dropped and counted.
-//!
-//! Not there yet: audio (AAC to Opus), WHIP ingest, keyframe requests towards a
-//! WebRTC publisher, sending each stream's packets once for all peers.
 
-pub mod peer;
-pub use peer::{answer_offer, parse_offer};
+pub mod audio;
+pub mod http;
+pub mod ingest;
+pub mod peers;
+pub mod play;
 pub mod route;
-pub mod whep;
+pub mod sdp;
+pub(crate) mod session;
+pub use peers::Opened;
+pub use sdp::{answer_offer, parse_offer, Purpose};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -41,6 +50,10 @@ pub struct WebRtcConfig {
     pub max_peers: usize,
     /// A peer that has not connected (ICE and DTLS) this long after its offer is let go.
     pub connect_timeout: Duration,
+    /// The ffmpeg that bridges AAC and Opus; empty for video only.
+    pub ffmpeg: String,
+    /// How often a WHIP publisher is asked for a keyframe.
+    pub keyframe_interval: Duration,
 }
 
 impl Default for WebRtcConfig {
@@ -49,6 +62,8 @@ impl Default for WebRtcConfig {
             candidates: Vec::new(),
             max_peers: 2_000,
             connect_timeout: Duration::from_secs(15),
+            ffmpeg: "ffmpeg".into(),
+            keyframe_interval: Duration::from_secs(2),
         }
     }
 }
@@ -81,6 +96,8 @@ struct Routes {
     ufrags: HashMap<u64, String>,
     /// Each session's stop signal (`DELETE`).
     stops: HashMap<u64, tokio::sync::watch::Sender<bool>>,
+    /// Each session by the unguessable name its URL carries.
+    names: HashMap<String, u64>,
 }
 
 /// WebRTC output: the UDP socket, its peers and the hub they play from.
@@ -91,6 +108,10 @@ pub struct WebRtc {
     config: WebRtcConfig,
     routes: Mutex<Routes>,
     next_session: AtomicU64,
+    /// Where to ask a WHIP publisher for a keyframe, by stream.
+    keyframes: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    /// Each stream's AAC-to-Opus bridge, while a viewer holds it.
+    bridges: Mutex<HashMap<String, std::sync::Weak<audio::to_opus::AudioBridge>>>,
 }
 
 impl std::fmt::Debug for WebRtc {
@@ -101,16 +122,20 @@ impl std::fmt::Debug for WebRtc {
     }
 }
 
-/// Why a WHEP offer was refused.
+/// Why an offer was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WhepError {
+pub enum OfferError {
     #[error("the offer is not valid SDP: {0}")]
     BadSdp(String),
-    #[error("the offer has no H.264 video to receive")]
+    #[error("the offer has no H.264 video")]
     NoH264,
+    #[error("HEVC (H.265) is not accepted; publish H.264")]
+    Hevc,
+    #[error("the offer's audio is not Opus")]
+    NoOpus,
     #[error("this stream is not live")]
     NotLive,
-    #[error("too many WebRTC viewers on this node")]
+    #[error("too many WebRTC peers on this node")]
     Full,
     #[error("WebRTC is not available: {0}")]
     Unavailable(String),
@@ -124,7 +149,7 @@ impl WebRtc {
         mut config: WebRtcConfig,
     ) -> std::io::Result<Arc<WebRtc>> {
         // One crypto provider for the process: pure Rust, nothing to link.
-        peer::install_crypto();
+        session::install_crypto();
         let local = socket.local_addr()?;
         if config.candidates.is_empty() {
             config.candidates.push(local.ip());
@@ -136,6 +161,8 @@ impl WebRtc {
             config,
             routes: Mutex::new(Routes::default()),
             next_session: AtomicU64::new(1),
+            keyframes: Mutex::new(HashMap::new()),
+            bridges: Mutex::new(HashMap::new()),
         });
         tokio::spawn(read_socket(Arc::downgrade(&server), server.socket.clone()));
         Ok(server)
@@ -164,9 +191,10 @@ impl WebRtc {
             .collect()
     }
 
-    /// Ends session `session` (its `DELETE`); whether there was one.
-    pub fn close(&self, session: u64) -> bool {
-        match self.routes().stops.get(&session) {
+    /// Ends the session named `name` in its URL (its `DELETE`); whether there was one.
+    pub fn close(&self, name: &str) -> bool {
+        let routes = self.routes();
+        match routes.names.get(name).and_then(|s| routes.stops.get(s)) {
             Some(stop) => {
                 let _ = stop.send(true);
                 true
@@ -175,21 +203,11 @@ impl WebRtc {
         }
     }
 
-    /// Registers a new peer's routes and stop signal.
-    fn register(
-        &self,
-        ufrag: &str,
-    ) -> Result<
-        (
-            u64,
-            mpsc::Receiver<Datagram>,
-            tokio::sync::watch::Receiver<bool>,
-        ),
-        WhepError,
-    > {
+    /// Registers a new peer's routes, URL name and stop signal.
+    fn register(&self, ufrag: &str, name: &str) -> Result<Registered, OfferError> {
         let mut routes = self.routes();
         if routes.stops.len() >= self.config.max_peers {
-            return Err(WhepError::Full);
+            return Err(OfferError::Full);
         }
         let session = self.next_session.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(PEER_QUEUE);
@@ -199,8 +217,13 @@ impl WebRtc {
             .insert(ufrag.to_owned(), Route { session, tx });
         routes.ufrags.insert(session, ufrag.to_owned());
         routes.stops.insert(session, stop_tx);
+        routes.names.insert(name.to_owned(), session);
         metrics::gauge!("webrtc_peers").increment(1.0);
-        Ok((session, rx, stop_rx))
+        Ok(Registered {
+            session,
+            datagrams: rx,
+            stop: stop_rx,
+        })
     }
 
     /// Forgets session `session`'s routes.
@@ -210,6 +233,7 @@ impl WebRtc {
             routes.by_ufrag.remove(&ufrag);
         }
         routes.by_addr.retain(|_, r| r.session != session);
+        routes.names.retain(|_, s| *s != session);
         if routes.stops.remove(&session).is_some() {
             metrics::gauge!("webrtc_peers").decrement(1.0);
         }
@@ -225,6 +249,13 @@ impl WebRtc {
         }
         routes.by_addr.get(&source).cloned()
     }
+}
+
+/// A registered peer's session number, datagrams and stop signal.
+struct Registered {
+    session: u64,
+    datagrams: mpsc::Receiver<Datagram>,
+    stop: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Reads the shared socket and hands each datagram to its peer, until the server goes.

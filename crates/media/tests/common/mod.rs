@@ -13,6 +13,8 @@ use media::server::{self, RtmpConfig, StaticKeys};
 use tokio::net::TcpListener;
 use tokio::time::timeout;
 
+pub mod webrtc;
+
 pub const SAMPLE: &[u8] = include_bytes!("../fixtures/sample.flv");
 pub const KEY: &str = "secret-key";
 pub const ROOM: &str = "42";

@@ -27,10 +27,10 @@ const SAMPLE: &[u8] = include_bytes!(concat!(
     "/../media/tests/fixtures/sample.flv"
 ));
 
-const DESKTOP: (u32, u32) = (1366, 900);
+pub(crate) const DESKTOP: (u32, u32) = (1366, 900);
 const PHONE: (u32, u32) = (390, 844);
 
-fn enabled() -> bool {
+pub(crate) fn enabled() -> bool {
     if std::env::var("MOMO_TEST_BROWSER").is_ok_and(|v| v == "1") {
         return true;
     }
@@ -42,7 +42,7 @@ fn enabled() -> bool {
 }
 
 /// A chromedriver process, ended on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: std::process::Child,
     url: String,
 }
@@ -54,7 +54,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver() -> Driver {
+pub(crate) async fn start_driver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -158,12 +158,12 @@ async fn shot(c: &Client, name: &str) {
     eprintln!("screenshot: {}", path.display());
 }
 
-async fn js(c: &Client, script: &str) -> Value {
+pub(crate) async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.unwrap()
 }
 
 /// Waits up to `secs` for `script` to return something truthy; returns it.
-async fn until(c: &Client, secs: u64, what: &str, script: &str) -> Value {
+pub(crate) async fn until(c: &Client, secs: u64, what: &str, script: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let v = c.execute(script, vec![]).await.unwrap_or(Value::Null);
@@ -1318,7 +1318,7 @@ fn ffmpeg_enabled() -> bool {
 }
 
 /// A browser of its own (profile and size) signed in as `username` (registered here).
-async fn signed_in(
+pub(crate) async fn signed_in(
     s: &common::TestServer,
     driver: &Driver,
     username: &str,

@@ -60,7 +60,7 @@ pub(crate) fn publish_looping(url: &str) -> tokio::process::Child {
         .expect("ffmpeg starts")
 }
 
-async fn create_room(s: &common::TestServer, token: &str) -> Value {
+pub(crate) async fn create_room(s: &common::TestServer, token: &str) -> Value {
     let (status, room) = s
         .post(
             "/api/v1/rooms",
@@ -142,7 +142,7 @@ async fn rooms_have_secret_keys_that_rotate() {
 }
 
 /// `ffprobe`'s view of `url`: (codec, width, height) per stream.
-async fn probe(url: &str) -> Vec<(String, i64, i64)> {
+pub(crate) async fn probe(url: &str) -> Vec<(String, i64, i64)> {
     let out = tokio::time::timeout(
         Duration::from_secs(30),
         tokio::process::Command::new("ffprobe")
@@ -189,12 +189,12 @@ fn assert_h264_aac(url: &str, streams: &[(String, i64, i64)]) {
     assert!(streams.iter().any(|s| s.0 == "aac"), "{url}: {streams:?}");
 }
 
-async fn room_status(s: &common::TestServer, id: i64) -> String {
+pub(crate) async fn room_status(s: &common::TestServer, id: i64) -> String {
     let (_, room) = s.get(&format!("/api/v1/rooms/{id}"), None).await;
     room["status"].as_str().unwrap_or_default().to_string()
 }
 
-async fn wait_for_status(s: &common::TestServer, id: i64, want: &str) {
+pub(crate) async fn wait_for_status(s: &common::TestServer, id: i64, want: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while room_status(s, id).await != want {
         assert!(Instant::now() < deadline, "room {id} never became {want}");

@@ -1,7 +1,9 @@
-//! WebRTC's TURN credentials: `GET /api/v1/webrtc/ice-servers` hands a signed-in user
-//! STUN/TURN servers with credentials in coturn's REST form, and a real coturn
+//! WebRTC playback (WHEP) and TURN: `GET /api/v1/webrtc/ice-servers` hands a signed-in
+//! user STUN/TURN servers with credentials in coturn's REST form, and a real coturn
 //! (`turnserver --use-auth-secret`, run by the test when MOMO_TEST_COTURN=1) grants a
-//! relay allocation with them and refuses a forged one.
+//! relay allocation with them, refuses a forged one, and relays a player that may only
+//! use relayed candidates; aiortc (MOMO_TEST_WEBRTC=1) plays an RTMP stream with sound;
+//! WHEP's refusals by name.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -26,6 +28,30 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A coturn on 127.0.0.1:`port` taking momo's REST credentials and relaying to
+/// loopback peers (momo's UDP port in these tests).
+fn start_coturn(port: u16, dir: &std::path::Path) -> std::process::Child {
+    Command::new("turnserver")
+        .args([
+            "-n",
+            "--log-file",
+            "stdout",
+            "--no-cli",
+            "--no-tls",
+            "--no-dtls",
+        ])
+        .args(["--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1"])
+        .args(["--listening-port", &port.to_string()])
+        .args(["--use-auth-secret", "--static-auth-secret", TURN_SECRET])
+        .args(["--realm", "momo", "--allow-loopback-peers"])
+        .arg("--pidfile")
+        .arg(dir.join("turnserver.pid"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("turnserver starts")
 }
 
 /// `turnutils_uclient` allocating a relay on `port` as `user`/`password` and sending a
@@ -87,25 +113,7 @@ async fn ice_servers_carry_turn_credentials_that_coturn_accepts() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut turnserver = Command::new("turnserver")
-        .args([
-            "-n",
-            "--log-file",
-            "stdout",
-            "--no-cli",
-            "--no-tls",
-            "--no-dtls",
-        ])
-        .args(["--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1"])
-        .args(["--listening-port", &port.to_string()])
-        .args(["--use-auth-secret", "--static-auth-secret", TURN_SECRET])
-        .args(["--realm", "momo", "--allow-loopback-peers"])
-        .arg("--pidfile")
-        .arg(dir.path().join("turnserver.pid"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("turnserver starts");
+    let mut turnserver = start_coturn(port, dir.path());
     let mut granted = false;
     for _ in 0..20 {
         if allocates(port, username, credential) {
@@ -122,16 +130,59 @@ async fn ice_servers_carry_turn_credentials_that_coturn_accepts() {
     assert!(refused, "coturn refuses them for another user");
 }
 
-/// A WHEP player (aiortc, PyPI) when MOMO_TEST_WEBRTC=1, else `None` (says SKIPPED).
-fn aiortc_player() -> Option<&'static str> {
+/// The aiortc (PyPI) clients' directory when MOMO_TEST_WEBRTC=1, else `None` (says
+/// SKIPPED).
+pub(crate) fn aiortc_clients() -> Option<&'static str> {
     if std::env::var("MOMO_TEST_WEBRTC").is_ok_and(|v| v == "1") {
-        return Some(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/e2e/clients/whep_play.py"
-        ));
+        return Some(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/clients"));
     }
-    eprintln!("SKIPPED: set MOMO_TEST_WEBRTC=1 (and pip install aiortc) to play WHEP with aiortc");
+    eprintln!(
+        "SKIPPED: set MOMO_TEST_WEBRTC=1 (and pip install aiortc) to run the aiortc WebRTC clients"
+    );
     None
+}
+
+/// Runs aiortc client `script` with `args`; its one JSON line.
+pub(crate) async fn aiortc(dir: &str, script: &str, args: &[&str]) -> serde_json::Value {
+    let out = tokio::process::Command::new("python3")
+        .arg(format!("{dir}/{script}"))
+        .args(args)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "{script}'s answer: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// A room of a new anchor `name` that ffmpeg publishes over RTMP (looping the fixture)
+/// until the returned encoder is dropped.
+async fn live_over_rtmp(s: &common::TestServer, name: &str) -> (i64, tokio::process::Child) {
+    let anchor = s.register(name).await;
+    let (_, room) = s
+        .post("/api/v1/rooms", Some(&anchor.token), serde_json::json!({}))
+        .await;
+    let id = room["id"].as_i64().unwrap();
+    let key = room["stream_key"].as_str().unwrap();
+    let encoder = crate::live::publish_looping(&format!("{}/{key}", s.rtmp_base));
+    stream_up(s, id).await;
+    (id, encoder)
+}
+
+/// Waits until room `id`'s stream is in `s`'s hub.
+pub(crate) async fn stream_up(s: &common::TestServer, id: i64) {
+    for _ in 0..100 {
+        if s.hub().stream(&id.to_string()).is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("room {id}'s stream never came");
 }
 
 /// An offer with video only in VP8: valid SDP that momo cannot serve.
@@ -241,49 +292,74 @@ async fn whep_refuses_what_it_cannot_serve_with_clear_errors() {
 }
 
 /// ffmpeg publishes RTMP; aiortc plays the room over WHEP, decoding H.264 that went
-/// from AVCC to RTP, and ends the session with DELETE.
+/// from AVCC to RTP and Opus that ffmpeg made from the AAC, and ends the session with
+/// DELETE.
 #[tokio::test]
 async fn ffmpeg_publishes_rtmp_and_aiortc_plays_it_over_whep() {
     if !crate::live::ffmpeg_enabled() {
         return;
     }
-    let Some(player) = aiortc_player() else {
+    let Some(clients) = aiortc_clients() else {
         return;
     };
     let s = common::TestServer::start(common::Backend::Sqlite).await;
-    let anchor = s.register("whep_rtmp_anchor").await;
-    let (_, room) = s
-        .post("/api/v1/rooms", Some(&anchor.token), serde_json::json!({}))
-        .await;
-    let id = room["id"].as_i64().unwrap();
-    let key = room["stream_key"].as_str().unwrap();
-    let _encoder = crate::live::publish_looping(&format!("{}/{key}", s.rtmp_base));
-    for _ in 0..100 {
-        if s.hub().stream(&id.to_string()).is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let out = tokio::process::Command::new("python3")
-        .arg(player)
-        .arg(s.url(&format!("/whep/{id}")))
-        .args(["30", "20"])
-        .output()
-        .await
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
-        panic!(
-            "the player's answer: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let (id, _encoder) = live_over_rtmp(&s, "whep_rtmp_anchor").await;
+    let url = s.url(&format!("/whep/{id}"));
+    let result = aiortc(clients, "whep_play.py", &[&url, "60", "20"]).await;
     assert_eq!(result["status"], 201, "{result}");
-    assert!(result["frames"].as_i64().unwrap_or(0) >= 30, "{result}");
+    assert!(result["frames"].as_i64().unwrap_or(0) >= 60, "{result}");
     assert!(result["width"].as_i64().unwrap_or(0) > 0, "{result}");
+    assert!(
+        result["audio_frames"].as_i64().unwrap_or(0) > 0,
+        "sound: {result}"
+    );
+    assert!(
+        result["audio_peak"].as_i64().unwrap_or(0) > 0,
+        "not silence: {result}"
+    );
     assert_eq!(result["deleted"], 200, "{result}");
     eprintln!(
         "WHEP first decoded frame after {} s",
         result["first_frame_s"]
+    );
+}
+
+/// A player that may only use relayed candidates (aiortc, `iceTransportPolicy`
+/// "relay") plays through a real coturn with the credentials momo handed it.
+#[tokio::test]
+async fn a_relay_only_player_plays_through_coturn_with_momos_credentials() {
+    if !crate::live::ffmpeg_enabled() || !coturn() {
+        return;
+    }
+    let Some(clients) = aiortc_clients() else {
+        return;
+    };
+    let port = free_port();
+    let s = common::TestServer::start_with(common::Backend::Sqlite, move |c| {
+        c.app.webrtc.turn_urls = vec![format!("turn:127.0.0.1:{port}?transport=udp")];
+        c.app.webrtc.turn_secret = Some(TURN_SECRET.into());
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut turnserver = start_coturn(port, dir.path());
+    let (id, _encoder) = live_over_rtmp(&s, "relay_anchor").await;
+    let viewer = s.register("relay_viewer").await;
+    let (_, ice) = s
+        .get("/api/v1/webrtc/ice-servers", Some(&viewer.token))
+        .await;
+    let servers = ice["ice_servers"].to_string();
+    let url = s.url(&format!("/whep/{id}"));
+    let result = aiortc(
+        clients,
+        "whep_play.py",
+        &[&url, "30", "20", &servers, "relay"],
+    )
+    .await;
+    let _ = turnserver.kill();
+    let _ = turnserver.wait();
+    assert_eq!(result["status"], 201, "{result}");
+    assert!(
+        result["frames"].as_i64().unwrap_or(0) >= 30,
+        "relayed: {result}"
     );
 }

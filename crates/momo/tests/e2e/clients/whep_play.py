@@ -1,47 +1,66 @@
 """A WHEP player on aiortc, for momo's end-to-end tests.
 
-Usage: whep_play.py URL FRAMES TIMEOUT_S
+Usage: whep_play.py URL FRAMES TIMEOUT_S [ICE_SERVERS_JSON [relay]]
 
-Offers to receive video (and audio) at URL, plays until FRAMES video frames were
+Offers to receive video and audio at URL, plays until FRAMES video frames were
 decoded or TIMEOUT_S passed, ends the session with DELETE, and prints one JSON line:
 {"status": POST status, "frames": decoded video frames, "width": …, "height": …,
- "first_frame_s": seconds from the POST to the first decoded frame, "deleted": status}.
+ "first_frame_s": seconds from the POST to the first decoded frame,
+ "audio_frames": decoded audio frames, "audio_peak": loudest sample (0 is silence),
+ "deleted": status}.
+
+ICE_SERVERS_JSON is momo's `ice_servers` list (GET /api/v1/webrtc/ice-servers); with
+`relay`, only relayed candidates are used (iceTransportPolicy "relay"), so the media
+must go through the TURN server.
 """
 
+import array
 import asyncio
 import json
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import (RTCConfiguration, RTCIceServer, RTCPeerConnection,
+                    RTCSessionDescription)
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
-
-def http(method, url, body=None, content_type=None):
-    req = urllib.request.Request(url, data=body, method=method)
-    if content_type:
-        req.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as res:
-            return res.status, dict(res.headers), res.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read().decode()
+from webrtc_http import http
 
 
-async def main(url, want, timeout):
-    pc = RTCPeerConnection()
+def configuration(ice_json, relay):
+    servers = [RTCIceServer(urls=s["urls"], username=s.get("username"),
+                            credential=s.get("credential"))
+               for s in json.loads(ice_json)]
+    policy = RTCIceTransportPolicy.RELAY if relay else RTCIceTransportPolicy.ALL
+    return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
+
+
+async def read_audio(track, result):
+    while True:
+        try:
+            frame = await track.recv()
+        except Exception:
+            return
+        result["audio_frames"] += 1
+        samples = array.array("h", bytes(frame.planes[0])[: frame.samples * 2 * len(frame.layout.channels)])
+        if samples:
+            result["audio_peak"] = max(result["audio_peak"], max(abs(x) for x in samples))
+
+
+async def main(url, want, timeout, ice_json=None, relay=False):
+    pc = RTCPeerConnection(configuration(ice_json, relay) if ice_json else None)
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
     result = {"status": None, "frames": 0, "width": None, "height": None,
-              "first_frame_s": None, "deleted": None}
+              "first_frame_s": None, "audio_frames": 0, "audio_peak": 0, "deleted": None}
     done = asyncio.Event()
     started = time.monotonic()
 
     @pc.on("track")
     def on_track(track):
-        if track.kind != "video":
+        if track.kind == "audio":
+            asyncio.ensure_future(read_audio(track, result))
             return
 
         async def read():
@@ -81,4 +100,6 @@ async def main(url, want, timeout):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]),
+                     sys.argv[4] if len(sys.argv) > 4 else None,
+                     len(sys.argv) > 5 and sys.argv[5] == "relay"))

@@ -160,9 +160,13 @@ function startChat(signedIn) {
     // Joined: read the number again, which now counts this visitor too.
     onReady: () => { readRoom(); },
     onNotification: (n) => {
-      if (n.kind !== "announcement" || !n.payload) return;
+      if (!n.payload) return;
+      // Operators' announcements, and what the anchor should change in the encoder.
+      const [title, body] = n.kind === "announcement" ? [n.payload.title, n.payload.body] :
+        n.kind === "stream_warning" ? ["Stream warning", n.payload.message] : [null, null];
+      if (!title) return;
       const box = $("announcement");
-      box.replaceChildren(h("strong", n.payload.title), h("span", n.payload.body),
+      box.replaceChildren(h("strong", title), h("span", body),
         h("button.btn.ghost.small", { type: "button", onclick: () => { box.hidden = true; } }, "Dismiss"));
       box.hidden = false;
     },

@@ -1,0 +1,223 @@
+//! WHEP: one viewer playing a stream from the hub.
+//!
+//! Until ICE and DTLS are up, frames wait in the viewer's hub queue (a viewer that
+//! falls behind resumes on the next keyframe, as every output does); then each video
+//! frame is written: AVCC to Annex B, parameter sets before keyframes, on the 90 kHz
+//! clock at its presentation time. Audio comes from the stream's bridge
+//! ([`super::audio::to_opus`]) as Opus on the 48 kHz clock. Both are handed to str0m
+//! with the same wallclock for a given stream time, so its sender reports put them on
+//! one clock.
+//!
+//! Sources with B-frames (x264's and OBS's defaults) reorder pictures, which browsers'
+//! WebRTC decoders do not undo (the picture stutters). As SRS does, B pictures are left
+//! out of WebRTC: the viewer gets a steady lower frame rate (with a pyramid, a picture
+//! that referred to a B picture may show artifacts until the next keyframe), the other
+//! outputs keep every picture, and the stream is marked so the anchor is told to turn
+//! B-frames off ([`crate::hub::Stream::saw_b_frames`]).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::format::Codec;
+use str0m::media::{Frequency, MediaKind, MediaTime, Mid, Pt};
+use str0m::{Event, Rtc};
+use tokio::sync::broadcast;
+
+use super::audio::to_opus::{AudioBridge, OpusPacket};
+use super::session::{Ended, Role};
+use crate::flv::{AvcConfig, VideoCodec, VideoTag};
+use crate::frame::FrameKind;
+use crate::hub::{Packet, Subscription};
+
+/// A WHEP viewer.
+pub(crate) struct Play {
+    pub server: Arc<super::WebRtc>,
+    pub room: String,
+    pub sub: Subscription,
+    /// The video m-line and the payload type H.264 goes out with.
+    pub video: Option<(Mid, Option<Pt>)>,
+    /// The audio m-line and Opus's payload type.
+    pub audio: Option<(Mid, Option<Pt>)>,
+    pub bridge: Option<(Arc<AudioBridge>, broadcast::Receiver<Arc<OpusPacket>>)>,
+    /// Whether the bridge was asked for (once).
+    pub bridge_asked: bool,
+    pub avc: Option<AvcConfig>,
+    /// Whether a keyframe went out (nothing is written before one).
+    pub started: bool,
+    /// The instant stream time 0 maps to, fixed by the first frame written.
+    pub epoch: Option<Instant>,
+    pub annexb: Vec<u8>,
+}
+
+pub(crate) enum PlayInput {
+    Video(Arc<Packet>),
+    Audio(Arc<OpusPacket>),
+}
+
+impl Play {
+    pub fn new(server: Arc<super::WebRtc>, room: &str, sub: Subscription) -> Play {
+        Play {
+            server,
+            room: room.to_owned(),
+            sub,
+            video: None,
+            audio: None,
+            bridge: None,
+            bridge_asked: false,
+            avc: None,
+            started: false,
+            epoch: None,
+            annexb: Vec::new(),
+        }
+    }
+
+    /// The wallclock of stream time `ms`.
+    fn wallclock(&mut self, ms: u64) -> Instant {
+        let now = Instant::now();
+        let epoch = *self
+            .epoch
+            .get_or_insert_with(|| now.checked_sub(Duration::from_millis(ms)).unwrap_or(now));
+        epoch + Duration::from_millis(ms)
+    }
+
+    /// Writes one frame from the hub, if it is H.264 video the peer can use.
+    fn write_video(&mut self, rtc: &mut Rtc, packet: &Packet) {
+        let frame = &packet.frame;
+        if frame.kind != FrameKind::Video {
+            return;
+        }
+        let Ok(tag) = VideoTag::parse(&frame.payload) else {
+            return;
+        };
+        if tag.codec != VideoCodec::Avc {
+            return;
+        }
+        if tag.is_sequence_header() {
+            self.avc = AvcConfig::parse(tag.data).ok();
+            return;
+        }
+        let Some(avc) = &self.avc else { return };
+        if !self.started && !tag.is_keyframe() {
+            return;
+        }
+        if tag.composition_time != 0 && self.sub.stream().saw_b_frames() {
+            self.server
+                .hub
+                .warn(&self.room, crate::hub::StreamWarning::BFrames);
+        }
+        if crate::flv::slice::is_b_picture(tag.data, avc.nalu_length_size) {
+            metrics::counter!("webrtc_b_frames_dropped_total").increment(1);
+            return;
+        }
+        self.annexb.clear();
+        if crate::ts::annexb::write_access_unit(&mut self.annexb, tag.data, avc, tag.is_keyframe())
+            .is_err()
+        {
+            return;
+        }
+        let Some(pt) = payload_type(rtc, &mut self.video, Codec::H264) else {
+            return;
+        };
+        let Some((mid, _)) = self.video else { return };
+        let pts = (i64::from(frame.timestamp) + i64::from(tag.composition_time)).max(0) as u64;
+        let wallclock = self.wallclock(pts);
+        let rtp_time = MediaTime::new(pts * 90, Frequency::NINETY_KHZ);
+        let Some(writer) = rtc.writer(mid) else {
+            return;
+        };
+        match writer.write(pt, wallclock, rtp_time, self.annexb.clone()) {
+            Ok(()) => self.started = true,
+            Err(e) => tracing::debug!(room = %self.room, "webrtc write: {e}"),
+        }
+    }
+
+    fn write_audio(&mut self, rtc: &mut Rtc, packet: &OpusPacket) {
+        // Audio waits for the picture: a viewer starts on a keyframe.
+        if !self.started {
+            return;
+        }
+        let Some(pt) = payload_type(rtc, &mut self.audio, Codec::Opus) else {
+            return;
+        };
+        let Some((mid, _)) = self.audio else { return };
+        let wallclock = self.wallclock(packet.pts_ms);
+        let rtp_time = MediaTime::new(packet.pts_ms * 48, Frequency::FORTY_EIGHT_KHZ);
+        let Some(writer) = rtc.writer(mid) else {
+            return;
+        };
+        if let Err(e) = writer.write(pt, wallclock, rtp_time, packet.data.to_vec()) {
+            tracing::debug!(room = %self.room, "webrtc audio write: {e}");
+        }
+    }
+}
+
+/// The payload type `codec` goes out with on `line`'s m-line, found once.
+fn payload_type(rtc: &mut Rtc, line: &mut Option<(Mid, Option<Pt>)>, codec: Codec) -> Option<Pt> {
+    let (mid, pt) = (*line)?;
+    if let Some(pt) = pt {
+        return Some(pt);
+    }
+    let writer = rtc.writer(mid)?;
+    let found = writer
+        .payload_params()
+        .filter(|p| p.spec().codec == codec)
+        .max_by_key(|p| p.spec().format.packetization_mode == Some(1))
+        .map(|p| p.pt())?;
+    *line = Some((mid, Some(found)));
+    Some(found)
+}
+
+impl Role for Play {
+    type Input = PlayInput;
+
+    async fn next(&mut self) -> Result<PlayInput, Ended> {
+        let bridge = &mut self.bridge;
+        let audio = async move {
+            match bridge {
+                Some((_, rx)) => loop {
+                    match rx.recv().await {
+                        Ok(p) => return Some(p),
+                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                },
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            p = self.sub.rx.recv() => p.map(PlayInput::Video).ok_or(Ended::StreamOver),
+            Some(a) = audio => Ok(PlayInput::Audio(a)),
+        }
+    }
+
+    fn act(&mut self, rtc: &mut Rtc, input: PlayInput) -> Result<(), Ended> {
+        match input {
+            PlayInput::Video(p) => self.write_video(rtc, &p),
+            PlayInput::Audio(a) => self.write_audio(rtc, &a),
+        }
+        // The stream's audio bridge, once the picture started and the peer takes audio
+        // (str0m names the m-lines once connected).
+        if self.started && self.audio.is_some() && !self.bridge_asked {
+            self.bridge_asked = true;
+            if let Some(bridge) = self.server.audio_bridge(&self.room) {
+                let rx = bridge.subscribe();
+                self.bridge = Some((bridge, rx));
+            }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, _rtc: &mut Rtc, event: Event) -> Result<(), Ended> {
+        match event {
+            Event::MediaAdded(m) if m.kind == MediaKind::Video && self.video.is_none() => {
+                self.video = Some((m.mid, None));
+            }
+            Event::MediaAdded(m) if m.kind == MediaKind::Audio && self.audio.is_none() => {
+                self.audio = Some((m.mid, None));
+            }
+            Event::KeyframeRequest(_) => self.server.want_keyframe(&self.room),
+            _ => {}
+        }
+        Ok(())
+    }
+}

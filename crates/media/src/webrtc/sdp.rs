@@ -1,0 +1,165 @@
+//! Answering offers: an ICE-lite str0m session with momo's ICE credentials and this
+//! node's host candidates, H.264 and Opus only, and the refusals of offers momo cannot
+//! serve — for WHEP, no H.264 to receive; for WHIP, no H.264 to send (HEVC named as
+//! such), or audio in another codec than Opus.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::change::SdpOffer;
+use str0m::{Candidate, IceCreds, Rtc};
+
+use super::session::install_crypto;
+use super::OfferError;
+
+/// What the offer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// WHEP: the client receives.
+    Play,
+    /// WHIP: the client sends.
+    Publish,
+}
+
+/// Answers `offer` as momo does, without the network: an ICE-lite session with
+/// `creds` and host `candidates`, and its SDP answer.
+pub fn answer_offer(
+    offer: &str,
+    purpose: Purpose,
+    creds: IceCreds,
+    candidates: &[SocketAddr],
+) -> Result<(Rtc, String), OfferError> {
+    install_crypto();
+    let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| OfferError::BadSdp(e.to_string()))?;
+    if purpose == Purpose::Publish {
+        check_publish_codecs(offer)?;
+    }
+    if !names_h264(offer) {
+        return Err(OfferError::NoH264);
+    }
+    let mut rtc = Rtc::builder()
+        .set_ice_lite(true)
+        .set_local_ice_credentials(creds)
+        .clear_codecs()
+        .enable_h264(true)
+        .enable_opus(true)
+        .build(Instant::now());
+    for candidate in candidates {
+        let c = Candidate::host(*candidate, "udp")
+            .map_err(|e| OfferError::Unavailable(e.to_string()))?;
+        rtc.add_local_candidate(c);
+    }
+    let answer = rtc
+        .sdp_api()
+        .accept_offer(parsed)
+        .map_err(|e| OfferError::BadSdp(e.to_string()))?
+        .to_sdp_string();
+    if !names_h264(&answer) {
+        return Err(OfferError::NoH264);
+    }
+    Ok((rtc, answer))
+}
+
+/// Whether SDP text names H.264 on the 90 kHz clock (`a=rtpmap:N H264/90000`).
+fn names_h264(sdp: &str) -> bool {
+    sdp.to_ascii_uppercase().contains("H264/90000")
+}
+
+/// A publisher's offer must send H.264 (HEVC is refused by name) and, if it sends
+/// audio, Opus.
+fn check_publish_codecs(offer: &str) -> Result<(), OfferError> {
+    let upper = offer.to_ascii_uppercase();
+    if !names_h264(offer) && (upper.contains("H265/90000") || upper.contains("HEVC/90000")) {
+        return Err(OfferError::Hevc);
+    }
+    let audio = upper.lines().any(|l| l.starts_with("M=AUDIO"));
+    if audio && !upper.contains("OPUS/48000") {
+        return Err(OfferError::NoOpus);
+    }
+    Ok(())
+}
+
+/// [`answer_offer`] with throwaway credentials and a loopback candidate: what the
+/// fuzzer drives.
+pub fn parse_offer(offer: &str, purpose: Purpose) -> Result<String, OfferError> {
+    let creds = IceCreds {
+        ufrag: "fuzz".into(),
+        pass: "fuzzfuzzfuzzfuzzfuzzfuzz".into(),
+    };
+    let local = SocketAddr::from(([127, 0, 0, 1], 9));
+    answer_offer(offer, purpose, creds, &[local]).map(|(_, answer)| answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What aiortc offers to receive video and audio (recorded once from aiortc 1.16).
+    const AIORTC_OFFER: &str = include_str!("../../tests/fixtures/aiortc_whep_offer.sdp");
+
+    /// The same offer turned into a publisher's: sending, not receiving.
+    fn publish_offer() -> String {
+        AIORTC_OFFER.replace("a=recvonly", "a=sendonly")
+    }
+
+    #[test]
+    fn an_offer_is_answered_ice_lite_with_h264_our_ufrag_and_our_candidates() {
+        let creds = IceCreds {
+            ufrag: "momoufrag".into(),
+            pass: "momopassmomopassmomopass".into(),
+        };
+        let local: SocketAddr = "127.0.0.1:8189".parse().unwrap();
+        let (_, answer) = answer_offer(AIORTC_OFFER, Purpose::Play, creds, &[local]).unwrap();
+        assert!(answer.contains("a=ice-lite"), "{answer}");
+        assert!(answer.contains("a=ice-ufrag:momoufrag"), "{answer}");
+        assert!(
+            answer.to_ascii_uppercase().contains("H264/90000"),
+            "{answer}"
+        );
+        assert!(answer.contains("127.0.0.1 8189 typ host"), "{answer}");
+    }
+
+    #[test]
+    fn a_publishers_offer_is_answered_receiving() {
+        let answer = parse_offer(&publish_offer(), Purpose::Publish).unwrap();
+        assert!(answer.contains("a=recvonly"), "{answer}");
+        assert!(
+            answer.to_ascii_uppercase().contains("OPUS/48000"),
+            "{answer}"
+        );
+    }
+
+    #[test]
+    fn offers_momo_cannot_serve_are_refused_by_name() {
+        for purpose in [Purpose::Play, Purpose::Publish] {
+            assert!(matches!(
+                parse_offer("", purpose),
+                Err(OfferError::BadSdp(_))
+            ));
+            assert!(matches!(
+                parse_offer("v=0\r\nnonsense", purpose),
+                Err(OfferError::BadSdp(_))
+            ));
+        }
+        let vp8 = AIORTC_OFFER
+            .lines()
+            .filter(|l| !l.to_ascii_uppercase().contains("H264"))
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        assert!(
+            parse_offer(&vp8, Purpose::Play).is_err(),
+            "no H.264 left to receive"
+        );
+        assert!(parse_offer(AIORTC_OFFER, Purpose::Play).is_ok());
+
+        let hevc = publish_offer()
+            .replace("H264/90000", "H265/90000")
+            .replace("VP8/90000", "H265/90000");
+        assert_eq!(parse_offer(&hevc, Purpose::Publish), Err(OfferError::Hevc));
+        let no_opus = publish_offer().replace("opus/48000", "G722/8000");
+        assert_eq!(
+            parse_offer(&no_opus, Purpose::Publish),
+            Err(OfferError::NoOpus)
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! WebRTC clients for the media tests: str0m (the library momo answers with, here in
+//! the offering role and not ICE-lite) playing over WHEP or publishing over WHIP to a
+//! server's shared UDP port.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use media::flv::{AvcConfig, VideoTag};
+use media::frame::FrameKind;
+use media::webrtc::{WebRtc, WebRtcConfig};
+use str0m::change::SdpAnswer;
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::{TcpListener, UdpSocket};
+
+use super::*;
+
+/// The server's WHEP and WHIP routes on an HTTP port of their own, over `server`'s hub
+/// (the test key publishes the test room), asking WHIP publishers for a keyframe every
+/// 500 ms. No ffmpeg: video only.
+pub async fn webrtc_on(server: &Server) -> (String, Arc<WebRtc>) {
+    webrtc_every(server, Duration::from_millis(500)).await
+}
+
+/// [`webrtc_on`] asking WHIP publishers for a keyframe every `interval`.
+pub async fn webrtc_every(server: &Server, interval: Duration) -> (String, Arc<WebRtc>) {
+    let config = WebRtcConfig {
+        ffmpeg: String::new(),
+        keyframe_interval: interval,
+        ..WebRtcConfig::default()
+    };
+    webrtc_with(server, config).await
+}
+
+/// The WebRTC routes with `config`.
+pub async fn webrtc_with(server: &Server, config: WebRtcConfig) -> (String, Arc<WebRtc>) {
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let webrtc = WebRtc::start(server.hub.clone(), udp, config).unwrap();
+    let outputs = media::server::http::Outputs::new(
+        server.hub.clone(),
+        None,
+        media::server::DEFAULT_VIEWER_FLUSH,
+    );
+    let auth = Arc::new(StaticKeys(vec![(KEY.into(), ROOM.into())]));
+    let routes = media::webrtc::http::routes(webrtc.clone(), outputs, auth);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, routes).await });
+    (base, webrtc)
+}
+
+/// Waits until `webrtc` has no peer left.
+pub async fn no_peers_left(webrtc: &WebRtc) {
+    within(5.0, "the sessions end", async {
+        while webrtc.peers() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
+
+/// A str0m peer: its socket, its session, the video m-line and the session's URL.
+pub struct Client {
+    socket: UdpSocket,
+    local: std::net::SocketAddr,
+    pub rtc: Rtc,
+    pub video: Mid,
+    pub audio: Mid,
+    pub location: String,
+    /// Keyframe requests a publisher received.
+    pub requests: Arc<AtomicUsize>,
+}
+
+impl Client {
+    /// Offers to receive video at `base`'s WHEP endpoint for the test room.
+    pub async fn play(base: &str) -> Client {
+        let (client, status) =
+            Client::offer(&format!("{base}/whep/{ROOM}"), Direction::RecvOnly).await;
+        assert_eq!(status, 201);
+        assert!(
+            client.location.starts_with("/whep/42/"),
+            "{}",
+            client.location
+        );
+        client
+    }
+
+    /// Offers to send video to `base`'s WHIP endpoint with the test key.
+    pub async fn publish(base: &str) -> Client {
+        let (client, status) =
+            Client::offer(&format!("{base}/whip/{KEY}"), Direction::SendOnly).await;
+        assert_eq!(status, 201);
+        assert!(
+            client.location.starts_with("/whip/42/"),
+            "{}",
+            client.location
+        );
+        client
+    }
+
+    async fn offer(url: &str, direction: Direction) -> (Client, u16) {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let local = socket.local_addr().unwrap();
+        let mut rtc = Rtc::builder()
+            .clear_codecs()
+            .enable_h264(true)
+            .enable_opus(true)
+            .build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+        let mut change = rtc.sdp_api();
+        let video = change.add_media(MediaKind::Video, direction, None, None, None);
+        let audio = change.add_media(MediaKind::Audio, direction, None, None, None);
+        let (offer, pending) = change.apply().unwrap();
+        let res = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/sdp")
+            .body(offer.to_sdp_string())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let text = res.text().await.unwrap();
+        if status == 201 {
+            let answer = SdpAnswer::from_sdp_string(&text).unwrap();
+            rtc.sdp_api().accept_answer(pending, answer).unwrap();
+        }
+        let client = Client {
+            socket,
+            local,
+            rtc,
+            video,
+            audio,
+            location,
+            requests: Arc::default(),
+        };
+        (client, status)
+    }
+
+    /// Drives the session until `until`, handing each event to `on_event`.
+    pub async fn drive_until(&mut self, until: Instant, mut on_event: impl FnMut(Event)) {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let timeout = loop {
+                match self.rtc.poll_output().unwrap() {
+                    Output::Timeout(at) => break at,
+                    Output::Transmit(t) => {
+                        self.socket
+                            .send_to(&t.contents, t.destination)
+                            .await
+                            .unwrap();
+                    }
+                    Output::Event(event) => on_event(event),
+                }
+            };
+            let now = Instant::now();
+            if now >= until {
+                return;
+            }
+            let wait = timeout.min(until).saturating_duration_since(now);
+            match tokio::time::timeout(wait, self.socket.recv_from(&mut buf)).await {
+                Ok(Ok((n, source))) => {
+                    let receive =
+                        Receive::new(Protocol::Udp, source, self.local, &buf[..n]).unwrap();
+                    self.rtc
+                        .handle_input(Input::Receive(Instant::now(), receive))
+                        .unwrap();
+                }
+                _ => self
+                    .rtc
+                    .handle_input(Input::Timeout(Instant::now()))
+                    .unwrap(),
+            }
+        }
+    }
+
+    /// Drives the session until `frames` video frames came; whether the first was a
+    /// keyframe.
+    pub async fn receive(&mut self, frames: usize) -> bool {
+        let mut got = 0;
+        let mut keyframe_first = None;
+        let video = self.video;
+        within(15.0, "video frames over WebRTC", async {
+            while got < frames {
+                let until = Instant::now() + Duration::from_millis(50);
+                self.drive_until(until, |event| {
+                    if let Event::MediaData(data) = event {
+                        if data.mid == video {
+                            keyframe_first.get_or_insert_with(|| annexb_has_idr(&data.data));
+                            got += 1;
+                        }
+                    }
+                })
+                .await;
+            }
+        })
+        .await;
+        keyframe_first == Some(true)
+    }
+
+    /// Drives the session until `packets` audio packets came.
+    pub async fn receive_audio(&mut self, packets: usize) {
+        let mut got = 0;
+        let audio = self.audio;
+        within(15.0, "audio over WebRTC", async {
+            while got < packets {
+                let until = Instant::now() + Duration::from_millis(50);
+                self.drive_until(until, |event| {
+                    if let Event::MediaData(data) = event {
+                        if data.mid == audio {
+                            got += 1;
+                        }
+                    }
+                })
+                .await;
+            }
+        })
+        .await;
+    }
+
+    /// Publishes the sample's video in real time for `span`, once connected, counting
+    /// the keyframe requests that come in [`Client::requests`].
+    pub async fn send_sample(&mut self, span: Duration) {
+        let requests = self.requests.clone();
+        let mut connected = false;
+        // Connect first.
+        within(10.0, "ICE and DTLS", async {
+            while !connected {
+                let until = Instant::now() + Duration::from_millis(20);
+                self.drive_until(until, |e| connected |= matches!(e, Event::Connected))
+                    .await;
+            }
+        })
+        .await;
+        let start = Instant::now();
+        let mut avc = None;
+        let mut annexb = Vec::new();
+        'rounds: for round in 0u64.. {
+            let frames = sample();
+            let round_span = u64::from(frames.last().map_or(0, |f| f.timestamp)) + 40;
+            for f in frames.iter().filter(|f| f.kind == FrameKind::Video) {
+                let ts = round * round_span + u64::from(f.timestamp);
+                let due = start + Duration::from_millis(ts);
+                if due.duration_since(start) > span {
+                    break 'rounds;
+                }
+                self.drive_until(due, |e| {
+                    if matches!(e, Event::KeyframeRequest(_)) {
+                        requests.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+                .await;
+                let tag = VideoTag::parse(&f.payload).unwrap();
+                if tag.is_sequence_header() {
+                    avc = Some(AvcConfig::parse(tag.data).unwrap());
+                    continue;
+                }
+                let Some(avc) = &avc else { continue };
+                annexb.clear();
+                media::ts::annexb::write_access_unit(&mut annexb, tag.data, avc, tag.is_keyframe())
+                    .unwrap();
+                let writer = self.rtc.writer(self.video).unwrap();
+                let pt = writer
+                    .payload_params()
+                    .find(|p| p.spec().codec == Codec::H264)
+                    .map(|p| p.pt())
+                    .unwrap();
+                let time = MediaTime::new(ts * 90, Frequency::NINETY_KHZ);
+                writer
+                    .write(pt, Instant::now(), time, annexb.clone())
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// Whether Annex B `data` holds an IDR slice (NAL type 5).
+pub fn annexb_has_idr(data: &[u8]) -> bool {
+    data.windows(4)
+        .any(|w| w[..3] == [0, 0, 1] && w[3] & 0x1F == 5)
+}
