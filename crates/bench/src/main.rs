@@ -43,6 +43,11 @@
 //! momo-bench edges --momo target/release/momo --file stream.flv --players 100,500 \
 //!     --rounds 3 --duration 30s --cold 5 --markdown docs/benchmarks.md
 //!
+//! # WHEP viewers of an RTMP stream, momo against SRS 5's WebRTC build (both started by
+//! # the bench), with glass-to-glass delays RTMP→WHEP and WHIP→WHEP:
+//! momo-bench webrtc --momo target/release/momo --srs ../shared/anchors/srs/run-srs.sh \
+//!     --file stream.flv --players 100,500,1000 --duration 30s --markdown docs/benchmarks.md
+//!
 //! # One room on one node against the same room split across two cluster nodes
 //! # (on the machine's PostgreSQL, NATS and Redis):
 //! momo-bench chat --servers momo,momo-2-nodes --connections 2000 --broadcast-at 2000 \
@@ -69,6 +74,7 @@ mod scenario;
 mod stats;
 mod target;
 mod upload;
+mod webrtc;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -165,6 +171,15 @@ enum Command {
     /// server takes to forget it. Also reports what one per-user subscription costs a
     /// node on momo's own bus.
     Routes(Box<routes::RoutesArgs>),
+    /// WHEP viewers of an RTMP stream: momo against SRS 5 (WebRTC build), side by side.
+    ///
+    /// Starts momo (--momo) and SRS (--srs, its run-srs.sh), publishes --file over RTMP
+    /// to each in turn with every picture stamped with the time it was sent, and per
+    /// --players count connects str0m WHEP viewers (ICE, DTLS-SRTP, frames counted, not
+    /// decoded): the server's CPU per viewer-minute and memory per viewer, frames per
+    /// viewer-second, and the glass-to-glass delay the probe viewers read from the
+    /// stamps. Then momo alone: a str0m WHIP publisher with stamps to probe viewers.
+    Webrtc(Box<webrtc::WebRtcArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -312,6 +327,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Feed(a) => feed::run(*a).await,
         Command::Upload(a) => upload::run(*a).await,
         Command::Routes(a) => routes::run(*a).await,
+        Command::Webrtc(a) => webrtc::run(*a).await,
     }
 }
 

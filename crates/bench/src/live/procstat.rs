@@ -26,6 +26,8 @@ pub struct Proc {
     /// `self` or a PID, as in `/proc/{dir}`.
     dir: String,
     ticks_per_s: f64,
+    /// Count the process's children too (momo's audio bridges are ffmpeg children).
+    children: bool,
 }
 
 impl Proc {
@@ -35,6 +37,7 @@ impl Proc {
         let p = Proc {
             dir: pid.to_string(),
             ticks_per_s: ticks_per_second(),
+            children: false,
         };
         p.sample()
             .with_context(|| format!("cannot read /proc/{pid}: is --server-pid right?"))?;
@@ -46,11 +49,49 @@ impl Proc {
         Proc {
             dir: "self".into(),
             ticks_per_s: ticks_per_second(),
+            children: false,
         }
     }
 
-    /// Reads CPU time and RSS now.
+    /// The same process with its children (as they are at each reading) added in.
+    pub fn with_children(mut self) -> Self {
+        self.children = true;
+        self
+    }
+
+    /// The process's children now, by PID.
+    fn child_pids(&self) -> Vec<String> {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.dir)) else {
+            return Vec::new();
+        };
+        tasks
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+            .flat_map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .collect()
+    }
+
+    /// Reads CPU time and RSS now (with the children's, if asked).
     pub fn sample(&self) -> Result<Sample> {
+        let mut total = self.sample_one()?;
+        if self.children {
+            for pid in self.child_pids() {
+                let child = Proc {
+                    dir: pid,
+                    ticks_per_s: self.ticks_per_s,
+                    children: false,
+                };
+                // A child that just ended is simply not there.
+                if let Ok(s) = child.sample_one() {
+                    total.cpu_s += s.cpu_s;
+                    total.rss_kib += s.rss_kib;
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    fn sample_one(&self) -> Result<Sample> {
         let stat_path = format!("/proc/{}/stat", self.dir);
         let stat = std::fs::read_to_string(&stat_path)
             .with_context(|| format!("cannot read {stat_path}"))?;

@@ -174,6 +174,17 @@ impl Publisher {
     /// Starts publishing `looped` to `url` and waits (up to `limit`) until the server
     /// accepted the publish.
     pub async fn start(url: RtmpUrl, looped: Looped, limit: Duration) -> Result<Self> {
+        Self::start_with(url, looped, limit, None).await
+    }
+
+    /// [`Publisher::start`], each frame passed through `each` as it is sent (the
+    /// WebRTC bench stamps pictures with the time).
+    pub async fn start_with(
+        url: RtmpUrl,
+        looped: Looped,
+        limit: Duration,
+        each: Option<fn(&Frame) -> Frame>,
+    ) -> Result<Self> {
         let state = Arc::new(PublishState::default());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -184,7 +195,7 @@ impl Publisher {
             std::thread::Builder::new()
                 .name("publisher".into())
                 .spawn(move || {
-                    if let Err(e) = runtime.block_on(publish(&url, &looped, &state)) {
+                    if let Err(e) = runtime.block_on(publish(&url, &looped, &state, each)) {
                         if let Ok(mut slot) = state.error.lock() {
                             *slot = Some(format!("{e:#}"));
                         }
@@ -238,7 +249,12 @@ impl Drop for Publisher {
     }
 }
 
-async fn publish(url: &RtmpUrl, looped: &Looped, state: &PublishState) -> Result<()> {
+async fn publish(
+    url: &RtmpUrl,
+    looped: &Looped,
+    state: &PublishState,
+    each: Option<fn(&Frame) -> Frame>,
+) -> Result<()> {
     let mut publisher = RtmpPublisher::connect(&url.addr, &url.app, &url.name)
         .await
         .with_context(|| format!("publish to rtmp://{}/{}/…", url.addr, url.app))?;
@@ -249,7 +265,13 @@ async fn publish(url: &RtmpUrl, looped: &Looped, state: &PublishState) -> Result
                 publisher.finish().await?;
                 return Ok(());
             }
-            publisher.send_paced(&frame).await?;
+            match each {
+                Some(each) => {
+                    publisher.until_due(&frame).await?;
+                    publisher.send(&each(&frame)).await?;
+                }
+                None => publisher.send_paced(&frame).await?,
+            }
             if frame.kind != FrameKind::Script {
                 state.media_frames.fetch_add(1, Ordering::Relaxed);
             }

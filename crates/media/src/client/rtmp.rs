@@ -219,6 +219,13 @@ impl RtmpPublisher {
     /// milliseconds have passed as their timestamps say. A looping publisher keeps its
     /// timestamps increasing across loops and stays in real time.
     pub async fn send_paced(&mut self, frame: &Frame) -> Result<(), ClientIoError> {
+        self.until_due(frame).await?;
+        self.send(frame).await
+    }
+
+    /// Waits until `frame` is due by [`RtmpPublisher::send_paced`]'s clock (reading
+    /// what the server says meanwhile), without sending it.
+    pub async fn until_due(&mut self, frame: &Frame) -> Result<(), ClientIoError> {
         let (start, base) = *self
             .clock
             .get_or_insert_with(|| (Instant::now(), frame.timestamp));
@@ -236,7 +243,7 @@ impl RtmpPublisher {
                 }
             }
         }
-        self.send(frame).await
+        Ok(())
     }
 
     /// Sends `frames` in order, paced if `realtime`.

@@ -70,6 +70,11 @@ impl Default for WebRtcConfig {
 
 /// Datagrams waiting for one peer before more are dropped.
 const PEER_QUEUE: usize = 256;
+/// Datagrams waiting for the shared socket to take them (a burst: keyframes going to
+/// many viewers at once) before more are dropped.
+const SEND_BACKLOG: usize = 32_768;
+/// The socket buffers asked for (the kernel caps them at its `wmem_max`/`rmem_max`).
+const SOCKET_BUFFER: usize = 4 << 20;
 /// The largest datagram read.
 const MAX_DATAGRAM: usize = 2048;
 
@@ -108,6 +113,10 @@ pub struct WebRtc {
     config: WebRtcConfig,
     routes: Mutex<Routes>,
     next_session: AtomicU64,
+    /// Datagrams the socket could not take at once, for the writer task; while it has
+    /// any, every datagram goes through it, so none overtakes another.
+    backlog: mpsc::Sender<(Vec<u8>, SocketAddr)>,
+    backlogged: Arc<std::sync::atomic::AtomicBool>,
     /// Where to ask a WHIP publisher for a keyframe, by stream.
     keyframes: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
     /// Each stream's AAC-to-Opus bridge, while a viewer holds it.
@@ -151,16 +160,29 @@ impl WebRtc {
         // One crypto provider for the process: pure Rust, nothing to link.
         session::install_crypto();
         let local = socket.local_addr()?;
+        let sock = socket2::SockRef::from(&socket);
+        let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+        let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+        let socket = Arc::new(socket);
+        let (backlog, backlog_rx) = mpsc::channel(SEND_BACKLOG);
+        let backlogged = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        tokio::spawn(write_backlog(
+            socket.clone(),
+            backlog_rx,
+            backlogged.clone(),
+        ));
         if config.candidates.is_empty() {
             config.candidates.push(local.ip());
         }
         let server = Arc::new(WebRtc {
             hub,
-            socket: Arc::new(socket),
+            socket,
             local,
             config,
             routes: Mutex::new(Routes::default()),
             next_session: AtomicU64::new(1),
+            backlog,
+            backlogged,
             keyframes: Mutex::new(HashMap::new()),
             bridges: Mutex::new(HashMap::new()),
         });
@@ -256,6 +278,23 @@ struct Registered {
     session: u64,
     datagrams: mpsc::Receiver<Datagram>,
     stop: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Sends what the socket could not take at once, waiting for it to drain; clears the
+/// flag once nothing is left.
+async fn write_backlog(
+    socket: Arc<UdpSocket>,
+    mut backlog: mpsc::Receiver<(Vec<u8>, SocketAddr)>,
+    backlogged: Arc<std::sync::atomic::AtomicBool>,
+) {
+    while let Some((datagram, to)) = backlog.recv().await {
+        if socket.send_to(&datagram, to).await.is_err() {
+            metrics::counter!("webrtc_datagrams_unsent_total").increment(1);
+        }
+        if backlog.is_empty() {
+            backlogged.store(false, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Reads the shared socket and hands each datagram to its peer, until the server goes.

@@ -27,7 +27,7 @@ use super::audio::to_opus::{AudioBridge, OpusPacket};
 use super::session::{Ended, Role};
 use crate::flv::{AvcConfig, VideoCodec, VideoTag};
 use crate::frame::FrameKind;
-use crate::hub::{Packet, Subscription};
+use crate::hub::{Class, Packet, Subscription};
 
 /// A WHEP viewer.
 pub(crate) struct Play {
@@ -47,6 +47,45 @@ pub(crate) struct Play {
     /// The instant stream time 0 maps to, fixed by the first frame written.
     pub epoch: Option<Instant>,
     pub annexb: Vec<u8>,
+    /// How fast the cached GOP goes out to a new viewer.
+    pub pace: CatchUp,
+    /// A frame waiting for its turn under `pace`.
+    pub pending: Option<Arc<Packet>>,
+}
+
+/// How much faster than real time a new viewer gets the cached GOP: spread out, since
+/// a whole GOP at once is a burst a real link drops packets of (and an RTMP source
+/// cannot be asked for another keyframe), yet quick enough that the viewer reaches the
+/// live edge within a third of the GOP's length. Live frames, arriving in real time,
+/// are always due at once.
+pub const CATCH_UP: u64 = 3;
+
+/// The catch-up clock: set by the first frame, it runs [`CATCH_UP`] times real time
+/// until frames arrive well after it (the viewer is live), and is then out of the way.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CatchUp {
+    start: Option<(tokio::time::Instant, u32)>,
+    live: bool,
+}
+
+impl CatchUp {
+    /// When a frame at `timestamp` (ms) may go out.
+    fn due(&mut self, timestamp: u32) -> tokio::time::Instant {
+        self.due_at(timestamp, tokio::time::Instant::now())
+    }
+
+    fn due_at(&mut self, timestamp: u32, now: tokio::time::Instant) -> tokio::time::Instant {
+        if self.live {
+            return now;
+        }
+        let (at, first) = *self.start.get_or_insert((now, timestamp));
+        let ahead = (timestamp.wrapping_sub(first) as i32).max(0) as u64;
+        let due = at + Duration::from_millis(ahead / CATCH_UP);
+        if due + Duration::from_millis(200) < now {
+            self.live = true;
+        }
+        due
+    }
 }
 
 pub(crate) enum PlayInput {
@@ -68,6 +107,8 @@ impl Play {
             started: false,
             epoch: None,
             annexb: Vec::new(),
+            pace: CatchUp::default(),
+            pending: None,
         }
     }
 
@@ -171,22 +212,45 @@ impl Role for Play {
     type Input = PlayInput;
 
     async fn next(&mut self) -> Result<PlayInput, Ended> {
-        let bridge = &mut self.bridge;
-        let audio = async move {
-            match bridge {
-                Some((_, rx)) => loop {
-                    match rx.recv().await {
-                        Ok(p) => return Some(p),
-                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(broadcast::error::RecvError::Closed) => return None,
+        loop {
+            // A frame ahead of the catch-up pace waits for its turn.
+            let due = self
+                .pending
+                .as_ref()
+                .map(|p| self.pace.due(p.frame.timestamp));
+            let bridge = &mut self.bridge;
+            let audio = async move {
+                match bridge {
+                    Some((_, rx)) => loop {
+                        match rx.recv().await {
+                            Ok(p) => return Some(p),
+                            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                            Err(broadcast::error::RecvError::Closed) => return None,
+                        }
+                    },
+                    None => std::future::pending().await,
+                }
+            };
+            let sub = &mut self.sub;
+            tokio::select! {
+                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                    if let Some(p) = self.pending.take() {
+                        return Ok(PlayInput::Video(p));
                     }
-                },
-                None => std::future::pending().await,
+                }
+                p = sub.rx.recv(), if due.is_none() => {
+                    let Some(p) = p else { return Err(Ended::StreamOver) };
+                    // Only pictures are paced (headers, metadata and the hub's audio,
+                    // which WebRTC takes from the bridge, go at once), and the clock
+                    // starts at the first, the cached keyframe.
+                    let picture = matches!(p.class, Class::Keyframe | Class::Video);
+                    if !picture || self.pace.due(p.frame.timestamp) <= tokio::time::Instant::now() {
+                        return Ok(PlayInput::Video(p));
+                    }
+                    self.pending = Some(p);
+                }
+                Some(a) = audio => return Ok(PlayInput::Audio(a)),
             }
-        };
-        tokio::select! {
-            p = self.sub.rx.recv() => p.map(PlayInput::Video).ok_or(Ended::StreamOver),
-            Some(a) = audio => Ok(PlayInput::Audio(a)),
         }
     }
 
@@ -219,5 +283,30 @@ impl Role for Play {
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cached_gop_goes_out_three_times_faster_than_real_time_then_live() {
+        let mut pace = CatchUp::default();
+        let start = tokio::time::Instant::now();
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(pace.due_at(1_000, start), start, "the keyframe at once");
+        assert_eq!(pace.due_at(1_300, start), start + ms(100));
+        assert_eq!(pace.due_at(2_960, start), start + ms(653));
+        // An earlier time (never expected) is not a wait.
+        assert_eq!(pace.due_at(900, start), start);
+        // Frames now arrive in real time, well after the catch-up clock: live.
+        let later = start + ms(3_000);
+        assert!(pace.due_at(4_000, later) < later);
+        assert_eq!(
+            pace.due_at(90_000, later),
+            later,
+            "once live, nothing waits"
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -168,10 +169,26 @@ impl<R: Role> Session<R> {
 }
 
 impl WebRtc {
-    /// Sends one datagram without waiting on the shared socket: a full send buffer
-    /// loses it, which NACKs or the next keyframe repair.
+    /// Sends one datagram without waiting on the shared socket: when its buffer is full
+    /// (a burst), the datagram and those after it wait in the writer task's backlog
+    /// until it drains; only a full backlog loses one, which NACKs or the next
+    /// keyframe repair.
     pub(crate) fn send(&self, data: &[u8], to: SocketAddr) {
-        if self.socket.try_send_to(data, to).is_err() {
+        if !self.backlogged.load(Ordering::Relaxed) {
+            match self.socket.try_send_to(data, to) {
+                Ok(_) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.backlogged.store(true, Ordering::Relaxed);
+                    metrics::counter!("webrtc_send_backlogs_total").increment(1);
+                }
+                Err(_) => {
+                    // A peer gone (ICMP unreachable) or the like: nothing to wait for.
+                    metrics::counter!("webrtc_datagrams_unsent_total").increment(1);
+                    return;
+                }
+            }
+        }
+        if self.backlog.try_send((data.to_vec(), to)).is_err() {
             metrics::counter!("webrtc_datagrams_unsent_total").increment(1);
         }
     }

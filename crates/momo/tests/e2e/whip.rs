@@ -1,7 +1,7 @@
 //! WHIP end to end: aiortc publishes H.264 and Opus to `POST /whip/{stream key}`; the
 //! room goes live; ffprobe reads H.264 and AAC (ffmpeg's, from the Opus) over HTTP-FLV
 //! and HLS; aiortc plays it back over WHEP with sound; DELETE ends it and the room goes
-//! offline. A wrong key is refused. Needs MOMO_TEST_FFMPEG=1 and MOMO_TEST_WEBRTC=1.
+//! offline. A wrong key and a banned room's key are refused. Needs MOMO_TEST_FFMPEG=1 and MOMO_TEST_WEBRTC=1.
 
 use std::time::Duration;
 
@@ -104,5 +104,30 @@ async fn aiortc_publishes_over_whip_and_every_output_plays_it() {
     assert_eq!(published["connected"], true, "{published}");
     assert_eq!(published["deleted"], 200, "{published}");
     wait_for_status(&s, id, "offline").await;
+
+    // A banned room's key is refused over WHIP as over RTMP.
+    let admin = s.admin_token("whip_admin").await;
+    let (status, _) = s
+        .post(
+            &format!("/api/v1/admin/rooms/{id}/ban"),
+            Some(&admin),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let banned = aiortc(
+        clients,
+        "whip_publish.py",
+        &[&s.url(&format!("/whip/{key}")), &clip, "1"],
+    )
+    .await;
+    assert_eq!(banned["status"], 403, "{banned}");
+    assert!(
+        banned["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("banned"),
+        "{banned}"
+    );
     s.stop().await;
 }
