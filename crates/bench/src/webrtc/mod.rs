@@ -225,12 +225,22 @@ pub async fn run(a: WebRtcArgs) -> Result<()> {
         let (start, end) = window(&target.proc, a.idle).await?;
         let idle = Idle::new(start, end, a.idle);
         for &players in &a.players {
-            let row = step(&a, &http, target, players, &idle, &bench).await?;
+            let mut row = step(&a, &http, target, players, &idle, &bench).await?;
             eprintln!("momo-bench: {}", row.summary());
+            // An overloaded server may drop the publisher: say so, and go on with the
+            // next server.
+            let failed = publisher.check().err();
+            if let Some(e) = &failed {
+                row.errors.push(format!("after this step: {e:#}"));
+            }
             rows.push(row);
-            publisher.check()?;
+            if failed.is_some() {
+                break;
+            }
         }
-        publisher.stop()?;
+        if let Err(e) = publisher.stop() {
+            eprintln!("momo-bench: {}: {e:#}", target.name);
+        }
         // Let the server end the stream before the next one publishes.
         sleep(Duration::from_secs(2)).await;
     }

@@ -175,7 +175,7 @@ impl WebRtcReport {
             md,
             "- Stream: `{}` ({:.0} kbit/s of audio and video, {:.1} s looped), published \
              over RTMP in real time, each picture stamped with the time it was sent (an SEI \
-             NAL unit); momo {} with its audio bridge (an ffmpeg child, counted with it), \
+             NAL unit); {} with its audio bridge (an ffmpeg child, counted with it), \
              SRS 5 with its WebRTC build (AAC to Opus in-process)",
             self.file.path, self.file.kbps, self.file.lap_s, self.momo
         );

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::change::SdpOffer;
+use str0m::rtp::Extension;
 use str0m::{Candidate, IceCreds, Rtc};
 
 use super::session::install_crypto;
@@ -40,7 +41,7 @@ pub fn answer_offer(
     if !names_h264(offer) {
         return Err(OfferError::NoH264);
     }
-    let mut rtc = Rtc::builder()
+    let mut builder = Rtc::builder()
         .set_ice_lite(true)
         .set_local_ice_credentials(creds)
         .clear_codecs()
@@ -48,8 +49,20 @@ pub fn answer_offer(
         .enable_opus(true)
         // Enough for NACKs over a few round trips and a whole keyframe at 2.5 Mbit/s,
         // at a third of the default's memory per viewer.
-        .set_send_buffer_video(SEND_BUFFER_VIDEO)
-        .build(Instant::now());
+        .set_send_buffer_video(SEND_BUFFER_VIDEO);
+    if purpose == Purpose::Play {
+        // momo sends every viewer the one stream it has: transport-wide congestion
+        // feedback (what a sender adapts its bit rate by) would only cost both sides.
+        // A publisher keeps it: browsers adapt what they send by it.
+        builder = builder
+            .clear_extension_map()
+            .set_extension(1, Extension::AudioLevel)
+            .set_extension(4, Extension::RtpMid)
+            .set_extension(10, Extension::RtpStreamId)
+            .set_extension(11, Extension::RepairedRtpStreamId)
+            .set_extension(13, Extension::VideoOrientation);
+    }
+    let mut rtc = builder.build(Instant::now());
     for candidate in candidates {
         let c = Candidate::host(*candidate, "udp")
             .map_err(|e| OfferError::Unavailable(e.to_string()))?;
@@ -123,6 +136,25 @@ mod tests {
             "{answer}"
         );
         assert!(answer.contains("127.0.0.1 8189 typ host"), "{answer}");
+    }
+
+    #[test]
+    fn viewers_get_no_congestion_feedback_and_publishers_keep_it() {
+        let offer = |direction| {
+            let mut rtc = Rtc::builder().build(Instant::now());
+            let local = "127.0.0.1:9".parse().unwrap();
+            rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+            let mut change = rtc.sdp_api();
+            change.add_media(str0m::media::MediaKind::Video, direction, None, None, None);
+            change.apply().unwrap().0.to_sdp_string()
+        };
+        let play = offer(str0m::media::Direction::RecvOnly);
+        assert!(play.contains("transport-wide-cc"), "{play}");
+        let answer = parse_offer(&play, Purpose::Play).unwrap();
+        assert!(!answer.contains("transport-wide-cc"), "{answer}");
+        let publish = offer(str0m::media::Direction::SendOnly);
+        let answer = parse_offer(&publish, Purpose::Publish).unwrap();
+        assert!(answer.contains("transport-wide-cc"), "{answer}");
     }
 
     #[test]
