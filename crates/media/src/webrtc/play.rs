@@ -69,7 +69,24 @@ pub struct CatchUp {
 }
 
 impl CatchUp {
-    /// When a frame at `timestamp` (ms) may go out.
+    /// When a frame of `class` at `timestamp` (ms) may go out: `None` for at once.
+    /// Only pictures are paced (headers, metadata and the hub's audio, which WebRTC
+    /// takes from the bridge, go at once), and the clock starts at the first picture,
+    /// the cached keyframe — not at metadata stamped at the stream's start.
+    fn gate(&mut self, class: Class, timestamp: u32) -> Option<tokio::time::Instant> {
+        self.gate_at(class, timestamp, tokio::time::Instant::now())
+    }
+
+    fn gate_at(
+        &mut self,
+        class: Class,
+        timestamp: u32,
+        now: tokio::time::Instant,
+    ) -> Option<tokio::time::Instant> {
+        matches!(class, Class::Keyframe | Class::Video).then(|| self.due_at(timestamp, now))
+    }
+
+    /// When a picture at `timestamp` (ms) may go out.
     fn due(&mut self, timestamp: u32) -> tokio::time::Instant {
         self.due_at(timestamp, tokio::time::Instant::now())
     }
@@ -240,14 +257,10 @@ impl Role for Play {
                 }
                 p = sub.rx.recv(), if due.is_none() => {
                     let Some(p) = p else { return Err(Ended::StreamOver) };
-                    // Only pictures are paced (headers, metadata and the hub's audio,
-                    // which WebRTC takes from the bridge, go at once), and the clock
-                    // starts at the first, the cached keyframe.
-                    let picture = matches!(p.class, Class::Keyframe | Class::Video);
-                    if !picture || self.pace.due(p.frame.timestamp) <= tokio::time::Instant::now() {
-                        return Ok(PlayInput::Video(p));
+                    match self.pace.gate(p.class, p.frame.timestamp) {
+                        Some(due) if due > tokio::time::Instant::now() => self.pending = Some(p),
+                        _ => return Ok(PlayInput::Video(p)),
                     }
-                    self.pending = Some(p);
                 }
                 Some(a) = audio => return Ok(PlayInput::Audio(a)),
             }
@@ -307,6 +320,21 @@ mod tests {
             pace.due_at(90_000, later),
             later,
             "once live, nothing waits"
+        );
+    }
+
+    #[test]
+    fn the_clock_starts_at_the_first_picture_not_at_the_streams_metadata() {
+        let mut pace = CatchUp::default();
+        let now = tokio::time::Instant::now();
+        // A stream an hour old: its metadata and headers were stamped at its start.
+        assert_eq!(pace.gate_at(Class::Metadata, 0, now), None);
+        assert_eq!(pace.gate_at(Class::VideoHeader, 0, now), None);
+        assert_eq!(pace.gate_at(Class::Keyframe, 3_600_000, now), Some(now));
+        assert_eq!(pace.gate_at(Class::Audio, 3_600_010, now), None);
+        assert_eq!(
+            pace.gate_at(Class::Video, 3_600_040, now),
+            Some(now + Duration::from_millis(13))
         );
     }
 }
