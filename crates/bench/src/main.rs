@@ -499,6 +499,24 @@ mod tests {
     }
 
     #[test]
+    fn webrtc_defaults_measure_100_500_and_1000_viewers_against_srs() {
+        let cli = parse("momo-bench webrtc").unwrap();
+        let Command::Webrtc(a) = cli.command else {
+            panic!("expected webrtc");
+        };
+        let dbg = format!("{a:?}");
+        for want in [
+            "players: [100, 500, 1000]",
+            "duration: 30s",
+            "srs: \"../shared/anchors/srs/run-srs.sh\"",
+            "probes: 5",
+        ] {
+            assert!(dbg.contains(want), "{want} not in {dbg}");
+        }
+        assert!(parse("momo-bench webrtc --players 0").is_err());
+    }
+
+    #[test]
     fn edges_defaults_measure_100_and_500_viewers_in_three_rounds() {
         let cli = parse("momo-bench edges").unwrap();
         let Command::Edges(a) = cli.command else {
