@@ -450,11 +450,6 @@ impl Stream {
             .swap(true, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Whether the stream was seen carrying B-frames.
-    pub fn has_b_frames(&self) -> bool {
-        self.b_frames.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// Resolves when the stream is cut.
     pub async fn cut_requested(&self) {
         self.cut.notified().await

@@ -196,7 +196,7 @@ impl WebRtc {
     }
 
     fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
-        self.routes.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.routes)
     }
 
     /// Peers now.
@@ -271,6 +271,11 @@ impl WebRtc {
         }
         routes.by_addr.get(&source).cloned()
     }
+}
+
+/// Locks `m`, whatever a panic elsewhere left in it (the tables stay usable).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A registered peer's session number, datagrams and stop signal.

@@ -14,7 +14,7 @@ use super::ingest::Ingest;
 use super::play::Play;
 use super::sdp::{answer_offer, Purpose};
 use super::session::Session;
-use super::{OfferError, WebRtc};
+use super::{lock, OfferError, WebRtc};
 use crate::hub::Protocol;
 
 /// A new session: the name of its URL (for `DELETE`) and the SDP answer.
@@ -127,8 +127,4 @@ impl WebRtc {
         bridges.insert(room.to_owned(), Arc::downgrade(&bridge));
         Some(bridge)
     }
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

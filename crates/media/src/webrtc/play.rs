@@ -49,8 +49,8 @@ pub(crate) struct Play {
     pub annexb: Vec<u8>,
     /// How fast the cached GOP goes out to a new viewer.
     pub pace: CatchUp,
-    /// A frame waiting for its turn under `pace`.
-    pub pending: Option<Arc<Packet>>,
+    /// A frame waiting for its turn under `pace`, and when it is due.
+    pub pending: Option<(Arc<Packet>, tokio::time::Instant)>,
 }
 
 /// How much faster than real time a new viewer gets the cached GOP: spread out, since
@@ -87,10 +87,6 @@ impl CatchUp {
     }
 
     /// When a picture at `timestamp` (ms) may go out.
-    fn due(&mut self, timestamp: u32) -> tokio::time::Instant {
-        self.due_at(timestamp, tokio::time::Instant::now())
-    }
-
     fn due_at(&mut self, timestamp: u32, now: tokio::time::Instant) -> tokio::time::Instant {
         if self.live {
             return now;
@@ -231,10 +227,7 @@ impl Role for Play {
     async fn next(&mut self) -> Result<PlayInput, Ended> {
         loop {
             // A frame ahead of the catch-up pace waits for its turn.
-            let due = self
-                .pending
-                .as_ref()
-                .map(|p| self.pace.due(p.frame.timestamp));
+            let due = self.pending.as_ref().map(|(_, due)| *due);
             let bridge = &mut self.bridge;
             let audio = async move {
                 match bridge {
@@ -251,14 +244,16 @@ impl Role for Play {
             let sub = &mut self.sub;
             tokio::select! {
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
-                    if let Some(p) = self.pending.take() {
+                    if let Some((p, _)) = self.pending.take() {
                         return Ok(PlayInput::Video(p));
                     }
                 }
                 p = sub.rx.recv(), if due.is_none() => {
                     let Some(p) = p else { return Err(Ended::StreamOver) };
                     match self.pace.gate(p.class, p.frame.timestamp) {
-                        Some(due) if due > tokio::time::Instant::now() => self.pending = Some(p),
+                        Some(due) if due > tokio::time::Instant::now() => {
+                            self.pending = Some((p, due))
+                        }
                         _ => return Ok(PlayInput::Video(p)),
                     }
                 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::change::SdpOffer;
-use str0m::rtp::Extension;
+use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Candidate, IceCreds, Rtc};
 
 use super::session::install_crypto;
@@ -35,10 +35,11 @@ pub fn answer_offer(
 ) -> Result<(Rtc, String), OfferError> {
     install_crypto();
     let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| OfferError::BadSdp(e.to_string()))?;
+    let upper = offer.to_ascii_uppercase();
     if purpose == Purpose::Publish {
-        check_publish_codecs(offer)?;
+        check_publish_codecs(&upper)?;
     }
-    if !names_h264(offer) {
+    if !names_h264(&upper) {
         return Err(OfferError::NoH264);
     }
     let mut builder = Rtc::builder()
@@ -54,13 +55,17 @@ pub fn answer_offer(
         // momo sends every viewer the one stream it has: transport-wide congestion
         // feedback (what a sender adapts its bit rate by) would only cost both sides.
         // A publisher keeps it: browsers adapt what they send by it.
-        builder = builder
-            .clear_extension_map()
-            .set_extension(1, Extension::AudioLevel)
-            .set_extension(4, Extension::RtpMid)
-            .set_extension(10, Extension::RtpStreamId)
-            .set_extension(11, Extension::RepairedRtpStreamId)
-            .set_extension(13, Extension::VideoOrientation);
+        let mut exts = ExtensionMap::empty();
+        for (id, ext) in ExtensionMap::standard().iter() {
+            let congestion = matches!(
+                ext,
+                Extension::TransportSequenceNumber | Extension::AbsoluteSendTime
+            );
+            if !congestion {
+                exts.set(id, ext.clone());
+            }
+        }
+        builder = builder.set_extension_map(exts);
     }
     let mut rtc = builder.build(Instant::now());
     for candidate in candidates {
@@ -73,22 +78,22 @@ pub fn answer_offer(
         .accept_offer(parsed)
         .map_err(|e| OfferError::BadSdp(e.to_string()))?
         .to_sdp_string();
-    if !names_h264(&answer) {
+    if !names_h264(&answer.to_ascii_uppercase()) {
         return Err(OfferError::NoH264);
     }
     Ok((rtc, answer))
 }
 
-/// Whether SDP text names H.264 on the 90 kHz clock (`a=rtpmap:N H264/90000`).
-fn names_h264(sdp: &str) -> bool {
-    sdp.to_ascii_uppercase().contains("H264/90000")
+/// Whether upper-cased SDP text names H.264 on the 90 kHz clock
+/// (`a=rtpmap:N H264/90000`).
+fn names_h264(upper: &str) -> bool {
+    upper.contains("H264/90000")
 }
 
-/// A publisher's offer must send H.264 (HEVC is refused by name) and, if it sends
-/// audio, Opus.
-fn check_publish_codecs(offer: &str) -> Result<(), OfferError> {
-    let upper = offer.to_ascii_uppercase();
-    if !names_h264(offer) && (upper.contains("H265/90000") || upper.contains("HEVC/90000")) {
+/// A publisher's offer (upper-cased) must send H.264 (HEVC is refused by name) and, if
+/// it sends audio, Opus.
+fn check_publish_codecs(upper: &str) -> Result<(), OfferError> {
+    if !names_h264(upper) && (upper.contains("H265/90000") || upper.contains("HEVC/90000")) {
         return Err(OfferError::Hevc);
     }
     let audio = upper.lines().any(|l| l.starts_with("M=AUDIO"));

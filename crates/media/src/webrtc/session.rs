@@ -156,11 +156,10 @@ impl<R: Role> Session<R> {
                     Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                         return Err(Ended::Disconnected)
                     }
-                    Event::Connected => {
-                        *connected = true;
-                        self.role.event(&mut self.rtc, Event::Connected)?;
+                    event => {
+                        *connected |= matches!(event, Event::Connected);
+                        self.role.event(&mut self.rtc, event)?;
                     }
-                    event => self.role.event(&mut self.rtc, event)?,
                 },
                 Err(e) => return Err(Ended::Failed(e.to_string())),
             }
