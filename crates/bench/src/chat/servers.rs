@@ -55,6 +55,14 @@ impl Drop for Server {
     }
 }
 
+/// Two TCP ports on 127.0.0.1 that nothing listens on now (both held until both are
+/// found, so they differ): a server's HTTP and RTMP addresses.
+pub fn free_ports() -> Result<(SocketAddr, SocketAddr)> {
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").context("no free port on 127.0.0.1");
+    let (a, b) = (bind()?, bind()?);
+    Ok((a.local_addr()?, b.local_addr()?))
+}
+
 /// Starts `bin serve` on fresh `dir`, with `fanout` (`shared` or `naive`) and `env`
 /// added to its environment (a cluster's settings), and registers `users` users.
 pub async fn momo(

@@ -23,7 +23,7 @@
 mod first_picture;
 mod report;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -191,7 +191,7 @@ impl Node {
         env: &[(String, String)],
         users: usize,
     ) -> Result<Node> {
-        let (http, rtmp) = free_ports()?;
+        let (http, rtmp) = servers::free_ports()?;
         let server = servers::momo(
             &a.momo,
             &a.work_dir.join(name),
@@ -281,14 +281,6 @@ impl Nodes {
         sleep(AFTER_PULL).await;
         Ok(took.as_secs_f64())
     }
-}
-
-/// Two ports on 127.0.0.1 that nothing listens on now (both held until both are
-/// found, so they differ).
-fn free_ports() -> Result<(SocketAddr, SocketAddr)> {
-    let bind = || TcpListener::bind("127.0.0.1:0").context("no free port on 127.0.0.1");
-    let (a, b) = (bind()?, bind()?);
-    Ok((a.local_addr()?, b.local_addr()?))
 }
 
 /// Both nodes with the publisher alone, with one viewer on the origin, then with one

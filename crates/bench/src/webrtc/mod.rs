@@ -16,7 +16,7 @@ mod peer;
 mod report;
 mod stamp;
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,17 +113,13 @@ impl Drop for Process {
     }
 }
 
-fn free_tcp() -> Result<SocketAddr> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
-}
-
 fn free_udp() -> Result<SocketAddr> {
     Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?)
 }
 
 /// momo with WebRTC on a port of its own, a user and a room.
 async fn start_momo(a: &WebRtcArgs) -> Result<(Target, Api, i64, String)> {
-    let (http, rtmp, udp) = (free_tcp()?, free_tcp()?, free_udp()?);
+    let ((http, rtmp), udp) = (servers::free_ports()?, free_udp()?);
     let env = vec![
         ("MOMO_MEDIA__WEBRTC_UDP".to_string(), udp.to_string()),
         (
@@ -159,7 +155,7 @@ async fn start_momo(a: &WebRtcArgs) -> Result<(Target, Api, i64, String)> {
 
 /// SRS 5 (its WebRTC build) through its start script.
 async fn start_srs(a: &WebRtcArgs) -> Result<Target> {
-    let (http, rtmp, udp) = (free_tcp()?, free_tcp()?, free_udp()?);
+    let ((http, rtmp), udp) = (servers::free_ports()?, free_udp()?);
     let dir = a.work_dir.join("srs");
     std::fs::create_dir_all(&dir)?;
     let log = std::fs::File::create(dir.join("srs.log"))?;
