@@ -146,8 +146,10 @@ async fn a_viewers_keyframe_request_reaches_the_whip_publisher_and_a_cut_ends_it
     .await;
     assert!(viewer.receive(10).await, "the viewer starts on a keyframe");
     assert_eq!(webrtc.peers(), 2);
+    // Asked when it connected, and again if its first keyframe was late (a loaded
+    // machine): from here on the stream flows.
     let before = requests.load(Ordering::Relaxed);
-    assert_eq!(before, 1, "asked once, when it connected");
+    assert!(before >= 1, "asked when it connected");
     // The viewer lost a picture: its PLI, and a burst of them, reach the publisher
     // as one request.
     for _ in 0..5 {

@@ -41,24 +41,16 @@ fn slice_type(header: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unit(nals: &[&[u8]]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for nal in nals {
-            out.extend_from_slice(&(nal.len() as u32).to_be_bytes());
-            out.extend_from_slice(nal);
-        }
-        out
-    }
+    use crate::flv::testdata::avcc;
 
     #[test]
     fn b_pictures_are_told_from_the_rest() {
         // first_mb_in_slice 0 ("1"), then slice_type: 6 B ("00111"), 5 P ("00110"),
         // 7 I ("0001000"), 1 B ("010").
-        assert!(is_b_picture(&unit(&[&[0x06, 0x05], &[0x01, 0x9C]]), 4));
-        assert!(!is_b_picture(&unit(&[&[0x41, 0x98]]), 4));
-        assert!(!is_b_picture(&unit(&[&[0x65, 0x88, 0x80]]), 4));
-        assert!(is_b_picture(&unit(&[&[0x01, 0xA0]]), 4));
+        assert!(is_b_picture(&avcc(&[&[0x06, 0x05], &[0x01, 0x9C]]), 4));
+        assert!(!is_b_picture(&avcc(&[&[0x41, 0x98]]), 4));
+        assert!(!is_b_picture(&avcc(&[&[0x65, 0x88, 0x80]]), 4));
+        assert!(is_b_picture(&avcc(&[&[0x01, 0xA0]]), 4));
     }
 
     #[test]
@@ -66,6 +58,6 @@ mod tests {
         for bad in [&[][..], &[0, 0, 0, 9, 1], &[0, 0, 0, 1, 0x01], &[0xFF; 12]] {
             assert!(!is_b_picture(bad, 4));
         }
-        assert!(!is_b_picture(&unit(&[&[0x01, 0xA0]]), 0));
+        assert!(!is_b_picture(&avcc(&[&[0x01, 0xA0]]), 0));
     }
 }

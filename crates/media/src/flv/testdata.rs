@@ -9,6 +9,16 @@ pub(crate) fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// An access unit in AVCC form (4-byte lengths) of NAL units `nals`.
+pub(crate) fn avcc(nals: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for nal in nals {
+        out.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+        out.extend_from_slice(nal);
+    }
+    out
+}
+
 /// SPS of a 320x180 Constrained Baseline stream (180 is not a multiple of 16: cropped).
 pub(crate) const SPS_BASELINE_320X180: &str = "6742c00cd901419f9f011000000300100000030320f142a480";
 /// PPS of the same stream.

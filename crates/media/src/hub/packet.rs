@@ -2,7 +2,7 @@
 //! frame, by whichever viewer asks first, and then shared by reference with every other
 //! viewer of that format: a thousand HTTP-FLV viewers cost one tag encoding per frame.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
@@ -60,6 +60,7 @@ pub struct Packet {
     pub class: Class,
     flv_tag: OnceLock<Bytes>,
     rtmp_chunks: OnceLock<Bytes>,
+    rtp_payloads: OnceLock<Option<Vec<Arc<[u8]>>>>,
 }
 
 impl Packet {
@@ -70,6 +71,7 @@ impl Packet {
             class,
             flv_tag: OnceLock::new(),
             rtmp_chunks: OnceLock::new(),
+            rtp_payloads: OnceLock::new(),
         }
     }
 
@@ -83,6 +85,15 @@ impl Packet {
     pub fn rtmp_chunks(&self) -> &Bytes {
         self.rtmp_chunks
             .get_or_init(|| crate::rtmp::play::encode_frame(&self.frame))
+    }
+
+    /// The picture as RTP payloads for WebRTC viewers, made by `make` for the first
+    /// one ([`crate::webrtc::rtp::h264_payloads`]); `None` when WebRTC leaves it out.
+    pub(crate) fn rtp_payloads(
+        &self,
+        make: impl FnOnce() -> Option<Vec<Arc<[u8]>>>,
+    ) -> Option<&[Arc<[u8]>]> {
+        self.rtp_payloads.get_or_init(make).as_deref()
     }
 
     /// Bytes this packet puts on the wire (for stats).

@@ -105,19 +105,10 @@ impl<'a> Iterator for Nalus<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flv::testdata::baseline_record;
+    use crate::flv::testdata::{avcc, baseline_record};
 
     fn config() -> AvcConfig {
         AvcConfig::parse(&baseline_record()).unwrap()
-    }
-
-    fn avcc(nals: &[&[u8]]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for nal in nals {
-            out.extend_from_slice(&(nal.len() as u32).to_be_bytes());
-            out.extend_from_slice(nal);
-        }
-        out
     }
 
     /// Splits Annex B output on 4-byte start codes (the only kind written here).

@@ -5,10 +5,10 @@
 //! DTLS-SRTP session (str0m, sans-IO, driven here like the media servers drive their
 //! sessions, [`session`]) that plays the room's stream from the hub — the same
 //! subscription and GOP cache as every other output, so a new viewer starts on the
-//! cached keyframe at once. H.264 is passed through: each access unit is turned from
-//! AVCC to Annex B with the parameter sets in-band before keyframes and handed to str0m,
-//! which packetizes it (FU-A / STAP-A) and keeps what NACKs need. AAC becomes Opus once
-//! per stream ([`audio`]).
+//! cached keyframe at once. H.264 is passed through: each access unit is packetized
+//! once per stream (FU-A / STAP-A, parameter sets before keyframes; [`rtp`]) and every
+//! viewer's str0m session, in RTP mode, only writes headers, keeps what NACKs need and
+//! encrypts. AAC becomes Opus once per stream ([`audio`]).
 //!
 //! `POST /whip/{stream key}` makes a publisher ([`ingest`]): H.264 and Opus in, FLV
 //! frames into the hub as from RTMP, with keyframes asked for periodically and when a
@@ -25,6 +25,7 @@ pub mod ingest;
 pub mod peers;
 pub mod play;
 pub mod route;
+pub mod rtp;
 pub mod sdp;
 pub(crate) mod session;
 pub use peers::Opened;
@@ -117,8 +118,6 @@ pub struct WebRtc {
     /// any, every datagram goes through it, so none overtakes another.
     backlog: mpsc::Sender<(Vec<u8>, SocketAddr)>,
     backlogged: Arc<std::sync::atomic::AtomicBool>,
-    /// Where to ask a WHIP publisher for a keyframe, by stream.
-    keyframes: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
     /// Each stream's AAC-to-Opus bridge, while a viewer holds it.
     bridges: Mutex<HashMap<String, std::sync::Weak<audio::to_opus::AudioBridge>>>,
 }
@@ -183,7 +182,6 @@ impl WebRtc {
             next_session: AtomicU64::new(1),
             backlog,
             backlogged,
-            keyframes: Mutex::new(HashMap::new()),
             bridges: Mutex::new(HashMap::new()),
         });
         tokio::spawn(read_socket(Arc::downgrade(&server), server.socket.clone()));

@@ -2,8 +2,8 @@
 //!
 //! Until ICE and DTLS are up, frames wait in the viewer's hub queue (a viewer that
 //! falls behind resumes on the next keyframe, as every output does); then each video
-//! frame is written: AVCC to Annex B, parameter sets before keyframes, on the 90 kHz
-//! clock at its presentation time. Audio comes from the stream's bridge
+//! frame is written as RTP payloads made once for all viewers ([`super::rtp`]), on the
+//! 90 kHz clock at its presentation time. Audio comes from the stream's bridge
 //! ([`super::audio::to_opus`]) as Opus on the 48 kHz clock. Both are handed to str0m
 //! with the same wallclock for a given stream time, so its sender reports put them on
 //! one clock.
@@ -19,11 +19,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::format::Codec;
-use str0m::media::{Frequency, MediaKind, MediaTime, Mid, Pt};
+use str0m::media::MediaKind;
 use str0m::{Event, Rtc};
 use tokio::sync::broadcast;
 
 use super::audio::to_opus::{AudioBridge, OpusPacket};
+use super::rtp::Line;
 use super::session::{Ended, Role};
 use crate::flv::{AvcConfig, VideoCodec, VideoTag};
 use crate::frame::FrameKind;
@@ -34,10 +35,10 @@ pub(crate) struct Play {
     pub server: Arc<super::WebRtc>,
     pub room: String,
     pub sub: Subscription,
-    /// The video m-line and the payload type H.264 goes out with.
-    pub video: Option<(Mid, Option<Pt>)>,
-    /// The audio m-line and Opus's payload type.
-    pub audio: Option<(Mid, Option<Pt>)>,
+    /// Where H.264 goes.
+    pub video: Option<Line>,
+    /// Where Opus goes.
+    pub audio: Option<Line>,
     pub bridge: Option<(Arc<AudioBridge>, broadcast::Receiver<Arc<OpusPacket>>)>,
     /// Whether the bridge was asked for (once).
     pub bridge_asked: bool,
@@ -46,7 +47,6 @@ pub(crate) struct Play {
     pub started: bool,
     /// The instant stream time 0 maps to, fixed by the first frame written.
     pub epoch: Option<Instant>,
-    pub annexb: Vec<u8>,
     /// How fast the cached GOP goes out to a new viewer.
     pub pace: CatchUp,
     /// A frame waiting for its turn under `pace`, and when it is due.
@@ -119,19 +119,9 @@ impl Play {
             avc: None,
             started: false,
             epoch: None,
-            annexb: Vec::new(),
             pace: CatchUp::default(),
             pending: None,
         }
-    }
-
-    /// The wallclock of stream time `ms`.
-    fn wallclock(&mut self, ms: u64) -> Instant {
-        let now = Instant::now();
-        let epoch = *self
-            .epoch
-            .get_or_insert_with(|| now.checked_sub(Duration::from_millis(ms)).unwrap_or(now));
-        epoch + Duration::from_millis(ms)
     }
 
     /// Writes one frame from the hub, if it is H.264 video the peer can use.
@@ -159,29 +149,17 @@ impl Play {
                 .hub
                 .warn(&self.room, crate::hub::StreamWarning::BFrames);
         }
-        if crate::flv::slice::is_b_picture(tag.data, avc.nalu_length_size) {
-            metrics::counter!("webrtc_b_frames_dropped_total").increment(1);
-            return;
-        }
-        self.annexb.clear();
-        if crate::ts::annexb::write_access_unit(&mut self.annexb, tag.data, avc, tag.is_keyframe())
-            .is_err()
-        {
-            return;
-        }
-        let Some(pt) = payload_type(rtc, &mut self.video, Codec::H264) else {
+        let keyframe = tag.is_keyframe();
+        let Some(payloads) =
+            packet.rtp_payloads(|| super::rtp::h264_payloads(tag.data, avc, keyframe))
+        else {
             return;
         };
-        let Some((mid, _)) = self.video else { return };
+        let Some(line) = &mut self.video else { return };
         let pts = (i64::from(frame.timestamp) + i64::from(tag.composition_time)).max(0) as u64;
-        let wallclock = self.wallclock(pts);
-        let rtp_time = MediaTime::new(pts * 90, Frequency::NINETY_KHZ);
-        let Some(writer) = rtc.writer(mid) else {
-            return;
-        };
-        match writer.write(pt, wallclock, rtp_time, self.annexb.clone()) {
-            Ok(()) => self.started = true,
-            Err(e) => tracing::debug!(room = %self.room, "webrtc write: {e}"),
+        let wallclock = wallclock(&mut self.epoch, pts);
+        if line.write(rtc, (pts * 90) as u32, wallclock, payloads, true) {
+            self.started = true;
         }
     }
 
@@ -190,35 +168,26 @@ impl Play {
         if !self.started {
             return;
         }
-        let Some(pt) = payload_type(rtc, &mut self.audio, Codec::Opus) else {
-            return;
-        };
-        let Some((mid, _)) = self.audio else { return };
-        let wallclock = self.wallclock(packet.pts_ms);
-        let rtp_time = MediaTime::new(packet.pts_ms * 48, Frequency::FORTY_EIGHT_KHZ);
-        let Some(writer) = rtc.writer(mid) else {
-            return;
-        };
-        if let Err(e) = writer.write(pt, wallclock, rtp_time, packet.data.to_vec()) {
-            tracing::debug!(room = %self.room, "webrtc audio write: {e}");
-        }
+        let Some(line) = &mut self.audio else { return };
+        let wallclock = wallclock(&mut self.epoch, packet.pts_ms);
+        let time = (packet.pts_ms * 48) as u32;
+        line.write(
+            rtc,
+            time,
+            wallclock,
+            std::slice::from_ref(&packet.data),
+            false,
+        );
     }
 }
 
-/// The payload type `codec` goes out with on `line`'s m-line, found once.
-fn payload_type(rtc: &mut Rtc, line: &mut Option<(Mid, Option<Pt>)>, codec: Codec) -> Option<Pt> {
-    let (mid, pt) = (*line)?;
-    if let Some(pt) = pt {
-        return Some(pt);
-    }
-    let writer = rtc.writer(mid)?;
-    let found = writer
-        .payload_params()
-        .filter(|p| p.spec().codec == codec)
-        .max_by_key(|p| p.spec().format.packetization_mode == Some(1))
-        .map(|p| p.pt())?;
-    *line = Some((mid, Some(found)));
-    Some(found)
+/// The wallclock of stream time `ms`, on the clock `epoch` (stream time 0) fixes with
+/// the first frame written.
+fn wallclock(epoch: &mut Option<Instant>, ms: u64) -> Instant {
+    let now = Instant::now();
+    let epoch =
+        *epoch.get_or_insert_with(|| now.checked_sub(Duration::from_millis(ms)).unwrap_or(now));
+    epoch + Duration::from_millis(ms)
 }
 
 impl Role for Play {
@@ -282,10 +251,10 @@ impl Role for Play {
     fn event(&mut self, _rtc: &mut Rtc, event: Event) -> Result<(), Ended> {
         match event {
             Event::MediaAdded(m) if m.kind == MediaKind::Video && self.video.is_none() => {
-                self.video = Some((m.mid, None));
+                self.video = Some(Line::new(m.mid, Codec::H264));
             }
             Event::MediaAdded(m) if m.kind == MediaKind::Audio && self.audio.is_none() => {
-                self.audio = Some((m.mid, None));
+                self.audio = Some(Line::new(m.mid, Codec::Opus));
             }
             Event::KeyframeRequest(_) => self.server.want_keyframe(&self.room),
             _ => {}

@@ -65,7 +65,9 @@ pub fn answer_offer(
                 exts.set(id, ext.clone());
             }
         }
-        builder = builder.set_extension_map(exts);
+        // Pictures are packetized once per stream (`webrtc::rtp`): each viewer's
+        // session only writes headers and encrypts.
+        builder = builder.set_extension_map(exts).set_rtp_mode(true);
     }
     let mut rtc = builder.build(Instant::now());
     for candidate in candidates {

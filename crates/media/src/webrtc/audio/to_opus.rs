@@ -53,7 +53,8 @@ const FANOUT: usize = 64;
 pub struct OpusPacket {
     /// Where it starts on the stream's timeline (ms).
     pub pts_ms: u64,
-    pub data: Bytes,
+    /// The packet, which is the RTP payload every viewer shares.
+    pub data: Arc<[u8]>,
 }
 
 /// A running bridge; dropping the last handle stops it.
@@ -210,6 +211,7 @@ impl Encoding {
                 let pts_ms = self.base_ms + played * 1000 / u64::from(OPUS_RATE);
                 self.samples += u64::from(n);
                 // Nobody listening is fine: viewers come and go.
+                let data = Arc::from(&data[..]);
                 let _ = packets.send(Arc::new(OpusPacket { pts_ms, data }));
             }
         }
