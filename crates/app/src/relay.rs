@@ -9,7 +9,9 @@
 //!   drops (counted by the bus) and clients resync from history.
 //! - **moderation** (durable, through the outbox): a ban closes the account's sockets,
 //!   a stream cut disconnects the publisher and closes the players, a kick takes the
-//!   user's sockets out of the room. Each is idempotent; when its queue overflowed, the
+//!   user's sockets out of the room. With them (at most once, but on the same loop):
+//!   an origin that moved cuts the old publisher, and a keyframe wanted by a viewer on
+//!   another node reaches the stream's publisher here. Each is idempotent; when its queue overflowed, the
 //!   loop resyncs from the database (see [`resync`]).
 //!
 //! An event reaches the gateway a moment after its publisher's commit, on this loop's
@@ -27,7 +29,9 @@ use tokio::task::JoinHandle;
 use crate::admin::events::UserBanned;
 use crate::chat::events::{MessageAppended, MessageRecalled};
 use crate::gifts::events::GiftGiven;
-use crate::live::events::{MemberKicked, OriginMoved, RoomWentLive, RoomWentOffline, StreamCut};
+use crate::live::events::{
+    KeyframeWanted, MemberKicked, OriginMoved, RoomWentLive, RoomWentOffline, StreamCut,
+};
 use crate::nodes::{Pushed, To};
 use crate::notifications::events::{Announced, Notified};
 use crate::AppState;
@@ -69,6 +73,7 @@ pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, bus::BusErro
         "momo.room.*.cut",
         "momo.room.*.kick",
         "momo.room.*.origin",
+        "momo.room.*.keyframe",
     ] {
         moderation.push(crate::events::subscribe(state, p, None, MODERATION_QUEUE).await?);
     }
@@ -229,7 +234,11 @@ impl Relay {
                 }
             }
             // Durable events, acted on by the moderation loop.
-            UserBanned::KIND | StreamCut::KIND | MemberKicked::KIND | OriginMoved::KIND => {}
+            UserBanned::KIND
+            | StreamCut::KIND
+            | MemberKicked::KIND
+            | OriginMoved::KIND
+            | KeyframeWanted::KIND => {}
             // Events on the same subjects for other subscribers (cache drops).
             GraphChanged::KIND | UserChanged::KIND | MuteChanged::KIND => {}
             _ => bus::skipped(&bus::DecodeError::UnknownKind(kind)),
@@ -331,6 +340,12 @@ impl Relay {
             OriginMoved::KIND => {
                 if let Some(o) = Self::read::<OriginMoved>(m) {
                     crate::live::origins::let_go_if_moved(self.state.live(), o.room_id, &o.node);
+                }
+            }
+            KeyframeWanted::KIND => {
+                if let (Some(k), Some(hub)) = (Self::read::<KeyframeWanted>(m), self.state.media())
+                {
+                    hub.want_keyframe_here(&k.room_id.to_string());
                 }
             }
             _ => bus::skipped(&bus::DecodeError::UnknownKind(kind)),

@@ -78,6 +78,24 @@ impl Event for OriginMoved {
     }
 }
 
+/// A viewer of room `room_id`'s stream on a node that pulls it from its origin wants a
+/// keyframe (its WebRTC player lost a picture): the origin asks its publisher, if that
+/// one can be asked (WHIP; an RTMP encoder cannot). At most once, and at most one per
+/// half second from each node: a lost request is answered by the next one, or by the
+/// publisher's next periodic keyframe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyframeWanted {
+    pub room_id: i64,
+}
+
+impl Event for KeyframeWanted {
+    const KIND: &'static str = "keyframe_wanted";
+    const VERSION: u16 = 1;
+    fn subject(&self) -> Subject {
+        Subject::of_room(self.room_id, "keyframe")
+    }
+}
+
 /// A member was kicked from a room's chat until `until` (ms since the epoch): their
 /// connections in the room leave it (and stay open).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,11 +13,12 @@
 //! cuts a publisher it still holds (a half-open connection).
 //!
 //! A stream warning (the encoder sends B-frames, which WebRTC viewers cannot take) becomes
-//! a `stream_warning` notification to the room's anchor.
+//! a `stream_warning` notification to the room's anchor. A keyframe wanted by a viewer
+//! of a stream pulled from another node goes to that origin ([`KeyframeWanted`]).
 
 use media::hub::{MediaEvent, StreamWarning};
 
-use crate::rooms::events::{OriginMoved, RoomWentLive, RoomWentOffline};
+use crate::rooms::events::{KeyframeWanted, OriginMoved, RoomWentLive, RoomWentOffline};
 use crate::LiveState;
 use api::error::Result;
 
@@ -64,6 +65,12 @@ pub async fn apply(state: &LiveState, event: &MediaEvent) -> Result<()> {
                 return Ok(());
             };
             warn_anchor(state, id, *warning).await?;
+        }
+        MediaEvent::KeyframeWanted { key } => {
+            let Ok(id) = key.parse::<i64>() else {
+                return Ok(());
+            };
+            api::events::publish(state.bus(), &KeyframeWanted { room_id: id }).await;
         }
         MediaEvent::PublisherLeft { .. } => {}
     }

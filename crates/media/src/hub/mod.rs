@@ -73,7 +73,15 @@ pub enum MediaEvent {
     StreamEnded { key: String, summary: StreamSummary },
     /// Something the anchor should change in the encoder.
     StreamWarning { key: String, warning: StreamWarning },
+    /// A viewer here of a stream pulled from another node wants a keyframe: the origin
+    /// should ask its publisher ([`Hub::want_keyframe_here`]).
+    KeyframeWanted { key: String },
 }
+
+/// Keyframe requests a node passes on to a stream's origin: at most one per this gap,
+/// however many of its viewers ask (a publisher asked within it sends one keyframe
+/// that answers them all).
+pub const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
 
 /// What an anchor is told to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +234,32 @@ impl Hub {
     /// Stream `key`, if it is live (or in its grace period).
     pub fn stream(&self, key: &str) -> Option<Arc<Stream>> {
         self.streams().get(key).cloned()
+    }
+
+    /// A viewer of stream `key` lost a picture. A publisher here is asked (a WHIP
+    /// publisher answers; an RTMP encoder cannot be asked and its viewers wait for the
+    /// next keyframe); a stream pulled from its origin passes the request on as
+    /// [`MediaEvent::KeyframeWanted`], at most once per [`KEYFRAME_REQUEST_GAP`].
+    pub fn want_keyframe(&self, key: &str) {
+        let Some(stream) = self.stream(key) else {
+            return;
+        };
+        if !stream.is_relay() {
+            stream.want_keyframe();
+        } else if stream.may_pass_keyframe_request(KEYFRAME_REQUEST_GAP) {
+            metrics::counter!("media_keyframe_requests_passed_total").increment(1);
+            let _ = self.events.send(MediaEvent::KeyframeWanted {
+                key: key.to_owned(),
+            });
+        }
+    }
+
+    /// A viewer on another node wants a keyframe of stream `key`: its publisher is
+    /// asked if it publishes here. Never passed on, so a request cannot go round.
+    pub fn want_keyframe_here(&self, key: &str) {
+        if let Some(stream) = self.stream(key).filter(|s| !s.is_relay()) {
+            stream.want_keyframe();
+        }
     }
 
     /// Keys of the streams now live.
@@ -405,6 +439,55 @@ mod tests {
         drop(second);
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert!(hub.stream("42").is_none(), "ended once nobody came back");
+    }
+
+    #[tokio::test]
+    async fn a_keyframe_request_reaches_a_publisher_here_or_goes_to_the_origin_at_most_twice_a_second(
+    ) {
+        let hub = hub(Duration::from_secs(60));
+        let wanted = |p: &Publisher| {
+            let stream = p.stream().clone();
+            async move {
+                tokio::time::timeout(Duration::from_millis(200), stream.keyframe_wanted())
+                    .await
+                    .is_ok()
+            }
+        };
+        let mut events = hub.events();
+        // A publisher here is asked.
+        let here = hub.publish("7").unwrap();
+        assert!(!wanted(&here).await, "nobody asked yet");
+        hub.want_keyframe("7");
+        assert!(wanted(&here).await);
+        hub.want_keyframe_here("7");
+        assert!(wanted(&here).await, "asked from another node");
+        let _ = events.try_recv(); // PublishStarted
+        assert!(events.try_recv().is_err(), "nothing passed on");
+
+        // A stream pulled from its origin passes the request on, once per gap.
+        let pulled = hub.relay("8").unwrap();
+        for _ in 0..100 {
+            hub.want_keyframe("8");
+        }
+        assert!(matches!(
+            events.try_recv(),
+            Ok(MediaEvent::KeyframeWanted { key }) if key == "8"
+        ));
+        assert!(events.try_recv().is_err(), "a hundred asks, one request");
+        assert!(!wanted(&pulled).await, "the pull cannot make keyframes");
+        // One from another node is never passed on again (no request goes round).
+        hub.want_keyframe_here("8");
+        assert!(events.try_recv().is_err());
+        tokio::time::sleep(KEYFRAME_REQUEST_GAP).await;
+        hub.want_keyframe("8");
+        assert!(matches!(
+            events.try_recv(),
+            Ok(MediaEvent::KeyframeWanted { .. })
+        ));
+        // Unknown streams are nobody's business.
+        hub.want_keyframe("nobody");
+        hub.want_keyframe_here("nobody");
+        assert!(events.try_recv().is_err());
     }
 
     #[tokio::test]

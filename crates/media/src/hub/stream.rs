@@ -111,6 +111,8 @@ struct State {
     published_at: Option<std::time::Instant>,
     /// Bumped on every publish, so a late "unpublished" from an old session is ignored.
     session: u64,
+    /// When a viewer's keyframe request was last passed on to the origin (a relay).
+    keyframe_passed: Option<std::time::Instant>,
 }
 
 /// What [`Stream::attach_publisher`] took the stream over from.
@@ -145,6 +147,8 @@ pub struct Stream {
     cut: tokio::sync::Notify,
     /// Whether the publisher's video was seen reordering pictures (B-frames).
     b_frames: std::sync::atomic::AtomicBool,
+    /// Told when a viewer wants a keyframe, for a publisher that can make one (WHIP).
+    keyframe: tokio::sync::Notify,
     /// The current publisher session, watched by publishers so that one that was
     /// taken over by a newer publisher hangs up.
     current: tokio::sync::watch::Sender<u64>,
@@ -200,12 +204,14 @@ impl Stream {
                 relay: false,
                 published_at: None,
                 session: 0,
+                keyframe_passed: None,
             }),
             hls: Mutex::new(hls),
             config,
             stats: StreamStats::default(),
             cut: tokio::sync::Notify::new(),
             b_frames: std::sync::atomic::AtomicBool::new(false),
+            keyframe: tokio::sync::Notify::new(),
             current: tokio::sync::watch::Sender::new(0),
         }
     }
@@ -448,6 +454,32 @@ impl Stream {
         !self
             .b_frames
             .swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A viewer wants a keyframe: the publisher is asked, if it can be
+    /// ([`Stream::keyframe_wanted`]; an RTMP encoder cannot, its viewers wait for the
+    /// next keyframe).
+    pub fn want_keyframe(&self) {
+        self.keyframe.notify_one();
+    }
+
+    /// Resolves when a viewer wants a keyframe.
+    pub async fn keyframe_wanted(&self) {
+        self.keyframe.notified().await
+    }
+
+    /// Whether a keyframe request may be passed on to the origin now: at most one per
+    /// `gap`, however many viewers ask.
+    pub(crate) fn may_pass_keyframe_request(&self, gap: std::time::Duration) -> bool {
+        let mut s = self.lock();
+        let now = std::time::Instant::now();
+        if s.keyframe_passed
+            .is_some_and(|last| now.duration_since(last) < gap)
+        {
+            return false;
+        }
+        s.keyframe_passed = Some(now);
+        true
     }
 
     /// Resolves when the stream is cut.

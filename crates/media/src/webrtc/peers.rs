@@ -1,13 +1,11 @@
 //! Opening peers — WHEP viewers and WHIP publishers — and what they share through the
-//! server: where a viewer's keyframe request reaches its stream's WHIP publisher, and
-//! each stream's one audio bridge.
+//! server: a viewer's keyframe requests, and each stream's one audio bridge.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use rand::distributions::{Alphanumeric, DistString};
 use str0m::IceCreds;
-use tokio::sync::Notify;
 
 use super::audio::to_opus::AudioBridge;
 use super::ingest::Ingest;
@@ -90,26 +88,11 @@ impl WebRtc {
         Ok(Opened { name, answer })
     }
 
-    /// A WHIP publisher of `room` takes the viewers' keyframe requests on `asked`.
-    pub(crate) fn keyframes_from(&self, room: &str, asked: Arc<Notify>) {
-        lock(&self.keyframes).insert(room.to_owned(), asked);
-    }
-
-    /// The publisher that took requests on `asked` left.
-    pub(crate) fn no_keyframes_from(&self, room: &str, asked: &Arc<Notify>) {
-        let mut keyframes = lock(&self.keyframes);
-        if keyframes.get(room).is_some_and(|a| Arc::ptr_eq(a, asked)) {
-            keyframes.remove(room);
-        }
-    }
-
-    /// A viewer of `room` lost a picture: asks its WHIP publisher, if it has one (an
-    /// RTMP encoder cannot be asked; its viewer waits for the next keyframe).
+    /// A viewer of `room` lost a picture: its publisher is asked, here or on the
+    /// stream's origin ([`crate::hub::Hub::want_keyframe`]).
     pub(crate) fn want_keyframe(&self, room: &str) {
         metrics::counter!("webrtc_keyframe_asks_total").increment(1);
-        if let Some(asked) = lock(&self.keyframes).get(room) {
-            asked.notify_one();
-        }
+        self.hub.want_keyframe(room);
     }
 
     /// `room`'s audio bridge, started if none runs; `None` when the stream is gone.

@@ -495,3 +495,43 @@ async fn a_rooms_audience_counts_the_players_of_every_node() {
         node.stop().await;
     }
 }
+
+/// A WebRTC viewer on an edge that lost a picture asks for a keyframe: the request
+/// crosses the bus to the origin, whose publisher is asked (a WHIP publisher answers
+/// with a keyframe; [`media::hub::Hub::want_keyframe`]).
+#[tokio::test]
+async fn a_keyframe_wanted_on_an_edge_reaches_the_publisher_on_the_origin() {
+    let Some((pg, nats)) = cluster_env() else {
+        return;
+    };
+    let nodes = start_nodes(2, pg, nats, |_| {}).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (id, _, _) = room_on(a, "keyframe_anchor").await;
+    let publisher = a.go_live(id).await;
+    let key = id.to_string();
+    let _viewer = b
+        .hub()
+        .subscribe_or_pull(&key, media::hub::Protocol::WebRtc, None)
+        .await
+        .expect("B pulls the stream");
+    assert!(b.hub().stream(&key).unwrap().is_relay());
+    let wanted = |secs| {
+        let stream = publisher.stream().clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(secs), stream.keyframe_wanted())
+                .await
+                .is_ok()
+        }
+    };
+    assert!(!wanted(1).await, "nobody asked yet");
+    b.hub().want_keyframe(&key);
+    assert!(wanted(10).await, "the origin's publisher was asked");
+    // The origin does not send it back: B's pull is not asked.
+    let pulled = b.hub().stream(&key).unwrap();
+    let back = tokio::time::timeout(Duration::from_millis(500), pulled.keyframe_wanted()).await;
+    assert!(back.is_err(), "the request went round");
+    drop(publisher);
+    for node in nodes {
+        node.stop().await;
+    }
+}

@@ -7,7 +7,8 @@
 //!   browser that lowers its resolution), which HLS turns into a discontinuity.
 //! - Keyframes: browsers send one only when asked, so momo asks (PLI) every
 //!   [`super::WebRtcConfig::keyframe_interval`] to keep the GOP cache short and HLS
-//!   cutting segments, and when a WebRTC viewer asks — a request within
+//!   cutting segments, and when a WebRTC viewer asks, on this node or on another
+//!   that pulls the stream ([`crate::hub::Hub::want_keyframe`]) — a request within
 //!   [`MIN_KEYFRAME_GAP`] of the last is answered by the keyframe already asked for, so
 //!   a thousand viewers asking at once make one request.
 //! - Audio: Opus through [`super::audio::to_aac`] into AAC for every other output.
@@ -21,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid};
 use str0m::{Event, Rtc};
-use tokio::sync::Notify;
 
 use super::audio::to_aac::OpusToAac;
 use super::session::{Ended, Role};
@@ -61,8 +61,6 @@ pub(crate) struct Ingest {
     start: Option<Instant>,
     video_clock: Option<Clock>,
     audio_clock: Option<Clock>,
-    /// Told by WebRTC viewers that want a keyframe.
-    asked: Arc<Notify>,
     last_request: Option<Instant>,
     next_request: tokio::time::Instant,
 }
@@ -90,7 +88,6 @@ impl Ingest {
             start: None,
             video_clock: None,
             audio_clock: None,
-            asked: Arc::new(Notify::new()),
             last_request: None,
             next_request: tokio::time::Instant::now(),
         }
@@ -172,12 +169,11 @@ impl Role for Ingest {
         let Some(publisher) = &self.publisher else {
             return std::future::pending().await;
         };
-        let asked = self.asked.clone();
         tokio::select! {
             _ = publisher.stream().cut_requested() => Err(Ended::Cut),
             _ = publisher.superseded() => Err(Ended::Superseded),
             _ = tokio::time::sleep_until(self.next_request) => Ok(IngestInput::RequestKeyframe),
-            _ = asked.notified() => Ok(IngestInput::Asked),
+            _ = publisher.stream().keyframe_wanted() => Ok(IngestInput::Asked),
             out = self.opus.output() => Ok(IngestInput::Aac(out)),
         }
     }
@@ -220,7 +216,6 @@ impl Role for Ingest {
                     .publish(&self.room)
                     .map_err(|e| Ended::Failed(e.to_string()))?;
                 tracing::info!(room = %self.room, "publishing over WHIP");
-                self.server.keyframes_from(&self.room, self.asked.clone());
                 self.publisher = Some(publisher);
                 self.request_keyframe(rtc);
             }
@@ -231,7 +226,6 @@ impl Role for Ingest {
     }
 
     fn finish(&mut self, ended: &Ended) {
-        self.server.no_keyframes_from(&self.room, &self.asked);
         if let Some(mut p) = self.publisher.take() {
             let reason = match ended {
                 Ended::Closed => StopReason::Unpublished,
