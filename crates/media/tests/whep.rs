@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use media::webrtc::WebRtc;
+use media::webrtc::{WebRtc, WebRtcConfig};
 
 mod common;
 use common::webrtc::*;
@@ -37,6 +37,29 @@ async fn a_str0m_client_plays_an_rtmp_stream_over_whep() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    no_peers_left(&webrtc).await;
+    publishing.abort();
+}
+
+/// As `momo serve` binds it by default: the port on every address, the machine's
+/// address advertised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_bound_on_every_address_plays_at_its_advertised_one() {
+    let server = Server::default().await;
+    let publishing = publish_forever(server.publisher().await);
+    let config = WebRtcConfig {
+        candidates: vec!["127.0.0.1".parse().unwrap()],
+        ffmpeg: String::new(),
+        ..WebRtcConfig::default()
+    };
+    let (base, webrtc) = webrtc_bound(&server, "0.0.0.0:0", config).await;
+    while server.hub.stream(ROOM).is_none() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut client = Client::play(&base).await;
+    assert!(client.receive(10).await, "plays");
+    drop(client);
+    assert!(server.hub.cut(ROOM));
     no_peers_left(&webrtc).await;
     publishing.abort();
 }

@@ -111,6 +111,11 @@ pub struct WebRtc {
     hub: Arc<Hub>,
     socket: Arc<UdpSocket>,
     local: SocketAddr,
+    /// The address datagrams are handed to a session as arriving at: the first
+    /// advertised candidate. A session takes STUN only at one of its own candidates,
+    /// and the socket may be bound elsewhere (every address, `0.0.0.0`, or a private one
+    /// behind a 1:1 NAT); one socket answers for all candidates, so any of them will do.
+    receive_at: SocketAddr,
     config: WebRtcConfig,
     routes: Mutex<Routes>,
     next_session: AtomicU64,
@@ -173,10 +178,12 @@ impl WebRtc {
         if config.candidates.is_empty() {
             config.candidates.push(local.ip());
         }
+        let receive_at = SocketAddr::new(config.candidates[0], local.port());
         let server = Arc::new(WebRtc {
             hub,
             socket,
             local,
+            receive_at,
             config,
             routes: Mutex::new(Routes::default()),
             next_session: AtomicU64::new(1),

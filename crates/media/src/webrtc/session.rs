@@ -84,7 +84,7 @@ impl<R: Role> Session<R> {
         mut datagrams: mpsc::Receiver<Datagram>,
         mut stop: watch::Receiver<bool>,
     ) {
-        let local = self.server.local;
+        let local = self.server.receive_at;
         let deadline = tokio::time::Instant::now() + self.server.config.connect_timeout;
         let mut connected = false;
         let ended = loop {

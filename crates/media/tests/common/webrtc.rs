@@ -37,7 +37,16 @@ pub async fn webrtc_every(server: &Server, interval: Duration) -> (String, Arc<W
 
 /// The WebRTC routes with `config`.
 pub async fn webrtc_with(server: &Server, config: WebRtcConfig) -> (String, Arc<WebRtc>) {
-    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    webrtc_bound(server, "127.0.0.1:0", config).await
+}
+
+/// The WebRTC routes with `config`, the UDP port bound at `bind`.
+pub async fn webrtc_bound(
+    server: &Server,
+    bind: &str,
+    config: WebRtcConfig,
+) -> (String, Arc<WebRtc>) {
+    let udp = UdpSocket::bind(bind).await.unwrap();
     let webrtc = WebRtc::start(server.hub.clone(), udp, config).unwrap();
     let outputs = media::server::http::Outputs::new(
         server.hub.clone(),
