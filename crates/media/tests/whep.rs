@@ -65,6 +65,59 @@ async fn a_port_bound_on_every_address_plays_at_its_advertised_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_udp_plays_over_tcp() {
+    let (server, publishing, base, webrtc) = live_with_whep().await;
+    let mut udp = Client::play(&base).await;
+    let mut tcp = Client::play_over_tcp(&base).await;
+    assert!(tcp.receive(10).await, "starts on a keyframe, over TCP");
+    assert!(udp.receive(10).await, "the UDP viewer beside it plays too");
+    assert!(server.hub.cut(ROOM));
+    no_peers_left(&webrtc).await;
+    publishing.abort();
+}
+
+/// Connections to the TCP port that name no session, or send anything but STUN first,
+/// are closed; a viewer playing meanwhile is not disturbed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_connections_that_name_no_session_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server, publishing, base, webrtc) = live_with_whep().await;
+    let mut viewer = Client::play_over_tcp(&base).await;
+    assert!(viewer.receive(5).await);
+    let tcp = webrtc.tcp_addr().expect("ICE over TCP is served");
+    // A DTLS-looking record; a STUN binding request naming a ufrag nobody has; a frame
+    // announcing more than ever comes, then the connection's end.
+    let mut stun = vec![0x00, 0x01, 0x00, 0x0C, 0x21, 0x12, 0xA4, 0x42];
+    stun.extend_from_slice(&[7; 12]);
+    stun.extend_from_slice(&[0x00, 0x06, 0x00, 0x08]);
+    stun.extend_from_slice(b"nobody:x");
+    let garbage = [
+        media::webrtc::tcp::frame(&[0x16; 40]).unwrap(),
+        media::webrtc::tcp::frame(&stun).unwrap(),
+        vec![0xFF, 0xFF, 1, 2, 3],
+    ];
+    for (i, bytes) in garbage.iter().enumerate() {
+        let mut conn = tokio::net::TcpStream::connect(tcp).await.unwrap();
+        conn.write_all(bytes).await.unwrap();
+        if i == 2 {
+            conn.shutdown().await.unwrap();
+        }
+        let mut rest = Vec::new();
+        let closed = within(5.0, "the connection to be closed", async {
+            conn.read_to_end(&mut rest).await
+        })
+        .await;
+        assert!(closed.is_ok() && rest.is_empty(), "closed without a word");
+    }
+    // Frames still flow (`receive` fails the test otherwise).
+    viewer.receive(5).await;
+    assert_eq!(webrtc.peers(), 1);
+    assert!(server.hub.cut(ROOM));
+    no_peers_left(&webrtc).await;
+    publishing.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operators_cut_ends_the_whep_sessions_of_the_stream() {
     let (server, publishing, base, webrtc) = live_with_whep().await;
     let mut a = Client::play(&base).await;

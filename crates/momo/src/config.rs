@@ -264,6 +264,10 @@ pub struct MediaSettings {
     /// The one UDP port of WebRTC (WHEP playback, WHIP publishing) for every peer; ""
     /// turns WebRTC off.
     pub webrtc_udp: String,
+    /// Whether ICE over TCP is served too, on the same address and port number (TCP),
+    /// for clients whose networks let no UDP through (a passive TCP candidate beside
+    /// each UDP one).
+    pub webrtc_tcp: bool,
     /// Addresses clients reach the WebRTC port at (each node's own: ICE-lite needs an
     /// address per node that clients can reach, not a load balancer's); default: the
     /// bound address, or this machine's address when bound to 0.0.0.0.
@@ -291,6 +295,7 @@ impl Default for MediaSettings {
             publish_media_timeout_secs: 15,
             viewer_flush_ms: media::server::DEFAULT_VIEWER_FLUSH.as_millis() as u64,
             webrtc_udp: "0.0.0.0:8189".into(),
+            webrtc_tcp: true,
             webrtc_candidates: Vec::new(),
             webrtc_max_peers: 2_000,
             webrtc_ffmpeg: "ffmpeg".into(),

@@ -1,5 +1,6 @@
 //! WebRTC (WHEP playback, WHIP publishing) on one UDP port: bound at start from `[media] webrtc_udp`; a
-//! node whose port is taken serves everything else and says so.
+//! node whose port is taken serves everything else and says so. ICE over TCP listens on
+//! the same address and port number (`[media] webrtc_tcp`), for clients without UDP.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -47,11 +48,27 @@ pub async fn start(
                 ?candidates,
                 "WebRTC (WHEP at /whep/ROOM, WHIP at /whip/KEY) on udp://{bound}"
             );
+            if settings.webrtc_tcp {
+                serve_tcp(&webrtc, bound).await;
+            }
             Some(webrtc)
         }
         Err(e) => {
             tracing::warn!("WebRTC is off: {e}");
             None
         }
+    }
+}
+
+/// ICE over TCP at `bound` (the UDP socket's address and port number); without it
+/// (the port taken), WebRTC goes on over UDP only and says so.
+async fn serve_tcp(webrtc: &Arc<media::webrtc::WebRtc>, bound: std::net::SocketAddr) {
+    let served = match tokio::net::TcpListener::bind(bound).await {
+        Ok(listener) => webrtc.serve_tcp(listener),
+        Err(e) => Err(e),
+    };
+    match served {
+        Ok(()) => tracing::info!("WebRTC over TCP (ICE-TCP, passive) on tcp://{bound}"),
+        Err(e) => tracing::warn!("WebRTC over TCP is off: cannot bind TCP {bound} ({e})"),
     }
 }

@@ -17,7 +17,8 @@
 //! All peers share one UDP socket. One task reads it and routes each datagram by a
 //! table ([`route`]): STUN binding requests by the ICE username fragment momo chose for
 //! the session, everything else by the source address a valid request came from.
-//! Datagrams nobody claims are dropped and counted.
+//! Datagrams nobody claims are dropped and counted. Clients without UDP connect over
+//! TCP instead ([`tcp`], a passive candidate beside each UDP one).
 
 pub mod audio;
 pub mod http;
@@ -28,8 +29,9 @@ pub mod route;
 pub mod rtp;
 pub mod sdp;
 pub(crate) mod session;
+pub mod tcp;
 pub use peers::Opened;
-pub use sdp::{answer_offer, parse_offer, Purpose};
+pub use sdp::{answer_offer, parse_offer, Candidates, Purpose};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -82,6 +84,7 @@ const MAX_DATAGRAM: usize = 2048;
 /// One datagram for a peer.
 #[derive(Debug)]
 pub(crate) struct Datagram {
+    proto: str0m::net::Protocol,
     source: SocketAddr,
     at: std::time::Instant,
     data: Vec<u8>,
@@ -125,6 +128,8 @@ pub struct WebRtc {
     backlogged: Arc<std::sync::atomic::AtomicBool>,
     /// Each stream's AAC-to-Opus bridge, while a viewer holds it.
     bridges: Mutex<HashMap<String, std::sync::Weak<audio::to_opus::AudioBridge>>>,
+    /// ICE over TCP, once [`WebRtc::serve_tcp`] was given a listener.
+    tcp: std::sync::OnceLock<tcp::TcpSide>,
 }
 
 impl std::fmt::Debug for WebRtc {
@@ -190,6 +195,7 @@ impl WebRtc {
             backlog,
             backlogged,
             bridges: Mutex::new(HashMap::new()),
+            tcp: std::sync::OnceLock::new(),
         });
         tokio::spawn(read_socket(Arc::downgrade(&server), server.socket.clone()));
         Ok(server)
@@ -198,6 +204,42 @@ impl WebRtc {
     /// Where the UDP socket listens.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// Serves ICE over TCP on `listener` too (bound by the caller): sessions are
+    /// answered with a passive TCP candidate at each advertised address. Once.
+    pub fn serve_tcp(self: &Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        let local = listener.local_addr()?;
+        if self.tcp.set(tcp::TcpSide::new(local)).is_err() {
+            return Err(std::io::Error::other("ICE over TCP is served already"));
+        }
+        tokio::spawn(tcp::accept(Arc::downgrade(self), listener));
+        Ok(())
+    }
+
+    /// Where ICE over TCP listens, if it is served.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp.get().map(|t| t.local)
+    }
+
+    /// Where a session takes a datagram of `proto` as arriving (see `receive_at`).
+    fn arrives_at(&self, proto: str0m::net::Protocol) -> SocketAddr {
+        match (proto, self.tcp.get()) {
+            (str0m::net::Protocol::Tcp, Some(tcp)) => {
+                SocketAddr::new(self.receive_at.ip(), tcp.local.port())
+            }
+            _ => self.receive_at,
+        }
+    }
+
+    /// Sends one of a session's packets the way it came: on the shared UDP socket, or
+    /// on the peer's TCP connection.
+    pub(crate) fn transmit(&self, t: &str0m::net::Transmit) {
+        match (t.proto, self.tcp.get()) {
+            (str0m::net::Protocol::Udp, _) => self.send(&t.contents, t.destination),
+            (_, Some(tcp)) => tcp.send(&t.contents, t.destination),
+            (_, None) => metrics::counter!("webrtc_datagrams_unsent_total").increment(1),
+        }
     }
 
     fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
@@ -209,13 +251,24 @@ impl WebRtc {
         self.routes().stops.len()
     }
 
-    /// The host candidates of this node: each advertised address at the socket's port.
-    fn candidates(&self) -> Vec<SocketAddr> {
-        self.config
-            .candidates
-            .iter()
-            .map(|ip| SocketAddr::new(*ip, self.local.port()))
-            .collect()
+    /// The host candidates of this node: each advertised address at the UDP socket's
+    /// port, and at the TCP listener's when it serves one.
+    fn candidates(&self) -> Candidates {
+        let at = |port: u16| {
+            self.config
+                .candidates
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, port))
+                .collect()
+        };
+        Candidates {
+            udp: at(self.local.port()),
+            tcp: self
+                .tcp
+                .get()
+                .map(|t| at(t.local.port()))
+                .unwrap_or_default(),
+        }
     }
 
     /// Ends the session named `name` in its URL (its `DELETE`); whether there was one.
@@ -264,6 +317,12 @@ impl WebRtc {
         if routes.stops.remove(&session).is_some() {
             metrics::gauge!("webrtc_peers").decrement(1.0);
         }
+    }
+
+    /// The session a TCP connection's first packet names (a STUN binding request).
+    fn route_tcp(&self, packet: &[u8]) -> Option<Route> {
+        let ufrag = route::stun_ufrag(packet)?;
+        self.routes().by_ufrag.get(ufrag).cloned()
     }
 
     /// The peer `datagram` from `source` is for.
@@ -326,6 +385,7 @@ async fn read_socket(server: std::sync::Weak<WebRtc>, socket: Arc<UdpSocket>) {
         match server.route(source, datagram) {
             Some(route) => {
                 let d = Datagram {
+                    proto: str0m::net::Protocol::Udp,
                     source,
                     at: std::time::Instant::now(),
                     data: datagram.to_vec(),

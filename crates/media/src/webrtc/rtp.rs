@@ -77,6 +77,9 @@ impl Line {
         payloads: &[Arc<[u8]>],
         video: bool,
     ) -> bool {
+        if payloads.is_empty() {
+            return false;
+        }
         let Some(pt) = self.payload_type(rtc) else {
             return false;
         };

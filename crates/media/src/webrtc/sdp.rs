@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::change::SdpOffer;
+use str0m::net::TcpType;
 use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Candidate, IceCreds, Rtc};
 
@@ -25,13 +26,21 @@ pub enum Purpose {
     Publish,
 }
 
+/// The host candidates a session is answered with.
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    pub udp: Vec<SocketAddr>,
+    /// Passive TCP candidates (RFC 6544), when the node serves ICE over TCP.
+    pub tcp: Vec<SocketAddr>,
+}
+
 /// Answers `offer` as momo does, without the network: an ICE-lite session with
 /// `creds` and host `candidates`, and its SDP answer.
 pub fn answer_offer(
     offer: &str,
     purpose: Purpose,
     creds: IceCreds,
-    candidates: &[SocketAddr],
+    candidates: &Candidates,
 ) -> Result<(Rtc, String), OfferError> {
     install_crypto();
     let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| OfferError::BadSdp(e.to_string()))?;
@@ -70,8 +79,17 @@ pub fn answer_offer(
         builder = builder.set_extension_map(exts).set_rtp_mode(true);
     }
     let mut rtc = builder.build(Instant::now());
-    for candidate in candidates {
-        let c = Candidate::host(*candidate, "udp")
+    for addr in &candidates.udp {
+        let c =
+            Candidate::host(*addr, "udp").map_err(|e| OfferError::Unavailable(e.to_string()))?;
+        rtc.add_local_candidate(c);
+    }
+    for addr in &candidates.tcp {
+        let c = Candidate::builder()
+            .tcp()
+            .host(*addr)
+            .tcptype(TcpType::Passive)
+            .build()
             .map_err(|e| OfferError::Unavailable(e.to_string()))?;
         rtc.add_local_candidate(c);
     }
@@ -113,7 +131,11 @@ pub fn parse_offer(offer: &str, purpose: Purpose) -> Result<String, OfferError> 
         pass: "fuzzfuzzfuzzfuzzfuzzfuzz".into(),
     };
     let local = SocketAddr::from(([127, 0, 0, 1], 9));
-    answer_offer(offer, purpose, creds, &[local]).map(|(_, answer)| answer)
+    let candidates = Candidates {
+        udp: vec![local],
+        tcp: vec![local],
+    };
+    answer_offer(offer, purpose, creds, &candidates).map(|(_, answer)| answer)
 }
 
 #[cfg(test)]
@@ -134,15 +156,26 @@ mod tests {
             ufrag: "momoufrag".into(),
             pass: "momopassmomopassmomopass".into(),
         };
-        let local: SocketAddr = "127.0.0.1:8189".parse().unwrap();
-        let (_, answer) = answer_offer(AIORTC_OFFER, Purpose::Play, creds, &[local]).unwrap();
+        let candidates = Candidates {
+            udp: vec!["127.0.0.1:8189".parse().unwrap()],
+            tcp: vec!["127.0.0.1:8190".parse().unwrap()],
+        };
+        let (_, answer) = answer_offer(AIORTC_OFFER, Purpose::Play, creds, &candidates).unwrap();
         assert!(answer.contains("a=ice-lite"), "{answer}");
         assert!(answer.contains("a=ice-ufrag:momoufrag"), "{answer}");
         assert!(
             answer.to_ascii_uppercase().contains("H264/90000"),
             "{answer}"
         );
-        assert!(answer.contains("127.0.0.1 8189 typ host"), "{answer}");
+        assert!(
+            answer.contains("udp 2130706431 127.0.0.1 8189 typ host")
+                || answer.contains("127.0.0.1 8189 typ host"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("127.0.0.1 8190 typ host tcptype passive"),
+            "{answer}"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use str0m::net::{Protocol as NetProtocol, Receive};
+use str0m::net::Receive;
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::{mpsc, watch};
 
@@ -84,7 +84,6 @@ impl<R: Role> Session<R> {
         mut datagrams: mpsc::Receiver<Datagram>,
         mut stop: watch::Receiver<bool>,
     ) {
-        let local = self.server.receive_at;
         let deadline = tokio::time::Instant::now() + self.server.config.connect_timeout;
         let mut connected = false;
         let ended = loop {
@@ -101,7 +100,8 @@ impl<R: Role> Session<R> {
                 _ = stop.changed() => break Ended::Closed,
                 d = datagrams.recv() => {
                     let Some(d) = d else { break Ended::Closed };
-                    let Ok(receive) = Receive::new(NetProtocol::Udp, d.source, local, &d.data) else {
+                    let local = self.server.arrives_at(d.proto);
+                    let Ok(receive) = Receive::new(d.proto, d.source, local, &d.data) else {
                         metrics::counter!("webrtc_datagrams_dropped_total", "reason" => "malformed").increment(1);
                         continue;
                     };
@@ -151,7 +151,7 @@ impl<R: Role> Session<R> {
         loop {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(at)) => return Ok(at),
-                Ok(Output::Transmit(t)) => self.server.send(&t.contents, t.destination),
+                Ok(Output::Transmit(t)) => self.server.transmit(&t),
                 Ok(Output::Event(event)) => match event {
                     Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                         return Err(Ended::Disconnected)

@@ -14,6 +14,7 @@ use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 
 use super::*;
@@ -40,7 +41,7 @@ pub async fn webrtc_with(server: &Server, config: WebRtcConfig) -> (String, Arc<
     webrtc_bound(server, "127.0.0.1:0", config).await
 }
 
-/// The WebRTC routes with `config`, the UDP port bound at `bind`.
+/// The WebRTC routes with `config`, the UDP port and ICE over TCP bound at `bind`.
 pub async fn webrtc_bound(
     server: &Server,
     bind: &str,
@@ -48,6 +49,8 @@ pub async fn webrtc_bound(
 ) -> (String, Arc<WebRtc>) {
     let udp = UdpSocket::bind(bind).await.unwrap();
     let webrtc = WebRtc::start(server.hub.clone(), udp, config).unwrap();
+    let tcp = TcpListener::bind(bind).await.unwrap();
+    webrtc.serve_tcp(tcp).unwrap();
     let outputs = media::server::http::Outputs::new(
         server.hub.clone(),
         None,
@@ -71,9 +74,19 @@ pub async fn no_peers_left(webrtc: &WebRtc) {
     .await
 }
 
-/// A str0m peer: its socket, its session, the video m-line and the session's URL.
+/// How a client reaches the server: its UDP socket, or (ICE over TCP) the connection
+/// it opens to the server's passive candidate when it first sends.
+enum Transport {
+    Udp(UdpSocket),
+    Tcp {
+        stream: Option<tokio::net::TcpStream>,
+        buf: bytes::BytesMut,
+    },
+}
+
+/// A str0m peer: its transport, its session, the video m-line and the session's URL.
 pub struct Client {
-    socket: UdpSocket,
+    transport: Transport,
     local: std::net::SocketAddr,
     pub rtc: Rtc,
     pub video: Mid,
@@ -86,8 +99,17 @@ pub struct Client {
 impl Client {
     /// Offers to receive video at `base`'s WHEP endpoint for the test room.
     pub async fn play(base: &str) -> Client {
+        Client::play_on(base, false).await
+    }
+
+    /// [`Client::play`] with only an active TCP candidate: ICE over TCP or nothing.
+    pub async fn play_over_tcp(base: &str) -> Client {
+        Client::play_on(base, true).await
+    }
+
+    async fn play_on(base: &str, tcp: bool) -> Client {
         let (client, status) =
-            Client::offer(&format!("{base}/whep/{ROOM}"), Direction::RecvOnly).await;
+            Client::offer(&format!("{base}/whep/{ROOM}"), Direction::RecvOnly, tcp).await;
         assert_eq!(status, 201);
         assert!(
             client.location.starts_with("/whep/42/"),
@@ -100,7 +122,7 @@ impl Client {
     /// Offers to send video to `base`'s WHIP endpoint with the test key.
     pub async fn publish(base: &str) -> Client {
         let (client, status) =
-            Client::offer(&format!("{base}/whip/{KEY}"), Direction::SendOnly).await;
+            Client::offer(&format!("{base}/whip/{KEY}"), Direction::SendOnly, false).await;
         assert_eq!(status, 201);
         assert!(
             client.location.starts_with("/whip/42/"),
@@ -110,15 +132,31 @@ impl Client {
         client
     }
 
-    async fn offer(url: &str, direction: Direction) -> (Client, u16) {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let local = socket.local_addr().unwrap();
+    async fn offer(url: &str, direction: Direction, tcp: bool) -> (Client, u16) {
         let mut rtc = Rtc::builder()
             .clear_codecs()
             .enable_h264(true)
             .enable_opus(true)
             .build(Instant::now());
-        rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+        let (transport, local) = if tcp {
+            // An active candidate's port is 9 (RFC 6544): the connection's own port is
+            // whatever the system picks.
+            let local: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+            let candidate = Candidate::builder()
+                .tcp()
+                .host(local)
+                .tcptype(str0m::net::TcpType::Active)
+                .build()
+                .unwrap();
+            rtc.add_local_candidate(candidate);
+            let buf = bytes::BytesMut::new();
+            (Transport::Tcp { stream: None, buf }, local)
+        } else {
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let local = socket.local_addr().unwrap();
+            rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+            (Transport::Udp(socket), local)
+        };
         let mut change = rtc.sdp_api();
         let video = change.add_media(MediaKind::Video, direction, None, None, None);
         let audio = change.add_media(MediaKind::Audio, direction, None, None, None);
@@ -142,7 +180,7 @@ impl Client {
             rtc.sdp_api().accept_answer(pending, answer).unwrap();
         }
         let client = Client {
-            socket,
+            transport,
             local,
             rtc,
             video,
@@ -160,12 +198,7 @@ impl Client {
             let timeout = loop {
                 match self.rtc.poll_output().unwrap() {
                     Output::Timeout(at) => break at,
-                    Output::Transmit(t) => {
-                        self.socket
-                            .send_to(&t.contents, t.destination)
-                            .await
-                            .unwrap();
-                    }
+                    Output::Transmit(t) => self.transmit(&t.contents, t.destination).await,
                     Output::Event(event) => on_event(event),
                 }
             };
@@ -174,18 +207,56 @@ impl Client {
                 return;
             }
             let wait = timeout.min(until).saturating_duration_since(now);
-            match tokio::time::timeout(wait, self.socket.recv_from(&mut buf)).await {
-                Ok(Ok((n, source))) => {
-                    let receive =
-                        Receive::new(Protocol::Udp, source, self.local, &buf[..n]).unwrap();
-                    self.rtc
-                        .handle_input(Input::Receive(Instant::now(), receive))
-                        .unwrap();
+            let mut received = Vec::new();
+            match &mut self.transport {
+                Transport::Udp(socket) => {
+                    if let Ok(Ok((n, source))) =
+                        tokio::time::timeout(wait, socket.recv_from(&mut buf)).await
+                    {
+                        received.push((Protocol::Udp, source, buf[..n].to_vec()));
+                    }
                 }
-                _ => self
-                    .rtc
+                Transport::Tcp {
+                    stream: Some(stream),
+                    buf,
+                } => {
+                    let source = stream.peer_addr().unwrap();
+                    if let Ok(Ok(n)) = tokio::time::timeout(wait, stream.read_buf(buf)).await {
+                        assert!(n > 0, "the server closed the TCP connection");
+                    }
+                    while let Some(packet) = media::webrtc::tcp::next_frame(buf) {
+                        received.push((Protocol::Tcp, source, packet));
+                    }
+                }
+                Transport::Tcp { stream: None, .. } => tokio::time::sleep(wait).await,
+            }
+            if received.is_empty() {
+                self.rtc
                     .handle_input(Input::Timeout(Instant::now()))
-                    .unwrap(),
+                    .unwrap();
+            }
+            for (proto, source, data) in received {
+                let receive = Receive::new(proto, source, self.local, &data).unwrap();
+                self.rtc
+                    .handle_input(Input::Receive(Instant::now(), receive))
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Sends one of the session's packets: a datagram, or a frame on the TCP
+    /// connection (opened to `to` by the first).
+    async fn transmit(&mut self, data: &[u8], to: std::net::SocketAddr) {
+        match &mut self.transport {
+            Transport::Udp(socket) => {
+                socket.send_to(data, to).await.unwrap();
+            }
+            Transport::Tcp { stream, .. } => {
+                if stream.is_none() {
+                    *stream = Some(tokio::net::TcpStream::connect(to).await.unwrap());
+                }
+                let framed = media::webrtc::tcp::frame(data).unwrap();
+                stream.as_mut().unwrap().write_all(&framed).await.unwrap();
             }
         }
     }
