@@ -310,12 +310,19 @@ impl Client {
     pub async fn send_sample(&mut self, span: Duration) {
         let requests = self.requests.clone();
         let mut connected = false;
-        // Connect first.
+        // Connect first (a request the server sends as soon as it is connected may come
+        // in the same turn as this side's own `Connected`).
         within(10.0, "ICE and DTLS", async {
             while !connected {
                 let until = Instant::now() + Duration::from_millis(20);
-                self.drive_until(until, |e| connected |= matches!(e, Event::Connected))
-                    .await;
+                self.drive_until(until, |e| match e {
+                    Event::Connected => connected = true,
+                    Event::KeyframeRequest(_) => {
+                        requests.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
+                })
+                .await;
             }
         })
         .await;
