@@ -13,15 +13,33 @@ mod common;
 use common::webrtc::*;
 use common::*;
 
+type Live = (Server, tokio::task::JoinHandle<()>, String, Arc<WebRtc>);
+
 /// A server publishing the sample, with WHEP.
-async fn live_with_whep() -> (Server, tokio::task::JoinHandle<()>, String, Arc<WebRtc>) {
+async fn live_with_whep() -> Live {
+    live_bound("127.0.0.1:0", WebRtcConfig::default()).await
+}
+
+/// A server publishing the sample, with WHEP bound at `bind` (video only).
+async fn live_bound(bind: &str, config: WebRtcConfig) -> Live {
     let server = Server::default().await;
     let publishing = publish_forever(server.publisher().await);
-    let (base, webrtc) = webrtc_on(&server).await;
+    let config = WebRtcConfig {
+        ffmpeg: String::new(),
+        ..config
+    };
+    let (base, webrtc) = webrtc_bound(&server, bind, config).await;
     while server.hub.stream(ROOM).is_none() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     (server, publishing, base, webrtc)
+}
+
+/// An operator's cut ends every session of the stream; then the publishing stops.
+async fn cut_ends_all((server, publishing, _, webrtc): Live) {
+    assert!(server.hub.cut(ROOM));
+    no_peers_left(&webrtc).await;
+    publishing.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,35 +63,24 @@ async fn a_str0m_client_plays_an_rtmp_stream_over_whep() {
 /// address advertised.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_port_bound_on_every_address_plays_at_its_advertised_one() {
-    let server = Server::default().await;
-    let publishing = publish_forever(server.publisher().await);
     let config = WebRtcConfig {
         candidates: vec!["127.0.0.1".parse().unwrap()],
-        ffmpeg: String::new(),
         ..WebRtcConfig::default()
     };
-    let (base, webrtc) = webrtc_bound(&server, "0.0.0.0:0", config).await;
-    while server.hub.stream(ROOM).is_none() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut client = Client::play(&base).await;
+    let live = live_bound("0.0.0.0:0", config).await;
+    let mut client = Client::play(&live.2).await;
     assert!(client.receive(10).await, "plays");
-    drop(client);
-    assert!(server.hub.cut(ROOM));
-    no_peers_left(&webrtc).await;
-    publishing.abort();
+    cut_ends_all(live).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_without_udp_plays_over_tcp() {
-    let (server, publishing, base, webrtc) = live_with_whep().await;
-    let mut udp = Client::play(&base).await;
-    let mut tcp = Client::play_over_tcp(&base).await;
+    let live = live_with_whep().await;
+    let mut udp = Client::play(&live.2).await;
+    let mut tcp = Client::play_over_tcp(&live.2).await;
     assert!(tcp.receive(10).await, "starts on a keyframe, over TCP");
     assert!(udp.receive(10).await, "the UDP viewer beside it plays too");
-    assert!(server.hub.cut(ROOM));
-    no_peers_left(&webrtc).await;
-    publishing.abort();
+    cut_ends_all(live).await;
 }
 
 /// Connections to the TCP port that name no session, or send anything but STUN first,
@@ -81,10 +88,10 @@ async fn a_client_without_udp_plays_over_tcp() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_connections_that_name_no_session_are_closed() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (server, publishing, base, webrtc) = live_with_whep().await;
-    let mut viewer = Client::play_over_tcp(&base).await;
+    let live = live_with_whep().await;
+    let mut viewer = Client::play_over_tcp(&live.2).await;
     assert!(viewer.receive(5).await);
-    let tcp = webrtc.tcp_addr().expect("ICE over TCP is served");
+    let tcp = live.3.tcp_addr().expect("ICE over TCP is served");
     // A DTLS-looking record; a STUN binding request naming a ufrag nobody has; a frame
     // announcing more than ever comes, then the connection's end.
     let mut stun = vec![0x00, 0x01, 0x00, 0x0C, 0x21, 0x12, 0xA4, 0x42];
@@ -111,23 +118,19 @@ async fn tcp_connections_that_name_no_session_are_closed() {
     }
     // Frames still flow (`receive` fails the test otherwise).
     viewer.receive(5).await;
-    assert_eq!(webrtc.peers(), 1);
-    assert!(server.hub.cut(ROOM));
-    no_peers_left(&webrtc).await;
-    publishing.abort();
+    assert_eq!(live.3.peers(), 1);
+    cut_ends_all(live).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operators_cut_ends_the_whep_sessions_of_the_stream() {
-    let (server, publishing, base, webrtc) = live_with_whep().await;
-    let mut a = Client::play(&base).await;
-    let mut b = Client::play(&base).await;
-    assert_eq!(webrtc.peers(), 2);
+    let live = live_with_whep().await;
+    let mut a = Client::play(&live.2).await;
+    let mut b = Client::play(&live.2).await;
+    assert_eq!(live.3.peers(), 2);
     a.receive(5).await;
     b.receive(5).await;
-    assert!(server.hub.cut(ROOM));
-    no_peers_left(&webrtc).await;
-    publishing.abort();
+    cut_ends_all(live).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
