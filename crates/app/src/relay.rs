@@ -11,8 +11,8 @@
 //!   a stream cut disconnects the publisher and closes the players, a kick takes the
 //!   user's sockets out of the room. With them (at most once, but on the same loop):
 //!   an origin that moved cuts the old publisher, and a keyframe wanted by a viewer on
-//!   another node reaches the stream's publisher here. Each is idempotent; when its queue overflowed, the
-//!   loop resyncs from the database (see [`resync`]).
+//!   another node reaches the stream's publisher here. Each is idempotent; when its
+//!   queue overflowed, the loop resyncs from the database (see [`resync`]).
 //!
 //! An event reaches the gateway a moment after its publisher's commit, on this loop's
 //! task: a gift's announcement may reach the room before or after the sender's 201, and

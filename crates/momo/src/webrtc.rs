@@ -1,6 +1,7 @@
-//! WebRTC (WHEP playback, WHIP publishing) on one UDP port: bound at start from `[media] webrtc_udp`; a
-//! node whose port is taken serves everything else and says so. ICE over TCP listens on
-//! the same address and port number (`[media] webrtc_tcp`), for clients without UDP.
+//! WebRTC (WHEP playback, WHIP publishing) on one UDP port: bound at start from
+//! `[media] webrtc_udp`; a node whose port is taken serves everything else and says so.
+//! ICE over TCP listens on the same address and port number (`[media] webrtc_tcp`), for
+//! clients without UDP.
 
 use std::net::IpAddr;
 use std::sync::Arc;
